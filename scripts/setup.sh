@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages qbench needs (only the missing ones), then configures and builds.
+# Sourced by scripts/demo.sh and scripts/test.sh. BUILD_DIR and BUILD_TYPE may be overridden.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+BUILD_TYPE="${BUILD_TYPE:-Release}"
+
+PACKAGES=(build-essential cmake ninja-build pkg-config git
+          libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
+          libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+          libgtest-dev googletest libbenchmark-dev
+          dataset-fashion-mnist)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "qbench setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >&2
+ninja -C "$BUILD_DIR" -j"$(nproc)" >&2

@@ -1,0 +1,71 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <dnnl.hpp>
+
+namespace qbench::cli {
+
+data::Preprocess choose_preprocess(const ir::Graph& g, const std::string& mean,
+                                   const std::string& std) {
+  data::Preprocess pp = eval::model_preprocess(g);
+  if (!mean.empty() || !std.empty()) {
+    pp = data::Preprocess{};
+    if (!mean.empty()) pp.mean = data::parse_floats(mean, "--mean");
+    if (!std.empty()) pp.std = data::parse_floats(std, "--std");
+    for (float s : pp.std)
+      if (s == 0.0f) fail("--std: a standard deviation of 0 would divide by zero");
+    pp.source = "command line";
+  }
+  return pp;
+}
+
+std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet) {
+  if (quiet) return {};
+  const bool tty = isatty(STDERR_FILENO);
+  auto last_decile = std::make_shared<int64_t>(-1);
+  return [label, tty, last_decile](int64_t done, int64_t total) {
+    if (tty) {
+      const int width = 30;
+      int filled = total ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\r%s [%s%s] %lld/%lld", label.c_str(), std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), static_cast<long long>(done),
+                   static_cast<long long>(total));
+      if (done == total) std::fprintf(stderr, "\n");
+    } else {
+      int64_t decile = total ? done * 10 / total : 10;
+      if (decile != *last_decile) {
+        *last_decile = decile;
+        std::fprintf(stderr, "%s: %lld/%lld\n", label.c_str(), static_cast<long long>(done),
+                     static_cast<long long>(total));
+      }
+    }
+  };
+}
+
+namespace {
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+}  // namespace
+
+nlohmann::json machine_json(int threads) {
+  const dnnl_version_t* v = dnnl_version();
+  return {
+      {"cpu", cpu_model()},
+      {"threads", threads},
+      {"onednn_version", fmt::format("{}.{}.{}", v->major, v->minor, v->patch)},
+      {"build_type", QBENCH_BUILD_TYPE},
+      {"qbench_version", QBENCH_VERSION},
+      {"git_commit", QBENCH_GIT_COMMIT},
+  };
+}
+
+}  // namespace qbench::cli

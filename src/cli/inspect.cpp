@@ -1,0 +1,113 @@
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "engine/inspect.h"
+#include "onnx/onnx_io.h"
+
+namespace qbench::cli {
+namespace {
+
+struct InspectArgs {
+  std::string model;
+  int64_t batch = 1;
+  int threads = 1;
+  bool json = false;
+  bool reference = false;
+};
+
+std::string human(int64_t n) {
+  if (n >= 1000000000) return fmt::format("{:.2f}G", n / 1e9);
+  if (n >= 1000000) return fmt::format("{:.2f}M", n / 1e6);
+  if (n >= 1000) return fmt::format("{:.1f}k", n / 1e3);
+  return std::to_string(n);
+}
+
+void run_inspect(const InspectArgs& a) {
+  ir::Graph original = onnxio::load_model(a.model);
+  const size_t original_nodes = original.nodes.size();
+  engine::EngineOptions eo;
+  eo.threads = a.threads;
+  eo.optimized_kernels = !a.reference;
+  engine::Engine eng(original, eo);
+  auto types = eng.input_types(a.batch);
+  engine::Plan& plan = eng.plan_for(types);
+  engine::PlanReport r = engine::describe_plan(plan, eng.graph());
+  const ir::Graph& g = eng.graph();
+
+  std::vector<std::string> in_desc, out_desc;
+  for (const auto& n : original.inputs) {
+    const auto& v = original.values.at(n);
+    in_desc.push_back(fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
+  }
+  for (const auto& n : original.outputs) {
+    const auto& v = original.values.at(n);
+    out_desc.push_back(fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
+  }
+
+  if (a.json) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const auto& n : r.nodes)
+      nodes.push_back({{"name", n.name}, {"op_type", n.op_type}, {"fused", n.fused},
+                       {"output_shape", n.output_shape}, {"precision", n.precision},
+                       {"params", n.params}, {"macs", n.macs}, {"kernel", n.kernel},
+                       {"rejected", n.rejected}});
+    nlohmann::json j = {{"model", a.model},
+                        {"opset", original.opset()},
+                        {"producer", original.producer_name + " " + original.producer_version},
+                        {"inputs", in_desc},
+                        {"outputs", out_desc},
+                        {"batch", types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]},
+                        {"nodes_in_file", original_nodes},
+                        {"nodes_after_passes", g.nodes.size()},
+                        {"folded_at_compile", r.folded_nodes},
+                        {"params", r.params},
+                        {"macs", r.macs},
+                        {"nodes", nodes},
+                        {"machine", machine_json(a.threads)}};
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  fmt::print("model     {} (opset {}, producer {} {})\n", a.model, original.opset(),
+             original.producer_name, original.producer_version);
+  fmt::print("inputs    {}\n", fmt::join(in_desc, ", "));
+  fmt::print("outputs   {}\n", fmt::join(out_desc, ", "));
+  fmt::print("nodes     {} in file, {} after passes, {} more folded for these shapes\n",
+             original_nodes, g.nodes.size(), r.folded_nodes);
+  fmt::print("params    {} ({})\n", r.params, human(r.params));
+  fmt::print("MACs      {} per run at batch {}\n\n", human(r.macs),
+             types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
+  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}\n", "#", "node", "op", "output",
+             "params", "MACs", "prec", "kernel", "note");
+  int i = 0;
+  int fallback = 0;
+  for (const auto& n : r.nodes) {
+    std::string op = n.op_type;
+    for (const auto& f : n.fused) op += "+" + f;
+    std::string name = n.name.size() > 28 ? n.name.substr(0, 25) + "..." : n.name;
+    fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}\n", i++, name, op,
+               n.output_shape, n.params ? human(n.params) : "", n.macs ? human(n.macs) : "",
+               n.precision, n.kernel, n.rejected);
+    if (n.kernel == "reference" && !n.rejected.empty()) fallback++;
+  }
+  if (fallback)
+    fmt::print("\n{} node{} fell back to the reference kernel; the note column says why.\n",
+               fallback, fallback > 1 ? "s" : "");
+}
+
+}  // namespace
+
+void register_inspect(CLI::App& app) {
+  auto a = std::make_shared<InspectArgs>();
+  CLI::App* c = app.add_subcommand(
+      "inspect", "List a model's nodes with shapes, parameters, MACs and the kernel each runs");
+  c->add_option("--model", a->model, "ONNX model file")->required();
+  c->add_option("--batch", a->batch, "Batch size to compile for (symbolic batch dims)")
+      ->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
+  c->add_flag("--reference", a->reference, "Show the plan with reference kernels only");
+  c->add_flag("--json", a->json, "Print one JSON object on stdout");
+  c->callback([a] { run_inspect(*a); });
+}
+
+}  // namespace qbench::cli

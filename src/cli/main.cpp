@@ -1,0 +1,37 @@
+// qbench: how much accuracy, speed and size does quantizing this model cost, on this machine?
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qbench: evaluate and benchmark ONNX models and their quantized variants on one "
+               "CPU engine (oneDNN)"};
+  app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
+                                        QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE + ")");
+  app.require_subcommand(1);
+  qbench::cli::register_eval(app);
+  qbench::cli::register_inspect(app);
+  qbench::cli::register_demo(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "qbench: error: %s (see qbench --help)\n", e.what());
+    return 2;
+  } catch (const qbench::Error& e) {
+    std::fprintf(stderr, "qbench: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "qbench: error: out of memory\n");
+    return 2;
+  }
+  return 0;
+}

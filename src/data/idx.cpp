@@ -1,0 +1,122 @@
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+#include "data/dataset.h"
+
+namespace qbench::data {
+namespace {
+
+// Whole file, gunzipped when it is gzip (zlib reads plain files unchanged).
+std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail("dataset file '{}' does not exist", path);
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) fail("cannot open dataset file '{}': {}", path, std::strerror(errno));
+  std::vector<uint8_t> out;
+  uint8_t buf[1 << 16];
+  for (;;) {
+    int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int err = 0;
+      std::string msg = gzerror(f, &err);
+      gzclose(f);
+      fail("dataset file '{}' is corrupt: {}", path, msg);
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  // A truncated gzip stream reads as a short file; zlib reports it at close.
+  int rc = gzclose(f);
+  if (rc != Z_OK && rc != Z_BUF_ERROR)
+    fail("dataset file '{}' is corrupt: gzip stream ended early", path);
+  if (rc == Z_BUF_ERROR) fail("dataset file '{}' is truncated: the gzip stream ended early", path);
+  return out;
+}
+
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+std::string first_existing(const std::string& dir, const std::string& stem) {
+  for (const char* ext : {".gz", ""}) {
+    std::string p = (std::filesystem::path(dir) / (stem + ext)).string();
+    if (std::filesystem::exists(p)) return p;
+  }
+  fail("dataset directory '{}' has no '{}' or '{}.gz'", dir, stem, stem);
+}
+
+}  // namespace
+
+Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
+  std::vector<uint8_t> img = read_maybe_gzip(images_path);
+  if (img.size() < 16) fail("'{}' is not an IDX image file: only {} bytes", images_path, img.size());
+  if (be32(img.data()) != 0x00000803u)
+    fail("'{}' is not an IDX image file: magic number 0x{:08x}, expected 0x00000803", images_path,
+         be32(img.data()));
+  const int64_t n = be32(img.data() + 4), h = be32(img.data() + 8), w = be32(img.data() + 12);
+  const uint64_t need = static_cast<uint64_t>(n) * h * w;
+  if (img.size() - 16 < need)
+    fail("'{}' is truncated: the header says {} images of {}x{} ({} bytes) but {} bytes follow",
+         images_path, n, h, w, need, img.size() - 16);
+
+  std::vector<uint8_t> lab = read_maybe_gzip(labels_path);
+  if (lab.size() < 8) fail("'{}' is not an IDX label file: only {} bytes", labels_path, lab.size());
+  if (be32(lab.data()) != 0x00000801u)
+    fail("'{}' is not an IDX label file: magic number 0x{:08x}, expected 0x00000801", labels_path,
+         be32(lab.data()));
+  const int64_t nl = be32(lab.data() + 4);
+  if (lab.size() - 8 < static_cast<uint64_t>(nl))
+    fail("'{}' is truncated: the header says {} labels but {} bytes follow", labels_path, nl,
+         lab.size() - 8);
+  if (nl != n)
+    fail("'{}' has {} labels but '{}' has {} images", labels_path, nl, images_path, n);
+
+  Dataset ds;
+  ds.count = n;
+  ds.channels = 1;
+  ds.height = h;
+  ds.width = w;
+  ds.pixels.assign(img.begin() + 16, img.begin() + 16 + static_cast<std::ptrdiff_t>(need));
+  ds.labels.resize(n);
+  int max_label = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    ds.labels[i] = lab[8 + i];
+    max_label = std::max(max_label, ds.labels[i]);
+  }
+  ds.num_classes = max_label + 1;
+  return ds;
+}
+
+Dataset load_dataset(const std::string& spec, Split split) {
+  std::string kind = spec, dir;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    kind = spec.substr(0, colon);
+    dir = spec.substr(colon + 1);
+  }
+  if (kind != "fashion-mnist" && kind != "mnist")
+    fail("unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR] or mnist:DIR", kind, spec);
+  if (dir.empty()) {
+    if (kind == "mnist") fail("--data mnist needs a directory: mnist:DIR");
+    dir = kFashionMnistDir;
+    if (!std::filesystem::exists(dir))
+      fail("Fashion-MNIST is not installed at '{}' (Debian package dataset-fashion-mnist)", dir);
+  }
+  if (!std::filesystem::is_directory(dir)) fail("dataset directory '{}' does not exist", dir);
+  const char* prefix = split == Split::Train ? "train" : "t10k";
+  Dataset ds = load_idx(first_existing(dir, std::string(prefix) + "-images-idx3-ubyte"),
+                        first_existing(dir, std::string(prefix) + "-labels-idx1-ubyte"));
+  ds.name = fmt::format("{} ({}, {})", kind, split == Split::Train ? "train" : "test", dir);
+  if (kind == "fashion-mnist")
+    ds.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  else
+    for (int c = 0; c < 10; ++c) ds.class_names.push_back(std::to_string(c));
+  ds.num_classes = std::max<int>(ds.num_classes, static_cast<int>(ds.class_names.size()));
+  return ds;
+}
+
+}  // namespace qbench::data

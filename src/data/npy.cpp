@@ -1,0 +1,104 @@
+#include "data/npy.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+
+namespace qbench::data {
+namespace {
+
+struct NpyType {
+  const char* descr;
+  DType dtype;
+};
+constexpr NpyType kTypes[] = {{"<f4", DType::F32}, {"<f8", DType::F64}, {"<f2", DType::F16},
+                              {"|u1", DType::U8},  {"|i1", DType::I8},  {"<i2", DType::I16},
+                              {"<u2", DType::U16}, {"<i4", DType::I32}, {"<u4", DType::U32},
+                              {"<i8", DType::I64}, {"<u8", DType::U64}, {"|b1", DType::Bool}};
+
+}  // namespace
+
+Tensor load_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot open .npy file '{}': {}", path, std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string b = ss.str();
+  if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0)
+    fail("'{}' is not a .npy file (bad magic)", path);
+  const int major = static_cast<uint8_t>(b[6]);
+  size_t header_len, offset;
+  if (major == 1) {
+    header_len = static_cast<uint8_t>(b[8]) | (static_cast<uint8_t>(b[9]) << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (b.size() < 12) fail("'{}' is truncated", path);
+    header_len = 0;
+    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(b[8 + i]);
+    offset = 12;
+  } else {
+    fail("'{}': unsupported .npy version {}", path, major);
+  }
+  if (b.size() < offset + header_len) fail("'{}' is truncated in its header", path);
+  const std::string header = b.substr(offset, header_len);
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']+)'")))
+    fail("'{}': .npy header has no descr", path);
+  std::string descr = m[1];
+  if (descr == "<b1" || descr == "|b1") descr = "|b1";
+  if (descr == "<u1") descr = "|u1";
+  if (descr == "<i1") descr = "|i1";
+  DType dt = DType::Undefined;
+  for (const auto& t : kTypes)
+    if (descr == t.descr) dt = t.dtype;
+  if (dt == DType::Undefined) fail("'{}': unsupported .npy dtype '{}'", path, descr);
+  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
+    fail("'{}': Fortran-order arrays are not supported; save with C order", path);
+  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
+    fail("'{}': .npy header has no shape", path);
+  Shape shape;
+  std::stringstream dims(m[1]);
+  std::string item;
+  while (std::getline(dims, item, ',')) {
+    if (item.find_first_not_of(" ") == std::string::npos) continue;
+    shape.push_back(std::stoll(item));
+  }
+  const size_t data_at = offset + header_len;
+  const size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(dt);
+  if (b.size() - data_at < need)
+    fail("'{}' is truncated: shape {} needs {} bytes but {} follow", path, shape_str(shape), need,
+         b.size() - data_at);
+  return Tensor::from_data(dt, shape, b.data() + data_at);
+}
+
+void save_npy(const Tensor& t, const std::string& path) {
+  const char* descr = nullptr;
+  for (const auto& k : kTypes)
+    if (k.dtype == t.dtype()) descr = k.descr;
+  if (!descr) fail("cannot save {} tensor as .npy", dtype_name(t.dtype()));
+  std::string shape = fmt::format("{}", fmt::join(t.shape(), ", "));
+  if (t.rank() == 1) shape += ",";
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
+  // Pad so that the data starts at a multiple of 64 bytes, ending with a newline.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream f(path, std::ios::binary);
+  if (!f) fail("cannot write .npy file '{}': {}", path, std::strerror(errno));
+  f.write("\x93NUMPY\x01\x00", 8);
+  uint16_t len = static_cast<uint16_t>(header.size());
+  f.put(static_cast<char>(len & 0xff));
+  f.put(static_cast<char>(len >> 8));
+  f << header;
+  f.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  if (!f) fail("cannot write .npy file '{}'", path);
+}
+
+}  // namespace qbench::data

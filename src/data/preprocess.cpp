@@ -1,0 +1,53 @@
+#include <sstream>
+
+#include "core/error.h"
+#include "data/dataset.h"
+
+namespace qbench::data {
+
+std::vector<float> parse_floats(const std::string& text, const std::string& what) {
+  std::vector<float> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stof(item, &used));
+      while (used < item.size() && std::isspace(static_cast<unsigned char>(item[used]))) ++used;
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      fail("{}: '{}' is not a comma-separated list of numbers", what, text);
+    }
+  }
+  if (out.empty()) fail("{}: empty list", what);
+  return out;
+}
+
+Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preprocess& pp,
+                  Layout layout, const Shape& sample_shape) {
+  const int64_t c = ds.channels, hw = ds.height * ds.width, sz = ds.image_size();
+  auto channel_value = [&](const std::vector<float>& v, int64_t ch) {
+    return v.size() == 1 ? v[0] : v[static_cast<size_t>(ch)];
+  };
+  Shape shape{count};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  Tensor t(DType::F32, shape);
+  float* out = t.data<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* src = ds.pixels.data() + (start + i) * sz;
+    float* dst = out + i * sz;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float mean = channel_value(pp.mean, ch), std = channel_value(pp.std, ch);
+      for (int64_t p = 0; p < hw; ++p) {
+        // Same float operations, in the same order, as ToTensor + Normalize.
+        float x = static_cast<float>(src[ch * hw + p]) / 255.0f;
+        x = (x - mean) / std;
+        int64_t at = layout == Layout::NHWC ? p * c + ch : ch * hw + p;
+        dst[at] = x;
+      }
+    }
+  }
+  return t;
+}
+
+}  // namespace qbench::data

@@ -1,0 +1,259 @@
+#include "engine/engine.h"
+
+#include <omp.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "passes/passes.h"
+
+namespace qbench::engine {
+
+void configure_threads(int threads) {
+  omp_set_num_threads(threads);
+  // Denormals make f32 kernels hundreds of times slower; results lose nothing we measure.
+#pragma omp parallel num_threads(threads)
+  { _mm_setcsr(_mm_getcsr() | 0x8040); }
+}
+
+namespace {
+
+// Wraps a reference function into the Kernel interface.
+class ReferenceKernel : public kernels::Kernel {
+ public:
+  ReferenceKernel(const ir::Node& node, int64_t opset, kernels::RefFn fn)
+      : node_(node), opset_(opset), fn_(fn) {}
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out,
+           kernels::ExecContext&) override {
+    fn_(node_, opset_, in, out);
+  }
+
+ private:
+  ir::Node node_;
+  int64_t opset_;
+  kernels::RefFn fn_;
+};
+
+// Shape (and Size) of a value whose shape is known at compile time is itself a constant.
+Tensor shape_constant(const ir::Node& node, int64_t opset, const Shape& shape) {
+  if (node.op_type == "Size") return Tensor::scalar<int64_t>(shape_numel(shape));
+  int64_t r = static_cast<int64_t>(shape.size());
+  int64_t start = 0, end = r;
+  if (opset >= 15) {
+    start = node.attr_int("start", 0);
+    end = node.attr_int("end", r);
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = std::clamp<int64_t>(start, 0, r);
+    end = std::clamp<int64_t>(end, start, r);
+  }
+  std::vector<int64_t> dims(shape.begin() + start, shape.begin() + end);
+  return Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims);
+}
+
+}  // namespace
+
+Engine::Engine(ir::Graph graph, EngineOptions opts) : graph_(std::move(graph)), opts_(opts) {
+  if (opts_.threads < 1) fail("--threads must be at least 1 (got {})", opts_.threads);
+  // Fail early, naming every unsupported op, instead of at the first run.
+  std::vector<std::string> unsupported;
+  for (const auto& n : graph_.nodes)
+    if (!kernels::find_op(n.domain, n.op_type))
+      unsupported.push_back(fmt::format("{}{} (node '{}')", n.domain.empty() ? "" : n.domain + ".",
+                                        n.op_type, n.name));
+  if (!unsupported.empty())
+    fail("unsupported op{} at opset {}: {}", unsupported.size() > 1 ? "s" : "", graph_.opset(),
+         fmt::join(unsupported, ", "));
+  if (opts_.optimize_graph) passes::optimize(graph_);
+}
+
+Engine::~Engine() = default;
+
+std::vector<kernels::TensorType> Engine::input_types(int64_t batch) const {
+  std::vector<kernels::TensorType> types;
+  for (const auto& name : graph_.inputs) {
+    const ir::Value& v = graph_.values.at(name);
+    if (!v.dims) fail("model input '{}' has no shape; qbench needs at least its rank", name);
+    kernels::TensorType t{v.dtype, {}};
+    for (size_t i = 0; i < v.dims->size(); ++i) {
+      const ir::Dim& d = (*v.dims)[i];
+      if (d.known())
+        t.shape.push_back(d.value);
+      else if (i == 0)
+        t.shape.push_back(batch);
+      else
+        fail("model input '{}' has a symbolic dimension {} ('{}') other than the batch; "
+             "give inputs of a concrete shape",
+             name, i, d.param);
+    }
+    types.push_back(std::move(t));
+  }
+  return types;
+}
+
+Plan& Engine::plan_for(const std::vector<kernels::TensorType>& input_types) {
+  auto it = plans_.find(input_types);
+  if (it != plans_.end()) return *it->second;
+  auto plan = compile(input_types);
+  return *plans_.emplace(input_types, std::move(plan)).first->second;
+}
+
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
+  std::vector<kernels::TensorType> types;
+  for (const auto& t : inputs) types.push_back({t.dtype(), t.shape()});
+  return plan_for(types).run(inputs, opts_.threads);
+}
+
+std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& input_types) const {
+  const ir::Graph& g = graph_;
+  const int64_t opset = g.opset();
+  if (input_types.size() != g.inputs.size())
+    fail("model has {} inputs but {} were given", g.inputs.size(), input_types.size());
+  auto plan = std::make_unique<Plan>();
+  std::unordered_map<std::string, int> slot_of;
+  std::vector<kernels::TensorType> slot_type;
+  std::vector<bool> slot_const;
+  auto new_slot = [&](const std::string& name, kernels::TensorType t, Tensor data, bool is_const) {
+    int s = static_cast<int>(plan->slots_.size());
+    plan->slots_.push_back(std::move(data));
+    slot_type.push_back(std::move(t));
+    slot_const.push_back(is_const);
+    slot_of[name] = s;
+    return s;
+  };
+  for (const auto& [name, v] : g.values)
+    if (v.data) new_slot(name, {v.data->dtype(), v.data->shape()}, *v.data, true);
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const ir::Value& v = g.values.at(g.inputs[i]);
+    const auto& t = input_types[i];
+    if (v.dtype != DType::Undefined && v.dtype != t.dtype)
+      fail("model input '{}' expects {} data but got {}", v.name, dtype_name(v.dtype),
+           dtype_name(t.dtype));
+    if (v.dims) {
+      bool ok = v.dims->size() == t.shape.size();
+      for (size_t d = 0; ok && d < t.shape.size(); ++d)
+        ok = !(*v.dims)[d].known() || (*v.dims)[d].value == t.shape[d];
+      if (!ok)
+        fail("model input '{}' expects shape {} but got {}", v.name, ir::dims_str(*v.dims),
+             shape_str(t.shape));
+    }
+    plan->input_slots_.push_back(new_slot(v.name, t, Tensor(), false));
+    plan->input_names_.push_back(v.name);
+  }
+  plan->input_types_ = input_types;
+
+  for (const ir::Node& node : g.nodes) {
+    const kernels::OpDef* def = kernels::find_op(node.domain, node.op_type);
+    if (!def) fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
+    kernels::InferContext ic{node, opset, {}, {}, {}};
+    std::vector<int> in_slots;
+    bool all_const = true;
+    for (const auto& in : node.inputs) {
+      if (in.empty()) {
+        ic.inputs.push_back({});
+        ic.constants.push_back(nullptr);
+        in_slots.push_back(-1);
+        continue;
+      }
+      auto it = slot_of.find(in);
+      if (it == slot_of.end())
+        fail("{}: input '{}' is not produced by any node, initializer or graph input",
+             node.describe(), in);
+      int s = it->second;
+      in_slots.push_back(s);
+      ic.inputs.push_back(slot_type[s]);
+      ic.constants.push_back(slot_const[s] ? &plan->slots_[s] : nullptr);
+      all_const = all_const && slot_const[s];
+    }
+    if ((node.op_type == "Shape" || node.op_type == "Size") && node.domain.empty() &&
+        !ic.inputs.empty() && ic.inputs[0].dtype != DType::Undefined) {
+      Tensor t = shape_constant(node, opset, ic.inputs[0].shape);
+      new_slot(node.outputs[0], {t.dtype(), t.shape()}, t, true);
+      plan->folded_++;
+      continue;
+    }
+    def->infer(ic);
+    if (ic.outputs.size() < node.outputs.size())
+      fail("{}: shape inference produced {} outputs but the node has {}", node.describe(),
+           ic.outputs.size(), node.outputs.size());
+    if (all_const) {
+      std::vector<const Tensor*> ins;
+      for (int s : in_slots) ins.push_back(s < 0 ? nullptr : &plan->slots_[s]);
+      std::vector<Tensor> outs = kernels::run_reference(node, opset, ins);
+      for (size_t o = 0; o < node.outputs.size(); ++o)
+        if (!node.outputs[o].empty())
+          new_slot(node.outputs[o], {outs[o].dtype(), outs[o].shape()}, outs[o], true);
+      plan->folded_++;
+      continue;
+    }
+    Step step;
+    step.node = node;
+    step.in_slots = in_slots;
+    step.in_types = ic.inputs;
+    step.out_types.assign(ic.outputs.begin(), ic.outputs.begin() + node.outputs.size());
+    kernels::KernelInit init{node, opset, step.in_types, step.out_types, ic.constants, opts_.threads};
+    std::vector<std::string> reasons;
+    if (opts_.optimized_kernels) {
+      for (const auto& k : kernels::optimized_kernels()) {
+        if (node.op_type != k.op_type || !node.domain.empty()) continue;
+        std::string why;
+        step.kernel = k.make(init, why);
+        if (step.kernel) {
+          step.kernel_name = k.name;
+          break;
+        }
+        reasons.push_back(fmt::format("{}: {}", k.name, why.empty() ? "declined" : why));
+      }
+    }
+    if (!step.kernel) {
+      step.kernel = std::make_unique<ReferenceKernel>(node, opset, def->reference);
+      step.kernel_name = "reference";
+    }
+    step.rejected = fmt::format("{}", fmt::join(reasons, "; "));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      const auto& t = step.out_types[o];
+      int s = node.outputs[o].empty()
+                  ? new_slot("", t, Tensor(t.dtype, t.shape), false)
+                  : new_slot(node.outputs[o], t, Tensor(t.dtype, t.shape), false);
+      step.out_slots.push_back(s);
+    }
+    plan->steps_.push_back(std::move(step));
+  }
+  for (const auto& out : g.outputs) {
+    auto it = slot_of.find(out);
+    if (it == slot_of.end()) fail("graph output '{}' is not produced by any node", out);
+    plan->output_slots_.push_back(it->second);
+  }
+  return plan;
+}
+
+std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs, int threads) {
+  if (inputs.size() != input_slots_.size())
+    fail("model has {} inputs but {} were given", input_slots_.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].dtype() != input_types_[i].dtype || inputs[i].shape() != input_types_[i].shape)
+      fail("input '{}' is {} {} but the plan was compiled for {} {}", input_names_[i],
+           dtype_name(inputs[i].dtype()), shape_str(inputs[i].shape()),
+           dtype_name(input_types_[i].dtype), shape_str(input_types_[i].shape));
+    slots_[input_slots_[i]] = inputs[i];
+  }
+  configure_threads(threads);
+  kernels::ExecContext ctx{threads};
+  std::vector<const Tensor*> in;
+  std::vector<Tensor*> out;
+  for (auto& step : steps_) {
+    in.clear();
+    out.clear();
+    for (int s : step.in_slots) in.push_back(s < 0 ? nullptr : &slots_[s]);
+    for (int s : step.out_slots) out.push_back(&slots_[s]);
+    step.kernel->run(in, out, ctx);
+  }
+  std::vector<Tensor> result;
+  for (int s : output_slots_) result.push_back(slots_[s].clone());
+  for (int s : input_slots_) slots_[s] = Tensor();
+  return result;
+}
+
+}  // namespace qbench::engine

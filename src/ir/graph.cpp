@@ -1,0 +1,216 @@
+#include "ir/graph.h"
+
+#include <functional>
+#include <unordered_set>
+
+#include "core/error.h"
+
+namespace qbench::ir {
+
+std::string dims_str(const std::vector<Dim>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ", ";
+    if (dims[i].known())
+      s += std::to_string(dims[i].value);
+    else
+      s += dims[i].param.empty() ? "?" : dims[i].param;
+  }
+  return s + "]";
+}
+
+Attribute Attribute::of_float(float v) {
+  Attribute a;
+  a.kind = Kind::Float;
+  a.f = v;
+  return a;
+}
+Attribute Attribute::of_int(int64_t v) {
+  Attribute a;
+  a.kind = Kind::Int;
+  a.i = v;
+  return a;
+}
+Attribute Attribute::of_string(std::string v) {
+  Attribute a;
+  a.kind = Kind::String;
+  a.s = std::move(v);
+  return a;
+}
+Attribute Attribute::of_ints(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Kind::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+Attribute Attribute::of_floats(std::vector<float> v) {
+  Attribute a;
+  a.kind = Kind::Floats;
+  a.floats = std::move(v);
+  return a;
+}
+Attribute Attribute::of_tensor(Tensor v) {
+  Attribute a;
+  a.kind = Kind::Tensor;
+  a.t = std::move(v);
+  return a;
+}
+
+bool Attribute::operator==(const Attribute& o) const {
+  if (kind != o.kind) return false;
+  switch (kind) {
+    case Kind::Float: return f == o.f;
+    case Kind::Int: return i == o.i;
+    case Kind::String: return s == o.s;
+    case Kind::Tensor: return t.same_as(o.t);
+    case Kind::Graph: return g == o.g;
+    case Kind::Floats: return floats == o.floats;
+    case Kind::Ints: return ints == o.ints;
+    case Kind::Strings: return strings == o.strings;
+    case Kind::Undefined: return true;
+  }
+  return false;
+}
+
+const Attribute* Node::attr(const std::string& k) const {
+  auto it = attrs.find(k);
+  return it == attrs.end() ? nullptr : &it->second;
+}
+
+namespace {
+const Attribute* typed(const Node& n, const std::string& k, Attribute::Kind kind, const char* what) {
+  const Attribute* a = n.attr(k);
+  if (a && a->kind != kind) fail("{}: attribute '{}' should be {}", n.describe(), k, what);
+  return a;
+}
+}  // namespace
+
+int64_t Node::attr_int(const std::string& k, int64_t def) const {
+  const Attribute* a = typed(*this, k, Attribute::Kind::Int, "an int");
+  return a ? a->i : def;
+}
+float Node::attr_float(const std::string& k, float def) const {
+  const Attribute* a = typed(*this, k, Attribute::Kind::Float, "a float");
+  return a ? a->f : def;
+}
+std::string Node::attr_string(const std::string& k, const std::string& def) const {
+  const Attribute* a = typed(*this, k, Attribute::Kind::String, "a string");
+  return a ? a->s : def;
+}
+std::vector<int64_t> Node::attr_ints(const std::string& k, std::vector<int64_t> def) const {
+  const Attribute* a = typed(*this, k, Attribute::Kind::Ints, "a list of ints");
+  return a ? a->ints : def;
+}
+std::vector<float> Node::attr_floats(const std::string& k, std::vector<float> def) const {
+  const Attribute* a = typed(*this, k, Attribute::Kind::Floats, "a list of floats");
+  return a ? a->floats : def;
+}
+
+std::string Node::describe() const {
+  return fmt::format("{} node '{}'", op_type, name.empty() ? (outputs.empty() ? "?" : outputs[0]) : name);
+}
+
+int64_t Graph::opset() const {
+  auto it = opsets.find("");
+  if (it == opsets.end()) it = opsets.find("ai.onnx");
+  return it == opsets.end() ? 0 : it->second;
+}
+
+Value& Graph::value(const std::string& n) {
+  auto [it, inserted] = values.try_emplace(n);
+  if (inserted) it->second.name = n;
+  return it->second;
+}
+
+const Value* Graph::find(const std::string& n) const {
+  auto it = values.find(n);
+  return it == values.end() ? nullptr : &it->second;
+}
+Value* Graph::find(const std::string& n) {
+  auto it = values.find(n);
+  return it == values.end() ? nullptr : &it->second;
+}
+
+const Tensor* Graph::constant(const std::string& n) const {
+  const Value* v = find(n);
+  return v && v->data ? &*v->data : nullptr;
+}
+
+std::string Graph::metadata_value(const std::string& key) const {
+  for (const auto& [k, v] : metadata)
+    if (k == key) return v;
+  return "";
+}
+
+std::unordered_map<std::string, size_t> Graph::producers() const {
+  std::unordered_map<std::string, size_t> p;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (const auto& o : nodes[i].outputs)
+      if (!o.empty()) p[o] = i;
+  return p;
+}
+
+std::unordered_map<std::string, int> Graph::use_counts() const {
+  std::unordered_map<std::string, int> u;
+  for (const auto& n : nodes)
+    for (const auto& i : n.inputs)
+      if (!i.empty()) u[i]++;
+  for (const auto& o : outputs) u[o]++;
+  return u;
+}
+
+void Graph::toposort() {
+  auto prod = producers();
+  std::vector<int> state(nodes.size(), 0);  // 0 new, 1 visiting, 2 done
+  std::vector<Node> sorted;
+  sorted.reserve(nodes.size());
+  std::function<void(size_t)> visit = [&](size_t i) {
+    if (state[i] == 2) return;
+    if (state[i] == 1) fail("graph '{}' has a cycle through {}", name, nodes[i].describe());
+    state[i] = 1;
+    for (const auto& in : nodes[i].inputs) {
+      if (in.empty()) continue;
+      auto it = prod.find(in);
+      if (it != prod.end()) visit(it->second);
+    }
+    state[i] = 2;
+    sorted.push_back(nodes[i]);
+  };
+  for (size_t i = 0; i < nodes.size(); ++i) visit(i);
+  nodes = std::move(sorted);
+}
+
+void Graph::remove_dead() {
+  std::unordered_set<std::string> live(outputs.begin(), outputs.end());
+  std::vector<bool> keep(nodes.size(), false);
+  for (size_t k = nodes.size(); k-- > 0;) {
+    bool used = false;
+    for (const auto& o : nodes[k].outputs)
+      if (live.count(o)) used = true;
+    if (!used) continue;
+    keep[k] = true;
+    for (const auto& i : nodes[k].inputs)
+      if (!i.empty()) live.insert(i);
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < nodes.size(); ++k)
+    if (keep[k]) kept.push_back(std::move(nodes[k]));
+  nodes = std::move(kept);
+  for (const auto& n : nodes)
+    for (const auto& o : n.outputs) live.insert(o);
+  for (const auto& i : inputs) live.insert(i);
+  for (auto it = values.begin(); it != values.end();)
+    it = live.count(it->first) ? std::next(it) : values.erase(it);
+}
+
+int64_t Graph::parameter_count() const {
+  std::unordered_set<std::string> seen;
+  int64_t n = 0;
+  for (const auto& node : nodes)
+    for (const auto& i : node.inputs)
+      if (const Tensor* t = constant(i); t && seen.insert(i).second && dtype_is_float(t->dtype()))
+        n += t->numel();
+  return n;
+}
+
+}  // namespace qbench::ir

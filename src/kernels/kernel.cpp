@@ -1,0 +1,36 @@
+#include "kernels/kernel.h"
+
+namespace qbench::kernels {
+
+const Tensor& InferContext::constant(size_t i, const char* what) const {
+  if (i >= constants.size() || !constants[i])
+    fail("{}: input {} ({}) must be a constant or computable from shapes; qbench does not "
+         "support a data-dependent {} here",
+         node.describe(), i, what, what);
+  return *constants[i];
+}
+
+const OpDef* find_op(const std::string& domain, const std::string& op_type) {
+  if (!domain.empty() && domain != "ai.onnx") return nullptr;
+  for (const OpDef& d : all_ops())
+    if (op_type == d.op_type) return &d;
+  return nullptr;
+}
+
+std::vector<Tensor> run_reference(const ir::Node& node, int64_t opset,
+                                  const std::vector<const Tensor*>& inputs) {
+  const OpDef* def = find_op(node.domain, node.op_type);
+  if (!def) fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
+  InferContext ic{node, opset, {}, inputs, {}};
+  for (const Tensor* t : inputs) ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
+  def->infer(ic);
+  std::vector<Tensor> outs;
+  std::vector<Tensor*> out_ptrs;
+  outs.reserve(ic.outputs.size());
+  for (const auto& tt : ic.outputs) outs.emplace_back(tt.dtype, tt.shape);
+  for (auto& t : outs) out_ptrs.push_back(&t);
+  def->reference(node, opset, inputs, out_ptrs);
+  return outs;
+}
+
+}  // namespace qbench::kernels

@@ -1,0 +1,103 @@
+#pragma once
+// The operator interface. Every ONNX op qbench supports has one OpDef: a shape/type inference
+// function and a plain C++ reference kernel (the test oracle and the fallback). Optimized
+// kernels (oneDNN) are extra factories tried before the reference, in registry order.
+//
+// The engine compiles a graph for concrete input shapes, so inference and kernel creation see
+// concrete shapes, and the values of inputs that are constant at that point.
+#include <compare>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace qbench::kernels {
+
+struct TensorType {
+  DType dtype = DType::Undefined;
+  Shape shape;
+  auto operator<=>(const TensorType&) const = default;
+};
+
+// What inference of one node sees. inputs[i] has dtype Undefined for an omitted optional input;
+// constants[i] is non-null where input i's value is known at compile time.
+struct InferContext {
+  const ir::Node& node;
+  int64_t opset;
+  std::vector<TensorType> inputs;
+  std::vector<const Tensor*> constants;
+  // Filled by the infer function, one per node output.
+  std::vector<TensorType> outputs;
+
+  size_t num_inputs() const { return inputs.size(); }
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::Undefined; }
+  // Value of a constant input, or an Error naming the node when the input is not constant.
+  const Tensor& constant(size_t i, const char* what) const;
+};
+
+using InferFn = void (*)(InferContext&);
+
+// Per-run state shared by all kernels (thread count, scratch).
+struct ExecContext {
+  int threads = 1;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // inputs[i] is nullptr for an omitted optional input. Outputs are allocated by the caller with
+  // the inferred shapes and dtypes; kernels write into them.
+  virtual void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+                   ExecContext& ctx) = 0;
+};
+
+// Everything a kernel factory may look at to decide whether (and how) to handle a node.
+struct KernelInit {
+  const ir::Node& node;
+  int64_t opset;
+  std::span<const TensorType> inputs;
+  std::span<const TensorType> outputs;
+  std::span<const Tensor* const> constants;  // as in InferContext
+  int threads = 1;
+};
+
+// Returns a kernel, or nullptr with `why_not` set to a short reason ("groups > 1 with
+// dilation not supported", "input dtype i64").
+using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelInit& init, std::string& why_not);
+
+// A reference implementation as a plain function; wrapped into a Kernel by the registry.
+using RefFn = void (*)(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs,
+                       std::span<Tensor* const> outputs);
+
+struct OpDef {
+  const char* op_type;
+  int64_t since_opset;  // lowest opset whose semantics the reference implements
+  InferFn infer;
+  RefFn reference;
+};
+
+struct OptimizedKernelDef {
+  const char* op_type;
+  const char* name;  // "onednn"
+  KernelFactory make;
+};
+
+// Lookups in the registry table (kernels/registry.cpp). nullptr when unsupported.
+const OpDef* find_op(const std::string& domain, const std::string& op_type);
+std::span<const OpDef> all_ops();
+std::span<const OptimizedKernelDef> optimized_kernels();
+
+// Applies a node's fused activations (ir::Node::fused) in place; used by reference kernels of
+// ops that can carry them (Conv, Gemm, MatMul...).
+void apply_fused_activations(const ir::Node& node, Tensor& t);
+
+// Runs a node with its reference kernel on concrete inputs, allocating outputs: inference, then
+// the reference function. Used for constant folding and as the test oracle.
+std::vector<Tensor> run_reference(const ir::Node& node, int64_t opset,
+                                  const std::vector<const Tensor*>& inputs);
+
+}  // namespace qbench::kernels

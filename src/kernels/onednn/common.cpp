@@ -1,0 +1,157 @@
+#include "kernels/onednn/common.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace qbench::kernels::onednn {
+
+using dnnl::algorithm;
+
+bool check_f32(const KernelInit& init, std::string& why_not, std::initializer_list<size_t> skip) {
+  for (size_t i = 0; i < init.inputs.size(); ++i) {
+    bool skipped = false;
+    for (size_t s : skip) skipped |= s == i;
+    DType t = init.inputs[i].dtype;
+    if (skipped || t == DType::Undefined || t == DType::F32) continue;
+    why_not = fmt::format("input {} dtype {} (only f32)", i, dtype_name(t));
+    return false;
+  }
+  for (size_t i = 0; i < init.outputs.size(); ++i) {
+    DType t = init.outputs[i].dtype;
+    if (t == DType::Undefined || t == DType::F32) continue;
+    why_not = fmt::format("output {} dtype {} (only f32)", i, dtype_name(t));
+    return false;
+  }
+  return true;
+}
+
+memory::desc plain_desc(const memory::dims& dims_in) {
+  memory::dims dims = dims_in.empty() ? memory::dims{1} : dims_in;
+  memory::dims strides(dims.size());
+  memory::dim stride = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= dims[i];
+  }
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+memory user_memory(const memory::desc& md) { return memory(md, cpu_engine(), DNNL_MEMORY_NONE); }
+
+namespace {
+
+float attr_float(const std::map<std::string, ir::Attribute>& attrs, const char* k, float def) {
+  auto it = attrs.find(k);
+  if (it == attrs.end()) return def;
+  return it->second.kind == ir::Attribute::Kind::Int ? static_cast<float>(it->second.i) : it->second.f;
+}
+
+std::string attr_string(const std::map<std::string, ir::Attribute>& attrs, const char* k,
+                        const char* def) {
+  auto it = attrs.find(k);
+  return it == attrs.end() ? def : it->second.s;
+}
+
+}  // namespace
+
+bool activation_steps(const std::string& op, const std::map<std::string, ir::Attribute>& attrs,
+                      float clip_min, float clip_max, std::vector<EltwiseStep>& steps,
+                      std::string& why_not) {
+  if (op == "Relu") {
+    steps.push_back({algorithm::eltwise_relu, 0.f, 0.f});
+  } else if (op == "LeakyRelu") {
+    steps.push_back({algorithm::eltwise_relu, attr_float(attrs, "alpha", 0.01f), 0.f});
+  } else if (op == "Sigmoid") {
+    steps.push_back({algorithm::eltwise_logistic, 0.f, 0.f});
+  } else if (op == "Tanh") {
+    steps.push_back({algorithm::eltwise_tanh, 0.f, 0.f});
+  } else if (op == "Clip") {
+    // Before opset 11 the bounds are attributes; later they are (constant) inputs.
+    float lo = attrs.count("min") ? attr_float(attrs, "min", 0.f) : clip_min;
+    float hi = attrs.count("max") ? attr_float(attrs, "max", 0.f) : clip_max;
+    if (std::isnan(lo)) lo = -INFINITY;
+    if (std::isnan(hi)) hi = INFINITY;
+    if (lo > hi) {
+      why_not = fmt::format("Clip min {} > max {}", lo, hi);
+      return false;
+    }
+    steps.push_back({algorithm::eltwise_clip_v2, lo, hi});
+  } else if (op == "HardSigmoid") {
+    // max(0, min(1, alpha * x + beta)): oneDNN 2.6 has no hardsigmoid, so linear then clip.
+    steps.push_back({algorithm::eltwise_linear, attr_float(attrs, "alpha", 0.2f),
+                     attr_float(attrs, "beta", 0.5f)});
+    steps.push_back({algorithm::eltwise_clip_v2, 0.f, 1.f});
+  } else if (op == "HardSwish") {
+    steps.push_back({algorithm::eltwise_hardswish, 0.f, 0.f});
+  } else if (op == "Gelu") {
+    std::string approx = attr_string(attrs, "approximate", "none");
+    if (approx == "none") {
+      steps.push_back({algorithm::eltwise_gelu_erf, 0.f, 0.f});
+    } else if (approx == "tanh") {
+      steps.push_back({algorithm::eltwise_gelu_tanh, 0.f, 0.f});
+    } else {
+      why_not = fmt::format("Gelu approximate='{}'", approx);
+      return false;
+    }
+  } else if (op == "Elu") {
+    steps.push_back({algorithm::eltwise_elu, attr_float(attrs, "alpha", 1.f), 0.f});
+  } else if (op == "Softplus") {
+    steps.push_back({algorithm::eltwise_soft_relu, 0.f, 0.f});
+  } else if (op == "Neg") {
+    steps.push_back({algorithm::eltwise_linear, -1.f, 0.f});
+  } else if (op == "Exp") {
+    steps.push_back({algorithm::eltwise_exp, 0.f, 0.f});
+  } else if (op == "Log") {
+    steps.push_back({algorithm::eltwise_log, 0.f, 0.f});
+  } else if (op == "Sqrt") {
+    steps.push_back({algorithm::eltwise_sqrt, 0.f, 0.f});
+  } else if (op == "Abs") {
+    steps.push_back({algorithm::eltwise_abs, 0.f, 0.f});
+  } else {
+    why_not = fmt::format("activation {} has no oneDNN eltwise equivalent", op);
+    return false;
+  }
+  return true;
+}
+
+bool fused_steps(const ir::Node& node, std::vector<EltwiseStep>& steps, std::string& why_not) {
+  for (const ir::FusedOp& f : node.fused) {
+    std::string reason;
+    if (!activation_steps(f.op_type, f.attrs, f.clip_min, f.clip_max, steps, reason)) {
+      why_not = "fused " + reason;
+      return false;
+    }
+  }
+  return true;
+}
+
+void append_steps(dnnl::post_ops& po, const std::vector<EltwiseStep>& steps) {
+  for (const EltwiseStep& s : steps) po.append_eltwise(1.f, s.alg, s.alpha, s.beta);
+}
+
+dnnl::primitive_attr scratch_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+memory make_scratchpad(const dnnl::primitive_desc_base& pd) {
+  memory::desc md = pd.scratchpad_desc();
+  if (md.get_size() == 0) return memory();
+  return memory(md, cpu_engine());
+}
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  const char* impl = pd.impl_info_str();
+  return impl && std::strncmp(impl, "ref", 3) == 0;
+}
+
+int64_t dims_product(const Shape& s, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end && i < s.size(); ++i) p *= s[i];
+  return p;
+}
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,81 @@
+#pragma once
+// Helpers shared by the oneDNN kernel files: dtype checks, plain memory descriptors, element-wise
+// activations (standalone or fused as post-ops) and primitive execution.
+#include <map>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <dnnl.hpp>
+
+#include "kernels/kernel.h"
+#include "kernels/onednn/context.h"
+
+namespace qbench::kernels::onednn {
+
+using dnnl::memory;
+
+// True when every present input and every output is f32; otherwise sets why_not ("input 1 dtype
+// i64"). Inputs listed in `skip` (e.g. shape-like inputs) are not checked.
+bool check_f32(const KernelInit& init, std::string& why_not, std::initializer_list<size_t> skip = {});
+
+// Shape and memory::dims are both std::vector<int64_t>; to_dims only documents the crossing.
+inline memory::dims to_dims(const Shape& s) { return s; }
+// A dense row-major f32 descriptor; rank 0 becomes {1}.
+memory::desc plain_desc(const memory::dims& dims);
+// A memory object over a caller-owned buffer set later with set_data_handle().
+memory user_memory(const memory::desc& md);
+// Wraps a tensor's buffer; oneDNN only reads it when it is a source.
+inline void bind(memory& m, const Tensor* t) { m.set_data_handle(const_cast<void*>(t->raw())); }
+
+// One oneDNN eltwise operation: dst = alg(src; alpha, beta).
+struct EltwiseStep {
+  dnnl::algorithm alg;
+  float alpha = 0;
+  float beta = 0;
+};
+
+// Maps an ONNX activation to eltwise steps (HardSigmoid needs two). `clip_min`/`clip_max` are
+// Clip's bounds when they come from inputs (opset >= 11). Returns false with why_not set when
+// oneDNN has no exact match.
+bool activation_steps(const std::string& op_type, const std::map<std::string, ir::Attribute>& attrs,
+                      float clip_min, float clip_max, std::vector<EltwiseStep>& steps,
+                      std::string& why_not);
+// Eltwise steps for the activations the fusion pass absorbed into `node` (ir::Node::fused).
+bool fused_steps(const ir::Node& node, std::vector<EltwiseStep>& steps, std::string& why_not);
+void append_steps(dnnl::post_ops& po, const std::vector<EltwiseStep>& steps);
+
+// Attributes with a user-managed scratchpad, so kernels own their scratch memory and execution
+// never allocates.
+dnnl::primitive_attr scratch_attr();
+// Allocates the scratchpad a primitive descriptor asks for (an empty memory when none).
+memory make_scratchpad(const dnnl::primitive_desc_base& pd);
+
+// A primitive with its argument map, built once; run() rebinds buffers via set_data_handle.
+struct Step {
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+  void execute() { prim.execute(cpu_stream(), args); }
+};
+
+// Runs `fn` and turns a dnnl::error (no implementation for these descriptors) into a why_not
+// reason; returns false in that case.
+template <typename Fn>
+bool try_dnnl(std::string& why_not, const char* what, Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const dnnl::error& e) {
+    why_not = std::string("oneDNN ") + what + ": " + e.what();
+    return false;
+  }
+}
+
+// True when the descriptor resolved to oneDNN's slow reference implementation ("ref:any").
+bool is_reference_impl(const dnnl::primitive_desc_base& pd);
+
+// Product of dims [begin, end).
+int64_t dims_product(const Shape& s, size_t begin, size_t end);
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,228 @@
+// Conv (1-D, 2-D, 3-D; groups, depthwise, strides, pads/auto_pad, dilations, bias, fused
+// activations as post-ops) on oneDNN's convolution_forward. Weights are reordered once, at
+// kernel creation, into the layout the primitive prefers.
+#include <atomic>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "kernels/onednn/common.h"
+#include "kernels/onednn/factories.h"
+
+namespace qbench::kernels::onednn {
+
+namespace {
+
+using tag = memory::format_tag;
+
+std::atomic<ConvLayout> g_layout{ConvLayout::Nhwc};
+
+tag act_tag(ConvLayout layout, int ndims) {
+  switch (layout) {
+    case ConvLayout::Plain: return ndims == 3 ? tag::ncw : ndims == 4 ? tag::nchw : tag::ncdhw;
+    case ConvLayout::Nhwc: return ndims == 3 ? tag::nwc : ndims == 4 ? tag::nhwc : tag::ndhwc;
+    case ConvLayout::Blocked:
+      return ndims == 3 ? tag::nCw16c : ndims == 4 ? tag::nChw16c : tag::nCdhw16c;
+  }
+  return tag::undef;
+}
+
+struct ConvGeometry {
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+
+// Resolves strides, dilations and explicit or automatic padding; checks the output shape the
+// engine inferred against oneDNN's formula.
+bool conv_geometry(const KernelInit& init, ConvGeometry& g, std::string& why_not) {
+  const ir::Node& n = init.node;
+  const Shape& x = init.inputs[0].shape;
+  const Shape& w = init.inputs[1].shape;
+  const Shape& y = init.outputs[0].shape;
+  size_t ns = x.size() - 2;
+  auto strides = n.attr_ints("strides", std::vector<int64_t>(ns, 1));
+  auto dil = n.attr_ints("dilations", std::vector<int64_t>(ns, 1));
+  auto pads = n.attr_ints("pads", std::vector<int64_t>(2 * ns, 0));
+  std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+  if (strides.size() != ns || dil.size() != ns || pads.size() != 2 * ns) {
+    why_not = "strides/dilations/pads length does not match the spatial rank";
+    return false;
+  }
+  if (n.has_attr("kernel_shape")) {
+    auto ks = n.attr_ints("kernel_shape");
+    if (ks.size() != ns || !std::equal(ks.begin(), ks.end(), w.begin() + 2)) {
+      why_not = "kernel_shape does not match the weight shape";
+      return false;
+    }
+  }
+  for (size_t i = 0; i < ns; ++i) {
+    int64_t in = x[2 + i], k = w[2 + i], s = strides[i], d = dil[i];
+    if (s < 1 || d < 1) {
+      why_not = "stride or dilation < 1";
+      return false;
+    }
+    int64_t ext = (k - 1) * d + 1;
+    int64_t pl = 0, pr = 0;
+    if (auto_pad == "NOTSET") {
+      pl = pads[i];
+      pr = pads[i + ns];
+    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      int64_t out = (in + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (out - 1) * s + ext - in);
+      pl = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pr = total - pl;
+    } else if (auto_pad != "VALID") {
+      why_not = fmt::format("auto_pad '{}'", auto_pad);
+      return false;
+    }
+    if (pl < 0 || pr < 0) {
+      why_not = "negative pads";
+      return false;
+    }
+    int64_t out = (in + pl + pr - ext) / s + 1;
+    if (out != y[2 + i]) {
+      why_not = fmt::format("inferred output dim {} differs from oneDNN's {}", y[2 + i], out);
+      return false;
+    }
+    g.strides.push_back(s);
+    g.dilates.push_back(d - 1);  // oneDNN counts the gaps, ONNX the step
+    g.pad_l.push_back(pl);
+    g.pad_r.push_back(pr);
+  }
+  return true;
+}
+
+class ConvKernel final : public Kernel {
+ public:
+  // Returns false (why_not set) when no fast implementation exists for this layout.
+  bool init(const KernelInit& init, ConvLayout layout, std::string& why_not) {
+    const Shape& x = init.inputs[0].shape;
+    const Shape& w = init.inputs[1].shape;
+    const Shape& y = init.outputs[0].shape;
+    int nd = static_cast<int>(x.size());
+    int64_t groups = init.node.attr_int("group", 1);
+    ConvGeometry g;
+    if (!conv_geometry(init, g, why_not)) return false;
+    std::vector<EltwiseStep> post;
+    if (!fused_steps(init.node, post, why_not)) return false;
+
+    memory::dims wdims = to_dims(w);
+    if (groups > 1) {
+      wdims[0] = w[0] / groups;
+      wdims.insert(wdims.begin(), groups);
+    }
+    has_bias_ = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
+    memory::desc src_plain = plain_desc(x), dst_plain = plain_desc(y);
+    memory::desc wei_plain = plain_desc(wdims);
+    memory::desc bias_md = has_bias_ ? plain_desc(Shape{w[0]}) : memory::desc();
+    tag t = act_tag(layout, nd);
+    memory::desc src_md(to_dims(x), memory::data_type::f32, t);
+    memory::desc dst_md(to_dims(y), memory::data_type::f32, t);
+    memory::desc wei_any(wdims, memory::data_type::f32, tag::any);
+
+    dnnl::primitive_attr attr = scratch_attr();
+    dnnl::post_ops po;
+    append_steps(po, post);
+    attr.set_post_ops(po);
+    dnnl::convolution_forward::primitive_desc pd;
+    if (!try_dnnl(why_not, "convolution", [&] {
+          dnnl::convolution_forward::desc d(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+              wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
+          pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+        }))
+      return false;
+    if (is_reference_impl(pd)) {
+      why_not = "oneDNN has only its reference convolution for this case";
+      return false;
+    }
+    impl_ = pd.impl_info_str();
+
+    // Weights: reorder once from the constant ONNX layout into the primitive's.
+    const Tensor* wt = init.constants[1];
+    weights_ = memory(pd.weights_desc(), cpu_engine());
+    memory wuser(wei_plain, cpu_engine(), const_cast<void*>(wt->raw()));
+    dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
+    cpu_stream().wait();
+
+    src_user_ = user_memory(src_plain);
+    dst_user_ = user_memory(dst_plain);
+    memory src = src_user_, dst = dst_user_;
+    if (pd.src_desc() != src_plain) {
+      src = memory(pd.src_desc(), cpu_engine());
+      steps_.push_back({dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
+    }
+    if (pd.dst_desc() != dst_plain) dst = memory(pd.dst_desc(), cpu_engine());
+    Step conv{dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
+    if (has_bias_) {
+      bias_user_ = user_memory(bias_md);
+      conv.args[DNNL_ARG_BIAS] = bias_user_;
+    }
+    scratch_ = make_scratchpad(pd);
+    if (scratch_) conv.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    steps_.push_back(std::move(conv));
+    if (dst != dst_user_)
+      steps_.push_back({dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    return true;
+  }
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext&) override {
+    bind(src_user_, inputs[0]);
+    if (has_bias_) bind(bias_user_, inputs[2]);
+    bind(dst_user_, outputs[0]);
+    for (Step& s : steps_) s.execute();
+    cpu_stream().wait();
+  }
+
+  const std::string& impl() const { return impl_; }
+
+ private:
+  memory weights_, src_user_, dst_user_, bias_user_, scratch_;
+  std::vector<Step> steps_;
+  bool has_bias_ = false;
+  std::string impl_;
+};
+
+}  // namespace
+
+void set_conv_layout(ConvLayout layout) { g_layout = layout; }
+ConvLayout conv_layout() { return g_layout; }
+
+std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& why_not) {
+  if (!check_f32(init, why_not)) return nullptr;
+  if (init.inputs.size() < 2 || init.outputs.size() != 1) {
+    why_not = "expects X, W[, B] and one output";
+    return nullptr;
+  }
+  int nd = static_cast<int>(init.inputs[0].shape.size());
+  if (nd < 3 || nd > 5 || init.inputs[1].shape.size() != init.inputs[0].shape.size()) {
+    why_not = fmt::format("rank {} (only 1-D to 3-D convolutions)", nd);
+    return nullptr;
+  }
+  if (!init.constants[1]) {
+    why_not = "weights are not constant";
+    return nullptr;
+  }
+  if (shape_numel(init.inputs[0].shape) == 0 || shape_numel(init.outputs[0].shape) == 0) {
+    why_not = "empty tensor";
+    return nullptr;
+  }
+  int64_t groups = init.node.attr_int("group", 1);
+  const Shape& x = init.inputs[0].shape;
+  const Shape& w = init.inputs[1].shape;
+  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0 || w[1] * groups != x[1]) {
+    why_not = fmt::format("group {} inconsistent with C={} and W {}", groups, x[1], shape_str(w));
+    return nullptr;
+  }
+  // The chosen layout first; NCHW as the fallback when it has no fast implementation.
+  ConvLayout preferred = conv_layout();
+  auto k = std::make_unique<ConvKernel>();
+  if (k->init(init, preferred, why_not)) return k;
+  if (preferred == ConvLayout::Plain) return nullptr;
+  std::string plain_why;
+  k = std::make_unique<ConvKernel>();
+  if (k->init(init, ConvLayout::Plain, plain_why)) return k;
+  return nullptr;
+}
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,30 @@
+#pragma once
+// Kernel factories of the oneDNN backend, one per op family; registry_onednn.cpp lists them.
+#include <memory>
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace qbench::kernels::onednn {
+
+std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_global_pool(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_eltwise(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_softmax(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_layernorm(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_concat(const KernelInit& init, std::string& why_not);
+
+// How Conv activations (plain NCHW at the kernel interface) meet the primitive:
+//  Plain   - the primitive works on NCHW directly (oneDNN picks im2col + GEMM for most shapes);
+//  Nhwc    - reorder to NHWC around a primitive that prefers it (brgconv on AVX-512);
+//  Blocked - reorder to nChw16c around the direct JIT convolution.
+// The default is the one measured fastest on this project's machines (benchmarks/micro/kernels.cpp).
+enum class ConvLayout { Plain, Nhwc, Blocked };
+void set_conv_layout(ConvLayout layout);
+ConvLayout conv_layout();
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,49 @@
+// The oneDNN kernels, tried before the reference kernel of each op (kernel.h).
+#include "kernels/onednn/factories.h"
+
+namespace qbench::kernels {
+
+using namespace onednn;
+
+namespace {
+
+constexpr OptimizedKernelDef kOptimized[] = {
+    {"Conv", "onednn", make_onednn_conv},
+    {"Gemm", "onednn", make_onednn_gemm},
+    {"MatMul", "onednn", make_onednn_matmul},
+    {"MaxPool", "onednn", make_onednn_pool},
+    {"AveragePool", "onednn", make_onednn_pool},
+    {"GlobalAveragePool", "onednn", make_onednn_global_pool},
+    {"GlobalMaxPool", "onednn", make_onednn_global_pool},
+    {"Relu", "onednn", make_onednn_eltwise},
+    {"LeakyRelu", "onednn", make_onednn_eltwise},
+    {"Clip", "onednn", make_onednn_eltwise},
+    {"Sigmoid", "onednn", make_onednn_eltwise},
+    {"Tanh", "onednn", make_onednn_eltwise},
+    {"HardSigmoid", "onednn", make_onednn_eltwise},
+    {"HardSwish", "onednn", make_onednn_eltwise},
+    {"Gelu", "onednn", make_onednn_eltwise},
+    {"Elu", "onednn", make_onednn_eltwise},
+    {"Softplus", "onednn", make_onednn_eltwise},
+    {"Neg", "onednn", make_onednn_eltwise},
+    {"Exp", "onednn", make_onednn_eltwise},
+    {"Log", "onednn", make_onednn_eltwise},
+    {"Sqrt", "onednn", make_onednn_eltwise},
+    {"Abs", "onednn", make_onednn_eltwise},
+    {"Add", "onednn", make_onednn_binary},
+    {"Sub", "onednn", make_onednn_binary},
+    {"Mul", "onednn", make_onednn_binary},
+    {"Div", "onednn", make_onednn_binary},
+    {"Max", "onednn", make_onednn_binary},
+    {"Min", "onednn", make_onednn_binary},
+    {"Softmax", "onednn", make_onednn_softmax},
+    {"LogSoftmax", "onednn", make_onednn_softmax},
+    {"LayerNormalization", "onednn", make_onednn_layernorm},
+    {"Concat", "onednn", make_onednn_concat},
+};
+
+}  // namespace
+
+std::span<const OptimizedKernelDef> optimized_kernels() { return kOptimized; }
+
+}  // namespace qbench::kernels

@@ -1,0 +1,422 @@
+#include "onnx/onnx_io.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
+
+#include "core/error.h"
+
+namespace qbench::onnxio {
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail("{} file '{}' does not exist", what, path);
+  if (std::filesystem::is_directory(path, ec)) fail("{} file '{}' is a directory", what, path);
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot open {} file '{}': {}", what, path, std::strerror(errno));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+struct LoadCtx {
+  std::string origin;
+  std::string base_dir;
+};
+
+std::string tensor_desc(const onnx::TensorProto& t) {
+  return t.name().empty() ? std::string("<unnamed tensor>") : "'" + t.name() + "'";
+}
+
+// Copies n elements of a repeated field into dst converting to T.
+template <typename T, typename Field>
+void copy_field(const Field& f, void* dst) {
+  T* out = static_cast<T*>(dst);
+  for (int i = 0; i < f.size(); ++i) out[i] = static_cast<T>(f.Get(i));
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& tp, const LoadCtx& ctx, const char* role) {
+  if (!dtype_valid(tp.data_type()) || tp.data_type() == static_cast<int>(DType::String))
+    fail("{} {} in '{}' has unsupported data type {}", role, tensor_desc(tp), ctx.origin,
+         tp.data_type());
+  DType dt = static_cast<DType>(tp.data_type());
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) fail("{} {} in '{}' has a negative dimension {}", role, tensor_desc(tp), ctx.origin, d);
+  Tensor t(dt, shape);
+  const int64_t n = t.numel();
+  const size_t esz = dtype_size(dt);
+
+  std::string external;
+  const std::string* raw = tp.has_raw_data() ? &tp.raw_data() : nullptr;
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : tp.external_data()) {
+      if (kv.key() == "location") location = kv.value();
+      if (kv.key() == "offset") offset = std::stoll(kv.value());
+      if (kv.key() == "length") length = std::stoll(kv.value());
+    }
+    std::string path = (std::filesystem::path(ctx.base_dir) / location).string();
+    std::string all = read_file(path, "external data");
+    if (length < 0) length = static_cast<int64_t>(all.size()) - offset;
+    if (offset < 0 || offset + length > static_cast<int64_t>(all.size()))
+      fail("{} {} in '{}': external data '{}' is shorter than offset {} + length {}", role,
+           tensor_desc(tp), ctx.origin, path, offset, length);
+    external = all.substr(offset, length);
+    raw = &external;
+  }
+
+  auto mismatch = [&](int64_t have) {
+    fail("{} {} in '{}': data holds {} elements but dims {} need {}", role, tensor_desc(tp),
+         ctx.origin, have, shape_str(shape), n);
+  };
+  if (raw) {
+    if (raw->size() != static_cast<size_t>(n) * esz)
+      mismatch(static_cast<int64_t>(raw->size() / std::max<size_t>(esz, 1)));
+    if (n) std::memcpy(t.raw(), raw->data(), raw->size());
+    return t;
+  }
+  switch (dt) {
+    case DType::F32:
+      if (tp.float_data_size() != n) mismatch(tp.float_data_size());
+      copy_field<float>(tp.float_data(), t.raw());
+      break;
+    case DType::F64:
+      if (tp.double_data_size() != n) mismatch(tp.double_data_size());
+      copy_field<double>(tp.double_data(), t.raw());
+      break;
+    case DType::I64:
+      if (tp.int64_data_size() != n) mismatch(tp.int64_data_size());
+      copy_field<int64_t>(tp.int64_data(), t.raw());
+      break;
+    case DType::U32:
+    case DType::U64:
+      if (tp.uint64_data_size() != n) mismatch(tp.uint64_data_size());
+      if (dt == DType::U32)
+        copy_field<uint32_t>(tp.uint64_data(), t.raw());
+      else
+        copy_field<uint64_t>(tp.uint64_data(), t.raw());
+      break;
+    default:
+      if (tp.int32_data_size() != n) mismatch(tp.int32_data_size());
+      if (dt == DType::I32) copy_field<int32_t>(tp.int32_data(), t.raw());
+      if (dt == DType::I8) copy_field<int8_t>(tp.int32_data(), t.raw());
+      if (dt == DType::U8) copy_field<uint8_t>(tp.int32_data(), t.raw());
+      if (dt == DType::I16) copy_field<int16_t>(tp.int32_data(), t.raw());
+      if (dt == DType::U16 || dt == DType::F16 || dt == DType::BF16)
+        copy_field<uint16_t>(tp.int32_data(), t.raw());
+      if (dt == DType::Bool) copy_field<bool>(tp.int32_data(), t.raw());
+      break;
+  }
+  return t;
+}
+
+void type_from_proto(const onnx::ValueInfoProto& vi, ir::Value& v, const LoadCtx& ctx) {
+  if (!vi.has_type()) return;
+  if (!vi.type().has_tensor_type())
+    fail("value '{}' in '{}' is not a tensor (sequence, map and optional types are not supported)",
+         vi.name(), ctx.origin);
+  const auto& tt = vi.type().tensor_type();
+  if (tt.elem_type() != 0) {
+    if (!dtype_valid(tt.elem_type()))
+      fail("value '{}' in '{}' has unsupported element type {}", vi.name(), ctx.origin,
+           tt.elem_type());
+    v.dtype = static_cast<DType>(tt.elem_type());
+  }
+  if (tt.has_shape()) {
+    std::vector<ir::Dim> dims;
+    for (const auto& d : tt.shape().dim()) {
+      ir::Dim dim;
+      if (d.has_dim_value()) dim.value = d.dim_value();
+      if (d.has_dim_param()) dim.param = d.dim_param();
+      dims.push_back(dim);
+    }
+    v.dims = std::move(dims);
+  }
+}
+
+ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx);
+
+ir::Attribute attr_from_proto(const onnx::AttributeProto& ap, const ir::Node& node,
+                              const LoadCtx& ctx) {
+  using K = ir::Attribute::Kind;
+  ir::Attribute a;
+  switch (ap.type()) {
+    case onnx::AttributeProto::FLOAT: a.kind = K::Float; a.f = ap.f(); break;
+    case onnx::AttributeProto::INT: a.kind = K::Int; a.i = ap.i(); break;
+    case onnx::AttributeProto::STRING: a.kind = K::String; a.s = ap.s(); break;
+    case onnx::AttributeProto::TENSOR:
+      a.kind = K::Tensor;
+      a.t = tensor_from_proto(ap.t(), ctx, "attribute tensor");
+      break;
+    case onnx::AttributeProto::GRAPH:
+      a.kind = K::Graph;
+      a.g = std::make_shared<ir::Graph>(graph_from_proto(ap.g(), ctx));
+      break;
+    case onnx::AttributeProto::FLOATS:
+      a.kind = K::Floats;
+      a.floats.assign(ap.floats().begin(), ap.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      a.kind = K::Ints;
+      a.ints.assign(ap.ints().begin(), ap.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      a.kind = K::Strings;
+      a.strings.assign(ap.strings().begin(), ap.strings().end());
+      break;
+    default:
+      fail("{} in '{}': attribute '{}' has unsupported type {}", node.describe(), ctx.origin,
+           ap.name(), static_cast<int>(ap.type()));
+  }
+  return a;
+}
+
+ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx) {
+  ir::Graph g;
+  g.name = gp.name();
+  g.doc_string = gp.doc_string();
+  std::unordered_set<std::string> init_names;
+  for (const auto& init : gp.initializer()) {
+    if (init.name().empty()) fail("'{}' has an initializer without a name", ctx.origin);
+    ir::Value& v = g.value(init.name());
+    v.data = tensor_from_proto(init, ctx, "initializer");
+    v.dtype = v.data->dtype();
+    std::vector<ir::Dim> dims;
+    for (int64_t d : v.data->shape()) dims.push_back({d, ""});
+    v.dims = dims;
+    init_names.insert(init.name());
+  }
+  for (const auto& in : gp.input()) {
+    if (init_names.count(in.name())) continue;  // an initializer listed as input (IR < 4)
+    type_from_proto(in, g.value(in.name()), ctx);
+    g.inputs.push_back(in.name());
+  }
+  for (const auto& vi : gp.value_info()) {
+    ir::Value& v = g.value(vi.name());
+    if (!v.data) type_from_proto(vi, v, ctx);
+  }
+  for (const auto& out : gp.output()) {
+    ir::Value& v = g.value(out.name());
+    if (!v.data) type_from_proto(out, v, ctx);
+    g.outputs.push_back(out.name());
+  }
+  for (const auto& np : gp.node()) {
+    ir::Node n;
+    n.name = np.name();
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    for (const auto& ap : np.attribute()) {
+      if (!ap.ref_attr_name().empty())
+        fail("{} in '{}': attribute references (functions) are not supported", n.describe(),
+             ctx.origin);
+      n.attrs[ap.name()] = attr_from_proto(ap, n, ctx);
+    }
+    for (const auto& o : n.outputs)
+      if (!o.empty()) g.value(o);
+    for (const auto& i : n.inputs)
+      if (!i.empty()) g.value(i);
+    g.nodes.push_back(std::move(n));
+  }
+  return g;
+}
+
+// ---- saving ----
+
+void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* tp) {
+  tp->set_name(name);
+  tp->set_data_type(static_cast<int>(t.dtype()));
+  for (int64_t d : t.shape()) tp->add_dims(d);
+  tp->set_raw_data(t.raw(), t.nbytes());
+}
+
+void type_to_proto(const ir::Value& v, onnx::ValueInfoProto* vi) {
+  vi->set_name(v.name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(static_cast<int>(v.dtype));
+  if (v.dims) {
+    auto* shape = tt->mutable_shape();
+    for (const auto& d : *v.dims) {
+      auto* dp = shape->add_dim();
+      if (d.known())
+        dp->set_dim_value(d.value);
+      else if (!d.param.empty())
+        dp->set_dim_param(d.param);
+    }
+  }
+}
+
+void graph_to_proto(const ir::Graph& g, onnx::GraphProto* gp);
+
+void attr_to_proto(const std::string& name, const ir::Attribute& a, onnx::AttributeProto* ap) {
+  using K = ir::Attribute::Kind;
+  ap->set_name(name);
+  switch (a.kind) {
+    case K::Float: ap->set_type(onnx::AttributeProto::FLOAT); ap->set_f(a.f); break;
+    case K::Int: ap->set_type(onnx::AttributeProto::INT); ap->set_i(a.i); break;
+    case K::String: ap->set_type(onnx::AttributeProto::STRING); ap->set_s(a.s); break;
+    case K::Tensor:
+      ap->set_type(onnx::AttributeProto::TENSOR);
+      tensor_to_proto(a.t, "", ap->mutable_t());
+      break;
+    case K::Graph:
+      ap->set_type(onnx::AttributeProto::GRAPH);
+      graph_to_proto(*a.g, ap->mutable_g());
+      break;
+    case K::Floats:
+      ap->set_type(onnx::AttributeProto::FLOATS);
+      for (float f : a.floats) ap->add_floats(f);
+      break;
+    case K::Ints:
+      ap->set_type(onnx::AttributeProto::INTS);
+      for (int64_t i : a.ints) ap->add_ints(i);
+      break;
+    case K::Strings:
+      ap->set_type(onnx::AttributeProto::STRINGS);
+      for (const auto& s : a.strings) ap->add_strings(s);
+      break;
+    case K::Undefined: break;
+  }
+}
+
+void node_to_proto(const ir::Node& n, onnx::GraphProto* gp) {
+  // A node with fused activations is written as the node itself followed by one node per
+  // activation, chained through fresh intermediate names.
+  std::vector<std::string> outs = n.outputs;
+  std::string final_out = n.outputs.empty() ? "" : n.outputs[0];
+  std::string cur = final_out;
+  if (!n.fused.empty()) {
+    cur = final_out + "__prefuse0";
+    outs[0] = cur;
+  }
+  auto* np = gp->add_node();
+  np->set_name(n.name);
+  np->set_op_type(n.op_type);
+  if (!n.domain.empty()) np->set_domain(n.domain);
+  for (const auto& i : n.inputs) np->add_input(i);
+  for (const auto& o : outs) np->add_output(o);
+  for (const auto& [k, a] : n.attrs) attr_to_proto(k, a, np->add_attribute());
+  for (size_t f = 0; f < n.fused.size(); ++f) {
+    const ir::FusedOp& op = n.fused[f];
+    std::string next = f + 1 == n.fused.size() ? final_out : final_out + "__prefuse" + std::to_string(f + 1);
+    auto* fp = gp->add_node();
+    fp->set_name(op.name);
+    fp->set_op_type(op.op_type);
+    fp->add_input(cur);
+    if (op.op_type == "Clip" && op.attrs.empty()) {
+      // Opset >= 11 Clip takes its bounds as inputs: write them as initializers.
+      std::string lo = next + "__min", hi = next + "__max";
+      tensor_to_proto(Tensor::scalar(op.clip_min), lo, gp->add_initializer());
+      tensor_to_proto(Tensor::scalar(op.clip_max), hi, gp->add_initializer());
+      fp->add_input(lo);
+      fp->add_input(hi);
+    }
+    fp->add_output(next);
+    for (const auto& [k, a] : op.attrs) attr_to_proto(k, a, fp->add_attribute());
+    cur = next;
+  }
+}
+
+void graph_to_proto(const ir::Graph& g, onnx::GraphProto* gp) {
+  gp->set_name(g.name);
+  if (!g.doc_string.empty()) gp->set_doc_string(g.doc_string);
+  std::vector<std::string> const_names;
+  for (const auto& [name, v] : g.values)
+    if (v.data) const_names.push_back(name);
+  std::sort(const_names.begin(), const_names.end());
+  for (const auto& name : const_names) tensor_to_proto(*g.values.at(name).data, name, gp->add_initializer());
+  for (const auto& in : g.inputs) type_to_proto(g.values.at(in), gp->add_input());
+  for (const auto& out : g.outputs) type_to_proto(g.values.at(out), gp->add_output());
+  for (const auto& n : g.nodes) node_to_proto(n, gp);
+  // Intermediate shapes we know, so other tools see them too.
+  std::unordered_set<std::string> io(g.inputs.begin(), g.inputs.end());
+  io.insert(g.outputs.begin(), g.outputs.end());
+  std::vector<std::string> names;
+  for (const auto& [name, v] : g.values)
+    if (!v.data && !io.count(name) && v.dtype != DType::Undefined) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) type_to_proto(g.values.at(name), gp->add_value_info());
+}
+
+}  // namespace
+
+ir::Graph load_model_from_bytes(const std::string& bytes, const std::string& origin,
+                                const std::string& base_dir) {
+  if (bytes.empty()) fail("model file '{}' is empty", origin);
+  onnx::ModelProto mp;
+  google::protobuf::io::CodedInputStream cis(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                             static_cast<int>(bytes.size()));
+  cis.SetTotalBytesLimit(INT_MAX);
+  if (!mp.ParseFromCodedStream(&cis) || !cis.ConsumedEntireMessage())
+    fail("'{}' is not a valid ONNX model: the protobuf could not be parsed (truncated or not ONNX)",
+         origin);
+  if (!mp.has_graph() || mp.graph().node_size() == 0)
+    fail("'{}' is not a valid ONNX model: it has no graph nodes", origin);
+  if (mp.ir_version() <= 0) fail("'{}' is not a valid ONNX model: ir_version is missing", origin);
+  LoadCtx ctx{origin, base_dir};
+  ir::Graph g = graph_from_proto(mp.graph(), ctx);
+  g.ir_version = mp.ir_version();
+  g.producer_name = mp.producer_name();
+  g.producer_version = mp.producer_version();
+  for (const auto& op : mp.opset_import()) g.opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  if (!g.opsets.count("")) {
+    if (mp.ir_version() < 3)
+      g.opsets[""] = 1;
+    else
+      fail("'{}' declares no opset for the default ONNX domain", origin);
+  }
+  for (const auto& kv : mp.metadata_props()) g.metadata.emplace_back(kv.key(), kv.value());
+  return g;
+}
+
+ir::Graph load_model(const std::string& path) {
+  std::string bytes = read_file(path, "model");
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return load_model_from_bytes(bytes, path, dir.empty() ? "." : dir);
+}
+
+std::string serialize_model(const ir::Graph& g) {
+  onnx::ModelProto mp;
+  mp.set_ir_version(g.ir_version);
+  mp.set_producer_name(g.producer_name.empty() ? "qbench" : g.producer_name);
+  mp.set_producer_version(g.producer_version);
+  for (const auto& [domain, version] : g.opsets) {
+    auto* op = mp.add_opset_import();
+    op->set_domain(domain);
+    op->set_version(version);
+  }
+  for (const auto& [k, v] : g.metadata) {
+    auto* kv = mp.add_metadata_props();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  graph_to_proto(g, mp.mutable_graph());
+  std::string out;
+  if (!mp.SerializeToString(&out)) fail("could not serialize model '{}' (over 2 GB?)", g.name);
+  return out;
+}
+
+void save_model(const ir::Graph& g, const std::string& path) {
+  std::string bytes = serialize_model(g);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) fail("cannot write model file '{}': {}", path, std::strerror(errno));
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!f) fail("cannot write model file '{}': {}", path, std::strerror(errno));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace qbench::onnxio

@@ -1,0 +1,23 @@
+#pragma once
+// Graph passes. Each rewrites ir::Graph in place, keeps ONNX semantics and the node order
+// topological, and returns how many nodes it changed (for logs and tests).
+#include "ir/graph.h"
+
+namespace qbench::passes {
+
+// Removes Identity and inference-mode Dropout nodes by rewiring their consumers.
+int remove_identity(ir::Graph& g);
+// Evaluates every node whose inputs are all constant (Constant nodes included) with the
+// reference kernels and stores the results as constant values.
+int fold_constants(ir::Graph& g);
+// Folds an inference BatchNormalization that follows a Conv (or a Gemm with 2-D output) into the
+// Conv/Gemm weights and bias.
+int fold_batchnorm(ir::Graph& g);
+// Absorbs an element-wise activation (Relu, Clip with constant bounds, LeakyRelu, Sigmoid, Tanh,
+// HardSigmoid, HardSwish, Gelu) into the Conv/Gemm/MatMul before it (ir::Node::fused), when
+// nothing else reads the intermediate value.
+int fuse_activations(ir::Graph& g);
+// All of the above in order, then dead-code removal.
+void optimize(ir::Graph& g);
+
+}  // namespace qbench::passes

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end checks of the qbench CLI as a user runs it: help, eval, inspect, and the one-line
+# errors (exit status 2) that bad input must give. Usage: cli.sh QBENCH_BINARY SOURCE_DIR
+set -uo pipefail
+QB="$1"
+SRC="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+checks=0
+
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# expect_error "description" "fragment that stderr must contain" -- command...
+expect_error() {
+  local what="$1" fragment="$2"
+  shift 3
+  local out rc
+  out="$("$@" 2>&1 >/dev/null)"
+  rc=$?
+  if [ "$rc" -ne 2 ]; then fail "$what: exit status $rc, expected 2 ($out)"; return; fi
+  if [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ]; then fail "$what: error is not one line: $out"; return; fi
+  case "$out" in
+    *"$fragment"*) pass ;;
+    *) fail "$what: '$out' does not mention '$fragment'" ;;
+  esac
+}
+
+# expect_json_field JSON FIELD -> prints the numeric value of "FIELD": N
+json_number() { printf '%s' "$1" | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
+
+# --- help covers every subcommand
+help="$("$QB" --help)" && pass || fail "--help exit status"
+for sub in eval inspect demo; do
+  case "$help" in *"$sub"*) pass ;; *) fail "--help does not list $sub" ;; esac
+  "$QB" "$sub" --help >/dev/null && pass || fail "$sub --help"
+done
+
+# --- eval --json prints n, top1, top5 as fractions
+json="$("$QB" eval --model "$SRC/models/lenet.onnx" --data fashion-mnist --limit 500 --json 2>/dev/null)"
+[ "$(json_number "$json" n)" = "500" ] && pass || fail "eval --json n: $json"
+top1="$(json_number "$json" top1)"
+awk -v t="$top1" 'BEGIN { exit !(t > 0.8 && t <= 1.0) }' && pass || fail "eval --json top1 $top1"
+top5="$(json_number "$json" top5)"
+awk -v a="$top1" -v b="$top5" 'BEGIN { exit !(b >= a && b <= 1.0) }' && pass || fail "top5 $top5"
+
+# --- a model not in the zoo, exported with PyTorch's default options (fixed batch 1, no
+# metadata), evaluates to PyTorch's accuracy with the default preprocessing.
+if [ -f "$SRC/tests/data/stranger.onnx" ]; then
+  json="$("$QB" eval --model "$SRC/tests/data/stranger.onnx" --data fashion-mnist --json 2>/dev/null)"
+  got="$(json_number "$json" correct_top1)"
+  want="$(json_number "$(cat "$SRC/tests/data/stranger.json")" correct_top1)"
+  [ -n "$got" ] && [ "$got" = "$want" ] && pass || fail "stranger model: correct_top1 $got, PyTorch $want"
+fi
+
+# --- inspect names the kernel of each node
+out="$("$QB" inspect --model "$SRC/models/lenet.onnx")"
+case "$out" in *Conv*onednn*) pass ;; *) fail "inspect does not show Conv on onednn: $out" ;; esac
+json="$("$QB" inspect --model "$SRC/models/lenet.onnx" --json)"
+case "$json" in *'"macs"'*'"kernel"'*) pass ;; *) fail "inspect --json: $json" ;; esac
+
+# --- bad input: one line on stderr naming what was wrong, exit status 2
+expect_error "missing model" "$TMP/nope.onnx" -- "$QB" eval --model "$TMP/nope.onnx" --data fashion-mnist
+echo "not a model" >"$TMP/text.onnx"
+expect_error "text file as model" "not a valid ONNX model" -- "$QB" eval --model "$TMP/text.onnx" --data fashion-mnist
+head -c 20000 "$SRC/models/lenet.onnx" >"$TMP/trunc.onnx"
+expect_error "truncated model" "$TMP/trunc.onnx" -- "$QB" inspect --model "$TMP/trunc.onnx"
+expect_error "unknown dataset" "cifar" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data cifar
+expect_error "missing data dir" "$TMP/none" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data "mnist:$TMP/none"
+# IDX with a wrong magic number
+mkdir -p "$TMP/badidx"
+printf '\x00\x00\x08\x01\x00\x00\x00\x01\x00\x00\x00\x1c\x00\x00\x00\x1c' >"$TMP/badidx/t10k-images-idx3-ubyte"
+printf '\x00\x00\x08\x01\x00\x00\x00\x01\x00' >"$TMP/badidx/t10k-labels-idx1-ubyte"
+expect_error "IDX wrong magic" "magic number" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data "mnist:$TMP/badidx"
+# IDX truncated: header says 2 images of 28x28, only 10 bytes follow
+mkdir -p "$TMP/shortidx"
+{ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c 10 /dev/zero; } >"$TMP/shortidx/t10k-images-idx3-ubyte"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01' >"$TMP/shortidx/t10k-labels-idx1-ubyte"
+expect_error "IDX truncated" "truncated" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data "mnist:$TMP/shortidx"
+# images of the wrong size for the model: 2 images of 3x3
+mkdir -p "$TMP/smallidx"
+{ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x03'; head -c 18 /dev/zero; } >"$TMP/smallidx/t10k-images-idx3-ubyte"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01' >"$TMP/smallidx/t10k-labels-idx1-ubyte"
+expect_error "image size mismatch" "1x3x3" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data "mnist:$TMP/smallidx"
+expect_error "bad --mean" "--mean" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data fashion-mnist --mean abc
+expect_error "bad option" "--bogus" -- "$QB" eval --bogus
+
+echo "cli: $((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,150 @@
+// IDX and .npy readers, and preprocessing, against hand-made files.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/npy.h"
+
+using namespace qbench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string tmp_dir() {
+  fs::path d = fs::temp_directory_path() / "qbench_data_test";
+  fs::create_directories(d);
+  return d.string();
+}
+
+std::string be32(uint32_t v) {
+  return {char(v >> 24), char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
+}
+
+void write_raw(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+void write_gz(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+}
+
+// Three 2x2 images with pixels 0..11 and labels 2, 0, 1.
+std::string images() {
+  std::string b = be32(0x803) + be32(3) + be32(2) + be32(2);
+  for (int i = 0; i < 12; ++i) b += char(i * 20);
+  return b;
+}
+std::string labels() { return be32(0x801) + be32(3) + std::string{2, 0, 1}; }
+
+void expect_error(const std::function<void()>& f, std::vector<std::string> fragments) {
+  try {
+    f();
+    FAIL() << "should have thrown";
+  } catch (const Error& e) {
+    for (const auto& s : fragments) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Idx, ReadsGzipAndRawAlike) {
+  std::string d = tmp_dir();
+  write_gz(d + "/i.gz", images());
+  write_gz(d + "/l.gz", labels());
+  write_raw(d + "/i.raw", images());
+  write_raw(d + "/l.raw", labels());
+  for (auto [i, l] : {std::pair{"/i.gz", "/l.gz"}, std::pair{"/i.raw", "/l.raw"}}) {
+    data::Dataset ds = data::load_idx(d + i, d + l);
+    EXPECT_EQ(ds.count, 3);
+    EXPECT_EQ(ds.height, 2);
+    EXPECT_EQ(ds.width, 2);
+    EXPECT_EQ(ds.labels, (std::vector<int32_t>{2, 0, 1}));
+    EXPECT_EQ(ds.pixels[5], 100);
+    EXPECT_EQ(ds.num_classes, 3);
+  }
+}
+
+TEST(Idx, WrongMagicTruncatedAndMismatchedCounts) {
+  std::string d = tmp_dir();
+  write_raw(d + "/l.raw", labels());
+  std::string bad = images();
+  bad[3] = 0x01;
+  write_raw(d + "/bad.raw", bad);
+  expect_error([&] { data::load_idx(d + "/bad.raw", d + "/l.raw"); },
+               {d + "/bad.raw", "magic number 0x00000801", "0x00000803"});
+  write_raw(d + "/short.raw", images().substr(0, 20));
+  expect_error([&] { data::load_idx(d + "/short.raw", d + "/l.raw"); },
+               {d + "/short.raw", "truncated", "3 images of 2x2"});
+  write_gz(d + "/short.gz", images().substr(0, 20));
+  expect_error([&] { data::load_idx(d + "/short.gz", d + "/l.raw"); }, {d + "/short.gz", "truncated"});
+  // A gzip stream cut in the middle.
+  std::string gz;
+  write_gz(d + "/full.gz", images() + std::string(4000, 'x'));
+  {
+    std::ifstream f(d + "/full.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  write_raw(d + "/cut.gz", gz.substr(0, gz.size() / 2));
+  expect_error([&] { data::load_idx(d + "/cut.gz", d + "/l.raw"); }, {d + "/cut.gz"});
+  write_raw(d + "/l2.raw", be32(0x801) + be32(2) + std::string{1, 1});
+  expect_error([&] { data::load_idx(d + "/full.gz", d + "/l2.raw"); }, {"2 labels", "3 images"});
+  expect_error([&] { data::load_idx(d + "/missing", d + "/l.raw"); }, {d + "/missing", "does not exist"});
+}
+
+TEST(Idx, UnknownSpecAndDirectory) {
+  expect_error([] { data::load_dataset("imagenette", data::Split::Test); }, {"imagenette"});
+  expect_error([] { data::load_dataset("mnist:/no/such/dir", data::Split::Test); }, {"/no/such/dir"});
+}
+
+TEST(Preprocess, ToTensorThenNormalize) {
+  data::Dataset ds;
+  ds.count = 1;
+  ds.channels = 1;
+  ds.height = 1;
+  ds.width = 3;
+  ds.pixels = {0, 51, 255};
+  ds.labels = {0};
+  data::Preprocess pp;
+  Tensor t = data::make_batch(ds, 0, 1, pp, data::Layout::NCHW, {1, 1, 3});
+  EXPECT_EQ(t.data<float>()[0], 0.0f);
+  EXPECT_EQ(t.data<float>()[1], 51.0f / 255.0f);
+  EXPECT_EQ(t.data<float>()[2], 1.0f);
+  pp.mean = {0.5f};
+  pp.std = {0.25f};
+  t = data::make_batch(ds, 0, 1, pp, data::Layout::NCHW, {1, 1, 3});
+  EXPECT_FLOAT_EQ(t.data<float>()[0], -2.0f);
+  EXPECT_FLOAT_EQ(t.data<float>()[2], 2.0f);
+}
+
+TEST(Preprocess, NhwcInterleavesChannels) {
+  data::Dataset ds;
+  ds.count = 1;
+  ds.channels = 2;
+  ds.height = 1;
+  ds.width = 2;
+  ds.pixels = {10, 20, 30, 40};  // c0: 10 20, c1: 30 40
+  Tensor t = data::make_batch(ds, 0, 1, {}, data::Layout::NHWC, {1, 2, 2});
+  const float* p = t.data<float>();
+  EXPECT_EQ(p[0], 10 / 255.0f);
+  EXPECT_EQ(p[1], 30 / 255.0f);
+  EXPECT_EQ(p[2], 20 / 255.0f);
+  EXPECT_EQ(p[3], 40 / 255.0f);
+}
+
+TEST(Npy, RoundTripAndErrors) {
+  std::string d = tmp_dir();
+  Tensor t = Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  data::save_npy(t, d + "/a.npy");
+  EXPECT_TRUE(data::load_npy(d + "/a.npy").same_as(t));
+  Tensor s = Tensor::from_vector<int64_t>({4}, {1, -2, 3, -4});
+  data::save_npy(s, d + "/s.npy");
+  EXPECT_TRUE(data::load_npy(d + "/s.npy").same_as(s));
+  write_raw(d + "/bad.npy", "hello");
+  expect_error([&] { data::load_npy(d + "/bad.npy"); }, {d + "/bad.npy"});
+}

@@ -1,0 +1,187 @@
+// oneDNN Conv against the reference kernel over random shapes and attributes, in every
+// activation layout, plus the cases the factory must reject.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "kernels/onednn/factories.h"
+#include "kernels/onednn/testing.h"
+
+namespace qbench::kernels::onednn {
+namespace {
+
+using ir::Attribute;
+using testing::Problem;
+
+ir::FusedOp fused(const std::string& op, std::map<std::string, Attribute> attrs = {},
+                  float lo = -INFINITY, float hi = INFINITY) {
+  ir::FusedOp f;
+  f.op_type = op;
+  f.name = "fused_" + op;
+  f.attrs = std::move(attrs);
+  f.clip_min = lo;
+  f.clip_max = hi;
+  return f;
+}
+
+struct ConvCase {
+  int64_t n, c, m, group;
+  Shape spatial, kernel;
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad = "NOTSET";
+  bool bias = true;
+  std::vector<ir::FusedOp> post;
+
+  std::string str() const {
+    return fmt::format("N={} C={} M={} group={} in={} k={} s={} d={} pads={} auto_pad={} bias={} fused={}",
+                       n, c, m, group, spatial, kernel, strides, dilations, pads, auto_pad, bias,
+                       post.size());
+  }
+
+  Problem problem(std::mt19937& rng) const {
+    std::map<std::string, Attribute> attrs{{"group", Attribute::of_int(group)},
+                                           {"strides", Attribute::of_ints(strides)},
+                                           {"dilations", Attribute::of_ints(dilations)},
+                                           {"kernel_shape", Attribute::of_ints(kernel)}};
+    if (auto_pad == "NOTSET") attrs["pads"] = Attribute::of_ints(pads);
+    else attrs["auto_pad"] = Attribute::of_string(auto_pad);
+    Problem p{testing::make_node("Conv", bias ? 3 : 2, attrs), 17, {}, {false, true, true}};
+    p.node.fused = post;
+    Shape x{n, c}, w{m, c / group};
+    x.insert(x.end(), spatial.begin(), spatial.end());
+    w.insert(w.end(), kernel.begin(), kernel.end());
+    p.inputs = {testing::random_tensor(rng, x), testing::random_tensor(rng, w)};
+    if (bias) p.inputs.push_back(testing::random_tensor(rng, {m}));
+    return p;
+  }
+};
+
+ConvCase random_case(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  ConvCase c;
+  int ns = pick(1, 2);
+  c.n = pick(1, 2);
+  int kind = pick(0, 2);  // 0 dense, 1 grouped, 2 depthwise
+  if (kind == 0) {
+    c.group = 1, c.c = pick(1, 20), c.m = pick(1, 24);
+  } else if (kind == 1) {
+    c.group = pick(2, 4), c.c = c.group * pick(1, 6), c.m = c.group * pick(1, 6);
+  } else {
+    c.c = c.group = pick(3, 40), c.m = c.c * pick(1, 2);
+  }
+  for (int i = 0; i < ns; ++i) {
+    c.kernel.push_back(pick(1, 5));
+    c.strides.push_back(pick(1, 3));
+    c.dilations.push_back(pick(0, 3) == 0 ? 2 : 1);
+    c.spatial.push_back(pick(1, 14) + (c.kernel.back() - 1) * c.dilations.back());
+  }
+  int pad_kind = pick(0, 4);
+  c.auto_pad = pad_kind == 1 ? "SAME_UPPER" : pad_kind == 2 ? "SAME_LOWER" : pad_kind == 3 ? "VALID" : "NOTSET";
+  for (int i = 0; i < 2 * ns; ++i) c.pads.push_back(pad_kind >= 3 ? 0 : pick(0, 2));
+  c.bias = pick(0, 3) != 0;
+  switch (pick(0, 7)) {
+    case 0: c.post = {fused("Relu")}; break;
+    case 1: c.post = {fused("Clip", {}, 0.f, 6.f)}; break;
+    case 2: c.post = {fused("LeakyRelu", {{"alpha", Attribute::of_float(0.1f)}})}; break;
+    case 3: c.post = {fused("HardSwish")}; break;
+    case 4: c.post = {fused("Sigmoid"), fused("Clip", {{"min", Attribute::of_float(0.2f)}})}; break;
+    default: break;
+  }
+  return c;
+}
+
+void check_random_cases(ConvLayout layout, int count, uint32_t seed) {
+  ConvLayout saved = conv_layout();
+  set_conv_layout(layout);
+  std::mt19937 rng(seed);
+  int accepted = 0;
+  for (int i = 0; i < count; ++i) {
+    ConvCase c = random_case(rng);
+    auto o = testing::check_against_reference(c.problem(rng), rng);
+    ASSERT_TRUE(o.why_not.empty()) << c.str() << ": rejected: " << o.why_not;
+    EXPECT_LT(o.error, 1e-5) << c.str();
+    ++accepted;
+  }
+  set_conv_layout(saved);
+  EXPECT_EQ(accepted, count);
+}
+
+TEST(OnednnConv, RandomNhwc) { check_random_cases(ConvLayout::Nhwc, 120, 1); }
+TEST(OnednnConv, RandomBlocked) { check_random_cases(ConvLayout::Blocked, 120, 2); }
+TEST(OnednnConv, RandomPlain) { check_random_cases(ConvLayout::Plain, 120, 3); }
+
+TEST(OnednnConv, NamedCases) {
+  std::mt19937 rng(7);
+  std::vector<ConvCase> cases = {
+      // ResNet-ish 3x3, stride-2 downsample, 1x1 projection.
+      {1, 16, 16, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {fused("Relu")}},
+      {2, 16, 32, 1, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {}},
+      {2, 16, 32, 1, {14, 14}, {1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, "NOTSET", false, {}},
+      // MobileNetV2 depthwise with ReLU6, stride 2.
+      {1, 32, 32, 32, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true,
+       {fused("Clip", {}, 0.f, 6.f)}},
+      // Asymmetric pads, dilation 2, 1-D.
+      {1, 8, 8, 1, {12, 9}, {3, 3}, {1, 2}, {2, 1}, {0, 2, 1, 0}, "NOTSET", true, {}},
+      {3, 6, 10, 2, {33}, {5}, {2}, {3}, {4, 1}, "NOTSET", true, {fused("Tanh")}},
+      // First layer (3 input channels) and a Gelu/HardSigmoid post-op chain.
+      {1, 3, 16, 1, {32, 32}, {3, 3}, {2, 2}, {1, 1}, {0, 0, 0, 0}, "SAME_UPPER", true,
+       {fused("Gelu"), fused("HardSigmoid")}},
+      {1, 3, 16, 1, {17, 18}, {4, 4}, {3, 3}, {1, 1}, {0, 0, 0, 0}, "SAME_LOWER", false,
+       {fused("Gelu", {{"approximate", Attribute::of_string("tanh")}})}},
+  };
+  for (ConvLayout layout : {ConvLayout::Nhwc, ConvLayout::Blocked, ConvLayout::Plain}) {
+    ConvLayout saved = conv_layout();
+    set_conv_layout(layout);
+    for (const ConvCase& c : cases) {
+      auto o = testing::check_against_reference(c.problem(rng), rng);
+      ASSERT_TRUE(o.why_not.empty()) << c.str() << ": rejected: " << o.why_not;
+      EXPECT_LT(o.error, 1e-5) << c.str() << " layout " << static_cast<int>(layout);
+    }
+    set_conv_layout(saved);
+  }
+}
+
+TEST(OnednnConv, RejectsWithReason) {
+  std::mt19937 rng(9);
+  ConvCase base{1, 4, 4, 1, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+
+  Problem runtime_w = base.problem(rng);
+  runtime_w.constant = {false, false, false};
+  std::vector<TensorType> types;
+  std::string why;
+  EXPECT_EQ(runtime_w.make(why, types), nullptr);
+  EXPECT_EQ(why, "weights are not constant");
+
+  // i64 input: the factory must say which input and dtype. The reference infer may reject
+  // the dtype first, so call the factory directly.
+  Problem p = base.problem(rng);
+  std::vector<TensorType> in{{DType::I64, {1, 4, 6, 6}}, {DType::F32, {4, 4, 3, 3}}, {DType::F32, {4}}};
+  std::vector<TensorType> out{{DType::F32, {1, 4, 6, 6}}};
+  std::vector<const Tensor*> consts{nullptr, &p.inputs[1], &p.inputs[2]};
+  KernelInit init{p.node, 17, in, out, consts, 1};
+  why.clear();
+  EXPECT_EQ(make_onednn_conv(init, why), nullptr);
+  EXPECT_EQ(why, "input 0 dtype i64 (only f32)");
+
+  // Fused activation with no oneDNN equivalent.
+  Problem q = base.problem(rng);
+  q.node.fused = {fused("Softsign")};
+  why.clear();
+  EXPECT_EQ(q.make(why, types), nullptr);
+  EXPECT_NE(why.find("Softsign"), std::string::npos) << why;
+
+  // 4-D convolution (rank 6).
+  std::vector<TensorType> in6{{DType::F32, {1, 1, 2, 2, 2, 2}}, {DType::F32, {1, 1, 1, 1, 1, 1}}};
+  std::vector<TensorType> out6{{DType::F32, {1, 1, 2, 2, 2, 2}}};
+  Tensor w6(DType::F32, {1, 1, 1, 1, 1, 1});
+  std::vector<const Tensor*> c6{nullptr, &w6};
+  ir::Node n6 = testing::make_node("Conv", 2);
+  KernelInit init6{n6, 17, in6, out6, c6, 1};
+  why.clear();
+  EXPECT_EQ(make_onednn_conv(init6, why), nullptr);
+  EXPECT_NE(why.find("rank 6"), std::string::npos) << why;
+}
+
+}  // namespace
+}  // namespace qbench::kernels::onednn

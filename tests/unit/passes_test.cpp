@@ -1,0 +1,164 @@
+// Graph passes keep the function the graph computes (checked with the reference kernels on the
+// unoptimized graph) while removing, folding and fusing the nodes they are meant to.
+#include <gtest/gtest.h>
+
+#include "engine/engine.h"
+#include "passes/passes.h"
+#include "test_util.h"
+
+using namespace qbench;
+using testing::add_constant;
+using testing::add_input;
+using testing::add_node;
+using testing::random_tensor;
+
+namespace {
+
+engine::EngineOptions reference_unoptimized() {
+  engine::EngineOptions o;
+  o.optimized_kernels = false;
+  o.optimize_graph = false;
+  return o;
+}
+
+Tensor run(const ir::Graph& g, const Tensor& x, engine::EngineOptions o) {
+  return engine::Engine(g, o).run({x})[0];
+}
+
+int count_op(const ir::Graph& g, const std::string& op) {
+  int n = 0;
+  for (const auto& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+// x -> Conv -> BatchNormalization -> Relu -> y
+ir::Graph conv_bn_relu(int64_t groups) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {4, ""}, {9, ""}, {9, ""}});
+  add_constant(g, "w", random_tensor({8, 4 / groups, 3, 3}, 1));
+  add_constant(g, "b", random_tensor({8}, 2));
+  add_constant(g, "scale", random_tensor({8}, 3, 0.5f, 2.0f));
+  add_constant(g, "shift", random_tensor({8}, 4));
+  add_constant(g, "mean", random_tensor({8}, 5));
+  add_constant(g, "var", random_tensor({8}, 6, 0.1f, 3.0f));
+  auto& conv = add_node(g, "Conv", {"x", "w", "b"}, {"c"});
+  conv.attrs["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+  conv.attrs["group"] = ir::Attribute::of_int(groups);
+  auto& bn = add_node(g, "BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"bn"});
+  bn.attrs["epsilon"] = ir::Attribute::of_float(1e-3f);
+  add_node(g, "Relu", {"bn"}, {"y"});
+  g.outputs = {"y"};
+  return g;
+}
+
+}  // namespace
+
+TEST(Passes, FoldBatchNormIntoConvAndFuseRelu) {
+  for (int64_t groups : {1, 2, 4}) {
+    ir::Graph g = conv_bn_relu(groups);
+    ir::Graph opt = g;
+    EXPECT_EQ(passes::fold_batchnorm(opt), 1);
+    EXPECT_EQ(passes::fuse_activations(opt), 1);
+    ASSERT_EQ(opt.nodes.size(), 1u);
+    EXPECT_EQ(opt.nodes[0].op_type, "Conv");
+    ASSERT_EQ(opt.nodes[0].fused.size(), 1u);
+    EXPECT_EQ(opt.nodes[0].fused[0].op_type, "Relu");
+    EXPECT_EQ(opt.nodes[0].outputs[0], "y");
+    Tensor x = random_tensor({2, 4, 9, 9}, 9);
+    Tensor want = run(g, x, reference_unoptimized());
+    EXPECT_LT(testing::max_rel_diff(run(opt, x, reference_unoptimized()), want), 1e-5f);
+    EXPECT_LT(testing::max_rel_diff(run(g, x, {}), want), 1e-5f);
+  }
+}
+
+TEST(Passes, BatchNormNotFoldedWhenConvOutputHasOtherUsers) {
+  ir::Graph g = conv_bn_relu(1);
+  add_node(g, "Relu", {"c"}, {"y2"});
+  g.outputs.push_back("y2");
+  EXPECT_EQ(passes::fold_batchnorm(g), 0);
+  EXPECT_EQ(count_op(g, "BatchNormalization"), 1);
+}
+
+TEST(Passes, FoldBatchNormIntoGemm) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {5, ""}});
+  add_constant(g, "w", random_tensor({6, 5}, 1));
+  add_constant(g, "b", random_tensor({6}, 2));
+  add_constant(g, "scale", random_tensor({6}, 3, 0.5f, 2.0f));
+  add_constant(g, "shift", random_tensor({6}, 4));
+  add_constant(g, "mean", random_tensor({6}, 5));
+  add_constant(g, "var", random_tensor({6}, 6, 0.1f, 3.0f));
+  auto& gemm = add_node(g, "Gemm", {"x", "w", "b"}, {"h"});
+  gemm.attrs["transB"] = ir::Attribute::of_int(1);
+  add_node(g, "BatchNormalization", {"h", "scale", "shift", "mean", "var"}, {"y"});
+  g.outputs = {"y"};
+  ir::Graph opt = g;
+  EXPECT_EQ(passes::fold_batchnorm(opt), 1);
+  EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
+  Tensor x = random_tensor({3, 5}, 8);
+  EXPECT_LT(testing::max_rel_diff(run(opt, x, reference_unoptimized()),
+                                  run(g, x, reference_unoptimized())),
+            1e-5f);
+}
+
+TEST(Passes, RemoveIdentityAndDropout) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{2, ""}, {3, ""}});
+  add_node(g, "Identity", {"x"}, {"a"});
+  add_node(g, "Dropout", {"a"}, {"b"});
+  add_node(g, "Relu", {"b"}, {"c"});
+  add_node(g, "Identity", {"c"}, {"y"});  // produces a graph output: kept
+  g.outputs = {"y"};
+  EXPECT_EQ(passes::remove_identity(g), 2);
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].op_type, "Relu");
+  EXPECT_EQ(g.nodes[0].inputs[0], "x");
+  Tensor x = random_tensor({2, 3}, 1);
+  Tensor y = run(g, x, reference_unoptimized());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(y.data<float>()[i], std::max(0.0f, x.data<float>()[i]));
+}
+
+TEST(Passes, FoldConstantsThroughShapeArithmetic) {
+  // Constant -> Mul by a constant -> used as Reshape's shape: everything but Reshape folds.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{2, ""}, {6, ""}});
+  auto& c = add_node(g, "Constant", {}, {"s0"});
+  c.attrs["value"] = ir::Attribute::of_tensor(Tensor::from_vector<int64_t>({2}, {2, 6}));
+  g.value("s0").dtype = DType::I64;
+  add_constant(g, "k", Tensor::from_vector<int64_t>({2}, {2, 1}));
+  add_node(g, "Div", {"s0", "k"}, {"s1"});
+  g.value("s1").dtype = DType::I64;
+  add_node(g, "Reshape", {"x", "s1"}, {"y"});
+  g.outputs = {"y"};
+  EXPECT_EQ(passes::fold_constants(g), 2);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_TRUE(g.constant("s1"));
+  EXPECT_EQ(g.constant("s1")->to_int64(), (std::vector<int64_t>{1, 6}));
+  Tensor y = run(g, random_tensor({2, 6}, 3), reference_unoptimized());
+  EXPECT_EQ(y.shape(), (Shape{2, 6}));
+}
+
+TEST(Passes, ClipWithConstantBoundsFusesIntoMatMul) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{4, ""}, {8, ""}});
+  add_constant(g, "w", random_tensor({8, 5}, 1));
+  add_constant(g, "lo", Tensor::scalar(0.0f));
+  add_constant(g, "hi", Tensor::scalar(0.25f));
+  add_node(g, "MatMul", {"x", "w"}, {"h"});
+  add_node(g, "Clip", {"h", "lo", "hi"}, {"y"});
+  g.outputs = {"y"};
+  ir::Graph opt = g;
+  EXPECT_EQ(passes::fuse_activations(opt), 1);
+  ASSERT_EQ(opt.nodes.size(), 1u);
+  EXPECT_EQ(opt.nodes[0].fused[0].clip_min, 0.0f);
+  EXPECT_EQ(opt.nodes[0].fused[0].clip_max, 0.25f);
+  Tensor x = random_tensor({4, 8}, 2);
+  Tensor want = run(g, x, reference_unoptimized());
+  EXPECT_LT(testing::max_rel_diff(run(opt, x, reference_unoptimized()), want), 1e-6f);
+  EXPECT_LT(testing::max_rel_diff(run(g, x, {}), want), 1e-5f);
+}

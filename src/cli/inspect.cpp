@@ -14,6 +14,7 @@ struct InspectArgs {
   int threads = 1;
   bool json = false;
   bool reference = false;
+  int profile_runs = 0;
 };
 
 std::string human(int64_t n) {
@@ -32,6 +33,13 @@ void run_inspect(const InspectArgs& a) {
   engine::Engine eng(original, eo);
   auto types = eng.input_types(a.batch);
   engine::Plan& plan = eng.plan_for(types);
+  if (a.profile_runs > 0) {
+    std::vector<Tensor> inputs;
+    for (const auto& t : types) inputs.emplace_back(t.dtype, t.shape);
+    plan.run(inputs, a.threads);  // warm-up
+    plan.set_profiling(true);
+    for (int i = 0; i < a.profile_runs; ++i) plan.run(inputs, a.threads);
+  }
   engine::PlanReport r = engine::describe_plan(plan, eng.graph());
   const ir::Graph& g = eng.graph();
 
@@ -77,17 +85,20 @@ void run_inspect(const InspectArgs& a) {
   fmt::print("params    {} ({})\n", r.params, human(r.params));
   fmt::print("MACs      {} per run at batch {}\n\n", human(r.macs),
              types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
-  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}\n", "#", "node", "op", "output",
-             "params", "MACs", "prec", "kernel", "note");
+  const bool prof = a.profile_runs > 0;
+  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", "#", "node", "op", "output",
+             "params", "MACs", "prec", "kernel", prof ? "     us  " : "", "note");
   int i = 0;
   int fallback = 0;
   for (const auto& n : r.nodes) {
     std::string op = n.op_type;
     for (const auto& f : n.fused) op += "+" + f;
     std::string name = n.name.size() > 28 ? n.name.substr(0, 25) + "..." : n.name;
-    fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}\n", i++, name, op,
+    std::string us = prof ? fmt::format("{:>7.1f}  ", plan.step_seconds()[i] * 1e6 / a.profile_runs) : "";
+    fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", i, name, op,
                n.output_shape, n.params ? human(n.params) : "", n.macs ? human(n.macs) : "",
-               n.precision, n.kernel, n.rejected);
+               n.precision, n.kernel, us, n.rejected);
+    i++;
     if (n.kernel == "reference" && !n.rejected.empty()) fallback++;
   }
   if (fallback)
@@ -106,6 +117,8 @@ void register_inspect(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
   c->add_flag("--reference", a->reference, "Show the plan with reference kernels only");
+  c->add_option("--profile", a->profile_runs,
+                "Run the plan N times on zero inputs and show each node's mean time");
   c->add_flag("--json", a->json, "Print one JSON object on stdout");
   c->callback([a] { run_inspect(*a); });
 }

@@ -4,6 +4,7 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -121,6 +122,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     slot_type.push_back(std::move(t));
     slot_const.push_back(is_const);
     slot_of[name] = s;
+    if (!name.empty()) plan->value_types_[name] = slot_type.back();
     return s;
   };
   for (const auto& [name, v] : g.values)
@@ -229,6 +231,45 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
   return plan;
 }
 
+void Plan::set_profiling(bool on) {
+  profiling_ = on;
+  step_seconds_.assign(steps_.size(), 0.0);
+}
+
+void infer_shapes(ir::Graph& g) {
+  EngineOptions o;
+  o.optimized_kernels = false;
+  o.optimize_graph = false;
+  Engine eng(g, o);
+  constexpr int64_t kB1 = 3, kB2 = 5;
+  const auto& t1 = eng.plan_for(eng.input_types(kB1)).value_types();
+  const auto& t2 = eng.plan_for(eng.input_types(kB2)).value_types();
+  std::string batch_name = "batch";
+  if (!g.inputs.empty()) {
+    const auto& dims = g.values.at(g.inputs[0]).dims;
+    if (dims && !dims->empty() && !(*dims)[0].param.empty()) batch_name = (*dims)[0].param;
+  }
+  for (auto& [name, v] : g.values) {
+    if (v.data) continue;
+    auto a = t1.find(name), b = t2.find(name);
+    if (a == t1.end() || b == t2.end()) continue;
+    v.dtype = a->second.dtype;
+    if (a->second.shape.size() != b->second.shape.size()) {
+      v.dims.reset();
+      continue;
+    }
+    std::vector<ir::Dim> dims;
+    for (size_t i = 0; i < a->second.shape.size(); ++i) {
+      int64_t x = a->second.shape[i], y = b->second.shape[i];
+      if (x == y)
+        dims.push_back({x, ""});
+      else
+        dims.push_back({-1, x == kB1 && y == kB2 ? batch_name : ""});
+    }
+    v.dims = dims;
+  }
+}
+
 std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs, int threads) {
   if (inputs.size() != input_slots_.size())
     fail("model has {} inputs but {} were given", input_slots_.size(), inputs.size());
@@ -248,7 +289,14 @@ std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs, int threads) {
     out.clear();
     for (int s : step.in_slots) in.push_back(s < 0 ? nullptr : &slots_[s]);
     for (int s : step.out_slots) out.push_back(&slots_[s]);
-    step.kernel->run(in, out, ctx);
+    if (profiling_) {
+      auto t0 = std::chrono::steady_clock::now();
+      step.kernel->run(in, out, ctx);
+      step_seconds_[&step - steps_.data()] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } else {
+      step.kernel->run(in, out, ctx);
+    }
   }
   std::vector<Tensor> result;
   for (int s : output_slots_) result.push_back(slots_[s].clone());

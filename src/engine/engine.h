@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
@@ -45,6 +46,13 @@ class Plan {
   const std::vector<Step>& steps() const { return steps_; }
   // Nodes folded away at compile time because their inputs were all constant.
   int folded_nodes() const { return folded_; }
+  // When on, run() adds each step's wall time to step_seconds() (for inspect --profile).
+  void set_profiling(bool on);
+  const std::vector<double>& step_seconds() const { return step_seconds_; }
+  // Concrete dtype and shape of every value (inputs, constants, intermediates, outputs).
+  const std::unordered_map<std::string, kernels::TensorType>& value_types() const {
+    return value_types_;
+  }
 
  private:
   friend class Engine;
@@ -55,6 +63,9 @@ class Plan {
   std::vector<std::string> input_names_;
   std::vector<Step> steps_;
   int folded_ = 0;
+  std::unordered_map<std::string, kernels::TensorType> value_types_;
+  bool profiling_ = false;
+  std::vector<double> step_seconds_;
 };
 
 class Engine {
@@ -78,6 +89,11 @@ class Engine {
   EngineOptions opts_;
   std::map<std::vector<kernels::TensorType>, std::unique_ptr<Plan>> plans_;
 };
+
+// Annotates every value of `g` with its dtype and shape (ir::Value::dims), keeping a symbolic
+// batch dimension symbolic: the graph is compiled for two batch sizes and dims that differ
+// between them take the input's batch parameter name.
+void infer_shapes(ir::Graph& g);
 
 // Applies flush-to-zero and denormals-are-zero in the calling thread and every OpenMP worker.
 void configure_threads(int threads);

@@ -91,8 +91,7 @@ BACKEND_PREFIXES = [
     "mul", "div",
 ]
 SKIP_WORDS = ["expanded", "training", "argmax_2d", "_opt", "sequence", "random_old", "log_sum",
-              "reduce_log", "sum_square", "greater_equal", "less_equal", "elements", "transpose_",
-              "precomputed_same_upper"]
+              "reduce_log", "sum_square", "greater_equal", "less_equal", "elements"]
 SUPPORTED = {"f32", "i64", "i32", "bool", "f16", "f64", "i8", "u8"}
 CORE = {"f32", "i64", "i32", "bool"}
 
@@ -103,9 +102,7 @@ def convert_backend():
         base = os.path.basename(d)[5:]
         if not any(base.startswith(p) for p in BACKEND_PREFIXES):
             continue
-        if any(w in base for w in SKIP_WORDS) and not base.startswith("transpose_"):
-            continue
-        if base.startswith("transpose_all"):
+        if any(w in base for w in SKIP_WORDS) or base.startswith("transpose_all"):
             continue
         model_path = os.path.join(d, "model.onnx")
         ds = os.path.join(d, "test_data_set_0")

@@ -144,7 +144,7 @@ TEST(OnednnConv, NamedCases) {
 
 TEST(OnednnConv, RejectsWithReason) {
   std::mt19937 rng(9);
-  ConvCase base{1, 4, 4, 1, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+  ConvCase base{1, 4, 4, 1, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {}};
 
   Problem runtime_w = base.problem(rng);
   runtime_w.constant = {false, false, false};

@@ -85,7 +85,7 @@ TEST(OnnxIo, EmptyFile) {
 }
 
 TEST(OnnxIo, TruncatedProtobuf) {
-  std::string bytes = read_bytes(testing::models_dir() + "/lenet.onnx");
+  std::string bytes = read_bytes(test::models_dir() + "/lenet.onnx");
   ASSERT_GT(bytes.size(), 1000u);
   std::string p = tmp_path("truncated.onnx");
   write_bytes(p, bytes.substr(0, bytes.size() / 2));
@@ -159,7 +159,7 @@ TEST(OnnxIo, TypedFieldsAndSymbolicBatch) {
 TEST(OnnxIo, ZooRoundTrip) {
   for (const char* name : {"mlp", "lenet", "resnet", "mobilenet", "vit"}) {
     SCOPED_TRACE(name);
-    std::string path = testing::models_dir() + "/" + name + ".onnx";
+    std::string path = test::models_dir() + "/" + name + ".onnx";
     ir::Graph a = onnxio::load_model(path);
     std::string p = tmp_path(std::string(name) + "_rt.onnx");
     onnxio::save_model(a, p);
@@ -180,7 +180,7 @@ TEST(OnnxIo, ZooRoundTrip) {
       ASSERT_TRUE(b.constant(n)) << n;
       EXPECT_TRUE(v.data->same_as(*b.constant(n))) << n;
     }
-    Tensor x = testing::random_tensor({3, 1, 28, 28}, 7, 0.0f, 1.0f);
+    Tensor x = test::random_tensor({3, 1, 28, 28}, 7, 0.0f, 1.0f);
     Tensor ya = engine::Engine(a).run({x})[0];
     Tensor yb = engine::Engine(b).run({x})[0];
     EXPECT_TRUE(ya.same_as(yb));
@@ -189,7 +189,7 @@ TEST(OnnxIo, ZooRoundTrip) {
 
 // An optimized graph (folded and fused) saved to ONNX still computes the same function.
 TEST(OnnxIo, SavingFusedGraphExpandsActivations) {
-  ir::Graph a = onnxio::load_model(testing::models_dir() + "/lenet.onnx");
+  ir::Graph a = onnxio::load_model(test::models_dir() + "/lenet.onnx");
   engine::Engine optimized(a);
   bool any_fused = false;
   for (const auto& n : optimized.graph().nodes) any_fused = any_fused || !n.fused.empty();
@@ -201,8 +201,8 @@ TEST(OnnxIo, SavingFusedGraphExpandsActivations) {
   engine::EngineOptions ref;
   ref.optimized_kernels = false;
   ref.optimize_graph = false;
-  Tensor x = testing::random_tensor({2, 1, 28, 28}, 11, 0.0f, 1.0f);
+  Tensor x = test::random_tensor({2, 1, 28, 28}, 11, 0.0f, 1.0f);
   Tensor ya = engine::Engine(a, ref).run({x})[0];
   Tensor yb = engine::Engine(b, ref).run({x})[0];
-  EXPECT_LT(testing::max_rel_diff(yb, ya), 1e-5f);
+  EXPECT_LT(test::max_rel_diff(yb, ya), 1e-5f);
 }

@@ -1,13 +1,13 @@
 // Runs every case in tests/data/ref_cases/ through kernels::run_reference and compares with the
 // expected outputs, which come from ONNX's backend test data and from PyTorch/numpy
 // (tests/data/gen_ref_cases.py documents the file format and regenerates the files).
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "kernels/kernel.h"
 
@@ -106,17 +106,32 @@ Case load_case(const fs::path& path) {
           double v;
           ls >> v;
           switch (t.dtype()) {
-            case DType::F32: t.data<float>()[i] = static_cast<float>(v); break;
-            case DType::I64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
-            case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-            case DType::F64: t.data<double>()[i] = v; break;
-            case DType::Bool: t.data<bool>()[i] = v != 0; break;
-            case DType::U8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-            case DType::I8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
+            case DType::F32:
+              t.data<float>()[i] = static_cast<float>(v);
+              break;
+            case DType::I64:
+              t.data<int64_t>()[i] = static_cast<int64_t>(v);
+              break;
+            case DType::I32:
+              t.data<int32_t>()[i] = static_cast<int32_t>(v);
+              break;
+            case DType::F64:
+              t.data<double>()[i] = v;
+              break;
+            case DType::Bool:
+              t.data<bool>()[i] = v != 0;
+              break;
+            case DType::U8:
+              t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+              break;
+            case DType::I8:
+              t.data<int8_t>()[i] = static_cast<int8_t>(v);
+              break;
             case DType::F16:
               static_cast<uint16_t*>(t.raw())[i] = float_to_half(static_cast<float>(v));
               break;
-            default: break;
+            default:
+              break;
           }
         }
         a = ir::Attribute::of_tensor(t);
@@ -130,11 +145,11 @@ Case load_case(const fs::path& path) {
     return t;
   };
   for (size_t i = 0; i < ins.size(); ++i) {
-    c.node.inputs.push_back(ins[i].first ? "in" + std::to_string(i) : "");
+    c.node.inputs.push_back(ins[i].first ? fmt::format("in{}", i) : "");
     c.inputs.push_back(ins[i].first ? read(ins[i].second) : Tensor());
   }
   for (size_t i = 0; i < outs.size(); ++i) {
-    c.node.outputs.push_back("out" + std::to_string(i));
+    c.node.outputs.push_back(fmt::format("out{}", i));
     c.outputs.push_back(read(outs[i]));
   }
   if (!f) throw std::runtime_error("truncated case file " + path.string());

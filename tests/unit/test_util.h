@@ -7,7 +7,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 
-namespace qbench::testing {
+namespace qbench::test {
 
 inline Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);
@@ -58,4 +58,4 @@ inline float max_rel_diff(const Tensor& a, const Tensor& b) {
 inline std::string models_dir() { return QBENCH_MODELS_DIR; }
 inline std::string test_data_dir() { return QBENCH_TEST_DATA; }
 
-}  // namespace qbench::testing
+}  // namespace qbench::test

@@ -17,11 +17,11 @@ using namespace qbench;
 namespace {
 
 nlohmann::json zoo() {
-  std::ifstream f(testing::models_dir() + "/zoo.json");
+  std::ifstream f(test::models_dir() + "/zoo.json");
   return nlohmann::json::parse(f);
 }
 
-std::string repo_path(const std::string& p) { return testing::models_dir() + "/../" + p; }
+std::string repo_path(const std::string& p) { return test::models_dir() + "/../" + p; }
 
 const data::Dataset& test_set() {
   static data::Dataset ds = data::load_dataset("fashion-mnist", data::Split::Test);
@@ -72,7 +72,7 @@ TEST_P(Zoo, LogitsMatchPyTorch) {
   reference.optimize_graph = false;
   for (const auto& opts : {engine::EngineOptions{}, reference}) {
     Tensor got = engine::Engine(g, opts).run({x})[0];
-    EXPECT_LT(testing::max_rel_diff(got, want), 1e-4f)
+    EXPECT_LT(test::max_rel_diff(got, want), 1e-4f)
         << (opts.optimized_kernels ? "optimized" : "reference");
   }
 }

@@ -214,14 +214,19 @@ std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& wh
     why_not = fmt::format("group {} inconsistent with C={} and W {}", groups, x[1], shape_str(w));
     return nullptr;
   }
-  // The chosen layout first; NCHW as the fallback when it has no fast implementation.
+  // The chosen layout first, then the others: some shapes (dilated grouped 1-D, odd strides
+  // with dilation) have a JIT implementation in one layout only.
   ConvLayout preferred = conv_layout();
-  auto k = std::make_unique<ConvKernel>();
-  if (k->init(init, preferred, why_not)) return k;
-  if (preferred == ConvLayout::Plain) return nullptr;
-  std::string plain_why;
-  k = std::make_unique<ConvKernel>();
-  if (k->init(init, ConvLayout::Plain, plain_why)) return k;
+  const ConvLayout order[] = {preferred, ConvLayout::Nhwc, ConvLayout::Blocked, ConvLayout::Plain};
+  std::string first_why;
+  for (size_t i = 0; i < std::size(order); ++i) {
+    if (i > 0 && order[i] == preferred) continue;
+    auto k = std::make_unique<ConvKernel>();
+    std::string why;
+    if (k->init(init, order[i], why)) return k;
+    if (first_why.empty()) first_why = why;
+  }
+  why_not = first_why;
   return nullptr;
 }
 

@@ -103,10 +103,16 @@ std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& wh
       why_not = fmt::format("auto_pad '{}'", auto_pad);
       return nullptr;
     }
-    // ceil_mode (and any output size the inference chose) is expressed as the right padding
-    // that makes oneDNN's floor formula give the inferred output size.
-    int64_t pr_eff = (out - 1) * s + ext - in - pl;
-    if (pl < 0 || pr_eff < 0) {
+    if (d != 1) {
+      why_not = "dilations > 1 (oneDNN 2.6 has only a reference dilated pooling)";
+      return nullptr;
+    }
+    // ceil_mode (and any output size the inference chose) is expressed as a right padding that
+    // makes oneDNN's floor formula give the inferred size: the declared one when it already
+    // does, else the smallest that does.
+    int64_t pr_eff = pr;
+    if (pr < 0 || (in + pl + pr - ext) / s + 1 != out) pr_eff = std::max<int64_t>(0, (out - 1) * s + ext - in - pl);
+    if (pl < 0 || in + pl + pr_eff < ext || (in + pl + pr_eff - ext) / s + 1 != out) {
       why_not = "negative padding";
       return nullptr;
     }

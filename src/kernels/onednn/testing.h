@@ -103,6 +103,7 @@ inline Outcome check_against_reference(Problem p, std::mt19937& rng) {
     if (o.why_not.empty()) o.why_not = "(factory gave no reason)";
     return o;
   }
+  o.why_not.clear();
   o.error = 0;
   ExecContext ctx;
   for (int pass = 0; pass < 2; ++pass) {

@@ -47,9 +47,10 @@ void apply_fused_activations(const ir::Node& node, Tensor& t) {
       const bool tanh_approx = it != f.attrs.end() && it->second.s == "tanh";
       for (int64_t i = 0; i < n; ++i) p[i] = ref::act_gelu(p[i], tanh_approx);
     } else {
-      fail("{}: fused activation '{}' ('{}') is not supported; expected one of Relu, Clip, "
-           "LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Gelu",
-           node.describe(), op, f.name);
+      fail(
+          "{}: fused activation '{}' ('{}') is not supported; expected one of Relu, Clip, "
+          "LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Gelu",
+          node.describe(), op, f.name);
     }
   }
 }

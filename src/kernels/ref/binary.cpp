@@ -19,8 +19,8 @@ Shape infer_broadcast(InferContext& ctx, size_t min_inputs, std::initializer_lis
   std::vector<Shape> shapes;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     if (i >= first && ctx.inputs[i].dtype != t)
-      fail("{}: input {} has dtype {} but input {} has {}; they must match", ctx.node.describe(),
-           i, dtype_name(ctx.inputs[i].dtype), first, dtype_name(t));
+      fail("{}: input {} has dtype {} but input {} has {}; they must match", ctx.node.describe(), i,
+           dtype_name(ctx.inputs[i].dtype), first, dtype_name(t));
     shapes.push_back(ctx.inputs[i].shape);
   }
   return broadcast_shapes(ctx.node, shapes);
@@ -46,16 +46,23 @@ void binary_numeric(const ir::Node& node, std::span<const Tensor* const> inputs,
     binary_loop<T, U>(a, b, y, f);
   };
   switch (a.dtype()) {
-    case DType::F32: run(float{}); break;
-    case DType::I32: run(int32_t{}); break;
-    case DType::I64: run(int64_t{}); break;
+    case DType::F32:
+      run(float{});
+      break;
+    case DType::I32:
+      run(int32_t{});
+      break;
+    case DType::I64:
+      run(int64_t{});
+      break;
     case DType::Bool:
       if constexpr (WithBool) {
         run(bool{});
         break;
       }
       [[fallthrough]];
-    default: fail_dtype(node, a.dtype());
+    default:
+      fail_dtype(node, a.dtype());
   }
 }
 
@@ -151,11 +158,13 @@ void infer_logical(InferContext& ctx) {
 }
 void ref_logical_and(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
                      std::span<Tensor* const> outputs) {
-  binary_loop<bool, bool>(*inputs[0], *inputs[1], *outputs[0], [](bool a, bool b) { return a && b; });
+  binary_loop<bool, bool>(*inputs[0], *inputs[1], *outputs[0],
+                          [](bool a, bool b) { return a && b; });
 }
 void ref_logical_or(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
                     std::span<Tensor* const> outputs) {
-  binary_loop<bool, bool>(*inputs[0], *inputs[1], *outputs[0], [](bool a, bool b) { return a || b; });
+  binary_loop<bool, bool>(*inputs[0], *inputs[1], *outputs[0],
+                          [](bool a, bool b) { return a || b; });
 }
 
 void infer_where(InferContext& ctx) {

@@ -13,8 +13,8 @@ struct ConvGeom {
 
 ConvGeom conv_geometry(const ir::Node& node, const Shape& x, const Shape& wt) {
   if (x.size() != 3 && x.size() != 4)
-    fail("{}: input X must be rank 3 (1-D conv) or 4 (2-D conv), found shape {}",
-         node.describe(), shape_str(x));
+    fail("{}: input X must be rank 3 (1-D conv) or 4 (2-D conv), found shape {}", node.describe(),
+         shape_str(x));
   if (wt.size() != x.size())
     fail("{}: weight W must have rank {} like X, found shape {}", node.describe(), x.size(),
          shape_str(wt));
@@ -24,9 +24,10 @@ ConvGeom conv_geometry(const ir::Node& node, const Shape& x, const Shape& wt) {
   g.m = wt[0];
   g.group = node.attr_int("group", 1);
   if (g.group <= 0 || g.c % g.group != 0 || g.m % g.group != 0 || wt[1] * g.group != g.c)
-    fail("{}: with group {} expected X channels ({}) = W.shape[1] ({}) * group and W.shape[0] "
-         "({}) divisible by group",
-         node.describe(), g.group, g.c, wt[1], g.m);
+    fail(
+        "{}: with group {} expected X channels ({}) = W.shape[1] ({}) * group and W.shape[0] "
+        "({}) divisible by group",
+        node.describe(), g.group, g.c, wt[1], g.m);
   g.in_spatial.assign(x.begin() + 2, x.end());
   std::vector<int64_t> kernel(wt.begin() + 2, wt.end());
   if (node.has_attr("kernel_shape") && node.attr_ints("kernel_shape") != kernel)

@@ -9,8 +9,12 @@
 namespace qbench::kernels::ref {
 
 namespace {
-const std::byte* bytes(const Tensor& t) { return static_cast<const std::byte*>(t.raw()); }
-std::byte* bytes(Tensor& t) { return static_cast<std::byte*>(t.raw()); }
+const std::byte* bytes(const Tensor& t) {
+  return static_cast<const std::byte*>(t.raw());
+}
+std::byte* bytes(Tensor& t) {
+  return static_cast<std::byte*>(t.raw());
+}
 
 int64_t prod(const Shape& s, size_t from, size_t to) {
   int64_t p = 1;
@@ -169,8 +173,7 @@ SlicePlan slice_plan(const InferContext& ctx) {
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
-  if (ends.size() != starts.size() || axes.size() != starts.size() ||
-      steps.size() != starts.size())
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     fail("{}: starts, ends, axes and steps must have equal lengths; found {}, {}, {}, {}",
          node.describe(), starts.size(), ends.size(), axes.size(), steps.size());
   SlicePlan p;
@@ -304,7 +307,8 @@ void infer_tile(InferContext& ctx) {
          shape_str(rep), in.size());
   Shape out = in;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (rep[i] < 0) fail("{}: repeats {} has a negative entry", ctx.node.describe(), shape_str(rep));
+    if (rep[i] < 0)
+      fail("{}: repeats {} has a negative entry", ctx.node.describe(), shape_str(rep));
     out[i] *= rep[i];
   }
   ctx.outputs = {{ctx.inputs[0].dtype, out}};
@@ -341,7 +345,8 @@ void gather_by_coords(const Tensor& x, Tensor& y, Coord&& coord, const std::byte
 void ref_tile(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
               std::span<Tensor* const> outputs) {
   const Tensor& x = *inputs[0];
-  gather_by_coords(x, *outputs[0], [&](int d, int64_t o) { return o % x.dim(d); }, nullptr);
+  gather_by_coords(
+      x, *outputs[0], [&](int d, int64_t o) { return o % x.dim(d); }, nullptr);
 }
 
 // ---- Pad
@@ -446,8 +451,10 @@ bool cast_supported(DType t) {
     case DType::U8:
     case DType::I32:
     case DType::I64:
-    case DType::Bool: return true;
-    default: return false;
+    case DType::Bool:
+      return true;
+    default:
+      return false;
   }
 }
 }  // namespace
@@ -456,9 +463,10 @@ void infer_cast(InferContext& ctx) {
   require_inputs(ctx, 1);
   const int64_t to = ctx.node.attr_int("to", 0);
   if (!dtype_valid(static_cast<int32_t>(to)) || !cast_supported(static_cast<DType>(to)))
-    fail("{}: cast to ONNX type {} is not supported (expected f32, f16, bf16, f64, i8, u8, i32, "
-         "i64 or bool)",
-         ctx.node.describe(), to);
+    fail(
+        "{}: cast to ONNX type {} is not supported (expected f32, f16, bf16, f64, i8, u8, i32, "
+        "i64 or bool)",
+        ctx.node.describe(), to);
   if (!cast_supported(ctx.inputs[0].dtype)) fail_dtype(ctx.node, ctx.inputs[0].dtype);
   ctx.outputs = {{static_cast<DType>(to), ctx.inputs[0].shape}};
 }
@@ -479,12 +487,23 @@ void ref_cast(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
     void* p = y.raw();
     for (int64_t i = 0; i < n; ++i) {
       switch (y.dtype()) {
-        case DType::I8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(v[i]); break;
-        case DType::U8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v[i]); break;
-        case DType::I32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v[i]); break;
-        case DType::I64: static_cast<int64_t*>(p)[i] = v[i]; break;
-        case DType::Bool: static_cast<bool*>(p)[i] = v[i] != 0; break;
-        default: break;
+        case DType::I8:
+          static_cast<int8_t*>(p)[i] = static_cast<int8_t>(v[i]);
+          break;
+        case DType::U8:
+          static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v[i]);
+          break;
+        case DType::I32:
+          static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v[i]);
+          break;
+        case DType::I64:
+          static_cast<int64_t*>(p)[i] = v[i];
+          break;
+        case DType::Bool:
+          static_cast<bool*>(p)[i] = v[i] != 0;
+          break;
+        default:
+          break;
       }
     }
     return;

@@ -41,7 +41,7 @@ void infer_gemm(InferContext& ctx) {
   GemmDims d = gemm_dims(ctx.node, ctx.inputs[0].shape, ctx.inputs[1].shape);
   if (ctx.has_input(2)) {
     const Shape& c = ctx.inputs[2].shape;
-    if (broadcast_shapes(ctx.node, {c, {d.m, d.n}}) != Shape{d.m, d.n})
+    if (!broadcasts_to(c, {d.m, d.n}))
       fail("{}: C of shape {} does not broadcast to [{}, {}]", ctx.node.describe(), shape_str(c),
            d.m, d.n);
   }

@@ -16,15 +16,15 @@ void infer_layer_norm(InferContext& ctx) {
   Shape norm_shape(x.begin() + axis, x.end());
   for (size_t i = 1; i < 3; ++i) {
     if (!ctx.has_input(i)) continue;
-    if (broadcast_shapes(ctx.node, {ctx.inputs[i].shape, norm_shape}) != norm_shape)
-      fail("{}: {} of shape {} does not broadcast to the normalized shape {}",
-           ctx.node.describe(), i == 1 ? "Scale" : "B", shape_str(ctx.inputs[i].shape),
-           shape_str(norm_shape));
+    if (!broadcasts_to(ctx.inputs[i].shape, norm_shape))
+      fail("{}: {} of shape {} does not broadcast to the normalized shape {}", ctx.node.describe(),
+           i == 1 ? "Scale" : "B", shape_str(ctx.inputs[i].shape), shape_str(norm_shape));
   }
   Shape stat = x;
   for (int64_t i = axis; i < rank; ++i) stat[i] = 1;
   ctx.outputs = {{DType::F32, x}};
-  for (size_t i = 1; i < ctx.node.outputs.size() && i < 3; ++i) ctx.outputs.push_back({DType::F32, stat});
+  for (size_t i = 1; i < ctx.node.outputs.size() && i < 3; ++i)
+    ctx.outputs.push_back({DType::F32, stat});
 }
 
 void ref_layer_norm(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,

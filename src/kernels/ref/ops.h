@@ -8,9 +8,9 @@
 namespace qbench::kernels::ref {
 
 #define QBENCH_REF_INFER(name) void infer_##name(InferContext& ctx)
-#define QBENCH_REF_KERNEL(name)                                                  \
-  void ref_##name(const ir::Node& node, int64_t opset,                           \
-                  std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs)
+#define QBENCH_REF_KERNEL(name)                                                               \
+  void ref_##name(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs, \
+                  std::span<Tensor* const> outputs)
 
 // conv.cpp, gemm.cpp, matmul.cpp
 QBENCH_REF_INFER(conv);
@@ -133,5 +133,7 @@ QBENCH_REF_KERNEL(pad);
 QBENCH_REF_INFER(cast);
 QBENCH_REF_KERNEL(cast);
 
+#undef QBENCH_REF_INFER
+#undef QBENCH_REF_KERNEL
 
 }  // namespace qbench::kernels::ref

@@ -41,9 +41,14 @@ void pool_planes(const WindowGeom& g, const Tensor& x, Tensor& y, F&& visit) {
   struct Axis {
     int64_t in, k, s, d, pb, pe;
   };
-  Axis ah = one_d ? Axis{1, 1, 1, 1, 0, 0}
-                  : Axis{ih, g.kernel[0], g.strides[0], g.dilations[0], g.pad_begin[0], g.pad_end[0]};
-  Axis aw{iw, g.kernel.back(), g.strides.back(), g.dilations.back(), g.pad_begin.back(),
+  Axis ah = one_d
+                ? Axis{1, 1, 1, 1, 0, 0}
+                : Axis{ih, g.kernel[0], g.strides[0], g.dilations[0], g.pad_begin[0], g.pad_end[0]};
+  Axis aw{iw,
+          g.kernel.back(),
+          g.strides.back(),
+          g.dilations.back(),
+          g.pad_begin.back(),
           g.pad_end.back()};
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t i = 0; i < oh; ++i)
@@ -62,60 +67,62 @@ void infer_max_pool(InferContext& ctx) {
 void ref_max_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                   std::span<Tensor* const> outputs) {
   WindowGeom g = pool_geometry(node, inputs[0]->shape());
-  pool_planes(g, *inputs[0], *outputs[0],
-              [](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0,
-                 const auto& aw) {
-                float m = -INFINITY;
-                for (int64_t kh = 0; kh < ah.k; ++kh) {
-                  const int64_t h = h0 + kh * ah.d;
-                  if (h < 0 || h >= ah.in) continue;
-                  for (int64_t kw = 0; kw < aw.k; ++kw) {
-                    const int64_t w = w0 + kw * aw.d;
-                    if (w < 0 || w >= aw.in) continue;
-                    const float v = plane[h * iw + w];
-                    if (v > m || std::isnan(v)) m = v;
-                  }
-                }
-                return m;
-              });
+  pool_planes(
+      g, *inputs[0], *outputs[0],
+      [](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0, const auto& aw) {
+        float m = -INFINITY;
+        for (int64_t kh = 0; kh < ah.k; ++kh) {
+          const int64_t h = h0 + kh * ah.d;
+          if (h < 0 || h >= ah.in) continue;
+          for (int64_t kw = 0; kw < aw.k; ++kw) {
+            const int64_t w = w0 + kw * aw.d;
+            if (w < 0 || w >= aw.in) continue;
+            const float v = plane[h * iw + w];
+            if (v > m || std::isnan(v)) m = v;
+          }
+        }
+        return m;
+      });
 }
 
-void infer_average_pool(InferContext& ctx) { infer_pool(ctx); }
+void infer_average_pool(InferContext& ctx) {
+  infer_pool(ctx);
+}
 
 void ref_average_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                       std::span<Tensor* const> outputs) {
   WindowGeom g = pool_geometry(node, inputs[0]->shape());
   const bool include_pad = node.attr_int("count_include_pad", 0) != 0;
-  pool_planes(g, *inputs[0], *outputs[0],
-              [&](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0,
-                  const auto& aw) {
-                double sum = 0;
-                int64_t count = 0;
-                for (int64_t kh = 0; kh < ah.k; ++kh) {
-                  const int64_t h = h0 + kh * ah.d;
-                  if (h < 0 || h >= ah.in) continue;
-                  for (int64_t kw = 0; kw < aw.k; ++kw) {
-                    const int64_t w = w0 + kw * aw.d;
-                    if (w < 0 || w >= aw.in) continue;
-                    sum += plane[h * iw + w];
-                    ++count;
-                  }
-                }
-                if (include_pad) {
-                  // Like PyTorch: padding cells count, but cells past the padded input
-                  // (reached only through ceil_mode) do not.
-                  auto span = [](int64_t start, const auto& a) {
-                    int64_t n = 0;
-                    for (int64_t k = 0; k < a.k; ++k) {
-                      const int64_t v = start + k * a.d;
-                      if (v >= -a.pb && v < a.in + a.pe) ++n;
-                    }
-                    return n;
-                  };
-                  count = span(h0, ah) * span(w0, aw);
-                }
-                return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
-              });
+  pool_planes(
+      g, *inputs[0], *outputs[0],
+      [&](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0, const auto& aw) {
+        double sum = 0;
+        int64_t count = 0;
+        for (int64_t kh = 0; kh < ah.k; ++kh) {
+          const int64_t h = h0 + kh * ah.d;
+          if (h < 0 || h >= ah.in) continue;
+          for (int64_t kw = 0; kw < aw.k; ++kw) {
+            const int64_t w = w0 + kw * aw.d;
+            if (w < 0 || w >= aw.in) continue;
+            sum += plane[h * iw + w];
+            ++count;
+          }
+        }
+        if (include_pad) {
+          // Like PyTorch: padding cells count, but cells past the padded input
+          // (reached only through ceil_mode) do not.
+          auto span = [](int64_t start, const auto& a) {
+            int64_t n = 0;
+            for (int64_t k = 0; k < a.k; ++k) {
+              const int64_t v = start + k * a.d;
+              if (v >= -a.pb && v < a.in + a.pe) ++n;
+            }
+            return n;
+          };
+          count = span(h0, ah) * span(w0, aw);
+        }
+        return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+      });
 }
 
 void infer_global_pool(InferContext& ctx) {
@@ -123,8 +130,8 @@ void infer_global_pool(InferContext& ctx) {
   if (ctx.inputs[0].dtype != DType::F32) fail_dtype(ctx.node, ctx.inputs[0].dtype);
   const Shape& x = ctx.inputs[0].shape;
   if (x.size() < 3)
-    fail("{}: input must have rank >= 3 ([N, C, spatial...]), found shape {}",
-         ctx.node.describe(), shape_str(x));
+    fail("{}: input must have rank >= 3 ([N, C, spatial...]), found shape {}", ctx.node.describe(),
+         shape_str(x));
   Shape out(x.size(), 1);
   out[0] = x[0];
   out[1] = x[1];

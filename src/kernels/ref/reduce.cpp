@@ -60,9 +60,15 @@ void reduce_typed(const ReducePlan& p, const Tensor& x, Tensor& y, ReduceKind ki
     const Acc v = static_cast<Acc>(xp[i]);
     switch (kind) {
       case ReduceKind::Mean:
-      case ReduceKind::Sum: a += v; break;
-      case ReduceKind::Max: a = (v > a || v != v) ? v : a; break;
-      case ReduceKind::Min: a = (v < a || v != v) ? v : a; break;
+      case ReduceKind::Sum:
+        a += v;
+        break;
+      case ReduceKind::Max:
+        a = (v > a || v != v) ? v : a;
+        break;
+      case ReduceKind::Min:
+        a = (v < a || v != v) ? v : a;
+        break;
     }
     ++count[off[0]];
   });
@@ -84,10 +90,17 @@ void reduce_run(const ir::Node& node, int64_t opset, std::span<const Tensor* con
     return;
   }
   switch (x.dtype()) {
-    case DType::F32: reduce_typed<float>(p, x, y, kind); break;
-    case DType::I32: reduce_typed<int32_t>(p, x, y, kind); break;
-    case DType::I64: reduce_typed<int64_t>(p, x, y, kind); break;
-    default: fail_dtype(node, x.dtype());
+    case DType::F32:
+      reduce_typed<float>(p, x, y, kind);
+      break;
+    case DType::I32:
+      reduce_typed<int32_t>(p, x, y, kind);
+      break;
+    case DType::I64:
+      reduce_typed<int64_t>(p, x, y, kind);
+      break;
+    default:
+      fail_dtype(node, x.dtype());
   }
 }
 }  // namespace

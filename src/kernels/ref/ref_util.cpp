@@ -34,13 +34,22 @@ Shape broadcast_shapes(const ir::Node& node, const std::vector<Shape>& shapes) {
       }
       std::vector<std::string> strs;
       for (const Shape& t : shapes) strs.push_back(shape_str(t));
-      fail("{}: input shapes {} cannot be broadcast together (dimension {} from the right is {} "
-           "in one and {} in another)",
-           node.describe(), fmt::join(strs, " and "), r - d, v, x);
+      fail(
+          "{}: input shapes {} cannot be broadcast together (dimension {} from the right is {} "
+          "in one and {} in another)",
+          node.describe(), fmt::join(strs, " and "), r - d, v, x);
     }
     out[d] = v;
   }
   return out;
+}
+
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const size_t lead = to.size() - from.size();
+  for (size_t d = 0; d < from.size(); ++d)
+    if (from[d] != 1 && from[d] != to[lead + d]) return false;
+  return true;
 }
 
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
@@ -62,7 +71,8 @@ Tensor broadcast_to(const Tensor& in, const Shape& out) {
   return t;
 }
 
-InferContext context_of(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs) {
+InferContext context_of(const ir::Node& node, int64_t opset,
+                        std::span<const Tensor* const> inputs) {
   InferContext ctx{node, opset, {}, {}, {}};
   for (const Tensor* t : inputs) {
     ctx.inputs.push_back(t && t->defined() ? TensorType{t->dtype(), t->shape()} : TensorType{});
@@ -89,21 +99,35 @@ void require_inputs(const InferContext& ctx, size_t n) {
 double element_as_double(const Tensor& t, int64_t i) {
   const void* p = t.raw();
   switch (t.dtype()) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::F64: return static_cast<const double*>(p)[i];
-    case DType::F16: return half_to_float(static_cast<const uint16_t*>(p)[i]);
-    case DType::BF16: return bf16_to_float(static_cast<const uint16_t*>(p)[i]);
-    case DType::U8: return static_cast<const uint8_t*>(p)[i];
-    case DType::I8: return static_cast<const int8_t*>(p)[i];
-    case DType::U16: return static_cast<const uint16_t*>(p)[i];
-    case DType::I16: return static_cast<const int16_t*>(p)[i];
-    case DType::I32: return static_cast<const int32_t*>(p)[i];
-    case DType::I64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::U32: return static_cast<const uint32_t*>(p)[i];
-    case DType::U64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DType::Bool: return static_cast<const bool*>(p)[i] ? 1.0 : 0.0;
+    case DType::F32:
+      return static_cast<const float*>(p)[i];
+    case DType::F64:
+      return static_cast<const double*>(p)[i];
+    case DType::F16:
+      return half_to_float(static_cast<const uint16_t*>(p)[i]);
+    case DType::BF16:
+      return bf16_to_float(static_cast<const uint16_t*>(p)[i]);
+    case DType::U8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::I8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::U16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DType::I16:
+      return static_cast<const int16_t*>(p)[i];
+    case DType::I32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::I64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::U32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DType::U64:
+      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DType::Bool:
+      return static_cast<const bool*>(p)[i] ? 1.0 : 0.0;
     case DType::String:
-    case DType::Undefined: break;
+    case DType::Undefined:
+      break;
   }
   return 0.0;
 }
@@ -120,21 +144,48 @@ T to_int(double v) {
 void store_double(Tensor& t, int64_t i, double v) {
   void* p = t.raw();
   switch (t.dtype()) {
-    case DType::F32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
-    case DType::F64: static_cast<double*>(p)[i] = v; break;
-    case DType::F16: static_cast<uint16_t*>(p)[i] = float_to_half(static_cast<float>(v)); break;
-    case DType::BF16: static_cast<uint16_t*>(p)[i] = float_to_bf16(static_cast<float>(v)); break;
-    case DType::U8: static_cast<uint8_t*>(p)[i] = to_int<uint8_t>(v); break;
-    case DType::I8: static_cast<int8_t*>(p)[i] = to_int<int8_t>(v); break;
-    case DType::U16: static_cast<uint16_t*>(p)[i] = to_int<uint16_t>(v); break;
-    case DType::I16: static_cast<int16_t*>(p)[i] = to_int<int16_t>(v); break;
-    case DType::I32: static_cast<int32_t*>(p)[i] = to_int<int32_t>(v); break;
-    case DType::I64: static_cast<int64_t*>(p)[i] = to_int<int64_t>(v); break;
-    case DType::U32: static_cast<uint32_t*>(p)[i] = to_int<uint32_t>(v); break;
-    case DType::U64: static_cast<uint64_t*>(p)[i] = to_int<uint64_t>(v); break;
-    case DType::Bool: static_cast<bool*>(p)[i] = v != 0.0; break;
+    case DType::F32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      break;
+    case DType::F64:
+      static_cast<double*>(p)[i] = v;
+      break;
+    case DType::F16:
+      static_cast<uint16_t*>(p)[i] = float_to_half(static_cast<float>(v));
+      break;
+    case DType::BF16:
+      static_cast<uint16_t*>(p)[i] = float_to_bf16(static_cast<float>(v));
+      break;
+    case DType::U8:
+      static_cast<uint8_t*>(p)[i] = to_int<uint8_t>(v);
+      break;
+    case DType::I8:
+      static_cast<int8_t*>(p)[i] = to_int<int8_t>(v);
+      break;
+    case DType::U16:
+      static_cast<uint16_t*>(p)[i] = to_int<uint16_t>(v);
+      break;
+    case DType::I16:
+      static_cast<int16_t*>(p)[i] = to_int<int16_t>(v);
+      break;
+    case DType::I32:
+      static_cast<int32_t*>(p)[i] = to_int<int32_t>(v);
+      break;
+    case DType::I64:
+      static_cast<int64_t*>(p)[i] = to_int<int64_t>(v);
+      break;
+    case DType::U32:
+      static_cast<uint32_t*>(p)[i] = to_int<uint32_t>(v);
+      break;
+    case DType::U64:
+      static_cast<uint64_t*>(p)[i] = to_int<uint64_t>(v);
+      break;
+    case DType::Bool:
+      static_cast<bool*>(p)[i] = v != 0.0;
+      break;
     case DType::String:
-    case DType::Undefined: break;
+    case DType::Undefined:
+      break;
   }
 }
 
@@ -159,10 +210,11 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
   std::vector<int64_t> pads = node.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
   if (kernel.size() != n || g.strides.size() != n || g.dilations.size() != n ||
       pads.size() != 2 * n)
-    fail("{}: expected {} spatial dims in kernel_shape/strides/dilations and {} pads; found "
-         "kernel {}, strides {}, dilations {}, pads {}",
-         node.describe(), n, 2 * n, kernel.size(), g.strides.size(), g.dilations.size(),
-         pads.size());
+    fail(
+        "{}: expected {} spatial dims in kernel_shape/strides/dilations and {} pads; found "
+        "kernel {}, strides {}, dilations {}, pads {}",
+        node.describe(), n, 2 * n, kernel.size(), g.strides.size(), g.dilations.size(),
+        pads.size());
   std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
   g.pad_begin.assign(n, 0);
   g.pad_end.assign(n, 0);
@@ -170,9 +222,10 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
   for (size_t i = 0; i < n; ++i) {
     const int64_t s = g.strides[i], in = in_spatial[i];
     if (s <= 0 || g.dilations[i] <= 0 || kernel[i] <= 0)
-      fail("{}: strides, dilations and kernel sizes must be positive (dim {}: stride {}, dilation "
-           "{}, kernel {})",
-           node.describe(), i, s, g.dilations[i], kernel[i]);
+      fail(
+          "{}: strides, dilations and kernel sizes must be positive (dim {}: stride {}, dilation "
+          "{}, kernel {})",
+          node.describe(), i, s, g.dilations[i], kernel[i]);
     const int64_t dk = (kernel[i] - 1) * g.dilations[i] + 1;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       g.out[i] = (in + s - 1) / s;
@@ -193,13 +246,14 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
         if (ceil_mode && (g.out[i] - 1) * s >= in + g.pad_begin[i]) --g.out[i];
       }
     } else {
-      fail("{}: auto_pad '{}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID",
-           node.describe(), auto_pad);
+      fail("{}: auto_pad '{}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", node.describe(),
+           auto_pad);
     }
     if (g.out[i] <= 0)
-      fail("{}: spatial dim {} of size {} is too small for kernel {} (dilation {}, pads {}+{}); "
-           "the output would be empty",
-           node.describe(), i, in, kernel[i], g.dilations[i], g.pad_begin[i], g.pad_end[i]);
+      fail(
+          "{}: spatial dim {} of size {} is too small for kernel {} (dilation {}, pads {}+{}); "
+          "the output would be empty",
+          node.describe(), i, in, kernel[i], g.dilations[i], g.pad_begin[i], g.pad_end[i]);
   }
   return g;
 }

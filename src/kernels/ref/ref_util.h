@@ -24,6 +24,9 @@ std::vector<int64_t> strides_of(const Shape& s);
 // shapes are incompatible.
 Shape broadcast_shapes(const ir::Node& node, const std::vector<Shape>& shapes);
 
+// True when `from` broadcasts to exactly `to` (unidirectional broadcasting).
+bool broadcasts_to(const Shape& from, const Shape& to);
+
 // Strides that read `in` (right-aligned) as if it had shape `out`: 0 on broadcast dimensions.
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 
@@ -108,15 +111,21 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
 void matmul_f32(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n);
 
 // Scalar activations (shared by unary ops and fused activations).
-inline float act_relu(float x) { return x < 0 ? 0.0f : x; }
+inline float act_relu(float x) {
+  return x < 0 ? 0.0f : x;
+}
 inline float act_sigmoid(float x) {
   return x >= 0 ? 1.0f / (1.0f + std::exp(-x)) : std::exp(x) / (1.0f + std::exp(x));
 }
 inline float act_hard_sigmoid(float x, float alpha, float beta) {
   return std::fmax(0.0f, std::fmin(1.0f, alpha * x + beta));
 }
-inline float act_hard_swish(float x) { return x * act_hard_sigmoid(x, 1.0f / 6.0f, 0.5f); }
-inline float act_leaky_relu(float x, float alpha) { return x >= 0 ? x : alpha * x; }
+inline float act_hard_swish(float x) {
+  return x * act_hard_sigmoid(x, 1.0f / 6.0f, 0.5f);
+}
+inline float act_leaky_relu(float x, float alpha) {
+  return x >= 0 ? x : alpha * x;
+}
 inline float act_gelu(float x, bool tanh_approx) {
   double v = x;
   if (tanh_approx) {
@@ -125,6 +134,8 @@ inline float act_gelu(float x, bool tanh_approx) {
   }
   return static_cast<float>(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
 }
-inline float act_clip(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+inline float act_clip(float x, float lo, float hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
 
 }  // namespace qbench::kernels::ref

@@ -86,6 +86,8 @@ constexpr std::array kOps = {
 };
 }  // namespace
 
-std::span<const OpDef> all_ops() { return kOps; }
+std::span<const OpDef> all_ops() {
+  return kOps;
+}
 
 }  // namespace qbench::kernels

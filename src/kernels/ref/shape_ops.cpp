@@ -52,8 +52,8 @@ void infer_flatten(InferContext& ctx) {
   const int64_t rank = static_cast<int64_t>(in.size());
   int64_t axis = ctx.node.attr_int("axis", 1);
   if (axis < -rank || axis > rank)
-    fail("{}: axis {} is out of range for rank {} (expected [{}, {}])", ctx.node.describe(),
-         axis, rank, -rank, rank);
+    fail("{}: axis {} is out of range for rank {} (expected [{}, {}])", ctx.node.describe(), axis,
+         rank, -rank, rank);
   if (axis < 0) axis += rank;
   int64_t a = 1, b = 1;
   for (int64_t i = 0; i < rank; ++i) (i < axis ? a : b) *= in[i];
@@ -150,9 +150,10 @@ Tensor constant_value(const ir::Node& node) {
     std::vector<int64_t> v = node.attr_ints("value_ints");
     return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
   }
-  fail("{}: expected one of the attributes value, value_float(s), value_int(s); sparse and "
-       "string constants are not supported",
-       node.describe());
+  fail(
+      "{}: expected one of the attributes value, value_float(s), value_int(s); sparse and "
+      "string constants are not supported",
+      node.describe());
 }
 }  // namespace
 
@@ -219,7 +220,8 @@ int64_t range_count(const InferContext& ctx) {
     const double dv = element_as_double(d, 0);
     if (dv == 0) fail("{}: delta must not be 0", ctx.node.describe());
     return std::max<int64_t>(
-        0, static_cast<int64_t>(std::ceil((element_as_double(l, 0) - element_as_double(s, 0)) / dv)));
+        0,
+        static_cast<int64_t>(std::ceil((element_as_double(l, 0) - element_as_double(s, 0)) / dv)));
   }
   const int64_t sv = s.to_int64()[0], lv = l.to_int64()[0], dv = d.to_int64()[0];
   if (dv == 0) fail("{}: delta must not be 0", ctx.node.describe());

@@ -38,7 +38,8 @@ void softmax_impl(const ir::Node& node, int64_t opset, const Tensor& x, Tensor& 
       float m = -INFINITY;
       for (int64_t i = 0; i < d.n; ++i) m = std::max(m, xp[base + i * d.inner]);
       double sum = 0;
-      for (int64_t i = 0; i < d.n; ++i) sum += std::exp(static_cast<double>(xp[base + i * d.inner]) - m);
+      for (int64_t i = 0; i < d.n; ++i)
+        sum += std::exp(static_cast<double>(xp[base + i * d.inner]) - m);
       const double log_sum = std::log(sum);
       for (int64_t i = 0; i < d.n; ++i) {
         const double v = static_cast<double>(xp[base + i * d.inner]) - m;

@@ -25,10 +25,17 @@ void map_numeric(const ir::Node& node, const Tensor& in, Tensor& out, F&& f) {
     for (int64_t i = 0; i < in.numel(); ++i) y[i] = f(x[i]);
   };
   switch (in.dtype()) {
-    case DType::F32: run(float{}); break;
-    case DType::I32: run(int32_t{}); break;
-    case DType::I64: run(int64_t{}); break;
-    default: fail_dtype(node, in.dtype());
+    case DType::F32:
+      run(float{});
+      break;
+    case DType::I32:
+      run(int32_t{});
+      break;
+    case DType::I64:
+      run(int64_t{});
+      break;
+    default:
+      fail_dtype(node, in.dtype());
   }
 }
 
@@ -41,7 +48,9 @@ void infer_same(InferContext& ctx, std::initializer_list<DType> allowed) {
 }
 }  // namespace
 
-void infer_unary_float(InferContext& ctx) { infer_same(ctx, {DType::F32}); }
+void infer_unary_float(InferContext& ctx) {
+  infer_same(ctx, {DType::F32});
+}
 void infer_unary_numeric(InferContext& ctx) {
   infer_same(ctx, {DType::F32, DType::I32, DType::I64});
 }
@@ -56,7 +65,8 @@ void ref_neg(const ir::Node& node, int64_t, std::span<const Tensor* const> input
 }
 void ref_abs(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
              std::span<Tensor* const> outputs) {
-  map_numeric(node, *inputs[0], *outputs[0], [](auto v) { return v < 0 ? static_cast<decltype(v)>(-v) : v; });
+  map_numeric(node, *inputs[0], *outputs[0],
+              [](auto v) { return v < 0 ? static_cast<decltype(v)>(-v) : v; });
 }
 
 void ref_sigmoid(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
@@ -126,7 +136,8 @@ void infer_clip(InferContext& ctx) {
   for (size_t i = 1; i < 3; ++i)
     if (ctx.has_input(i) && ctx.inputs[i].dtype != ctx.inputs[0].dtype)
       fail("{}: {} bound dtype {} differs from input dtype {}", ctx.node.describe(),
-           i == 1 ? "min" : "max", dtype_name(ctx.inputs[i].dtype), dtype_name(ctx.inputs[0].dtype));
+           i == 1 ? "min" : "max", dtype_name(ctx.inputs[i].dtype),
+           dtype_name(ctx.inputs[0].dtype));
 }
 
 void ref_clip(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs,
@@ -155,7 +166,9 @@ void ref_clip(const ir::Node& node, int64_t opset, std::span<const Tensor* const
   });
 }
 
-void infer_logical_not(InferContext& ctx) { infer_same(ctx, {DType::Bool}); }
+void infer_logical_not(InferContext& ctx) {
+  infer_same(ctx, {DType::Bool});
+}
 
 void ref_logical_not(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
                      std::span<Tensor* const> outputs) {

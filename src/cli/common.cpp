@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include <dnnl.hpp>
+#include "kernels/onednn/context.h"
 
 namespace qbench::cli {
 
@@ -57,11 +57,11 @@ std::string cpu_model() {
 }  // namespace
 
 nlohmann::json machine_json(int threads) {
-  const dnnl_version_t* v = dnnl_version();
   return {
       {"cpu", cpu_model()},
       {"threads", threads},
-      {"onednn_version", fmt::format("{}.{}.{}", v->major, v->minor, v->patch)},
+      {"onednn_isa", kernels::onednn::effective_isa()},
+      {"onednn_version", kernels::onednn::library_version()},
       {"build_type", QBENCH_BUILD_TYPE},
       {"qbench_version", QBENCH_VERSION},
       {"git_commit", QBENCH_GIT_COMMIT},

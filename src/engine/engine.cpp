@@ -1,22 +1,24 @@
 #include "engine/engine.h"
 
 #include <omp.h>
-#include <xmmintrin.h>
 
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "kernels/onednn/context.h"
 #include "passes/passes.h"
 
 namespace qbench::engine {
 
 void configure_threads(int threads) {
+  // Thread count and MXCSR flags are per process / per thread: set them only when they change.
+  static int configured = 0;
+  if (configured == threads) return;
   omp_set_num_threads(threads);
-  // Denormals make f32 kernels hundreds of times slower; results lose nothing we measure.
-#pragma omp parallel num_threads(threads)
-  { _mm_setcsr(_mm_getcsr() | 0x8040); }
+  kernels::onednn::set_flush_denormals();
+  configured = threads;
 }
 
 namespace {

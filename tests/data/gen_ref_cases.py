@@ -17,6 +17,8 @@ input followed by every output, in header order.
   tol <atol> <rtol>
   expect error                        (qbench must reject the case with an Error naming the node)
 Run: /usr/bin/python3 tests/data/gen_ref_cases.py   (rewrites the directory).
+Only the quantization cases: /usr/bin/python3 -c "import gen_ref_cases as g; g.convert_backend(g.QUANT_PREFIXES)"
+  (run in tests/data).
 """
 import os
 import glob
@@ -90,17 +92,24 @@ BACKEND_PREFIXES = [
     "relu", "sigmoid", "tanh", "sqrt", "exp", "log", "neg", "abs", "reciprocal", "add", "sub",
     "mul", "div",
 ]
+# Quantization ops compute on u8/i8/i32 by definition, so they are exempt from the CORE check.
+QUANT_PREFIXES = ["quantizelinear", "dequantizelinear", "dynamicquantizelinear", "matmulinteger",
+                  "basic_convinteger", "convinteger", "qlinearconv", "qlinearmatmul"]
+QUANT_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+             "ConvInteger", "QLinearConv", "QLinearMatMul"}
+BACKEND_PREFIXES += QUANT_PREFIXES
 SKIP_WORDS = ["expanded", "training", "argmax_2d", "_opt", "sequence", "random_old", "log_sum",
               "reduce_log", "sum_square", "greater_equal", "less_equal", "elements"]
 SUPPORTED = {"f32", "i64", "i32", "bool", "f16", "f64", "i8", "u8"}
 CORE = {"f32", "i64", "i32", "bool"}
 
 
-def convert_backend():
+def convert_backend(prefixes=None):
+    prefixes = prefixes or BACKEND_PREFIXES
     count = 0
     for d in sorted(glob.glob(os.path.join(BACKEND, "test_*"))):
         base = os.path.basename(d)[5:]
-        if not any(base.startswith(p) for p in BACKEND_PREFIXES):
+        if not any(base.startswith(p) for p in prefixes):
             continue
         if any(w in base for w in SKIP_WORDS) or base.startswith("transpose_all"):
             continue
@@ -151,7 +160,7 @@ def convert_backend():
             continue
         # Outside Cast, qbench computes in f32, i32, i64 and bool only; other dtypes must be
         # rejected with a clear error rather than computed.
-        unsupported = node.op_type != "Cast" and any(dt_name(x) not in CORE for x in arrays)
+        unsupported = node.op_type not in QUANT_OPS | {"Cast"} and any(dt_name(x) not in CORE for x in arrays)
         write_case("onnx_" + base, node.op_type, opset, attrs, inputs, outputs,
                    expect_error=unsupported)
         count += 1

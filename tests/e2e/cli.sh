@@ -84,7 +84,8 @@ mkdir -p "$TMP/smallidx"
 printf '\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01' >"$TMP/smallidx/t10k-labels-idx1-ubyte"
 expect_error "image size mismatch" "1x3x3" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data "mnist:$TMP/smallidx"
 expect_error "bad --mean" "--mean" -- "$QB" eval --model "$SRC/models/lenet.onnx" --data fashion-mnist --mean abc
-expect_error "bad option" "--bogus" -- "$QB" eval --bogus
+expect_error "bad option" "--bogus" -- "$QB" eval --model m.onnx --data fashion-mnist --bogus
+expect_error "missing required option" "--model" -- "$QB" eval --data fashion-mnist
 
 echo "cli: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

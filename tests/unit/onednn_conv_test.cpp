@@ -1,9 +1,8 @@
 // oneDNN Conv against the reference kernel over random shapes and attributes, in every
 // activation layout, plus the cases the factory must reject.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <gtest/gtest.h>
 
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/testing.h"
@@ -34,9 +33,9 @@ struct ConvCase {
   std::vector<ir::FusedOp> post;
 
   std::string str() const {
-    return fmt::format("N={} C={} M={} group={} in={} k={} s={} d={} pads={} auto_pad={} bias={} fused={}",
-                       n, c, m, group, spatial, kernel, strides, dilations, pads, auto_pad, bias,
-                       post.size());
+    return fmt::format(
+        "N={} C={} M={} group={} in={} k={} s={} d={} pads={} auto_pad={} bias={} fused={}", n, c,
+        m, group, spatial, kernel, strides, dilations, pads, auto_pad, bias, post.size());
   }
 
   Problem problem(std::mt19937& rng) const {
@@ -44,8 +43,10 @@ struct ConvCase {
                                            {"strides", Attribute::of_ints(strides)},
                                            {"dilations", Attribute::of_ints(dilations)},
                                            {"kernel_shape", Attribute::of_ints(kernel)}};
-    if (auto_pad == "NOTSET") attrs["pads"] = Attribute::of_ints(pads);
-    else attrs["auto_pad"] = Attribute::of_string(auto_pad);
+    if (auto_pad == "NOTSET")
+      attrs["pads"] = Attribute::of_ints(pads);
+    else
+      attrs["auto_pad"] = Attribute::of_string(auto_pad);
     Problem p{testing::make_node("Conv", bias ? 3 : 2, attrs), 17, {}, {false, true, true}};
     p.node.fused = post;
     Shape x{n, c}, w{m, c / group};
@@ -77,16 +78,30 @@ ConvCase random_case(std::mt19937& rng) {
     c.spatial.push_back(pick(1, 14) + (c.kernel.back() - 1) * c.dilations.back());
   }
   int pad_kind = pick(0, 4);
-  c.auto_pad = pad_kind == 1 ? "SAME_UPPER" : pad_kind == 2 ? "SAME_LOWER" : pad_kind == 3 ? "VALID" : "NOTSET";
+  c.auto_pad = pad_kind == 1   ? "SAME_UPPER"
+               : pad_kind == 2 ? "SAME_LOWER"
+               : pad_kind == 3 ? "VALID"
+                               : "NOTSET";
   for (int i = 0; i < 2 * ns; ++i) c.pads.push_back(pad_kind >= 3 ? 0 : pick(0, 2));
   c.bias = pick(0, 3) != 0;
   switch (pick(0, 7)) {
-    case 0: c.post = {fused("Relu")}; break;
-    case 1: c.post = {fused("Clip", {}, 0.f, 6.f)}; break;
-    case 2: c.post = {fused("LeakyRelu", {{"alpha", Attribute::of_float(0.1f)}})}; break;
-    case 3: c.post = {fused("HardSwish")}; break;
-    case 4: c.post = {fused("Sigmoid"), fused("Clip", {{"min", Attribute::of_float(0.2f)}})}; break;
-    default: break;
+    case 0:
+      c.post = {fused("Relu")};
+      break;
+    case 1:
+      c.post = {fused("Clip", {}, 0.f, 6.f)};
+      break;
+    case 2:
+      c.post = {fused("LeakyRelu", {{"alpha", Attribute::of_float(0.1f)}})};
+      break;
+    case 3:
+      c.post = {fused("HardSwish")};
+      break;
+    case 4:
+      c.post = {fused("Sigmoid"), fused("Clip", {{"min", Attribute::of_float(0.2f)}})};
+      break;
+    default:
+      break;
   }
   return c;
 }
@@ -107,27 +122,74 @@ void check_random_cases(ConvLayout layout, int count, uint32_t seed) {
   EXPECT_EQ(accepted, count);
 }
 
-TEST(OnednnConv, RandomNhwc) { check_random_cases(ConvLayout::Nhwc, 120, 1); }
-TEST(OnednnConv, RandomBlocked) { check_random_cases(ConvLayout::Blocked, 120, 2); }
-TEST(OnednnConv, RandomPlain) { check_random_cases(ConvLayout::Plain, 120, 3); }
+TEST(OnednnConv, RandomNhwc) {
+  check_random_cases(ConvLayout::Nhwc, 120, 1);
+}
+TEST(OnednnConv, RandomBlocked) {
+  check_random_cases(ConvLayout::Blocked, 120, 2);
+}
+TEST(OnednnConv, RandomPlain) {
+  check_random_cases(ConvLayout::Plain, 120, 3);
+}
 
 TEST(OnednnConv, NamedCases) {
   std::mt19937 rng(7);
   std::vector<ConvCase> cases = {
       // ResNet-ish 3x3, stride-2 downsample, 1x1 projection.
-      {1, 16, 16, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {fused("Relu")}},
+      {1,
+       16,
+       16,
+       1,
+       {14, 14},
+       {3, 3},
+       {1, 1},
+       {1, 1},
+       {1, 1, 1, 1},
+       "NOTSET",
+       true,
+       {fused("Relu")}},
       {2, 16, 32, 1, {14, 14}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {}},
       {2, 16, 32, 1, {14, 14}, {1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, "NOTSET", false, {}},
       // MobileNetV2 depthwise with ReLU6, stride 2.
-      {1, 32, 32, 32, {15, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true,
+      {1,
+       32,
+       32,
+       32,
+       {15, 15},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1, 1, 1},
+       "NOTSET",
+       true,
        {fused("Clip", {}, 0.f, 6.f)}},
       // Asymmetric pads, dilation 2, 1-D.
       {1, 8, 8, 1, {12, 9}, {3, 3}, {1, 2}, {2, 1}, {0, 2, 1, 0}, "NOTSET", true, {}},
       {3, 6, 10, 2, {33}, {5}, {2}, {3}, {4, 1}, "NOTSET", true, {fused("Tanh")}},
       // First layer (3 input channels) and a Gelu/HardSigmoid post-op chain.
-      {1, 3, 16, 1, {32, 32}, {3, 3}, {2, 2}, {1, 1}, {0, 0, 0, 0}, "SAME_UPPER", true,
+      {1,
+       3,
+       16,
+       1,
+       {32, 32},
+       {3, 3},
+       {2, 2},
+       {1, 1},
+       {0, 0, 0, 0},
+       "SAME_UPPER",
+       true,
        {fused("Gelu"), fused("HardSigmoid")}},
-      {1, 3, 16, 1, {17, 18}, {4, 4}, {3, 3}, {1, 1}, {0, 0, 0, 0}, "SAME_LOWER", false,
+      {1,
+       3,
+       16,
+       1,
+       {17, 18},
+       {4, 4},
+       {3, 3},
+       {1, 1},
+       {0, 0, 0, 0},
+       "SAME_LOWER",
+       false,
        {fused("Gelu", {{"approximate", Attribute::of_string("tanh")}})}},
   };
   for (ConvLayout layout : {ConvLayout::Nhwc, ConvLayout::Blocked, ConvLayout::Plain}) {
@@ -156,7 +218,8 @@ TEST(OnednnConv, RejectsWithReason) {
   // i64 input: the factory must say which input and dtype. The reference infer may reject
   // the dtype first, so call the factory directly.
   Problem p = base.problem(rng);
-  std::vector<TensorType> in{{DType::I64, {1, 4, 6, 6}}, {DType::F32, {4, 4, 3, 3}}, {DType::F32, {4}}};
+  std::vector<TensorType> in{
+      {DType::I64, {1, 4, 6, 6}}, {DType::F32, {4, 4, 3, 3}}, {DType::F32, {4}}};
   std::vector<TensorType> out{{DType::F32, {1, 4, 6, 6}}};
   std::vector<const Tensor*> consts{nullptr, &p.inputs[1], &p.inputs[2]};
   KernelInit init{p.node, 17, in, out, consts, 1};

@@ -1,9 +1,8 @@
 // oneDNN MatMul and Gemm against the reference kernels: 1-D operands, batched numpy
 // broadcasting, constant and runtime B, every transA/transB/alpha/beta/C combination.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <gtest/gtest.h>
 
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/testing.h"
@@ -34,10 +33,18 @@ TEST(OnednnMatMul, ShapesAndBroadcast) {
     Shape a, b;
   };
   std::vector<Case> cases = {
-      {{64, 784}, {784, 256}}, {{5, 7}, {7, 3}},         {{7}, {7, 3}},
-      {{5, 7}, {7}},           {{7}, {7}},               {{2, 3, 5, 7}, {7, 4}},
-      {{2, 3, 5, 7}, {3, 7, 4}}, {{2, 1, 5, 7}, {1, 3, 7, 4}}, {{1, 5, 7}, {4, 7, 2}},
-      {{4, 1, 7}, {4, 7, 2}},  {{3, 7}, {2, 2, 7, 5}},   {{2, 2, 3, 1, 6, 5}, {3, 4, 5, 2}},
+      {{64, 784}, {784, 256}},
+      {{5, 7}, {7, 3}},
+      {{7}, {7, 3}},
+      {{5, 7}, {7}},
+      {{7}, {7}},
+      {{2, 3, 5, 7}, {7, 4}},
+      {{2, 3, 5, 7}, {3, 7, 4}},
+      {{2, 1, 5, 7}, {1, 3, 7, 4}},
+      {{1, 5, 7}, {4, 7, 2}},
+      {{4, 1, 7}, {4, 7, 2}},
+      {{3, 7}, {2, 2, 7, 5}},
+      {{2, 2, 3, 1, 6, 5}, {3, 4, 5, 2}},
       {{1, 16, 12, 33}, {1, 16, 33, 12}},
   };
   int n = 0;
@@ -48,7 +55,8 @@ TEST(OnednnMatMul, ShapesAndBroadcast) {
         if (post == 1) p.node.fused = {fused("Relu")};
         if (post == 2) p.node.fused = {fused("Clip", -3.f, 3.f)};
         p.inputs = {testing::random_tensor(rng, c.a), testing::random_tensor(rng, c.b)};
-        expect_matches(p, rng, fmt::format("A {} B {} const_b {} post {}", c.a, c.b, const_b, post));
+        expect_matches(p, rng,
+                       fmt::format("A {} B {} const_b {} post {}", c.a, c.b, const_b, post));
         ++n;
       }
   EXPECT_EQ(n, 78);
@@ -92,15 +100,17 @@ TEST(OnednnGemm, AllAttributeCombinations) {
                                                      {"transB", Attribute::of_int(tb)},
                                                      {"alpha", Attribute::of_float(alpha)},
                                                      {"beta", Attribute::of_float(beta)}};
-              Problem p{testing::make_node("Gemm", c < 0 ? 2 : 3, attrs), 13, {}, {false, true, const_c}};
+              Problem p{
+                  testing::make_node("Gemm", c < 0 ? 2 : 3, attrs), 13, {}, {false, true, const_c}};
               if ((ta + tb + c) % 3 == 0) p.node.fused = {fused("Relu")};
               if (ta == 1 && tb == 0) p.constant[1] = false;  // runtime B too
               p.inputs = {testing::random_tensor(rng, ta ? Shape{K, M} : Shape{M, K}),
                           testing::random_tensor(rng, tb ? Shape{N, K} : Shape{K, N})};
               if (c >= 0) p.inputs.push_back(testing::random_tensor(rng, c_shapes[c]));
-              expect_matches(p, rng,
-                             fmt::format("transA {} transB {} alpha {} beta {} C {} const_c {}", ta, tb,
-                                         alpha, beta, c < 0 ? "none" : shape_str(c_shapes[c]), const_c));
+              expect_matches(
+                  p, rng,
+                  fmt::format("transA {} transB {} alpha {} beta {} C {} const_c {}", ta, tb, alpha,
+                              beta, c < 0 ? "none" : shape_str(c_shapes[c]), const_c));
               ++n;
             }
   EXPECT_EQ(n, 240);
@@ -109,7 +119,10 @@ TEST(OnednnGemm, AllAttributeCombinations) {
 TEST(OnednnGemm, LinearLayers) {
   std::mt19937 rng(14);
   for (auto [m, k, nn] : {std::tuple{1, 784, 128}, {64, 784, 256}, {3, 128, 10}, {17, 33, 65}}) {
-    Problem p{testing::make_node("Gemm", 3, {{"transB", Attribute::of_int(1)}}), 13, {}, {false, true, true}};
+    Problem p{testing::make_node("Gemm", 3, {{"transB", Attribute::of_int(1)}}),
+              13,
+              {},
+              {false, true, true}};
     p.node.fused = {fused("Relu")};
     p.inputs = {testing::random_tensor(rng, {m, k}), testing::random_tensor(rng, {nn, k}),
                 testing::random_tensor(rng, {nn})};

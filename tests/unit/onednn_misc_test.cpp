@@ -1,9 +1,8 @@
 // oneDNN Softmax/LogSoftmax (both opset semantics), LayerNormalization and Concat against
 // the reference kernels.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <gtest/gtest.h>
 
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/testing.h"
@@ -23,11 +22,15 @@ void expect_matches(const Problem& p, std::mt19937& rng, const std::string& what
 TEST(OnednnSoftmax, EveryAxisBothOpsets) {
   std::mt19937 rng(51);
   for (const char* op : {"Softmax", "LogSoftmax"})
-    for (Shape x : {Shape{7}, Shape{4, 10}, Shape{2, 3, 5}, Shape{2, 4, 197, 197}, Shape{2, 3, 4, 5}})
+    for (Shape x :
+         {Shape{7}, Shape{4, 10}, Shape{2, 3, 5}, Shape{2, 4, 197, 197}, Shape{2, 3, 4, 5}})
       for (int64_t opset : {11, 13})
-        for (int64_t axis = -static_cast<int64_t>(x.size()); axis < static_cast<int64_t>(x.size()); ++axis) {
-          Problem p{testing::make_node(op, 1, {{"axis", Attribute::of_int(axis)}}), opset,
-                    {testing::random_tensor(rng, x, -5.f, 5.f)}, {false}};
+        for (int64_t axis = -static_cast<int64_t>(x.size()); axis < static_cast<int64_t>(x.size());
+             ++axis) {
+          Problem p{testing::make_node(op, 1, {{"axis", Attribute::of_int(axis)}}),
+                    opset,
+                    {testing::random_tensor(rng, x, -5.f, 5.f)},
+                    {false}};
           expect_matches(p, rng, fmt::format("{} {} opset {} axis {}", op, x, opset, axis));
         }
 }
@@ -39,13 +42,17 @@ TEST(OnednnLayerNorm, AxesAndOptionalInputs) {
       for (bool bias : {false, true})
         for (int outputs : {1, 3}) {
           Problem p{testing::make_node("LayerNormalization", bias ? 3 : 2,
-                                       {{"axis", Attribute::of_int(axis)}, {"epsilon", Attribute::of_float(1e-3f)}},
+                                       {{"axis", Attribute::of_int(axis)},
+                                        {"epsilon", Attribute::of_float(1e-3f)}},
                                        outputs),
-                    17, {}, {false, true, true}};
+                    17,
+                    {},
+                    {false, true, true}};
           Shape norm(x.end() + axis, x.end());
           p.inputs = {testing::random_tensor(rng, x, -3.f, 3.f), testing::random_tensor(rng, norm)};
           if (bias) p.inputs.push_back(testing::random_tensor(rng, norm));
-          expect_matches(p, rng, fmt::format("{} axis {} bias {} outputs {}", x, axis, bias, outputs));
+          expect_matches(p, rng,
+                         fmt::format("{} axis {} bias {} outputs {}", x, axis, bias, outputs));
         }
 }
 
@@ -56,14 +63,18 @@ TEST(OnednnConcat, Axes) {
     size_t ax = axis < 0 ? 2 : axis;
     b[ax] = 5;
     c[ax] = 1;
-    Problem p{testing::make_node("Concat", 3, {{"axis", Attribute::of_int(axis)}}), 13,
-              {testing::random_tensor(rng, a), testing::random_tensor(rng, b), testing::random_tensor(rng, c)},
+    Problem p{testing::make_node("Concat", 3, {{"axis", Attribute::of_int(axis)}}),
+              13,
+              {testing::random_tensor(rng, a), testing::random_tensor(rng, b),
+               testing::random_tensor(rng, c)},
               {false, true, false}};
     expect_matches(p, rng, fmt::format("axis {}", axis));
   }
   // A zero-sized input contributes nothing.
-  Problem z{testing::make_node("Concat", 2, {{"axis", Attribute::of_int(1)}}), 13,
-            {testing::random_tensor(rng, {2, 0, 3}), testing::random_tensor(rng, {2, 4, 3})}, {false, false}};
+  Problem z{testing::make_node("Concat", 2, {{"axis", Attribute::of_int(1)}}),
+            13,
+            {testing::random_tensor(rng, {2, 0, 3}), testing::random_tensor(rng, {2, 4, 3})},
+            {false, false}};
   expect_matches(z, rng, "zero-sized input");
 }
 

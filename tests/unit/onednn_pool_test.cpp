@@ -1,9 +1,8 @@
 // oneDNN MaxPool, AveragePool and the global pools against the reference kernels: strides,
 // asymmetric pads, auto_pad, dilations, ceil_mode, count_include_pad.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <gtest/gtest.h>
 
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/testing.h"
@@ -36,17 +35,21 @@ TEST(OnednnPool, Random) {
                                            {"dilations", Attribute::of_ints(d)},
                                            {"ceil_mode", Attribute::of_int(pick(0, 1))}};
     int pad_kind = pick(0, 4);
-    if (pad_kind == 1) attrs["auto_pad"] = Attribute::of_string("SAME_UPPER");
-    else if (pad_kind == 2) attrs["auto_pad"] = Attribute::of_string("SAME_LOWER");
-    else if (pad_kind == 3) attrs["auto_pad"] = Attribute::of_string("VALID");
-    else attrs["pads"] = Attribute::of_ints(pads);
+    if (pad_kind == 1)
+      attrs["auto_pad"] = Attribute::of_string("SAME_UPPER");
+    else if (pad_kind == 2)
+      attrs["auto_pad"] = Attribute::of_string("SAME_LOWER");
+    else if (pad_kind == 3)
+      attrs["auto_pad"] = Attribute::of_string("VALID");
+    else
+      attrs["pads"] = Attribute::of_ints(pads);
     if (!is_max) attrs["count_include_pad"] = Attribute::of_int(pick(0, 1));
     Problem p{testing::make_node(is_max ? "MaxPool" : "AveragePool", 1, attrs), 19, {}, {false}};
     p.inputs = {testing::random_tensor(rng, x)};
-    std::string what = fmt::format("{} x {} k {} s {} d {} pads {} auto_pad {} ceil {} include_pad {}",
-                                   p.node.op_type, x, k, s, d, pads, pad_kind,
-                                   p.node.attr_int("ceil_mode", 0),
-                                   p.node.attr_int("count_include_pad", 0));
+    std::string what =
+        fmt::format("{} x {} k {} s {} d {} pads {} auto_pad {} ceil {} include_pad {}",
+                    p.node.op_type, x, k, s, d, pads, pad_kind, p.node.attr_int("ceil_mode", 0),
+                    p.node.attr_int("count_include_pad", 0));
     auto o = testing::check_against_reference(p, rng);
     if (!o.why_not.empty()) {
       // Only the documented gaps may be rejected.
@@ -84,7 +87,9 @@ TEST(OnednnPool, ModelZooShapes) {
                                   {"strides", Attribute::of_ints(c.s)},
                                   {"pads", Attribute::of_ints(c.pads)},
                                   {"ceil_mode", Attribute::of_int(c.ceil)}}),
-              17, {testing::random_tensor(rng, c.x)}, {false}};
+              17,
+              {testing::random_tensor(rng, c.x)},
+              {false}};
     auto o = testing::check_against_reference(p, rng);
     ASSERT_TRUE(o.why_not.empty()) << c.op << " " << shape_str(c.x) << ": " << o.why_not;
     EXPECT_LT(o.error, 1e-5) << c.op << " " << shape_str(c.x);

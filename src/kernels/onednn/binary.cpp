@@ -69,8 +69,9 @@ void expand(const float* src, const Shape& s, float* dst, const Shape& y) {
 
 class BinaryKernel final : public Kernel {
  public:
-  bool swap = false;        // src0 = B, src1 = A
-  bool expand_a = false;    // Y = broadcast(A) first, then Y = Y op B in place
+  bool swap = false;      // src0 = B, src1 = A
+  bool expand_a = false;  // Y = broadcast(A) first, then Y = Y op B in place
+  Tensor b_full;          // B expanded, when oneDNN has no JIT kernel for B's broadcast
   BroadcastShapes shapes;
 
   bool init(dnnl::algorithm alg, const memory::desc& s0, const memory::desc& s1,
@@ -89,7 +90,8 @@ class BinaryKernel final : public Kernel {
     src0_ = user_memory(s0);
     src1_ = user_memory(s1);
     dst_ = user_memory(d);
-    step_ = {dnnl::binary(pd), {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}}};
+    step_ = {dnnl::binary(pd),
+             {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}}};
     scratch_ = make_scratchpad(pd);
     if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
     return true;
@@ -98,6 +100,10 @@ class BinaryKernel final : public Kernel {
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
     const Tensor* a = in[0];
     const Tensor* b = in[1];
+    if (b_full.defined()) {
+      expand(b->data<float>(), shapes.b, b_full.data<float>(), shapes.y);
+      b = &b_full;
+    }
     if (expand_a) {
       expand(a->data<float>(), shapes.a, out[0]->data<float>(), shapes.y);
       bind(src0_, out[0]);
@@ -132,12 +138,18 @@ std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& 
   }
   dnnl::algorithm alg;
   bool commutative = true;
-  if (op == "Add") alg = dnnl::algorithm::binary_add;
-  else if (op == "Mul") alg = dnnl::algorithm::binary_mul;
-  else if (op == "Max") alg = dnnl::algorithm::binary_max;
-  else if (op == "Min") alg = dnnl::algorithm::binary_min;
-  else if (op == "Sub") alg = dnnl::algorithm::binary_sub, commutative = false;
-  else if (op == "Div") alg = dnnl::algorithm::binary_div, commutative = false;
+  if (op == "Add")
+    alg = dnnl::algorithm::binary_add;
+  else if (op == "Mul")
+    alg = dnnl::algorithm::binary_mul;
+  else if (op == "Max")
+    alg = dnnl::algorithm::binary_max;
+  else if (op == "Min")
+    alg = dnnl::algorithm::binary_min;
+  else if (op == "Sub")
+    alg = dnnl::algorithm::binary_sub, commutative = false;
+  else if (op == "Div")
+    alg = dnnl::algorithm::binary_div, commutative = false;
   else {
     why_not = fmt::format("op {} is not a oneDNN binary", op);
     return nullptr;
@@ -151,7 +163,8 @@ std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& 
     for (size_t d = 0; d < s.size(); ++d) {
       int64_t yd = y[y.size() - s.size() + d];
       if (s[d] != yd && s[d] != 1) {
-        why_not = fmt::format("input {} shape {} does not broadcast to {}", i, shape_str(s), shape_str(y));
+        why_not = fmt::format("input {} shape {} does not broadcast to {}", i, shape_str(s),
+                              shape_str(y));
         return nullptr;
       }
     }
@@ -164,20 +177,31 @@ std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& 
   }
   const BroadcastShapes& sh = k->shapes;
   bool a_bcast = sh.a != sh.y, b_bcast = sh.b != sh.y;
-  std::vector<EltwiseStep> post;
-  if (a_bcast && !b_bcast && (commutative || op == "Sub")) {
-    k->swap = true;
+  std::vector<EltwiseStep> fused;
+  if (!fused_steps(init.node, fused, why_not)) return nullptr;
+  // First try: oneDNN broadcasts B (or A after a swap). Second: both operands are expanded by
+  // hand, for broadcast patterns oneDNN has only its reference kernel for.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<EltwiseStep> post;
+    k->swap = attempt == 0 && a_bcast && !b_bcast && (commutative || op == "Sub");
+    k->expand_a = a_bcast && !k->swap;
     // A - B = -(B - A); negation is exact.
-    if (op == "Sub") post.push_back({dnnl::algorithm::eltwise_linear, -1.f, 0.f});
-  } else if (a_bcast) {
-    k->expand_a = true;
+    if (k->swap && op == "Sub") post.push_back({dnnl::algorithm::eltwise_linear, -1.f, 0.f});
+    post.insert(post.end(), fused.begin(), fused.end());
+    if (attempt == 1) k->b_full = Tensor(DType::F32, sh.y);
+    dnnl::post_ops po;
+    append_steps(po, post);
+    const Shape& s0 = k->swap ? sh.b : k->expand_a ? sh.y : sh.a;
+    const Shape& s1 = k->swap ? sh.a : attempt == 1 ? sh.y : sh.b;
+    std::string why;
+    if (k->init(alg, plain_desc(s0), plain_desc(s1), plain_desc(sh.y), po, why)) {
+      why_not.clear();
+      return k;
+    }
+    if (attempt == 0) why_not = why;
+    if (!b_bcast && !k->swap) break;  // nothing left to expand
   }
-  if (!fused_steps(init.node, post, why_not)) return nullptr;
-  dnnl::post_ops po;
-  append_steps(po, post);
-  const Shape& s0 = k->swap ? sh.b : k->expand_a ? sh.y : sh.a;
-  const Shape& s1 = k->swap ? sh.a : sh.b;
-  if (!k->init(alg, plain_desc(s0), plain_desc(s1), plain_desc(sh.y), po, why_not)) return nullptr;
+  return nullptr;
   return k;
 }
 

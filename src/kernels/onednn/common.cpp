@@ -1,9 +1,9 @@
 #include "kernels/onednn/common.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace qbench::kernels::onednn {
 
@@ -38,14 +38,17 @@ memory::desc plain_desc(const memory::dims& dims_in) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-memory user_memory(const memory::desc& md) { return memory(md, cpu_engine(), DNNL_MEMORY_NONE); }
+memory user_memory(const memory::desc& md) {
+  return memory(md, cpu_engine(), DNNL_MEMORY_NONE);
+}
 
 namespace {
 
 float attr_float(const std::map<std::string, ir::Attribute>& attrs, const char* k, float def) {
   auto it = attrs.find(k);
   if (it == attrs.end()) return def;
-  return it->second.kind == ir::Attribute::Kind::Int ? static_cast<float>(it->second.i) : it->second.f;
+  return it->second.kind == ir::Attribute::Kind::Int ? static_cast<float>(it->second.i)
+                                                     : it->second.f;
 }
 
 std::string attr_string(const std::map<std::string, ir::Attribute>& attrs, const char* k,

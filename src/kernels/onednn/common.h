@@ -1,13 +1,12 @@
 #pragma once
 // Helpers shared by the oneDNN kernel files: dtype checks, plain memory descriptors, element-wise
 // activations (standalone or fused as post-ops) and primitive execution.
+#include <dnnl.hpp>
 #include <map>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <dnnl.hpp>
 
 #include "kernels/kernel.h"
 #include "kernels/onednn/context.h"
@@ -18,16 +17,21 @@ using dnnl::memory;
 
 // True when every present input and every output is f32; otherwise sets why_not ("input 1 dtype
 // i64"). Inputs listed in `skip` (e.g. shape-like inputs) are not checked.
-bool check_f32(const KernelInit& init, std::string& why_not, std::initializer_list<size_t> skip = {});
+bool check_f32(const KernelInit& init, std::string& why_not,
+               std::initializer_list<size_t> skip = {});
 
 // Shape and memory::dims are both std::vector<int64_t>; to_dims only documents the crossing.
-inline memory::dims to_dims(const Shape& s) { return s; }
+inline memory::dims to_dims(const Shape& s) {
+  return s;
+}
 // A dense row-major f32 descriptor; rank 0 becomes {1}.
 memory::desc plain_desc(const memory::dims& dims);
 // A memory object over a caller-owned buffer set later with set_data_handle().
 memory user_memory(const memory::desc& md);
 // Wraps a tensor's buffer; oneDNN only reads it when it is a source.
-inline void bind(memory& m, const Tensor* t) { m.set_data_handle(const_cast<void*>(t->raw())); }
+inline void bind(memory& m, const Tensor* t) {
+  m.set_data_handle(const_cast<void*>(t->raw()));
+}
 
 // One oneDNN eltwise operation: dst = alg(src; alpha, beta).
 struct EltwiseStep {

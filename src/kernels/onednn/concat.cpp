@@ -16,8 +16,9 @@ class ConcatKernel final : public Kernel {
   bool init(const std::vector<memory::desc>& srcs, const memory::desc& dst, int axis,
             std::string& why_not) {
     dnnl::concat::primitive_desc pd;
-    if (!try_dnnl(why_not, "concat",
-                  [&] { pd = dnnl::concat::primitive_desc(dst, axis, srcs, cpu_engine(), scratch_attr()); }))
+    if (!try_dnnl(why_not, "concat", [&] {
+          pd = dnnl::concat::primitive_desc(dst, axis, srcs, cpu_engine(), scratch_attr());
+        }))
       return false;
     dst_ = user_memory(dst);
     step_ = {dnnl::concat(pd), {{DNNL_ARG_DST, dst_}}};

@@ -2,9 +2,8 @@
 // Process-wide oneDNN state shared by every oneDNN kernel: one CPU engine and one stream. The
 // stream is in-order and only used from the thread that runs the plan; oneDNN parallelises
 // each primitive with OpenMP.
-#include <string>
-
 #include <dnnl.hpp>
+#include <string>
 
 namespace qbench::kernels::onednn {
 

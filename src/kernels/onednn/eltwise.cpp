@@ -24,7 +24,8 @@ class EltwiseKernel final : public Kernel {
             pd = dnnl::eltwise_forward::primitive_desc(d, cpu_engine());
           }))
         return false;
-      steps_.push_back({dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, i == 0 ? src_ : dst_}, {DNNL_ARG_DST, dst_}}});
+      steps_.push_back({dnnl::eltwise_forward(pd),
+                        {{DNNL_ARG_SRC, i == 0 ? src_ : dst_}, {DNNL_ARG_DST, dst_}}});
     }
     return true;
   }

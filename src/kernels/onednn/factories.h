@@ -22,7 +22,8 @@ std::unique_ptr<Kernel> make_onednn_concat(const KernelInit& init, std::string& 
 //  Plain   - the primitive works on NCHW directly (oneDNN picks im2col + GEMM for most shapes);
 //  Nhwc    - reorder to NHWC around a primitive that prefers it (brgconv on AVX-512);
 //  Blocked - reorder to nChw16c around the direct JIT convolution.
-// The default is the one measured fastest on this project's machines (benchmarks/micro/kernels.cpp).
+// The default is the one measured fastest on this project's machines
+// (benchmarks/micro/kernels.cpp).
 enum class ConvLayout { Plain, Nhwc, Blocked };
 void set_conv_layout(ConvLayout layout);
 ConvLayout conv_layout();

@@ -1,9 +1,9 @@
 // LayerNormalization (opset 17) on oneDNN's layer_normalization: X is viewed as
 // [outer, normalized] (dims before `axis` x dims from `axis`), Scale and B as use_scale /
 // use_shift. The optional Mean and InvStdDev outputs come from the training-mode statistics.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/factories.h"
@@ -115,7 +115,8 @@ std::unique_ptr<Kernel> make_onednn_layernorm(const KernelInit& init, std::strin
     }
   }
   bool stats = false;
-  for (size_t i = 1; i < init.outputs.size(); ++i) stats |= init.outputs[i].dtype != DType::Undefined;
+  for (size_t i = 1; i < init.outputs.size(); ++i)
+    stats |= init.outputs[i].dtype != DType::Undefined;
   auto k = std::make_unique<LayerNormKernel>();
   if (!k->init(outer, inner, shift, stats, n.attr_float("epsilon", 1e-5f), why_not)) return nullptr;
   return k;

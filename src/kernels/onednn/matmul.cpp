@@ -1,9 +1,9 @@
 // MatMul (2-D and batched N-D with numpy broadcasting of batch dims) and Gemm (alpha, beta,
 // transA, transB, constant or runtime C) on oneDNN's matmul primitive. A constant B is
 // reordered once into the primitive's preferred layout; fused activations become post-ops.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/factories.h"
@@ -22,11 +22,12 @@ class MatMulCore {
             const memory::desc& bias_md, const Tensor* b_const, dnnl::primitive_attr attr,
             std::string& why_not) {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    memory::desc b_pd_md = b_const ? memory::desc(b_md.dims(), memory::data_type::f32, tag::any) : b_md;
+    memory::desc b_pd_md =
+        b_const ? memory::desc(b_md.dims(), memory::data_type::f32, tag::any) : b_md;
     dnnl::matmul::primitive_desc pd;
     if (!try_dnnl(why_not, "matmul", [&] {
-          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_pd_md, bias_md, dst_md), attr,
-                                            cpu_engine());
+          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_pd_md, bias_md, dst_md),
+                                            attr, cpu_engine());
         }))
       return false;
     if (is_reference_impl(pd)) {
@@ -181,8 +182,8 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
   append_steps(po, post);
   attr.set_post_ops(po);
   auto k = std::make_unique<MatMulKernel>();
-  if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), memory::desc(), init.constants[1],
-                    attr, why_not))
+  if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), memory::desc(),
+                    init.constants[1], attr, why_not))
     return nullptr;
   return k;
 }
@@ -248,7 +249,8 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
         int64_t sm = cm, sn = expand ? N : cn;
         std::vector<float> pv(sm * sn);
         for (int64_t i = 0; i < sm; ++i)
-          for (int64_t j = 0; j < sn; ++j) pv[i * sn + j] = beta * cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+          for (int64_t j = 0; j < sn; ++j)
+            pv[i * sn + j] = beta * cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
         k->c_post = Tensor::from_vector<float>({sm, sn}, pv);
         c_md = plain_desc(memory::dims{sm, sn});
         po.append_binary(dnnl::algorithm::binary_add, c_md);

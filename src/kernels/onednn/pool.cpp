@@ -111,7 +111,8 @@ std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& wh
     // makes oneDNN's floor formula give the inferred size: the declared one when it already
     // does, else the smallest that does.
     int64_t pr_eff = pr;
-    if (pr < 0 || (in + pl + pr - ext) / s + 1 != out) pr_eff = std::max<int64_t>(0, (out - 1) * s + ext - in - pl);
+    if (pr < 0 || (in + pl + pr - ext) / s + 1 != out)
+      pr_eff = std::max<int64_t>(0, (out - 1) * s + ext - in - pl);
     if (pl < 0 || in + pl + pr_eff < ext || (in + pl + pr_eff - ext) / s + 1 != out) {
       why_not = "negative padding";
       return nullptr;
@@ -134,7 +135,8 @@ std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& wh
                         : include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                       : dnnl::algorithm::pooling_avg_exclude_padding;
   auto k = std::make_unique<PoolKernel>();
-  if (!k->init(x, y, alg, memory::dims(ks.begin(), ks.end()), mstrides, mdil, pad_l, pad_r, why_not))
+  if (!k->init(x, y, alg, memory::dims(ks.begin(), ks.end()), mstrides, mdil, pad_l, pad_r,
+               why_not))
     return nullptr;
   return k;
 }

@@ -44,6 +44,8 @@ constexpr OptimizedKernelDef kOptimized[] = {
 
 }  // namespace
 
-std::span<const OptimizedKernelDef> optimized_kernels() { return kOptimized; }
+std::span<const OptimizedKernelDef> optimized_kernels() {
+  return kOptimized;
+}
 
 }  // namespace qbench::kernels

@@ -65,7 +65,8 @@ struct Problem {
     for (size_t i = 0; i < inputs.size(); ++i)
       consts.push_back(i < constant.size() && constant[i] ? ptrs[i] : nullptr);
     InferContext ic{node, opset, {}, consts, {}};
-    for (const Tensor* t : ptrs) ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
+    for (const Tensor* t : ptrs)
+      ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
     def->infer(ic);
     out_types = ic.outputs;
     KernelInit init{node, opset, ic.inputs, out_types, consts, 1};
@@ -89,8 +90,8 @@ inline double relative_error(const Tensor& got, const Tensor& want) {
 }
 
 struct Outcome {
-  std::string why_not;       // non-empty when the factory rejected the problem
-  double error = INFINITY;   // worst relative error over all outputs and both runs
+  std::string why_not;      // non-empty when the factory rejected the problem
+  double error = INFINITY;  // worst relative error over all outputs and both runs
 };
 
 // Creates the kernel, runs it on the problem's inputs and then on fresh random values of its
@@ -109,8 +110,13 @@ inline Outcome check_against_reference(Problem p, std::mt19937& rng) {
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1)
       for (size_t i = 0; i < p.inputs.size(); ++i)
-        if (p.inputs[i].defined() && !(i < p.constant.size() && p.constant[i]))
-          p.inputs[i] = random_tensor(rng, p.inputs[i].shape());
+        if (p.inputs[i].defined() && !(i < p.constant.size() && p.constant[i])) {
+          // Fresh values over the same range, so domain-restricted ops (Log, Sqrt) stay valid.
+          const float* v = p.inputs[i].data<float>();
+          auto [lo, hi] = std::minmax_element(v, v + p.inputs[i].numel());
+          float a = p.inputs[i].numel() ? *lo : 0.f, b = p.inputs[i].numel() ? *hi : 0.f;
+          p.inputs[i] = random_tensor(rng, p.inputs[i].shape(), a, std::max(b, a));
+        }
     std::vector<Tensor> want = run_reference(p.node, p.opset, p.input_ptrs());
     std::vector<Tensor> got;
     std::vector<Tensor*> got_ptrs;
@@ -121,7 +127,8 @@ inline Outcome check_against_reference(Problem p, std::mt19937& rng) {
       std::fill(got.back().data<float>(), got.back().data<float>() + got.back().numel(), NAN);
     }
     for (size_t i = 0; i < got.size(); ++i)
-      got_ptrs.push_back(i < p.node.outputs.size() && !p.node.outputs[i].empty() ? &got[i] : nullptr);
+      got_ptrs.push_back(i < p.node.outputs.size() && !p.node.outputs[i].empty() ? &got[i]
+                                                                                 : nullptr);
     std::vector<const Tensor*> in = p.input_ptrs();
     kernel->run(in, got_ptrs, ctx);
     for (size_t i = 0; i < got.size(); ++i)

@@ -1,4 +1,4 @@
-// Conv: 1-D and 2-D convolution with groups, strides, pads, dilations and auto_pad.
+// Conv: 1-D, 2-D and 3-D convolution with groups, strides, pads, dilations and auto_pad.
 #include "kernels/ref/ops.h"
 #include "kernels/ref/ref_util.h"
 
@@ -12,8 +12,8 @@ struct ConvGeom {
 };
 
 ConvGeom conv_geometry(const ir::Node& node, const Shape& x, const Shape& wt) {
-  if (x.size() != 3 && x.size() != 4)
-    fail("{}: input X must be rank 3 (1-D conv) or 4 (2-D conv), found shape {}", node.describe(),
+  if (x.size() < 3 || x.size() > 5)
+    fail("{}: input X must be rank 3, 4 or 5 (1-D to 3-D conv), found shape {}", node.describe(),
          shape_str(x));
   if (wt.size() != x.size())
     fail("{}: weight W must have rank {} like X, found shape {}", node.describe(), x.size(),
@@ -58,45 +58,55 @@ void ref_conv(const ir::Node& node, int64_t, std::span<const Tensor* const> inpu
   const Tensor& wt = *inputs[1];
   const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
   ConvGeom g = conv_geometry(node, x.shape(), wt.shape());
-  // A 1-D convolution is a 2-D one with height 1.
-  const bool one_d = g.in_spatial.size() == 1;
-  const int64_t ih_n = one_d ? 1 : g.in_spatial[0], iw_n = g.in_spatial.back();
-  const int64_t kh_n = one_d ? 1 : g.w.kernel[0], kw_n = g.w.kernel.back();
-  const int64_t oh_n = one_d ? 1 : g.w.out[0], ow_n = g.w.out.back();
-  const int64_t sh = one_d ? 1 : g.w.strides[0], sw = g.w.strides.back();
-  const int64_t dh = one_d ? 1 : g.w.dilations[0], dw = g.w.dilations.back();
-  const int64_t ph = one_d ? 0 : g.w.pad_begin[0], pw = g.w.pad_begin.back();
+  // Every convolution runs as a 3-D one: 1-D and 2-D ones get leading spatial dims of size 1.
+  struct Axis {
+    int64_t in = 1, k = 1, out = 1, s = 1, d = 1, p = 0;
+  };
+  Axis ax[3];
+  const size_t lead = 3 - g.in_spatial.size();
+  for (size_t i = 0; i < g.in_spatial.size(); ++i)
+    ax[lead + i] = {g.in_spatial[i], g.w.kernel[i],    g.w.out[i],
+                    g.w.strides[i],  g.w.dilations[i], g.w.pad_begin[i]};
+  const Axis &ad = ax[0], &ah = ax[1], &aw = ax[2];
+  const int64_t in_plane = ad.in * ah.in * aw.in, k_plane = ad.k * ah.k * aw.k;
+  const int64_t out_plane = ad.out * ah.out * aw.out;
   const int64_t cg = g.c / g.group, mg = g.m / g.group;
 
   const float* xp = x.data<float>();
   const float* wp = wt.data<float>();
   float* yp = outputs[0]->data<float>();
-  std::vector<double> acc(static_cast<size_t>(oh_n * ow_n));
+  std::vector<double> acc(static_cast<size_t>(out_plane));
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t oc = 0; oc < g.m; ++oc) {
       const int64_t grp = oc / mg;
       std::fill(acc.begin(), acc.end(), bias ? static_cast<double>(bias->data<float>()[oc]) : 0.0);
       for (int64_t ic = 0; ic < cg; ++ic) {
-        const float* xplane = xp + ((n * g.c) + grp * cg + ic) * ih_n * iw_n;
-        const float* wk = wp + (oc * cg + ic) * kh_n * kw_n;
-        for (int64_t kh = 0; kh < kh_n; ++kh) {
-          for (int64_t kw = 0; kw < kw_n; ++kw) {
-            const double wv = wk[kh * kw_n + kw];
-            for (int64_t oh = 0; oh < oh_n; ++oh) {
-              const int64_t ih = oh * sh - ph + kh * dh;
-              if (ih < 0 || ih >= ih_n) continue;
-              const float* xrow = xplane + ih * iw_n;
-              double* arow = acc.data() + oh * ow_n;
-              for (int64_t ow = 0; ow < ow_n; ++ow) {
-                const int64_t iw = ow * sw - pw + kw * dw;
-                if (iw >= 0 && iw < iw_n) arow[ow] += wv * xrow[iw];
+        const float* xplane = xp + ((n * g.c) + grp * cg + ic) * in_plane;
+        const float* wk = wp + (oc * cg + ic) * k_plane;
+        for (int64_t kd = 0; kd < ad.k; ++kd) {
+          for (int64_t kh = 0; kh < ah.k; ++kh) {
+            for (int64_t kw = 0; kw < aw.k; ++kw) {
+              const double wv = wk[(kd * ah.k + kh) * aw.k + kw];
+              for (int64_t od = 0; od < ad.out; ++od) {
+                const int64_t id = od * ad.s - ad.p + kd * ad.d;
+                if (id < 0 || id >= ad.in) continue;
+                for (int64_t oh = 0; oh < ah.out; ++oh) {
+                  const int64_t ih = oh * ah.s - ah.p + kh * ah.d;
+                  if (ih < 0 || ih >= ah.in) continue;
+                  const float* xrow = xplane + (id * ah.in + ih) * aw.in;
+                  double* arow = acc.data() + (od * ah.out + oh) * aw.out;
+                  for (int64_t ow = 0; ow < aw.out; ++ow) {
+                    const int64_t iw = ow * aw.s - aw.p + kw * aw.d;
+                    if (iw >= 0 && iw < aw.in) arow[ow] += wv * xrow[iw];
+                  }
+                }
               }
             }
           }
         }
       }
-      float* yplane = yp + (n * g.m + oc) * oh_n * ow_n;
-      for (int64_t i = 0; i < oh_n * ow_n; ++i) yplane[i] = static_cast<float>(acc[i]);
+      float* yplane = yp + (n * g.m + oc) * out_plane;
+      for (int64_t i = 0; i < out_plane; ++i) yplane[i] = static_cast<float>(acc[i]);
     }
   }
   apply_fused_activations(node, *outputs[0]);

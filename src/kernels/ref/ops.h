@@ -133,6 +133,22 @@ QBENCH_REF_KERNEL(pad);
 QBENCH_REF_INFER(cast);
 QBENCH_REF_KERNEL(cast);
 
+// quant_ops.cpp: quantization (QDQ, dynamic and integer ops).
+QBENCH_REF_INFER(quantize_linear);
+QBENCH_REF_KERNEL(quantize_linear);
+QBENCH_REF_INFER(dequantize_linear);
+QBENCH_REF_KERNEL(dequantize_linear);
+QBENCH_REF_INFER(dynamic_quantize_linear);
+QBENCH_REF_KERNEL(dynamic_quantize_linear);
+QBENCH_REF_INFER(matmul_integer);
+QBENCH_REF_KERNEL(matmul_integer);
+QBENCH_REF_INFER(conv_integer);
+QBENCH_REF_KERNEL(conv_integer);
+QBENCH_REF_INFER(qlinear_conv);
+QBENCH_REF_KERNEL(qlinear_conv);
+QBENCH_REF_INFER(qlinear_matmul);
+QBENCH_REF_KERNEL(qlinear_matmul);
+
 #undef QBENCH_REF_INFER
 #undef QBENCH_REF_KERNEL
 

@@ -1,4 +1,4 @@
-// MaxPool, AveragePool (1-D and 2-D) and the global pools (any spatial rank).
+// MaxPool, AveragePool (1-D to 3-D) and the global pools (any spatial rank).
 #include <algorithm>
 
 #include "kernels/ref/ops.h"
@@ -8,8 +8,8 @@ namespace qbench::kernels::ref {
 
 namespace {
 WindowGeom pool_geometry(const ir::Node& node, const Shape& x) {
-  if (x.size() != 3 && x.size() != 4)
-    fail("{}: input must be rank 3 (1-D pool) or 4 (2-D pool), found shape {}", node.describe(),
+  if (x.size() < 3 || x.size() > 5)
+    fail("{}: input must be rank 3, 4 or 5 (1-D to 3-D pool), found shape {}", node.describe(),
          shape_str(x));
   if (!node.has_attr("kernel_shape"))
     fail("{}: attribute kernel_shape is required", node.describe());
@@ -28,33 +28,39 @@ void infer_pool(InferContext& ctx) {
   ctx.outputs = {{DType::F32, out}};
 }
 
-// Window walk shared by both pools, on 2-D planes (1-D pools have height 1). `visit` gets the
-// window bounds for one output element and returns its value.
+// One spatial axis of a pooling window: input size, kernel, stride, dilation, pads.
+struct Axis {
+  int64_t in = 1, k = 1, s = 1, d = 1, pb = 0, pe = 0;
+  // Input index of window element `k` for the window starting at `start`, or -1 outside.
+  int64_t at(int64_t start, int64_t kk) const {
+    const int64_t v = start + kk * d;
+    return v >= 0 && v < in ? v : -1;
+  }
+};
+
+// Window walk shared by both pools, on 3-D volumes (1-D and 2-D pools get leading spatial dims
+// of size 1). `visit` gets the volume, the window start on each axis and the axes, and returns
+// the output element.
 template <typename F>
 void pool_planes(const WindowGeom& g, const Tensor& x, Tensor& y, F&& visit) {
-  const bool one_d = g.out.size() == 1;
+  Axis ax[3];
+  int64_t out[3] = {1, 1, 1};
+  const size_t lead = 3 - g.out.size();
+  for (size_t i = 0; i < g.out.size(); ++i) {
+    ax[lead + i] = {x.dim(static_cast<int>(2 + i)), g.kernel[i],  g.strides[i],
+                    g.dilations[i],                 g.pad_begin[i], g.pad_end[i]};
+    out[lead + i] = g.out[i];
+  }
   const int64_t planes = x.dim(0) * x.dim(1);
-  const int64_t ih = one_d ? 1 : x.dim(2), iw = x.dim(-1);
-  const int64_t oh = one_d ? 1 : g.out[0], ow = g.out.back();
+  const int64_t in_plane = ax[0].in * ax[1].in * ax[2].in;
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
-  struct Axis {
-    int64_t in, k, s, d, pb, pe;
-  };
-  Axis ah = one_d
-                ? Axis{1, 1, 1, 1, 0, 0}
-                : Axis{ih, g.kernel[0], g.strides[0], g.dilations[0], g.pad_begin[0], g.pad_end[0]};
-  Axis aw{iw,
-          g.kernel.back(),
-          g.strides.back(),
-          g.dilations.back(),
-          g.pad_begin.back(),
-          g.pad_end.back()};
   for (int64_t p = 0; p < planes; ++p)
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j)
-        yp[(p * oh + i) * ow + j] =
-            visit(xp + p * ih * iw, iw, i * ah.s - ah.pb, ah, j * aw.s - aw.pb, aw);
+    for (int64_t i = 0; i < out[0]; ++i)
+      for (int64_t j = 0; j < out[1]; ++j)
+        for (int64_t k = 0; k < out[2]; ++k)
+          *yp++ = visit(xp + p * in_plane, i * ax[0].s - ax[0].pb, j * ax[1].s - ax[1].pb,
+                        k * ax[2].s - ax[2].pb, ax);
 }
 }  // namespace
 
@@ -67,22 +73,25 @@ void infer_max_pool(InferContext& ctx) {
 void ref_max_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                   std::span<Tensor* const> outputs) {
   WindowGeom g = pool_geometry(node, inputs[0]->shape());
-  pool_planes(
-      g, *inputs[0], *outputs[0],
-      [](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0, const auto& aw) {
-        float m = -INFINITY;
-        for (int64_t kh = 0; kh < ah.k; ++kh) {
-          const int64_t h = h0 + kh * ah.d;
-          if (h < 0 || h >= ah.in) continue;
-          for (int64_t kw = 0; kw < aw.k; ++kw) {
-            const int64_t w = w0 + kw * aw.d;
-            if (w < 0 || w >= aw.in) continue;
-            const float v = plane[h * iw + w];
-            if (v > m || std::isnan(v)) m = v;
-          }
-        }
-        return m;
-      });
+  pool_planes(g, *inputs[0], *outputs[0],
+              [](const float* vol, int64_t d0, int64_t h0, int64_t w0, const Axis* ax) {
+                float m = -INFINITY;
+                for (int64_t kd = 0; kd < ax[0].k; ++kd) {
+                  const int64_t d = ax[0].at(d0, kd);
+                  if (d < 0) continue;
+                  for (int64_t kh = 0; kh < ax[1].k; ++kh) {
+                    const int64_t h = ax[1].at(h0, kh);
+                    if (h < 0) continue;
+                    const float* row = vol + (d * ax[1].in + h) * ax[2].in;
+                    for (int64_t kw = 0; kw < ax[2].k; ++kw) {
+                      const int64_t w = ax[2].at(w0, kw);
+                      if (w < 0) continue;
+                      if (row[w] > m || std::isnan(row[w])) m = row[w];
+                    }
+                  }
+                }
+                return m;
+              });
 }
 
 void infer_average_pool(InferContext& ctx) {
@@ -93,36 +102,40 @@ void ref_average_pool(const ir::Node& node, int64_t, std::span<const Tensor* con
                       std::span<Tensor* const> outputs) {
   WindowGeom g = pool_geometry(node, inputs[0]->shape());
   const bool include_pad = node.attr_int("count_include_pad", 0) != 0;
-  pool_planes(
-      g, *inputs[0], *outputs[0],
-      [&](const float* plane, int64_t iw, int64_t h0, const auto& ah, int64_t w0, const auto& aw) {
-        double sum = 0;
-        int64_t count = 0;
-        for (int64_t kh = 0; kh < ah.k; ++kh) {
-          const int64_t h = h0 + kh * ah.d;
-          if (h < 0 || h >= ah.in) continue;
-          for (int64_t kw = 0; kw < aw.k; ++kw) {
-            const int64_t w = w0 + kw * aw.d;
-            if (w < 0 || w >= aw.in) continue;
-            sum += plane[h * iw + w];
-            ++count;
-          }
-        }
-        if (include_pad) {
-          // Like PyTorch: padding cells count, but cells past the padded input
-          // (reached only through ceil_mode) do not.
-          auto span = [](int64_t start, const auto& a) {
-            int64_t n = 0;
-            for (int64_t k = 0; k < a.k; ++k) {
-              const int64_t v = start + k * a.d;
-              if (v >= -a.pb && v < a.in + a.pe) ++n;
-            }
-            return n;
-          };
-          count = span(h0, ah) * span(w0, aw);
-        }
-        return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
-      });
+  pool_planes(g, *inputs[0], *outputs[0],
+              [&](const float* vol, int64_t d0, int64_t h0, int64_t w0, const Axis* ax) {
+                double sum = 0;
+                int64_t count = 0;
+                for (int64_t kd = 0; kd < ax[0].k; ++kd) {
+                  const int64_t d = ax[0].at(d0, kd);
+                  if (d < 0) continue;
+                  for (int64_t kh = 0; kh < ax[1].k; ++kh) {
+                    const int64_t h = ax[1].at(h0, kh);
+                    if (h < 0) continue;
+                    const float* row = vol + (d * ax[1].in + h) * ax[2].in;
+                    for (int64_t kw = 0; kw < ax[2].k; ++kw) {
+                      const int64_t w = ax[2].at(w0, kw);
+                      if (w < 0) continue;
+                      sum += row[w];
+                      ++count;
+                    }
+                  }
+                }
+                if (include_pad) {
+                  // Like PyTorch: padding cells count, but cells past the padded input
+                  // (reached only through ceil_mode) do not.
+                  auto span = [](int64_t start, const Axis& a) {
+                    int64_t n = 0;
+                    for (int64_t k = 0; k < a.k; ++k) {
+                      const int64_t v = start + k * a.d;
+                      if (v >= -a.pb && v < a.in + a.pe) ++n;
+                    }
+                    return n;
+                  };
+                  count = span(d0, ax[0]) * span(h0, ax[1]) * span(w0, ax[2]);
+                }
+                return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+              });
 }
 
 void infer_global_pool(InferContext& ctx) {

@@ -83,6 +83,14 @@ constexpr std::array kOps = {
     OpDef{"Range", 11, infer_range, ref_range},
     OpDef{"Tile", 6, infer_tile, ref_tile},
     OpDef{"Pad", 2, infer_pad, ref_pad},
+    // Quantization
+    OpDef{"QuantizeLinear", 10, infer_quantize_linear, ref_quantize_linear},
+    OpDef{"DequantizeLinear", 10, infer_dequantize_linear, ref_dequantize_linear},
+    OpDef{"DynamicQuantizeLinear", 11, infer_dynamic_quantize_linear, ref_dynamic_quantize_linear},
+    OpDef{"MatMulInteger", 10, infer_matmul_integer, ref_matmul_integer},
+    OpDef{"ConvInteger", 10, infer_conv_integer, ref_conv_integer},
+    OpDef{"QLinearConv", 10, infer_qlinear_conv, ref_qlinear_conv},
+    OpDef{"QLinearMatMul", 10, infer_qlinear_matmul, ref_qlinear_matmul},
 };
 }  // namespace
 

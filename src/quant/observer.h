@@ -1,0 +1,46 @@
+#pragma once
+// Observers collect statistics of one tensor over calibration batches: its min and max, and a
+// histogram of |x| that range methods (quant/range.h) turn into a clipping range. Observers of
+// the same tensor merge, so batches can be observed separately (or on several threads).
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace qbench::quant {
+
+// Counts of |x| in `counts.size()` equal bins covering [0, limit].
+struct Histogram {
+  float limit = 0.0f;
+  std::vector<double> counts;
+  double bin_width() const { return counts.empty() ? 0.0 : double(limit) / double(counts.size()); }
+  double total() const;
+};
+
+class Observer {
+ public:
+  // 2048 bins by default: fine enough that entropy and MSE clipping differ from min/max.
+  explicit Observer(int bins = 2048);
+  void observe(const float* data, int64_t n);
+  // The tensor must be f32.
+  void observe(const Tensor& t);
+  // Adds another observer's statistics (same number of bins).
+  void merge(const Observer& other);
+
+  int64_t count() const { return count_; }
+  float min() const { return min_; }
+  float max() const { return max_; }
+  const Histogram& histogram() const { return hist_; }
+
+ private:
+  // Widens the histogram to [0, limit], spreading each old bin's count over the new bins it
+  // overlaps in proportion (exact when values are uniform within a bin).
+  void widen(float limit);
+
+  int bins_;
+  int64_t count_ = 0;
+  float min_ = 0.0f, max_ = 0.0f;
+  Histogram hist_;
+};
+
+}  // namespace qbench::quant

@@ -1,0 +1,27 @@
+#pragma once
+// The arithmetic of ONNX's QuantizeLinear / DequantizeLinear, header-only so the reference
+// kernels (qbench_ref) and the quantizer (qbench_lib) share one definition of the rounding.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace qbench::quant {
+
+// Round half to even (the default FE_TONEAREST mode), as ONNX specifies for QuantizeLinear.
+inline double round_half_even(double v) {
+  return std::nearbyint(v);
+}
+
+// saturate(round(x / scale) + zero_point) into [qmin, qmax]. The division is in float, as in
+// ONNX's reference implementation and ONNX Runtime, so ties round the same way.
+inline int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
+  double q = round_half_even(static_cast<double>(x / scale)) + zero_point;
+  if (std::isnan(q)) q = zero_point;
+  return static_cast<int32_t>(std::clamp<double>(q, qmin, qmax));
+}
+
+inline float dequantize_value(int32_t q, float scale, int32_t zero_point) {
+  return static_cast<float>(q - zero_point) * scale;
+}
+
+}  // namespace qbench::quant

@@ -10,7 +10,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
           libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
           libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
           libgtest-dev googletest libbenchmark-dev
-          dataset-fashion-mnist)
+          dataset-fashion-mnist libonnx-testdata)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

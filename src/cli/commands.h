@@ -8,6 +8,7 @@ namespace qbench::cli {
 void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_quantize(CLI::App& app);
 void register_run(CLI::App& app);
 
 }  // namespace qbench::cli

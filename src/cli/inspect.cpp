@@ -83,8 +83,10 @@ void run_inspect(const InspectArgs& a) {
   fmt::print("nodes     {} in file, {} after passes, {} more folded for these shapes\n",
              original_nodes, g.nodes.size(), r.folded_nodes);
   fmt::print("params    {} ({})\n", r.params, human(r.params));
-  fmt::print("MACs      {} per run at batch {}\n\n", human(r.macs),
+  fmt::print("MACs      {} per run at batch {}\n", human(r.macs),
              types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
+  fmt::print("memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
+             "lifetimes do not overlap)\n\n", plan.arena_bytes() / 1e6);
   const bool prof = a.profile_runs > 0;
   fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", "#", "node", "op", "output",
              "params", "MACs", "prec", "kernel", prof ? "     us  " : "", "note");

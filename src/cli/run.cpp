@@ -30,7 +30,8 @@ constexpr double kDefaultCompareTolerance = 1e-4;
 
 std::string describe_value(const ir::Graph& g, const std::string& name) {
   const ir::Value& v = g.values.at(name);
-  return fmt::format("'{}' ({} {})", name, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?");
+  return fmt::format("'{}' ({} {})", name, dtype_name(v.dtype),
+                     v.dims ? ir::dims_str(*v.dims) : "?");
 }
 
 std::string value_list(const ir::Graph& g, const std::vector<std::string>& names) {
@@ -128,7 +129,8 @@ void run_run(const RunArgs& a) {
     if (std::find(input_names.begin(), input_names.end(), name) == input_names.end())
       fail("--input '{}': the model has no input '{}'; its inputs are {}", arg, name,
            value_list(g, input_names));
-    if (!files.emplace(name, path).second) fail("--input '{}': input '{}' is given twice", arg, name);
+    if (!files.emplace(name, path).second)
+      fail("--input '{}': input '{}' is given twice", arg, name);
   }
   std::vector<std::string> missing;
   for (const auto& n : input_names)
@@ -180,7 +182,8 @@ void run_run(const RunArgs& a) {
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& t = outputs[i];
     Stats s = stats(t);
-    std::string line = fmt::format("{}  {} {}", output_names[i], dtype_name(t.dtype()), shape_str(t.shape()));
+    std::string line =
+        fmt::format("{}  {} {}", output_names[i], dtype_name(t.dtype()), shape_str(t.shape()));
     if (t.numel() > 0)
       line += fmt::format("  min {:.6g} max {:.6g} mean {:.6g}", s.min, s.max, s.mean);
     if (s.nan) line += fmt::format("  ({} NaN)", s.nan);
@@ -193,12 +196,13 @@ void run_run(const RunArgs& a) {
     size_t i = std::find(output_names.begin(), output_names.end(), c.output) - output_names.begin();
     Tensor want = data::load_npy(c.path);
     eval::Comparison r = eval::compare_tensors(outputs[i], want, {c.tolerance, c.tolerance});
-    fmt::print("compare {} with {}: max abs error {:.3g}, max rel error {:.3g} (tolerance {:g}): {}\n",
-               c.output, c.path, r.max_abs_error, r.max_rel_error, c.tolerance,
-               r.ok                ? std::string("ok")
-               : r.mismatches > 0 ? fmt::format("MISMATCH ({} elements out of tolerance, first at {})",
-                                                r.mismatches, r.mismatch)
-                                  : fmt::format("MISMATCH ({})", r.mismatch));
+    fmt::print(
+        "compare {} with {}: max abs error {:.3g}, max rel error {:.3g} (tolerance {:g}): {}\n",
+        c.output, c.path, r.max_abs_error, r.max_rel_error, c.tolerance,
+        r.ok               ? std::string("ok")
+        : r.mismatches > 0 ? fmt::format("MISMATCH ({} elements out of tolerance, first at {})",
+                                         r.mismatches, r.mismatch)
+                           : fmt::format("MISMATCH ({})", r.mismatch));
     all_ok = all_ok && r.ok;
   }
   if (!all_ok) {
@@ -220,12 +224,14 @@ void register_run(CLI::App& app) {
   c->add_option("--out", a->out_dir,
                 "Directory for the outputs, one DIR/<output name>.npy each (characters other than "
                 "letters, digits, '.', '_' and '-' in names become '_')");
-  c->add_option("--compare", a->compares,
-                "NAME=FILE.npy[:TOL]: check output NAME against an expected .npy; every element "
-                "must satisfy |got - want| <= TOL * (1 + |want|) (default TOL 1e-4; integers "
-                "exact; NaN equals NaN). Prints the max abs/rel error; exit status 1 on a mismatch");
+  c->add_option(
+      "--compare", a->compares,
+      "NAME=FILE.npy[:TOL]: check output NAME against an expected .npy; every element "
+      "must satisfy |got - want| <= TOL * (1 + |want|) (default TOL 1e-4; integers "
+      "exact; NaN equals NaN). Prints the max abs/rel error; exit status 1 on a mismatch");
   c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
-  c->add_flag("--reference", a->reference, "Run the plain reference kernels only (slow; the oracle)");
+  c->add_flag("--reference", a->reference,
+              "Run the plain reference kernels only (slow; the oracle)");
   c->callback([a] { run_run(*a); });
 }
 

@@ -36,6 +36,15 @@ Tensor Tensor::from_data(DType dtype, Shape shape, const void* data) {
   return t;
 }
 
+Tensor Tensor::view_of(const Tensor& storage, DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  assert(t.nbytes() <= storage.nbytes() || storage.nbytes() == 0);
+  t.buf_ = storage.buf_;
+  return t;
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   assert(shape_numel(shape) == numel());
   Tensor t = *this;

@@ -55,6 +55,10 @@ class Tensor {
     return static_cast<const T*>(raw());
   }
 
+  // A tensor of `dtype` and `shape` over the start of `storage`'s buffer, sharing ownership; the
+  // buffer must be large enough. Lets the engine reuse memory between tensors whose lifetimes do
+  // not overlap.
+  static Tensor view_of(const Tensor& storage, DType dtype, Shape shape);
   // Same buffer, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
   Tensor clone() const;

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "kernels/onednn/context.h"
+#include "kernels/ref/qbench_ops.h"
 #include "passes/passes.h"
 
 namespace qbench::engine {
@@ -127,6 +129,10 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     if (!name.empty()) plan->value_types_[name] = slot_type.back();
     return s;
   };
+  // Kernel factories see pointers to constant slots: reserve so they never move.
+  size_t max_slots = g.values.size();
+  for (const auto& n : g.nodes) max_slots += n.outputs.size();
+  plan->slots_.reserve(max_slots);
   for (const auto& [name, v] : g.values)
     if (v.data) new_slot(name, {v.data->dtype(), v.data->shape()}, *v.data, true);
   for (size_t i = 0; i < g.inputs.size(); ++i) {
@@ -201,7 +207,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     std::vector<std::string> reasons;
     if (opts_.optimized_kernels) {
       for (const auto& k : kernels::optimized_kernels()) {
-        if (node.op_type != k.op_type || !node.domain.empty()) continue;
+        if (node.op_type != k.op_type) continue;
+        if (!node.domain.empty() && node.domain != kernels::ref::kQbenchDomain) continue;
         std::string why;
         step.kernel = k.make(init, why);
         if (step.kernel) {
@@ -218,9 +225,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     step.rejected = fmt::format("{}", fmt::join(reasons, "; "));
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const auto& t = step.out_types[o];
-      int s = node.outputs[o].empty()
-                  ? new_slot("", t, Tensor(t.dtype, t.shape), false)
-                  : new_slot(node.outputs[o], t, Tensor(t.dtype, t.shape), false);
+      int s = new_slot(node.outputs[o], t, Tensor(), false);
       step.out_slots.push_back(s);
     }
     plan->steps_.push_back(std::move(step));
@@ -230,7 +235,51 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     if (it == slot_of.end()) fail("graph output '{}' is not produced by any node", out);
     plan->output_slots_.push_back(it->second);
   }
+  plan_memory(*plan, slot_type);
   return plan;
+}
+
+void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type) {
+  // Intermediate tensors share buffers when their lifetimes do not overlap: a step's outputs are
+  // placed before the buffers of inputs it reads last are released, so no output aliases an
+  // input of its own step.
+  const int n_slots = static_cast<int>(plan.slots_.size());
+  std::vector<int> last_use(n_slots, -1);
+  for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i)
+    for (int s : plan.steps_[i].in_slots)
+      if (s >= 0) last_use[s] = i;
+  for (int s : plan.output_slots_) last_use[s] = std::numeric_limits<int>::max();
+  std::vector<Tensor> free_buffers;  // u8 tensors used as raw storage
+  std::vector<Tensor> owner(n_slots);
+  auto release = [&](int s) {
+    if (owner[s].defined()) free_buffers.push_back(std::move(owner[s]));
+    owner[s] = Tensor();
+  };
+  for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i) {
+    const Step& step = plan.steps_[i];
+    for (int s : step.out_slots) {
+      const auto& t = slot_type[s];
+      const int64_t bytes = std::max<int64_t>(1, shape_numel(t.shape) * static_cast<int64_t>(dtype_size(t.dtype)));
+      // Best fit among free buffers, else a new one.
+      int best = -1;
+      for (int b = 0; b < static_cast<int>(free_buffers.size()); ++b)
+        if (free_buffers[b].numel() >= bytes &&
+            (best < 0 || free_buffers[b].numel() < free_buffers[best].numel()))
+          best = b;
+      if (best >= 0) {
+        owner[s] = std::move(free_buffers[best]);
+        free_buffers.erase(free_buffers.begin() + best);
+      } else {
+        owner[s] = Tensor(DType::U8, {bytes});
+        plan.arena_bytes_ += bytes;
+      }
+      plan.slots_[s] = Tensor::view_of(owner[s], t.dtype, t.shape);
+    }
+    for (int s : step.in_slots)
+      if (s >= 0 && last_use[s] == i && owner[s].defined()) release(s);
+    for (int s : step.out_slots)
+      if (last_use[s] < 0) release(s);
+  }
 }
 
 void Plan::set_profiling(bool on) {

@@ -49,6 +49,8 @@ class Plan {
   // When on, run() adds each step's wall time to step_seconds() (for inspect --profile).
   void set_profiling(bool on);
   const std::vector<double>& step_seconds() const { return step_seconds_; }
+  // Bytes of intermediate tensors after buffer sharing (constants and inputs excluded).
+  int64_t arena_bytes() const { return arena_bytes_; }
   // Concrete dtype and shape of every value (inputs, constants, intermediates, outputs).
   const std::unordered_map<std::string, kernels::TensorType>& value_types() const {
     return value_types_;
@@ -65,6 +67,7 @@ class Plan {
   int folded_ = 0;
   std::unordered_map<std::string, kernels::TensorType> value_types_;
   bool profiling_ = false;
+  int64_t arena_bytes_ = 0;
   std::vector<double> step_seconds_;
 };
 
@@ -85,6 +88,7 @@ class Engine {
 
  private:
   std::unique_ptr<Plan> compile(const std::vector<kernels::TensorType>& input_types) const;
+  static void plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type);
   ir::Graph graph_;
   EngineOptions opts_;
   std::map<std::vector<kernels::TensorType>, std::unique_ptr<Plan>> plans_;

@@ -1,9 +1,9 @@
 #include "eval/compare.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace qbench::eval {
 namespace {
@@ -28,12 +28,14 @@ Comparison compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol)
   Comparison c;
   if (got.dtype() != want.dtype()) {
     c.ok = false;
-    c.mismatch = fmt::format("dtype {}, expected {}", dtype_name(got.dtype()), dtype_name(want.dtype()));
+    c.mismatch =
+        fmt::format("dtype {}, expected {}", dtype_name(got.dtype()), dtype_name(want.dtype()));
     return c;
   }
   if (got.shape() != want.shape()) {
     c.ok = false;
-    c.mismatch = fmt::format("shape {}, expected {}", shape_str(got.shape()), shape_str(want.shape()));
+    c.mismatch =
+        fmt::format("shape {}, expected {}", shape_str(got.shape()), shape_str(want.shape()));
     return c;
   }
   const int64_t n = got.numel();
@@ -45,7 +47,8 @@ Comparison compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol)
       if (g[i] == w[i]) continue;
       double err = std::abs(static_cast<double>(g[i]) - static_cast<double>(w[i]));
       c.max_abs_error = std::max(c.max_abs_error, err);
-      if (w[i] != 0) c.max_rel_error = std::max(c.max_rel_error, err / std::abs(static_cast<double>(w[i])));
+      if (w[i] != 0)
+        c.max_rel_error = std::max(c.max_rel_error, err / std::abs(static_cast<double>(w[i])));
       if (c.mismatches++ == 0) c.mismatch = fmt::format("index {}: got {}, want {}", i, g[i], w[i]);
     }
     c.ok = c.mismatches == 0;
@@ -54,7 +57,8 @@ Comparison compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol)
   std::vector<double> g = as_double(got), w = as_double(want);
   // Shortest text that reads back as the same element (float elements printed as float).
   auto text = [&](double v) {
-    return got.dtype() == DType::F64 ? fmt::format("{}", v) : fmt::format("{}", static_cast<float>(v));
+    return got.dtype() == DType::F64 ? fmt::format("{}", v)
+                                     : fmt::format("{}", static_cast<float>(v));
   };
   for (int64_t i = 0; i < n; ++i) {
     const double a = g[i], b = w[i];
@@ -69,7 +73,8 @@ Comparison compare_tensors(const Tensor& got, const Tensor& want, Tolerance tol)
       if (b != 0) c.max_rel_error = std::max(c.max_rel_error, err / std::abs(b));
       ok = err <= tol.atol + tol.rtol * std::abs(b);
     }
-    if (!ok && c.mismatches++ == 0) c.mismatch = fmt::format("index {}: got {}, want {}", i, text(a), text(b));
+    if (!ok && c.mismatches++ == 0)
+      c.mismatch = fmt::format("index {}: got {}, want {}", i, text(a), text(b));
   }
   c.ok = c.mismatches == 0;
   return c;

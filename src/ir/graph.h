@@ -79,6 +79,9 @@ struct Node {
   std::vector<std::string> outputs;
   std::map<std::string, Attribute> attrs;
   std::vector<FusedOp> fused;
+  // Precision a pass chose for this node's arithmetic (BF16 for a Conv/MatMul/Gemm whose weights
+  // are bfloat16 constants); Undefined = the dtypes of its inputs. Set by passes, never saved.
+  DType compute_type = DType::Undefined;
 
   bool has_attr(const std::string& k) const { return attrs.count(k) != 0; }
   // Typed attribute access with a default; a present attribute of the wrong kind is an Error

@@ -1,5 +1,7 @@
 #include "kernels/kernel.h"
 
+#include "kernels/ref/qbench_ops.h"
+
 namespace qbench::kernels {
 
 const Tensor& InferContext::constant(size_t i, const char* what) const {
@@ -11,6 +13,8 @@ const Tensor& InferContext::constant(size_t i, const char* what) const {
 }
 
 const OpDef* find_op(const std::string& domain, const std::string& op_type) {
+  // qbench's internal ops (made by the QDQ fusion pass, never saved) have their own table.
+  if (domain == ref::kQbenchDomain) return ref::find_qbench_op(op_type);
   if (!domain.empty() && domain != "ai.onnx") return nullptr;
   for (const OpDef& d : all_ops())
     if (op_type == d.op_type) return &d;

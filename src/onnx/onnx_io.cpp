@@ -295,6 +295,13 @@ ir::Graph load_model(const std::string& path) {
 }
 
 std::string serialize_model(const ir::Graph& g) {
+  // The QDQ fusion pass's internal ops (and fused Relu/Clip on integer outputs) have no ONNX
+  // form: save the graph as loaded or quantized, not an engine's optimized copy.
+  for (const auto& n : g.nodes)
+    if (n.domain == "qbench")
+      fail("cannot save node '{}': qbench.{} is an engine-internal op made by QDQ fusion; save "
+           "the model before optimization",
+           n.name, n.op_type);
   onnx::ModelProto mp;
   mp.set_ir_version(g.ir_version);
   mp.set_producer_name(g.producer_name.empty() ? "qbench" : g.producer_name);

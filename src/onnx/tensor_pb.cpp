@@ -76,8 +76,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const std::string& origin,
   }
 
   auto mismatch = [&](int64_t have) {
-    fail("{} {} in '{}': data holds {} elements but dims {} need {}", role, tensor_desc(tp),
-         origin, have, shape_str(shape), n);
+    fail("{} {} in '{}': data holds {} elements but dims {} need {}", role, tensor_desc(tp), origin,
+         have, shape_str(shape), n);
   };
   if (raw) {
     if (raw->size() != static_cast<size_t>(n) * esz)

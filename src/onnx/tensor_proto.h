@@ -1,9 +1,9 @@
 #pragma once
 // Internal to src/onnx: the one TensorProto -> Tensor conversion, shared by the model loader
 // (initializers, attribute tensors) and the loader of serialized tensor files (tensor_pb.h).
-#include <string>
-
 #include <onnx/onnx_pb.h>
+
+#include <string>
 
 #include "core/tensor.h"
 

@@ -1,14 +1,35 @@
+#include <unordered_set>
+
 #include "kernels/kernel.h"
 #include "passes/passes.h"
 
 namespace qbench::passes {
 
+namespace {
+
+// Values read by a Conv, Gemm or MatMul: a DequantizeLinear (int8 weights) or a Cast from a
+// bfloat16 constant producing one is kept, so fuse_qdq can turn the pair into an integer or bf16
+// op; the engine folds what stays unfused when it compiles a plan.
+std::unordered_set<std::string> dense_op_inputs(const ir::Graph& g) {
+  std::unordered_set<std::string> s;
+  for (const auto& n : g.nodes)
+    if (n.domain.empty() && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+      s.insert(n.inputs.begin(), n.inputs.end());
+  return s;
+}
+
+}  // namespace
+
 int fold_constants(ir::Graph& g) {
   const int64_t opset = g.opset();
+  const std::unordered_set<std::string> keep_for = dense_op_inputs(g);
   std::vector<ir::Node> kept;
   int folded = 0;
   for (auto& n : g.nodes) {
     bool all_const = kernels::find_op(n.domain, n.op_type) != nullptr;
+    if (all_const && !n.outputs.empty() && keep_for.count(n.outputs[0]) &&
+        is_quantized_weight_producer(g, n))
+      all_const = false;
     std::vector<const Tensor*> ins;
     for (const auto& in : n.inputs) {
       if (in.empty()) {

@@ -7,6 +7,8 @@ void optimize(ir::Graph& g) {
   fold_constants(g);
   fold_batchnorm(g);
   fuse_activations(g);
+  // After activation fusion, so Relu/Clip between an op and its QuantizeLinear are absorbed.
+  if (fuse_qdq(g)) remove_identity(g);
   g.remove_dead();
 }
 

@@ -17,6 +17,16 @@ int fold_batchnorm(ir::Graph& g);
 // HardSigmoid, HardSwish, Gelu) into the Conv/Gemm/MatMul before it (ir::Node::fused), when
 // nothing else reads the intermediate value.
 int fuse_activations(ir::Graph& g);
+// Rewrites QDQ patterns into integer ops (passes/fuse_qdq.cpp): DQ -> Conv/MatMul/Gemm
+// (+ fused Relu/Clip) -> Q into QLinearConv / QLinearMatMul / qbench.QGemm; DQ,DQ -> Add -> Q
+// into qbench.QLinearAdd; DQ -> (Global)AveragePool -> Q into qbench.QLinear(Global)AveragePool;
+// DQ -> MaxPool/Reshape/Flatten/Transpose/Squeeze/Unsqueeze/Concat -> Q with the same scale and
+// zero point into the op on the integers. Marks Conv/Gemm/MatMul whose weights are
+// Cast(bfloat16 constant) to compute in bf16 (ir::Node::compute_type).
+int fuse_qdq(ir::Graph& g);
+// True for the nodes fold_constants keeps so fuse_qdq can see them: DequantizeLinear and
+// Cast(bfloat16 constant -> float).
+bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n);
 // All of the above in order, then dead-code removal.
 void optimize(ir::Graph& g);
 

@@ -55,12 +55,12 @@ void Observer::observe(const float* data, int64_t n) {
   count_ += n;
   const float absmax = std::max(std::fabs(min_), std::fabs(max_));
   if (absmax > hist_.limit) widen(absmax);
-  if (hist_.limit <= 0.0f) {  // all zeros so far
-    hist_.counts[0] += double(n);
-    return;
-  }
-  const double scale = double(bins_) / double(hist_.limit);
+  const double scale = hist_.limit > 0.0f ? double(bins_) / double(hist_.limit) : 0.0;
   for (int64_t i = 0; i < n; ++i) {
+    if (data[i] == 0.0f) {
+      hist_.zeros += 1.0;
+      continue;
+    }
     size_t b = static_cast<size_t>(std::fabs(data[i]) * scale);
     hist_.counts[std::min(b, static_cast<size_t>(bins_ - 1))] += 1.0;
   }
@@ -83,6 +83,7 @@ void Observer::merge(const Observer& other) {
   if (limit > hist_.limit) widen(limit);
   if (limit > o.hist_.limit) o.widen(limit);
   for (size_t k = 0; k < hist_.counts.size(); ++k) hist_.counts[k] += o.hist_.counts[k];
+  hist_.zeros += o.hist_.zeros;
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
   count_ += o.count_;

@@ -9,11 +9,15 @@
 
 namespace qbench::quant {
 
-// Counts of |x| in `counts.size()` equal bins covering [0, limit].
+// Counts of |x| in `counts.size()` equal bins covering [0, limit]. Exact zeros are counted apart
+// (`zeros`): every encoding represents 0 exactly, so they carry no quantization error, and after
+// a Relu they would otherwise dominate the first bin and bias entropy calibration.
 struct Histogram {
   float limit = 0.0f;
   std::vector<double> counts;
+  double zeros = 0;
   double bin_width() const { return counts.empty() ? 0.0 : double(limit) / double(counts.size()); }
+  // Counted values, exact zeros excluded.
   double total() const;
 };
 

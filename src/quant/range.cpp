@@ -36,11 +36,12 @@ double positive_steps(const Observer& obs, ActType act) {
 }
 
 double percentile_threshold(const Histogram& h, double percent) {
-  const double total = h.total();
+  const double total = h.total() + h.zeros;
   if (total <= 0) return 0.0;
   const double target = std::clamp(percent, 0.0, 100.0) / 100.0 * total;
   const double w = h.bin_width();
-  double cum = 0;
+  double cum = h.zeros;
+  if (cum >= target) return 0.0;
   for (size_t j = 0; j < h.counts.size(); ++j) {
     const double c = h.counts[j];
     if (c > 0 && cum + c >= target) return (double(j) + (target - cum) / c) * w;

@@ -41,8 +41,10 @@ struct QParams {
 double positive_steps(const Observer& obs, ActType act);
 
 // Thresholds on |x| from a histogram (hand-computable; tests check them directly).
-// The value below which `percent` % of the counts lie, interpolated linearly inside a bin.
+// The value below which `percent` % of the values lie (exact zeros included), interpolated
+// linearly inside a bin.
 double percentile_threshold(const Histogram& h, double percent);
+// Entropy and MSE ignore exact zeros (they are represented exactly).
 // TensorRT's entropy calibration: the bin edge i * width (i >= quant_bins) minimizing the KL
 // divergence between the clipped distribution (outliers folded into the last bin) and its
 // quantization into `quant_bins` levels.

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "kernels/onednn/common.h"
+#include "kernels/onednn/conv_geometry.h"
 #include "kernels/onednn/factories.h"
 
 namespace qbench::kernels::onednn {
@@ -32,70 +33,6 @@ tag act_tag(ConvLayout layout, int ndims) {
   return tag::undef;
 }
 
-struct ConvGeometry {
-  memory::dims strides, dilates, pad_l, pad_r;
-};
-
-// Resolves strides, dilations and explicit or automatic padding; checks the output shape the
-// engine inferred against oneDNN's formula.
-bool conv_geometry(const KernelInit& init, ConvGeometry& g, std::string& why_not) {
-  const ir::Node& n = init.node;
-  const Shape& x = init.inputs[0].shape;
-  const Shape& w = init.inputs[1].shape;
-  const Shape& y = init.outputs[0].shape;
-  size_t ns = x.size() - 2;
-  auto strides = n.attr_ints("strides", std::vector<int64_t>(ns, 1));
-  auto dil = n.attr_ints("dilations", std::vector<int64_t>(ns, 1));
-  auto pads = n.attr_ints("pads", std::vector<int64_t>(2 * ns, 0));
-  std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
-  if (strides.size() != ns || dil.size() != ns || pads.size() != 2 * ns) {
-    why_not = "strides/dilations/pads length does not match the spatial rank";
-    return false;
-  }
-  if (n.has_attr("kernel_shape")) {
-    auto ks = n.attr_ints("kernel_shape");
-    if (ks.size() != ns || !std::equal(ks.begin(), ks.end(), w.begin() + 2)) {
-      why_not = "kernel_shape does not match the weight shape";
-      return false;
-    }
-  }
-  for (size_t i = 0; i < ns; ++i) {
-    int64_t in = x[2 + i], k = w[2 + i], s = strides[i], d = dil[i];
-    if (s < 1 || d < 1) {
-      why_not = "stride or dilation < 1";
-      return false;
-    }
-    int64_t ext = (k - 1) * d + 1;
-    int64_t pl = 0, pr = 0;
-    if (auto_pad == "NOTSET") {
-      pl = pads[i];
-      pr = pads[i + ns];
-    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      int64_t out = (in + s - 1) / s;
-      int64_t total = std::max<int64_t>(0, (out - 1) * s + ext - in);
-      pl = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pr = total - pl;
-    } else if (auto_pad != "VALID") {
-      why_not = fmt::format("auto_pad '{}'", auto_pad);
-      return false;
-    }
-    if (pl < 0 || pr < 0) {
-      why_not = "negative pads";
-      return false;
-    }
-    int64_t out = (in + pl + pr - ext) / s + 1;
-    if (out != y[2 + i]) {
-      why_not = fmt::format("inferred output dim {} differs from oneDNN's {}", y[2 + i], out);
-      return false;
-    }
-    g.strides.push_back(s);
-    g.dilates.push_back(d - 1);  // oneDNN counts the gaps, ONNX the step
-    g.pad_l.push_back(pl);
-    g.pad_r.push_back(pr);
-  }
-  return true;
-}
-
 class ConvKernel final : public Kernel {
  public:
   // Returns false (why_not set) when no fast implementation exists for this layout.
@@ -106,7 +43,7 @@ class ConvKernel final : public Kernel {
     int nd = static_cast<int>(x.size());
     int64_t groups = init.node.attr_int("group", 1);
     ConvGeometry g;
-    if (!conv_geometry(init, g, why_not)) return false;
+    if (!conv_geometry(init.node, x, w, y, g, why_not)) return false;
     std::vector<EltwiseStep> post;
     if (!fused_steps(init.node, post, why_not)) return false;
 
@@ -192,6 +129,61 @@ class ConvKernel final : public Kernel {
 };
 
 }  // namespace
+
+bool conv_geometry(const ir::Node& n, const Shape& x, const Shape& w, const Shape& y,
+                   ConvGeometry& g, std::string& why_not) {
+  size_t ns = x.size() - 2;
+  auto strides = n.attr_ints("strides", std::vector<int64_t>(ns, 1));
+  auto dil = n.attr_ints("dilations", std::vector<int64_t>(ns, 1));
+  auto pads = n.attr_ints("pads", std::vector<int64_t>(2 * ns, 0));
+  std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+  if (strides.size() != ns || dil.size() != ns || pads.size() != 2 * ns) {
+    why_not = "strides/dilations/pads length does not match the spatial rank";
+    return false;
+  }
+  if (n.has_attr("kernel_shape")) {
+    auto ks = n.attr_ints("kernel_shape");
+    if (ks.size() != ns || !std::equal(ks.begin(), ks.end(), w.begin() + 2)) {
+      why_not = "kernel_shape does not match the weight shape";
+      return false;
+    }
+  }
+  for (size_t i = 0; i < ns; ++i) {
+    int64_t in = x[2 + i], k = w[2 + i], s = strides[i], d = dil[i];
+    if (s < 1 || d < 1) {
+      why_not = "stride or dilation < 1";
+      return false;
+    }
+    int64_t ext = (k - 1) * d + 1;
+    int64_t pl = 0, pr = 0;
+    if (auto_pad == "NOTSET") {
+      pl = pads[i];
+      pr = pads[i + ns];
+    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      int64_t out = (in + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (out - 1) * s + ext - in);
+      pl = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pr = total - pl;
+    } else if (auto_pad != "VALID") {
+      why_not = fmt::format("auto_pad '{}'", auto_pad);
+      return false;
+    }
+    if (pl < 0 || pr < 0) {
+      why_not = "negative pads";
+      return false;
+    }
+    int64_t out = (in + pl + pr - ext) / s + 1;
+    if (out != y[2 + i]) {
+      why_not = fmt::format("inferred output dim {} differs from oneDNN's {}", y[2 + i], out);
+      return false;
+    }
+    g.strides.push_back(s);
+    g.dilates.push_back(d - 1);  // oneDNN counts the gaps, ONNX the step
+    g.pad_l.push_back(pl);
+    g.pad_r.push_back(pr);
+  }
+  return true;
+}
 
 void set_conv_layout(ConvLayout layout) {
   g_layout = layout;

@@ -47,8 +47,12 @@ void pool_planes(const WindowGeom& g, const Tensor& x, Tensor& y, F&& visit) {
   int64_t out[3] = {1, 1, 1};
   const size_t lead = 3 - g.out.size();
   for (size_t i = 0; i < g.out.size(); ++i) {
-    ax[lead + i] = {x.dim(static_cast<int>(2 + i)), g.kernel[i],  g.strides[i],
-                    g.dilations[i],                 g.pad_begin[i], g.pad_end[i]};
+    ax[lead + i] = {x.dim(static_cast<int>(2 + i)),
+                    g.kernel[i],
+                    g.strides[i],
+                    g.dilations[i],
+                    g.pad_begin[i],
+                    g.pad_end[i]};
     out[lead + i] = g.out[i];
   }
   const int64_t planes = x.dim(0) * x.dim(1);

@@ -1,0 +1,172 @@
+#include <filesystem>
+#include <map>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "onnx/onnx_io.h"
+#include "quant/recipes.h"
+
+namespace qbench::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string model, out, recipe;
+  std::vector<std::string> exclude;
+  bool per_tensor = false;
+  bool dynamic_conv = false;
+  std::string calib_data;
+  int64_t calib_size = 512;
+  int64_t calib_batch = 64;
+  uint32_t calib_seed = 20240601;
+  std::string range = "entropy";
+  double percentile = 99.99;
+  int bins = 2048;
+  std::string activations = "u8";
+  int64_t group_size = -1;
+  std::string calib_table, save_calib_table;
+  int threads = 1;
+};
+
+quant::QuantizeOptions options_of(const QuantizeArgs& a) {
+  quant::QuantizeOptions o;
+  o.recipe = quant::parse_recipe(a.recipe);
+  o.exclude = a.exclude;
+  o.per_channel = !a.per_tensor;
+  o.dynamic_conv = a.dynamic_conv;
+  o.range.method = quant::parse_range_method(a.range);
+  if (!(a.percentile > 0 && a.percentile <= 100))
+    fail("--percentile must be in (0, 100] (got {})", a.percentile);
+  o.range.percentile = a.percentile;
+  if (a.activations == "u8")
+    o.activations = quant::ActType::U8Asymmetric;
+  else if (a.activations == "s8")
+    o.activations = quant::ActType::S8Symmetric;
+  else
+    fail("--activations must be u8 (asymmetric uint8) or s8 (symmetric int8), got '{}'",
+         a.activations);
+  if (a.bins < 256) fail("--bins must be at least 256 (got {})", a.bins);
+  if (a.calib_size < 1) fail("--calib-size must be at least 1 (got {})", a.calib_size);
+  if (a.calib_batch < 1) fail("--calib-batch must be at least 1 (got {})", a.calib_batch);
+  if (a.threads < 1) fail("--threads must be at least 1 (got {})", a.threads);
+  const bool weight_only =
+      o.recipe == quant::Recipe::WeightOnlyInt8 || o.recipe == quant::Recipe::WeightOnlyInt4;
+  if (a.group_size != -1 && !weight_only)
+    fail("--group-size applies to the weight-only recipes, not {}", a.recipe);
+  if (a.group_size != -1 && a.group_size != 0 && a.group_size != 32 && a.group_size != 64 &&
+      a.group_size != 128)
+    fail("--group-size must be 0 (per channel), 32, 64 or 128 (got {})", a.group_size);
+  if (a.dynamic_conv && o.recipe != quant::Recipe::DynamicInt8)
+    fail("--dynamic-conv applies to the dynamic-int8 recipe, not {}", a.recipe);
+  o.group_size = a.group_size;
+  o.calib.data = a.calib_data;
+  o.calib.size = a.calib_size;
+  o.calib.batch = a.calib_batch;
+  o.calib.seed = a.calib_seed;
+  o.calib.threads = a.threads;
+  o.calib.bins = a.bins;
+  o.calib_table = a.calib_table;
+  o.save_calib_table = a.save_calib_table;
+  if (o.recipe == quant::Recipe::StaticInt8 && o.calib.data.empty() &&
+      !(!a.calib_table.empty() && std::filesystem::exists(a.calib_table)))
+    fail("static-int8 needs --calib-data (or an existing --calib-table)");
+  return o;
+}
+
+std::string bytes_str(uintmax_t n) {
+  if (n >= 1000000) return fmt::format("{:.2f} MB", n / 1e6);
+  if (n >= 1000) return fmt::format("{:.1f} kB", n / 1e3);
+  return fmt::format("{} B", n);
+}
+
+void run_quantize(const QuantizeArgs& a) {
+  quant::QuantizeOptions opts = options_of(a);
+  ir::Graph model = onnxio::load_model(a.model);
+  const uintmax_t before = std::filesystem::file_size(a.model);
+  quant::QuantizeResult r = quant::quantize(model, opts);
+  onnxio::save_model(r.graph, a.out);
+  const uintmax_t after = std::filesystem::file_size(a.out);
+
+  fmt::print("model       {} (opset {}, {})\n", a.model, model.opset(), bytes_str(before));
+  fmt::print("recipe      {}: {}\n", quant::recipe_name(opts.recipe),
+             quant::recipe_description(opts.recipe));
+  if (opts.recipe != quant::Recipe::Fp32 && opts.recipe != quant::Recipe::Fp16 &&
+      opts.recipe != quant::Recipe::Bf16)
+    fmt::print("weights     {}\n", opts.per_channel ? "per channel" : "per tensor");
+  if (!r.calib_source.empty())
+    fmt::print("calibration {} tensors {}; {:.2f} s\n", r.calibrated_tensors.size(), r.calib_source,
+               r.calib_seconds);
+  std::vector<std::string> per_op;
+  int total = 0;
+  for (const auto& [op, n] : r.quantized_by_op) {
+    per_op.push_back(fmt::format("{} {}", op, n));
+    total += n;
+  }
+  fmt::print("quantized   {} node{}{}{}\n", total, total == 1 ? "" : "s", total ? ": " : "",
+             fmt::join(per_op, ", "));
+  // Float nodes grouped by reason, so a model with hundreds of them stays readable.
+  std::map<std::string, std::vector<std::string>> by_reason;
+  for (const auto& f : r.left_float)
+    by_reason[f.reason].push_back(fmt::format("{} '{}'", f.op_type, f.name));
+  fmt::print("left float  {} node{}\n", r.left_float.size(), r.left_float.size() == 1 ? "" : "s");
+  for (const auto& [reason, nodes] : by_reason) {
+    const size_t shown = std::min<size_t>(nodes.size(), 6);
+    fmt::print("  {}: {}{}\n", reason,
+               fmt::join(std::vector<std::string>(nodes.begin(), nodes.begin() + shown), ", "),
+               nodes.size() > shown ? fmt::format(" and {} more", nodes.size() - shown) : "");
+  }
+  const quant::Coverage& c = r.coverage;
+  fmt::print("coverage    {:.1f}% of parameters ({} of {}), {:.1f}% of MACs ({} of {}, batch 1)\n",
+             100 * c.params_share(), c.params_quantized, c.params_total, 100 * c.macs_share(),
+             c.macs_quantized, c.macs_total);
+  for (const auto& n : r.notes) fmt::print("note        {}\n", n);
+  fmt::print("saved       {}: {} -> {} ({:.2f}x)\n", a.out, bytes_str(before), bytes_str(after),
+             before ? double(after) / double(before) : 0.0);
+}
+
+}  // namespace
+
+void register_quantize(CLI::App& app) {
+  auto a = std::make_shared<QuantizeArgs>();
+  std::string recipes;
+  for (auto r : quant::all_recipes())
+    recipes += fmt::format("\n  {}: {}", quant::recipe_name(r), quant::recipe_description(r));
+  CLI::App* c = app.add_subcommand("quantize", "Write a quantized variant of an ONNX model");
+  c->add_option("--model", a->model, "ONNX model file")->required();
+  c->add_option("--recipe", a->recipe, "Recipe:" + recipes)->required();
+  c->add_option("--out", a->out, "Output ONNX file")->required();
+  c->add_option("--exclude", a->exclude, "Node names or op types that stay float (comma separated)")
+      ->delimiter(',');
+  c->add_flag("--per-tensor", a->per_tensor, "One scale per weight tensor instead of per output channel");
+  c->add_flag("--dynamic-conv", a->dynamic_conv, "dynamic-int8: also quantize Conv (ConvInteger)");
+  c->add_option("--calib-data", a->calib_data,
+                "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
+                "fashion-mnist:DIR, mnist:DIR)");
+  c->add_option("--calib-size", a->calib_size, "static-int8: calibration images, drawn with a fixed seed")
+      ->capture_default_str();
+  c->add_option("--calib-batch", a->calib_batch, "static-int8: images per calibration run")
+      ->capture_default_str();
+  c->add_option("--calib-seed", a->calib_seed, "static-int8: seed that draws the calibration images")
+      ->capture_default_str();
+  c->add_option("--range", a->range,
+                "static-int8 range method: minmax, percentile, entropy (KL divergence, "
+                "TensorRT-style) or mse")
+      ->capture_default_str();
+  c->add_option("--percentile", a->percentile, "percentile method: share of |x| kept, in percent")
+      ->capture_default_str();
+  c->add_option("--bins", a->bins, "static-int8: histogram bins per tensor")->capture_default_str();
+  c->add_option("--activations", a->activations,
+                "static-int8 activations: u8 (asymmetric uint8) or s8 (symmetric int8)")
+      ->capture_default_str();
+  c->add_option("--group-size", a->group_size,
+                "weight-only: group size along the reduction axis: 32, 64, 128, or 0 for one scale "
+                "per output channel (default: 0 for int8, 32 for int4)");
+  c->add_option("--calib-table", a->calib_table,
+                "static-int8: calibration table; loaded instead of calibrating when the file "
+                "exists, written after calibrating when it does not");
+  c->add_option("--save-calib-table", a->save_calib_table,
+                "static-int8: write the calibration table here");
+  c->add_option("--threads", a->threads, "Threads for calibration")->capture_default_str();
+  c->callback([a] { run_quantize(*a); });
+}
+
+}  // namespace qbench::cli

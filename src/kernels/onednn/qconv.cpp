@@ -1,0 +1,166 @@
+// QLinearConv (and qbench.QLinearConv with fused Relu/Clip) as one oneDNN int8 convolution:
+// u8/s8 activations, s8 weights reordered once at creation, int32 bias, per-channel output
+// scales x_scale * w_scale[c] / y_scale, source and destination zero points, Relu/Clip as a clip
+// post-op before requantization, u8/s8 output. oneDNN converts to the output type with the
+// CPU's round-to-nearest-even and saturates, as ONNX specifies; its float arithmetic (scale
+// applied to acc + bias in f32) can differ from the reference's double by 1 LSB on ties.
+#include <fmt/format.h>
+
+#include "kernels/onednn/conv_geometry.h"
+#include "kernels/onednn/factories.h"
+#include "kernels/onednn/qcommon.h"
+
+namespace qbench::kernels::onednn {
+
+namespace {
+
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+class QConvKernel final : public Kernel {
+ public:
+  bool init(const KernelInit& init, tag act, const Requant& rq, std::string& why_not) {
+    const Shape& x = init.inputs[0].shape;
+    const Shape& w = init.inputs[3].shape;
+    const Shape& y = init.outputs[0].shape;
+    const int64_t groups = init.node.attr_int("group", 1);
+    ConvGeometry g;
+    if (!conv_geometry(init.node, x, w, y, g, why_not)) return false;
+    rq_ = rq;
+    memory::dims wdims = to_dims(w);
+    if (groups > 1) {
+      wdims[0] = w[0] / groups;
+      wdims.insert(wdims.begin(), groups);
+    }
+    const dt xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
+    has_bias_ = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
+    memory::desc src_plain = plain_desc(to_dims(x), xt), dst_plain = plain_desc(to_dims(y), yt);
+    memory::desc bias_md = has_bias_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
+    memory::desc src_md(to_dims(x), xt, act), dst_md(to_dims(y), yt, act);
+    memory::desc wei_any(wdims, dt::s8, tag::any);
+
+    dnnl::primitive_attr attr = scratch_attr();
+    apply_requant(rq_, 1 << 1, attr);
+    rq_.src_zp.apply(attr, DNNL_ARG_SRC);
+    rq_.dst_zp.apply(attr, DNNL_ARG_DST);
+    dnnl::convolution_forward::primitive_desc pd;
+    if (!try_dnnl(why_not, "int8 convolution", [&] {
+          dnnl::convolution_forward::desc d(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+              wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
+          pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+        }))
+      return false;
+    if (is_reference_impl(pd)) {
+      why_not = "oneDNN has only its reference int8 convolution for this case";
+      return false;
+    }
+    // Weights: once, into the primitive's layout (with any compensation it wants).
+    weights_ = memory(pd.weights_desc(), cpu_engine());
+    memory wuser(plain_desc(wdims, dt::s8), cpu_engine(), const_cast<void*>(init.constants[3]->raw()));
+    dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
+    if (has_bias_) {
+      bias_ = memory(bias_md, cpu_engine());
+      std::memcpy(bias_.get_data_handle(), init.constants[8]->raw(), bias_md.get_size());
+    }
+    cpu_stream().wait();
+
+    src_user_ = user_memory(src_plain);
+    dst_user_ = user_memory(dst_plain);
+    memory src = src_user_, dst = dst_user_;
+    if (pd.src_desc() != src_plain) {
+      src = memory(pd.src_desc(), cpu_engine());
+      steps_.push_back(
+          {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
+    }
+    if (pd.dst_desc() != dst_plain) dst = memory(pd.dst_desc(), cpu_engine());
+    Step conv{dnnl::convolution_forward(pd),
+              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
+    if (has_bias_) conv.args[DNNL_ARG_BIAS] = bias_;
+    rq_.src_zp.bind(conv.args, DNNL_ARG_SRC);
+    rq_.dst_zp.bind(conv.args, DNNL_ARG_DST);
+    scratch_ = make_scratchpad(pd);
+    if (scratch_) conv.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    steps_.push_back(std::move(conv));
+    if (dst != dst_user_)
+      steps_.push_back(
+          {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    return true;
+  }
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext&) override {
+    bind(src_user_, inputs[0]);
+    bind(dst_user_, outputs[0]);
+    for (Step& s : steps_) s.execute();
+    cpu_stream().wait();
+  }
+
+ private:
+  Requant rq_;
+  memory weights_, bias_, src_user_, dst_user_, scratch_;
+  std::vector<Step> steps_;
+  bool has_bias_ = false;
+};
+
+tag act_tag(int nd, int which) {
+  static const tag nhwc[] = {tag::nwc, tag::nhwc, tag::ndhwc};
+  static const tag blocked[] = {tag::nCw16c, tag::nChw16c, tag::nCdhw16c};
+  static const tag plain[] = {tag::ncw, tag::nchw, tag::ncdhw};
+  const tag* t = which == 0 ? nhwc : which == 1 ? blocked : plain;
+  return t[nd - 3];
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not) {
+  if (init.inputs.size() < 8 || init.outputs.size() != 1) {
+    why_not = "expects the 8 or 9 QLinearConv inputs and one output";
+    return nullptr;
+  }
+  const DType xt = init.inputs[0].dtype, wt = init.inputs[3].dtype, yt = init.outputs[0].dtype;
+  if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8 ||
+      (yt != DType::U8 && yt != DType::I8)) {
+    why_not = fmt::format("x {} w {} y {} (only u8/s8 x, s8 w, u8/s8 y)", dtype_name(xt),
+                          dtype_name(wt), dtype_name(yt));
+    return nullptr;
+  }
+  const Shape& x = init.inputs[0].shape;
+  const Shape& w = init.inputs[3].shape;
+  const int nd = static_cast<int>(x.size());
+  if (nd < 3 || nd > 5 || w.size() != x.size()) {
+    why_not = fmt::format("rank {} (only 1-D to 3-D convolutions)", nd);
+    return nullptr;
+  }
+  if (!init.constants[3]) {
+    why_not = "weights are not constant";
+    return nullptr;
+  }
+  if (init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined && !init.constants[8]) {
+    why_not = "bias is not constant";
+    return nullptr;
+  }
+  if (shape_numel(x) == 0 || shape_numel(init.outputs[0].shape) == 0) {
+    why_not = "empty tensor";
+    return nullptr;
+  }
+  const int64_t groups = init.node.attr_int("group", 1);
+  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0 || w[1] * groups != x[1]) {
+    why_not = fmt::format("group {} inconsistent with C={} and W {}", groups, x[1], shape_str(w));
+    return nullptr;
+  }
+  Requant rq;
+  if (!read_requant(init, w[0], rq, why_not)) return nullptr;
+  // NHWC first: oneDNN's int8 convolutions on AVX-512 are written for channels-last.
+  std::string first_why;
+  for (int which = 0; which < 3; ++which) {
+    auto k = std::make_unique<QConvKernel>();
+    std::string why;
+    if (k->init(init, act_tag(nd, which), rq, why)) return k;
+    if (first_why.empty()) first_why = why;
+  }
+  why_not = first_why;
+  return nullptr;
+}
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,274 @@
+// Integer element-wise and pooling ops made by the QDQ fusion pass: qbench.QLinearAdd on
+// oneDNN's binary primitive (input scales + a linear post-op for the zero points), qbench.MaxPool
+// on uint8/int8 with oneDNN's int8 pooling (channels-last inside), and
+// qbench.QLinearGlobalAveragePool as a plain integer sum with one rescale per channel.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/onednn/qcommon.h"
+#include "kernels/onednn/qfactories.h"
+#include "kernels/ref/qbench_ops.h"
+
+namespace qbench::kernels::onednn {
+
+namespace {
+
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+bool is_8bit(DType t) {
+  return t == DType::U8 || t == DType::I8;
+}
+
+class QAddKernel final : public Kernel {
+ public:
+  bool swap = false;
+
+  bool init(const memory::desc& s0, const memory::desc& s1, const memory::desc& d, float k0, float k1,
+            float shift, int32_t lo, int32_t hi, bool clip, std::string& why_not) {
+    dnnl::primitive_attr attr = scratch_attr();
+    attr.set_scales(DNNL_ARG_SRC_0, 0, {k0});
+    attr.set_scales(DNNL_ARG_SRC_1, 0, {k1});
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f, shift);
+    // The linear step already added the zero point: clip in the output's integer domain.
+    if (clip) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, float(lo), float(hi));
+    attr.set_post_ops(po);
+    dnnl::binary::primitive_desc pd;
+    if (!try_dnnl(why_not, "int8 binary", [&] {
+          pd = dnnl::binary::primitive_desc(dnnl::binary::desc(dnnl::algorithm::binary_add, s0, s1, d),
+                                            attr, cpu_engine());
+        }))
+      return false;
+    if (is_reference_impl(pd)) {
+      why_not = "oneDNN has only its reference int8 binary for this case";
+      return false;
+    }
+    src0_ = user_memory(s0);
+    src1_ = user_memory(s1);
+    dst_ = user_memory(d);
+    step_ = {dnnl::binary(pd), {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}}};
+    scratch_ = make_scratchpad(pd);
+    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    return true;
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    bind(src0_, swap ? in[3] : in[0]);
+    bind(src1_, swap ? in[0] : in[3]);
+    bind(dst_, out[0]);
+    step_.execute();
+    cpu_stream().wait();
+  }
+
+ private:
+  memory src0_, src1_, dst_, scratch_;
+  Step step_;
+};
+
+// Reorder in, primitive, reorder out: for ops whose int8 JIT kernels want channels-last.
+class ChannelsLastKernel final : public Kernel {
+ public:
+  bool init(const memory::desc& src_plain, const memory::desc& dst_plain, const memory::desc& src,
+            const memory::desc& dst, dnnl::primitive prim, const dnnl::primitive_desc_base& pd) {
+    src_user_ = user_memory(src_plain);
+    dst_user_ = user_memory(dst_plain);
+    src_ = memory(src, cpu_engine());
+    dst_ = memory(dst, cpu_engine());
+    steps_.push_back({dnnl::reorder(src_user_, src_), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src_}}});
+    Step s{prim, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
+    scratch_ = make_scratchpad(pd);
+    if (scratch_) s.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    steps_.push_back(std::move(s));
+    steps_.push_back({dnnl::reorder(dst_, dst_user_), {{DNNL_ARG_FROM, dst_}, {DNNL_ARG_TO, dst_user_}}});
+    return true;
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    bind(src_user_, in[0]);
+    bind(dst_user_, out[0]);
+    for (Step& s : steps_) s.execute();
+    cpu_stream().wait();
+  }
+
+ private:
+  memory src_user_, dst_user_, src_, dst_, scratch_;
+  std::vector<Step> steps_;
+};
+
+class QGlobalAvgPoolKernel final : public Kernel {
+ public:
+  int64_t planes = 0, plane = 0;
+  float in_scale = 1, out_scale = 1;
+  int32_t in_zp = 0, out_zp = 0, lo = 0, hi = 255;
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    if (in[0]->dtype() == DType::U8)
+      pool(in[0]->data<uint8_t>(), out[0]);
+    else
+      pool(in[0]->data<int8_t>(), out[0]);
+  }
+
+ private:
+  template <typename T>
+  void pool(const T* x, Tensor* y) const {
+    const float k = in_scale / (out_scale * static_cast<float>(plane));
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      const T* row = x + p * plane;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < plane; ++i) sum += row[i];
+      const float v = static_cast<float>(sum - in_zp * plane) * k;
+      const int32_t q = std::clamp(static_cast<int32_t>(std::nearbyint(v)) + out_zp, lo, hi);
+      if (y->dtype() == DType::U8)
+        y->data<uint8_t>()[p] = static_cast<uint8_t>(q);
+      else
+        y->data<int8_t>()[p] = static_cast<int8_t>(q);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& why_not) {
+  if (init.inputs.size() != 8 || init.outputs.size() != 1) {
+    why_not = "expects the 8 QLinearAdd inputs";
+    return nullptr;
+  }
+  const DType at = init.inputs[0].dtype, bt = init.inputs[3].dtype, yt = init.outputs[0].dtype;
+  if (!is_8bit(at) || !is_8bit(bt) || !is_8bit(yt)) {
+    why_not = "only u8/s8 operands";
+    return nullptr;
+  }
+  std::vector<float> sa, sb, sc;
+  std::vector<int32_t> za, zb, zc;
+  if (!const_floats(init, 1, "A scale", sa, why_not) || !const_floats(init, 4, "B scale", sb, why_not) ||
+      !const_floats(init, 6, "C scale", sc, why_not) || !const_ints(init, 2, "A zero point", za, why_not) ||
+      !const_ints(init, 5, "B zero point", zb, why_not) || !const_ints(init, 7, "C zero point", zc, why_not))
+    return nullptr;
+  if (sa.size() != 1 || sb.size() != 1 || sc.size() != 1 || za.size() != 1 || zb.size() != 1 ||
+      zc.size() != 1) {
+    why_not = "per-channel quantization";
+    return nullptr;
+  }
+  int32_t lo, hi, qmin, qmax;
+  if (!ref::fused_int_bounds(init.node, sc[0], zc[0], yt, lo, hi, why_not)) return nullptr;
+  ref::int8_range(yt, qmin, qmax);
+  const Shape& y = init.outputs[0].shape;
+  Shape a = init.inputs[0].shape, bs = init.inputs[3].shape;
+  if (y.size() > static_cast<size_t>(DNNL_MAX_NDIMS) || shape_numel(y) == 0) {
+    why_not = "empty or rank above oneDNN's limit";
+    return nullptr;
+  }
+  a.insert(a.begin(), y.size() - a.size(), 1);
+  bs.insert(bs.begin(), y.size() - bs.size(), 1);
+  auto k = std::make_unique<QAddKernel>();
+  if (a != y) {
+    if (bs != y) {
+      why_not = "both operands broadcast";
+      return nullptr;
+    }
+    k->swap = true;
+  }
+  // y = (sa (a - za) + sb (b - zb)) / sc + zc
+  const float ka = sa[0] / sc[0], kb = sb[0] / sc[0];
+  const float shift = static_cast<float>(zc[0]) - (sa[0] * za[0] + sb[0] * zb[0]) / sc[0];
+  const dt adt = dnnl_type(k->swap ? bt : at), bdt = dnnl_type(k->swap ? at : bt);
+  if (!k->init(plain_desc(to_dims(y), adt), plain_desc(to_dims(k->swap ? a : bs), bdt),
+               plain_desc(to_dims(y), dnnl_type(yt)), k->swap ? kb : ka, k->swap ? ka : kb, shift,
+               lo, hi, lo > qmin || hi < qmax, why_not))
+    return nullptr;
+  return k;
+}
+
+std::unique_ptr<Kernel> make_onednn_int_max_pool(const KernelInit& init, std::string& why_not) {
+  const ir::Node& n = init.node;
+  const DType t = init.inputs[0].dtype;
+  if (!is_8bit(t)) {
+    why_not = fmt::format("input dtype {} (only u8/s8)", dtype_name(t));
+    return nullptr;
+  }
+  const Shape& x = init.inputs[0].shape;
+  const Shape& y = init.outputs[0].shape;
+  if (x.size() != 4) {
+    why_not = "only 2-D pooling";
+    return nullptr;
+  }
+  if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") {
+    why_not = "auto_pad";
+    return nullptr;
+  }
+  auto ks = n.attr_ints("kernel_shape");
+  auto strides = n.attr_ints("strides", {1, 1});
+  auto dil = n.attr_ints("dilations", {1, 1});
+  auto pads = n.attr_ints("pads", {0, 0, 0, 0});
+  if (ks.size() != 2 || strides.size() != 2 || pads.size() != 4 || dil != std::vector<int64_t>{1, 1}) {
+    why_not = "kernel/strides/pads length or dilations";
+    return nullptr;
+  }
+  memory::dims pad_l, pad_r;
+  for (size_t i = 0; i < 2; ++i) {
+    const int64_t in = x[2 + i], k = ks[i], s = strides[i], out = y[2 + i], pl = pads[i];
+    // ceil_mode as extra right padding, as the f32 kernel does.
+    const int64_t pr = std::max<int64_t>(pads[i + 2], (out - 1) * s + k - in - pl);
+    if (pl >= k || (out - 1) * s - pl >= in || (in + pl + pr - k) / s + 1 != out) {
+      why_not = "a pooling window lies in the padding";
+      return nullptr;
+    }
+    pad_l.push_back(pl);
+    pad_r.push_back(pr);
+  }
+  const dt d = dnnl_type(t);
+  memory::desc src(to_dims(x), d, tag::nhwc), dst(to_dims(y), d, tag::nhwc);
+  dnnl::pooling_v2_forward::primitive_desc pd;
+  if (!try_dnnl(why_not, "int8 pooling", [&] {
+        dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                            dnnl::algorithm::pooling_max, src, dst,
+                                            memory::dims(strides.begin(), strides.end()),
+                                            memory::dims(ks.begin(), ks.end()), {0, 0}, pad_l, pad_r);
+        pd = dnnl::pooling_v2_forward::primitive_desc(desc, scratch_attr(), cpu_engine());
+      }))
+    return nullptr;
+  if (is_reference_impl(pd)) {
+    why_not = "oneDNN has only its reference int8 pooling for this case";
+    return nullptr;
+  }
+  auto k = std::make_unique<ChannelsLastKernel>();
+  k->init(plain_desc(to_dims(x), d), plain_desc(to_dims(y), d), src, dst,
+          dnnl::pooling_v2_forward(pd), pd);
+  return k;
+}
+
+std::unique_ptr<Kernel> make_qglobal_avg_pool(const KernelInit& init, std::string& why_not) {
+  if (init.inputs.size() != 5 || !is_8bit(init.inputs[0].dtype) || !is_8bit(init.outputs[0].dtype)) {
+    why_not = "expects X, x_scale, x_zp, y_scale, y_zp with u8/s8 data";
+    return nullptr;
+  }
+  std::vector<float> xs, ys;
+  std::vector<int32_t> xz, yz;
+  if (!const_floats(init, 1, "x scale", xs, why_not) || !const_floats(init, 3, "y scale", ys, why_not) ||
+      !const_ints(init, 2, "x zero point", xz, why_not) || !const_ints(init, 4, "y zero point", yz, why_not))
+    return nullptr;
+  if (init.node.attr_int("channels_last", 0) != 0) {
+    why_not = "channels_last";
+    return nullptr;
+  }
+  const Shape& x = init.inputs[0].shape;
+  auto k = std::make_unique<QGlobalAvgPoolKernel>();
+  k->planes = x[0] * x[1];
+  k->plane = shape_numel(x) / std::max<int64_t>(1, k->planes);
+  if (k->plane == 0 || k->plane > (int64_t(1) << 23)) {
+    why_not = "empty or too large plane for an int32 sum";
+    return nullptr;
+  }
+  k->in_scale = xs[0];
+  k->out_scale = ys[0];
+  k->in_zp = xz[0];
+  k->out_zp = yz[0];
+  ref::int8_range(init.outputs[0].dtype, k->lo, k->hi);
+  return k;
+}
+
+}  // namespace qbench::kernels::onednn

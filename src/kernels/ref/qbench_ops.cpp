@@ -1,0 +1,258 @@
+// Reference kernels of qbench's internal quantized ops (qbench_ops.h). Each delegates the
+// arithmetic to the standard ONNX reference kernels (QLinearConv, MatMulInteger, Add, pools...)
+// so there is one definition of the integer math, and adds only what the fusion changed.
+#include "kernels/ref/qbench_ops.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "kernels/ref/ref_util.h"
+#include "quant/qmath.h"
+
+namespace qbench::kernels::ref {
+
+void int8_range(DType t, int32_t& lo, int32_t& hi) {
+  if (t == DType::I8) {
+    lo = -128;
+    hi = 127;
+  } else {
+    lo = 0;
+    hi = 255;
+  }
+}
+
+bool fused_int_bounds(const ir::Node& node, float y_scale, int32_t y_zp, DType y_type, int32_t& lo,
+                      int32_t& hi, std::string& why_not) {
+  int8_range(y_type, lo, hi);
+  const int32_t qmin = lo, qmax = hi;
+  for (const ir::FusedOp& f : node.fused) {
+    if (f.op_type == "Relu") {
+      lo = std::max(lo, y_zp);
+      continue;
+    }
+    if (f.op_type != "Clip") {
+      why_not = "fused " + f.op_type + " is not monotonic piecewise-linear (only Relu, Clip)";
+      return false;
+    }
+    auto bound = [&](const char* k, float from_input) {
+      auto it = f.attrs.find(k);
+      float v = it == f.attrs.end() ? from_input : it->second.f;
+      return std::isnan(v) ? (k[1] == 'i' ? -INFINITY : INFINITY) : v;
+    };
+    const float a = bound("min", f.clip_min), b = bound("max", f.clip_max);
+    if (std::isfinite(a)) lo = std::max(lo, quant::quantize_value(a, y_scale, y_zp, qmin, qmax));
+    if (std::isfinite(b)) hi = std::min(hi, quant::quantize_value(b, y_scale, y_zp, qmin, qmax));
+  }
+  return true;
+}
+
+namespace {
+
+// The same node as a standard ONNX op (domain "", no fused activations).
+ir::Node standard(const ir::Node& n, const char* op_type = nullptr) {
+  ir::Node s = n;
+  s.domain.clear();
+  s.fused.clear();
+  if (op_type) s.op_type = op_type;
+  return s;
+}
+
+const OpDef& std_op(const char* op_type) {
+  const OpDef* d = find_op("", op_type);
+  if (!d) fail("internal error: ONNX op {} has no reference kernel", op_type);
+  return *d;
+}
+
+// Runs a standard op's inference on a context with the given input types.
+std::vector<TensorType> std_infer(const ir::Node& n, int64_t opset, std::vector<TensorType> inputs,
+                                  std::vector<const Tensor*> constants) {
+  InferContext ic{n, opset, std::move(inputs), std::move(constants), {}};
+  std_op(n.op_type.c_str()).infer(ic);
+  return ic.outputs;
+}
+
+float scalar_f(const Tensor* t) {
+  return t->to_float()[0];
+}
+int32_t scalar_i(const Tensor* t) {
+  return t ? static_cast<int32_t>(t->to_int64()[0]) : 0;
+}
+
+Tensor dequantize(const Tensor& x, float scale, int32_t zp) {
+  Tensor y(DType::F32, x.shape());
+  std::vector<float> v = x.to_float();
+  float* p = y.data<float>();
+  for (size_t i = 0; i < v.size(); ++i)
+    p[i] = quant::dequantize_value(static_cast<int32_t>(v[i]), scale, zp);
+  return y;
+}
+
+void store_int(Tensor& y, int64_t i, int32_t v) {
+  if (y.dtype() == DType::U8)
+    y.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+  else
+    y.data<int8_t>()[i] = static_cast<int8_t>(v);
+}
+
+void quantize_into(const Tensor& x, float scale, int32_t zp, int32_t lo, int32_t hi, Tensor& y) {
+  const float* p = x.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) store_int(y, i, quant::quantize_value(p[i], scale, zp, lo, hi));
+}
+
+void clamp_ints(Tensor& y, int32_t lo, int32_t hi) {
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    int32_t v = y.dtype() == DType::U8 ? y.data<uint8_t>()[i] : y.data<int8_t>()[i];
+    store_int(y, i, std::clamp(v, lo, hi));
+  }
+}
+
+void bounds_or_fail(const ir::Node& node, const Tensor* y_scale, const Tensor* y_zp, DType t,
+                    int32_t& lo, int32_t& hi) {
+  std::string why;
+  if (!fused_int_bounds(node, scalar_f(y_scale), scalar_i(y_zp), t, lo, hi, why))
+    fail("{}: {}", node.describe(), why);
+}
+
+// ---- QLinearConv / QLinearMatMul with fused Relu/Clip ----------------------------------------
+
+void infer_fused_qlinear(InferContext& ctx) {
+  ir::Node s = standard(ctx.node);
+  ctx.outputs = std_infer(s, ctx.opset, ctx.inputs, ctx.constants);
+}
+
+void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                       std::span<Tensor* const> out) {
+  ir::Node s = standard(node);
+  std_op(s.op_type.c_str()).reference(s, opset, in, out);
+  int32_t lo, hi;
+  bounds_or_fail(node, in[6], in.size() > 7 ? in[7] : nullptr, out[0]->dtype(), lo, hi);
+  clamp_ints(*out[0], lo, hi);
+}
+
+// ---- QGemm ------------------------------------------------------------------------------------
+
+void infer_qgemm(InferContext& ctx) {
+  ir::Node s = standard(ctx.node, "QLinearMatMul");
+  std::vector<TensorType> ins(ctx.inputs.begin(), ctx.inputs.begin() + std::min<size_t>(8, ctx.inputs.size()));
+  std::vector<const Tensor*> cs(ctx.constants.begin(), ctx.constants.begin() + ins.size());
+  ctx.outputs = std_infer(s, ctx.opset, ins, cs);
+  if (ctx.has_input(8)) {
+    const Shape& y = ctx.outputs[0].shape;
+    if (ctx.inputs[8].dtype != DType::I32) fail_dtype(ctx.node, ctx.inputs[8].dtype, "bias");
+    if (shape_numel(ctx.inputs[8].shape) != y.back())
+      fail("{}: bias has shape {}, expected [{}]", ctx.node.describe(),
+           shape_str(ctx.inputs[8].shape), y.back());
+  }
+}
+
+void ref_qgemm(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+               std::span<Tensor* const> out) {
+  ir::Node mm = standard(node, "MatMulInteger");
+  std::vector<Tensor> acc_t = run_reference(mm, opset, {in[0], in[3], in[2], in[5]});
+  const int32_t* acc = acc_t[0].data<int32_t>();
+  const int64_t n = acc_t[0].shape().back();
+  const float as = scalar_f(in[1]), ys = scalar_f(in[6]);
+  std::vector<float> bs = in[4]->to_float();
+  std::vector<int64_t> bias = in.size() > 8 && in[8] ? in[8]->to_int64() : std::vector<int64_t>();
+  int32_t lo, hi;
+  bounds_or_fail(node, in[6], in[7], out[0]->dtype(), lo, hi);
+  const int32_t zp = scalar_i(in[7]);
+  for (int64_t i = 0; i < acc_t[0].numel(); ++i) {
+    const int64_t c = i % n;
+    const float mult = as * bs[bs.size() == 1 ? 0 : c] / ys;
+    const double a = static_cast<double>(acc[i]) + (bias.empty() ? 0 : bias[c]);
+    const double q = quant::round_half_even(a * mult) + zp;
+    store_int(*out[0], i, static_cast<int32_t>(std::clamp<double>(q, lo, hi)));
+  }
+}
+
+// ---- QLinearAdd -------------------------------------------------------------------------------
+
+void infer_qlinear_add(InferContext& ctx) {
+  require_inputs(ctx, 8);
+  for (size_t i : {0, 3, 7})
+    if (ctx.inputs[i].dtype != DType::U8 && ctx.inputs[i].dtype != DType::I8)
+      fail_dtype(ctx.node, ctx.inputs[i].dtype);
+  Shape y = broadcast_shapes(ctx.node, {ctx.inputs[0].shape, ctx.inputs[3].shape});
+  ctx.outputs = {{ctx.inputs[7].dtype, y}};
+}
+
+void ref_qlinear_add(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                     std::span<Tensor* const> out) {
+  Tensor a = dequantize(*in[0], scalar_f(in[1]), scalar_i(in[2]));
+  Tensor b = dequantize(*in[3], scalar_f(in[4]), scalar_i(in[5]));
+  ir::Node add = standard(node, "Add");
+  std::vector<Tensor> sum = run_reference(add, opset, {&a, &b});
+  int32_t lo, hi;
+  bounds_or_fail(node, in[6], in[7], out[0]->dtype(), lo, hi);
+  quantize_into(sum[0], scalar_f(in[6]), scalar_i(in[7]), lo, hi, *out[0]);
+}
+
+// ---- QLinearGlobalAveragePool / QLinearAveragePool -------------------------------------------
+
+const char* float_pool(const std::string& op) {
+  return op == "QLinearGlobalAveragePool" ? "GlobalAveragePool" : "AveragePool";
+}
+
+void infer_qlinear_pool(InferContext& ctx) {
+  require_inputs(ctx, 5);
+  if (ctx.inputs[0].dtype != DType::U8 && ctx.inputs[0].dtype != DType::I8)
+    fail_dtype(ctx.node, ctx.inputs[0].dtype, "X");
+  ir::Node s = standard(ctx.node, float_pool(ctx.node.op_type));
+  s.inputs.resize(1);
+  auto outs = std_infer(s, ctx.opset, {{DType::F32, ctx.inputs[0].shape}}, {nullptr});
+  ctx.outputs = {{ctx.inputs[4].dtype, outs[0].shape}};
+}
+
+void ref_qlinear_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                      std::span<Tensor* const> out) {
+  Tensor x = dequantize(*in[0], scalar_f(in[1]), scalar_i(in[2]));
+  ir::Node s = standard(node, float_pool(node.op_type));
+  s.inputs.resize(1);
+  std::vector<Tensor> y = run_reference(s, opset, {&x});
+  int32_t lo, hi;
+  int8_range(out[0]->dtype(), lo, hi);
+  quantize_into(y[0], scalar_f(in[3]), scalar_i(in[4]), lo, hi, *out[0]);
+}
+
+// ---- MaxPool on integers ----------------------------------------------------------------------
+
+void infer_int_max_pool(InferContext& ctx) {
+  require_inputs(ctx, 1);
+  const DType t = ctx.inputs[0].dtype;
+  if (t != DType::U8 && t != DType::I8) fail_dtype(ctx.node, t, "X");
+  ir::Node s = standard(ctx.node);
+  auto outs = std_infer(s, ctx.opset, {{DType::F32, ctx.inputs[0].shape}}, {nullptr});
+  ctx.outputs = {{t, outs[0].shape}};
+}
+
+// Integers are exact in float and max commutes with the conversion.
+void ref_int_max_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                      std::span<Tensor* const> out) {
+  Tensor x = dequantize(*in[0], 1.0f, 0);
+  ir::Node s = standard(node);
+  std::vector<Tensor> y = run_reference(s, opset, {&x});
+  quantize_into(y[0], 1.0f, 0, -128, 255, *out[0]);
+}
+
+constexpr std::array kQbenchOps = {
+    OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear},
+    OpDef{"QLinearMatMul", 10, infer_fused_qlinear, ref_fused_qlinear},
+    OpDef{"QGemm", 10, infer_qgemm, ref_qgemm},
+    OpDef{"QLinearAdd", 10, infer_qlinear_add, ref_qlinear_add},
+    OpDef{"QLinearGlobalAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
+    OpDef{"QLinearAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
+    OpDef{"MaxPool", 12, infer_int_max_pool, ref_int_max_pool},
+};
+
+}  // namespace
+
+const OpDef* find_qbench_op(const std::string& op_type) {
+  for (const OpDef& d : kQbenchOps)
+    if (op_type == d.op_type) return &d;
+  return nullptr;
+}
+
+}  // namespace qbench::kernels::ref

@@ -1,0 +1,36 @@
+#pragma once
+// qbench's internal operators, domain "qbench". The QDQ fusion pass (passes/fuse_qdq.cpp) makes
+// them where ONNX has no standard op for a fused integer computation; each has an inference
+// function and a reference kernel like every ONNX op, so the engine can always fall back to it.
+// They exist only inside the engine: onnxio::save_model refuses to write them.
+//
+//   QLinearConv, QLinearMatMul   the ONNX ops plus Relu/Clip activations in ir::Node::fused
+//   QGemm                        QLinearMatMul inputs (B is [K, N]) + optional int32 bias [N]
+//                                as input 8, scaled like QLinearConv's bias; fused Relu/Clip
+//   QLinearAdd                   A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp (ONNX
+//                                Runtime's com.microsoft semantics), numpy broadcasting
+//   QLinearGlobalAveragePool,    X, x_scale, x_zp, y_scale, y_zp: Q(pool(DQ(x))), NCHW
+//   QLinearAveragePool           (AveragePool attributes)
+//   MaxPool                      the ONNX op on uint8/int8 data
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace qbench::kernels::ref {
+
+inline constexpr const char* kQbenchDomain = "qbench";
+
+// The OpDef of an internal op, or nullptr.
+const OpDef* find_qbench_op(const std::string& op_type);
+
+// Integer bounds the Relu/Clip activations absorbed into a quantized node impose on its output.
+// Quantization is monotonic, so Q(relu(v)) = max(Q(v), zp) and Q(clip(v, a, b)) =
+// clamp(Q(v), Q(a), Q(b)) exactly: the activation can be applied to the integers. lo/hi start
+// at the range of `y_type`. Returns false (why_not set) for any other activation.
+bool fused_int_bounds(const ir::Node& node, float y_scale, int32_t y_zp, DType y_type, int32_t& lo,
+                      int32_t& hi, std::string& why_not);
+
+// [lo, hi] of uint8 / int8.
+void int8_range(DType t, int32_t& lo, int32_t& hi);
+
+}  // namespace qbench::kernels::ref

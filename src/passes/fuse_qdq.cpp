@@ -1,0 +1,488 @@
+// QDQ fusion: rewrites the DequantizeLinear -> op -> QuantizeLinear patterns of a QDQ model into
+// integer ops, so tensors between consecutive quantized ops stay uint8/int8 and the Q -> DQ pairs
+// between them disappear (remove_dead drops the DQ nodes nobody reads any more). Anything that
+// does not match stays float and still runs correctly.
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "kernels/ref/qbench_ops.h"
+#include "passes/passes.h"
+
+namespace qbench::passes {
+namespace {
+
+using kernels::ref::kQbenchDomain;
+
+bool is_int8(DType t) {
+  return t == DType::U8 || t == DType::I8;
+}
+
+// Quantization parameters read by a DequantizeLinear or QuantizeLinear node.
+struct QParams {
+  std::string data;   // DQ: the integer tensor it reads; Q: the integer tensor it writes
+  std::string scale;  // constant
+  std::string zp;     // constant, "" when absent
+  const Tensor* s = nullptr;
+  const Tensor* z = nullptr;
+  DType type = DType::Undefined;  // integer dtype of `data`
+  bool per_axis = false;
+  int64_t axis = 1;
+
+  float scale0() const { return s->to_float()[0]; }
+  int32_t zp0() const { return z ? static_cast<int32_t>(z->to_int64()[0]) : 0; }
+};
+
+class Fuser {
+ public:
+  explicit Fuser(ir::Graph& g) : g_(g), drop_(g.nodes.size(), false) {
+    producers_ = g.producers();
+    uses_ = g.use_counts();
+    outputs_.insert(g.outputs.begin(), g.outputs.end());
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (const auto& in : g.nodes[i].inputs)
+        if (!in.empty()) consumers_[in].push_back(i);
+  }
+
+  int run() {
+    int fused = 0;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (drop_[i] || !g_.nodes[i].domain.empty()) continue;
+      const std::string op = g_.nodes[i].op_type;
+      bool done = false;
+      if (op == "Conv")
+        done = fuse_conv(i);
+      else if (op == "MatMul")
+        done = fuse_matmul(i);
+      else if (op == "Gemm")
+        done = fuse_gemm(i);
+      else if (op == "Add")
+        done = fuse_add(i);
+      else if (op == "GlobalAveragePool" || op == "AveragePool")
+        done = fuse_avg_pool(i);
+      else if (op == "Concat")
+        done = fuse_concat(i);
+      else if (op == "MaxPool" || op == "Reshape" || op == "Flatten" || op == "Transpose" ||
+               op == "Squeeze" || op == "Unsqueeze" || op == "Relu")
+        done = fuse_passthrough(i);
+      fused += done;
+    }
+    std::vector<ir::Node> kept;
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      if (!drop_[i]) kept.push_back(std::move(g_.nodes[i]));
+    g_.nodes = std::move(kept);
+    return fused;
+  }
+
+ private:
+  const ir::Node* producer(const std::string& v) const {
+    auto it = producers_.find(v);
+    return it == producers_.end() ? nullptr : &g_.nodes[it->second];
+  }
+
+  // Integer dtype of a tensor read by a DQ whose zero point is absent.
+  DType int_type_of(const std::string& v) const {
+    if (const Tensor* t = g_.constant(v)) return t->dtype();
+    const ir::Value* val = g_.find(v);
+    if (val && val->dtype != DType::Undefined) return val->dtype;
+    const ir::Node* p = producer(v);
+    if (p && p->op_type == "QuantizeLinear" && p->domain.empty()) {
+      if (!p->has_input(2)) return DType::U8;
+      if (const Tensor* z = g_.constant(p->inputs[2])) return z->dtype();
+    }
+    return DType::Undefined;
+  }
+
+  bool read_params(const ir::Node& n, QParams& q, const std::string& data) const {
+    if (n.inputs.size() < 2) return false;
+    q.data = data;
+    q.scale = n.inputs[1];
+    q.s = g_.constant(q.scale);
+    if (!q.s || q.s->dtype() != DType::F32 || q.s->numel() == 0) return false;
+    if (n.has_input(2)) {
+      q.zp = n.inputs[2];
+      q.z = g_.constant(q.zp);
+      if (!q.z || q.z->numel() != q.s->numel()) return false;
+      q.type = q.z->dtype();
+    }
+    if (n.attr_int("block_size", 0) != 0) return false;
+    q.per_axis = q.s->rank() == 1 && q.s->numel() > 1;
+    q.axis = n.attr_int("axis", 1);
+    return true;
+  }
+
+  // `v` is the output of a DequantizeLinear: its parameters.
+  bool match_dq(const std::string& v, QParams& q) const {
+    const ir::Node* p = producer(v);
+    if (!p || p->op_type != "DequantizeLinear" || !p->domain.empty() || p->inputs.empty())
+      return false;
+    if (!read_params(*p, q, p->inputs[0])) return false;
+    if (q.type == DType::Undefined) q.type = int_type_of(q.data);
+    return is_int8(q.type) || q.type == DType::I32;
+  }
+
+  bool match_dq_tensor(const std::string& v, QParams& q) const {
+    return match_dq(v, q) && !q.per_axis && is_int8(q.type);
+  }
+
+  // `v` is read only by one QuantizeLinear with per-tensor parameters: its index.
+  bool match_q(const std::string& v, QParams& q, size_t& qi) const {
+    if (outputs_.count(v)) return false;
+    auto u = uses_.find(v);
+    auto c = consumers_.find(v);
+    if (u == uses_.end() || u->second != 1 || c == consumers_.end() || c->second.size() != 1)
+      return false;
+    qi = c->second[0];
+    const ir::Node& n = g_.nodes[qi];
+    if (drop_[qi] || n.op_type != "QuantizeLinear" || !n.domain.empty() || n.inputs[0] != v ||
+        n.outputs.size() != 1)
+      return false;
+    if (!read_params(n, q, n.outputs[0]) || q.per_axis) return false;
+    if (q.type == DType::Undefined) q.type = DType::U8;
+    return is_int8(q.type);
+  }
+
+  // The only consumer of `v` when it is a Relu (domain ""), else -1.
+  long single_relu(const std::string& v) const {
+    auto u = uses_.find(v);
+    if (outputs_.count(v) || u == uses_.end() || u->second != 1) return -1;
+    auto c = consumers_.find(v);
+    if (c == consumers_.end() || c->second.size() != 1) return -1;
+    const ir::Node& n = g_.nodes[c->second[0]];
+    return n.op_type == "Relu" && n.domain.empty() && !drop_[c->second[0]] ? long(c->second[0]) : -1;
+  }
+
+  static bool same_params(const QParams& a, const QParams& b) {
+    if (a.type != b.type || a.s->numel() != 1 || b.s->numel() != 1) return false;
+    return a.scale0() == b.scale0() && a.zp0() == b.zp0();
+  }
+
+  std::string add_constant(const std::string& base, Tensor t) {
+    std::string name = base;
+    for (int k = 0; g_.find(name); ++k) name = base + "_" + std::to_string(k);
+    ir::Value& v = g_.value(name);
+    v.dtype = t.dtype();
+    std::vector<ir::Dim> dims;
+    for (int64_t d : t.shape()) dims.push_back({d, ""});
+    v.dims = dims;
+    v.data = std::move(t);
+    return name;
+  }
+
+  // The zero point input, made explicit (QLinear ops require it).
+  std::string zp_name(const QParams& q) {
+    if (!q.zp.empty()) return q.zp;
+    Tensor z = q.type == DType::I8 ? Tensor::scalar<int8_t>(0) : Tensor::scalar<uint8_t>(0);
+    return add_constant(q.scale + "_zero_point", std::move(z));
+  }
+
+  // Decides where fused activations go: dropped when saturation already does their work, kept
+  // (qbench domain) when they clamp further, refused when they are not Relu/Clip.
+  bool place_activations(ir::Node& q, const QParams& y) {
+    if (q.fused.empty()) return true;
+    int32_t lo, hi, qmin, qmax;
+    std::string why;
+    if (!kernels::ref::fused_int_bounds(q, y.scale0(), y.zp0(), y.type, lo, hi, why)) return false;
+    kernels::ref::int8_range(y.type, qmin, qmax);
+    if (lo == qmin && hi == qmax)
+      q.fused.clear();
+    else
+      q.domain = kQbenchDomain;
+    return true;
+  }
+
+  // Int32 bias with scale x_scale * w_scale[c] and zero point 0, from a DQ of an int32 constant
+  // (rescaled if its scale differs) or a float constant (quantized). "" with ok=false when the
+  // bias cannot be expressed.
+  std::string quantized_bias(const std::string& v, float xs, const std::vector<float>& ws,
+                             int64_t channels, bool& ok) {
+    ok = false;
+    std::vector<double> real;  // the bias in float
+    QParams b;
+    bool exact = false;
+    if (match_dq(v, b)) {
+      const Tensor* bt = g_.constant(b.data);
+      if (!bt || bt->dtype() != DType::I32 || bt->numel() != channels) return "";
+      if (b.z)
+        for (int64_t z : b.z->to_int64())
+          if (z != 0) return "";
+      std::vector<float> bs = b.s->to_float();
+      std::vector<int64_t> bv = bt->to_int64();
+      exact = true;
+      for (int64_t c = 0; c < channels; ++c) {
+        float s = bs[bs.size() == 1 ? 0 : c];
+        float want = xs * ws[ws.size() == 1 ? 0 : c];
+        exact = exact && std::fabs(s - want) <= 1e-6f * std::fabs(want);
+        real.push_back(double(bv[c]) * s);
+      }
+      if (exact) {
+        ok = true;
+        return b.data;
+      }
+    } else if (const Tensor* bt = g_.constant(v); bt && bt->dtype() == DType::F32 &&
+                                                   bt->numel() == channels) {
+      for (float f : bt->to_float()) real.push_back(f);
+    } else {
+      return "";
+    }
+    std::vector<int32_t> q(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      double s = double(xs) * ws[ws.size() == 1 ? 0 : c];
+      double r = s > 0 ? std::nearbyint(real[c] / s) : 0;
+      if (std::fabs(r) > 2147483647.0) return "";
+      q[c] = static_cast<int32_t>(r);
+    }
+    ok = true;
+    return add_constant(v + "_int32", Tensor::from_vector<int32_t>({channels}, q));
+  }
+
+  // Replaces node i by `q`, drops the QuantizeLinear qi (and an absorbed activation).
+  void replace(size_t i, ir::Node q, size_t qi, long absorbed = -1) {
+    q.name = g_.nodes[i].name;
+    g_.nodes[i] = std::move(q);
+    drop_[qi] = true;
+    if (absorbed >= 0) drop_[absorbed] = true;
+  }
+
+  static bool only_relu_clip(const ir::Node& n) {
+    for (const auto& f : n.fused)
+      if (f.op_type != "Relu" && f.op_type != "Clip") return false;
+    return true;
+  }
+
+  bool fuse_conv(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
+    QParams x, w, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], x) || !match_dq(n.inputs[1], w) || !is_int8(w.type))
+      return false;
+    const Tensor* wt = g_.constant(w.data);
+    if (!wt || wt->rank() < 3) return false;
+    const int64_t m = wt->dim(0);
+    if (w.per_axis && (w.axis != 0 || w.s->numel() != m)) return false;
+    if (!match_q(n.outputs[0], y, qi)) return false;
+    ir::Node q;
+    q.op_type = "QLinearConv";
+    q.attrs = n.attrs;
+    q.fused = n.fused;
+    q.inputs = {x.data, x.scale, zp_name(x), w.data, w.scale, zp_name(w), y.scale, zp_name(y)};
+    if (n.has_input(2)) {
+      bool ok;
+      std::string b = quantized_bias(n.inputs[2], x.scale0(), w.s->to_float(), m, ok);
+      if (!ok) return false;
+      q.inputs.push_back(b);
+    }
+    q.outputs = {y.data};
+    if (!place_activations(q, y)) return false;
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  bool fuse_matmul(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() != 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
+    QParams a, b, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || !is_int8(b.type))
+      return false;
+    if (b.per_axis) {
+      // Per column of a 2-D B only (QLinearMatMul's b_scale).
+      const ir::Value* bv = g_.find(b.data);
+      const Tensor* bt = g_.constant(b.data);
+      int64_t rank = bt ? bt->rank() : (bv && bv->dims ? int64_t(bv->dims->size()) : -1);
+      if (rank != 2 || (b.axis != 1 && b.axis != -1)) return false;
+      if (bt && bt->dim(1) != b.s->numel()) return false;
+    }
+    if (!match_q(n.outputs[0], y, qi)) return false;
+    ir::Node q;
+    q.op_type = "QLinearMatMul";
+    q.fused = n.fused;
+    q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y)};
+    q.outputs = {y.data};
+    if (!place_activations(q, y)) return false;
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  // Gemm with constant B: QLinearMatMul on B laid out [K, N], plus an int32 bias (QGemm).
+  bool fuse_gemm(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
+    if (n.attr_int("transA", 0) != 0 || n.attr_float("alpha", 1.f) != 1.f) return false;
+    const bool has_c = n.has_input(2);
+    if (has_c && n.attr_float("beta", 1.f) != 1.f) return false;
+    QParams a, b, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || b.type != DType::I8)
+      return false;
+    const Tensor* bt = g_.constant(b.data);
+    if (!bt || bt->rank() != 2) return false;
+    const bool tb = n.attr_int("transB", 0) != 0;
+    const int64_t nn = tb ? bt->dim(0) : bt->dim(1), k = tb ? bt->dim(1) : bt->dim(0);
+    if (b.per_axis && (b.s->numel() != nn || b.axis != (tb ? 0 : 1))) return false;
+    if (!match_q(n.outputs[0], y, qi)) return false;
+    std::string bias;
+    if (has_c) {
+      bool ok;
+      bias = quantized_bias(n.inputs[2], a.scale0(), b.s->to_float(), nn, ok);
+      if (!ok) return false;
+    }
+    std::string b_name = b.data;
+    if (tb) {
+      Tensor t(DType::I8, {k, nn});
+      const int8_t* src = bt->data<int8_t>();
+      int8_t* dst = t.data<int8_t>();
+      for (int64_t r = 0; r < nn; ++r)
+        for (int64_t c = 0; c < k; ++c) dst[c * nn + r] = src[r * k + c];
+      b_name = add_constant(b.data + "_kn", std::move(t));
+    }
+    ir::Node q;
+    q.op_type = has_c ? "QGemm" : "QLinearMatMul";
+    q.fused = n.fused;
+    q.inputs = {a.data, a.scale, zp_name(a), b_name, b.scale, zp_name(b), y.scale, zp_name(y)};
+    if (has_c) q.inputs.push_back(bias);
+    q.outputs = {y.data};
+    if (!place_activations(q, y)) return false;
+    if (has_c) q.domain = kQbenchDomain;
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  bool fuse_add(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() != 2 || n.outputs.size() != 1 || !n.fused.empty()) return false;
+    QParams a, b, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], a) || !match_dq_tensor(n.inputs[1], b)) return false;
+    ir::Node q;
+    long relu = single_relu(n.outputs[0]);
+    if (relu >= 0) {
+      if (!match_q(g_.nodes[relu].outputs[0], y, qi)) return false;
+      ir::FusedOp f;
+      f.op_type = "Relu";
+      f.name = g_.nodes[relu].name;
+      q.fused.push_back(f);
+    } else if (!match_q(n.outputs[0], y, qi)) {
+      return false;
+    }
+    q.op_type = "QLinearAdd";
+    q.domain = kQbenchDomain;
+    q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y)};
+    q.outputs = {y.data};
+    if (!place_activations(q, y)) return false;
+    q.domain = kQbenchDomain;
+    replace(i, std::move(q), qi, relu);
+    return true;
+  }
+
+  bool fuse_avg_pool(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+    QParams x, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], x) || !match_q(n.outputs[0], y, qi)) return false;
+    ir::Node q;
+    q.op_type = n.op_type == "AveragePool" ? "QLinearAveragePool" : "QLinearGlobalAveragePool";
+    q.domain = kQbenchDomain;
+    q.attrs = n.attrs;
+    q.inputs = {x.data, x.scale, zp_name(x), y.scale, zp_name(y)};
+    q.outputs = {y.data};
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  // Concat of tensors that all share the output's scale and zero point: on the integers.
+  bool fuse_concat(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.empty() || n.outputs.size() != 1) return false;
+    QParams y;
+    size_t qi;
+    if (!match_q(n.outputs[0], y, qi)) return false;
+    std::vector<std::string> ins;
+    for (const auto& in : n.inputs) {
+      QParams x;
+      if (!match_dq_tensor(in, x) || !same_params(x, y)) return false;
+      ins.push_back(x.data);
+    }
+    ir::Node q = n;
+    q.inputs = ins;
+    q.outputs = {y.data};
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  // Data movement (and MaxPool) with the same scale and zero point on both sides: the op runs on
+  // the integers. A Relu whose output zero point is the lowest integer is an identity there.
+  bool fuse_passthrough(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.empty() || n.outputs.empty() || !n.fused.empty()) return false;
+    for (size_t o = 1; o < n.outputs.size(); ++o)
+      if (!n.outputs[o].empty()) return false;
+    QParams x, y;
+    size_t qi;
+    if (!match_dq_tensor(n.inputs[0], x) || !match_q(n.outputs[0], y, qi) || !same_params(x, y))
+      return false;
+    ir::Node q = n;
+    q.inputs[0] = x.data;
+    q.outputs = {y.data};
+    if (n.op_type == "MaxPool") {
+      if (g_.opset() < 12) return false;
+      q.domain = kQbenchDomain;
+    } else if (n.op_type == "Relu") {
+      int32_t qmin, qmax;
+      kernels::ref::int8_range(y.type, qmin, qmax);
+      if (y.zp0() != qmin) return false;
+      q.op_type = "Identity";
+    }
+    replace(i, std::move(q), qi);
+    return true;
+  }
+
+  ir::Graph& g_;
+  std::vector<bool> drop_;
+  std::unordered_map<std::string, size_t> producers_;
+  std::unordered_map<std::string, int> uses_;
+  std::unordered_map<std::string, std::vector<size_t>> consumers_;
+  std::unordered_set<std::string> outputs_;
+};
+
+// Cast(bfloat16 constant -> float) feeding input `i` of n.
+bool bf16_weight(const ir::Graph& g, const std::unordered_map<std::string, size_t>& producers,
+                 const ir::Node& n, size_t i) {
+  if (!n.has_input(i)) return false;
+  auto it = producers.find(n.inputs[i]);
+  if (it == producers.end()) return false;
+  const ir::Node& c = g.nodes[it->second];
+  if (c.op_type != "Cast" || !c.domain.empty() || c.inputs.empty()) return false;
+  const Tensor* t = g.constant(c.inputs[0]);
+  return t && t->dtype() == DType::BF16 && c.attr_int("to", 0) == int64_t(DType::F32);
+}
+
+}  // namespace
+
+bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain.empty() || n.inputs.empty()) return false;
+  if (n.op_type == "DequantizeLinear") return true;
+  if (n.op_type != "Cast" || n.attr_int("to", 0) != int64_t(DType::F32)) return false;
+  const Tensor* t = g.constant(n.inputs[0]);
+  return t && t->dtype() == DType::BF16;
+}
+
+int fuse_qdq(ir::Graph& g) {
+  int changed = Fuser(g).run();
+  auto producers = g.producers();
+  for (ir::Node& n : g.nodes) {
+    if (!n.domain.empty() || n.compute_type != DType::Undefined) continue;
+    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    if (bf16_weight(g, producers, n, 1)) {
+      n.compute_type = DType::BF16;
+      changed++;
+    }
+  }
+  if (changed) g.remove_dead();
+  return changed;
+}
+
+}  // namespace qbench::passes

@@ -1,0 +1,97 @@
+#include "quant/calibrate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "engine/engine.h"
+#include "eval/evaluate.h"
+
+namespace qbench::quant {
+
+std::vector<int64_t> calibration_indices(int64_t count, int64_t size, uint32_t seed) {
+  std::vector<int64_t> idx(static_cast<size_t>(count));
+  std::iota(idx.begin(), idx.end(), 0);
+  const int64_t n = std::min(count, size);
+  std::mt19937_64 rng(seed);
+  // Partial Fisher-Yates: the first n entries are a uniform sample without replacement.
+  for (int64_t i = 0; i < n; ++i) {
+    std::uniform_int_distribution<int64_t> pick(i, count - 1);
+    std::swap(idx[i], idx[pick(rng)]);
+  }
+  idx.resize(static_cast<size_t>(n));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>& tensors,
+                              const CalibOptions& opts) {
+  if (opts.data.empty()) fail("static quantization needs calibration data: give --calib-data");
+  if (opts.size < 1) fail("--calib-size must be at least 1 (got {})", opts.size);
+  if (opts.batch < 1) fail("--calib-batch must be at least 1 (got {})", opts.batch);
+  const auto t0 = std::chrono::steady_clock::now();
+  data::Dataset train = data::load_dataset(opts.data, data::Split::Train);
+  // The sampled images, gathered into a dataset of their own.
+  data::Dataset ds = train;
+  ds.name = train.name;
+  std::vector<int64_t> idx = calibration_indices(train.count, opts.size, opts.seed);
+  ds.count = static_cast<int64_t>(idx.size());
+  ds.pixels.resize(static_cast<size_t>(ds.count * train.image_size()));
+  ds.labels.resize(static_cast<size_t>(ds.count));
+  for (size_t i = 0; i < idx.size(); ++i) {
+    std::copy_n(train.pixels.begin() + idx[i] * train.image_size(), train.image_size(),
+                ds.pixels.begin() + static_cast<int64_t>(i) * train.image_size());
+    ds.labels[i] = train.labels[idx[i]];
+  }
+  // The model with every observed tensor as an extra output.
+  ir::Graph probe = g;
+  std::vector<std::string> outputs;
+  for (const auto& t : tensors) {
+    const ir::Value* v = probe.find(t);
+    if (!v) fail("cannot observe tensor '{}': the model has no value of that name", t);
+    if (std::find(probe.outputs.begin(), probe.outputs.end(), t) == probe.outputs.end())
+      probe.outputs.push_back(t);
+  }
+  eval::InputBinding bind = eval::bind_input(probe, ds);
+  data::Preprocess pp = eval::model_preprocess(probe);
+  engine::EngineOptions eo;
+  eo.threads = opts.threads;
+  engine::Engine eng(probe, eo);
+  std::vector<size_t> out_index;
+  for (const auto& t : tensors) {
+    const auto& outs = eng.graph().outputs;
+    out_index.push_back(std::find(outs.begin(), outs.end(), t) - outs.begin());
+  }
+  CalibStats st;
+  st.dataset = ds.name;
+  for (const auto& t : tensors) st.observers.emplace(t, Observer(opts.bins));
+  // A model with a fixed batch gets only whole batches of its size.
+  const int64_t batch = bind.fixed_batch > 0 ? bind.fixed_batch : opts.batch;
+  int64_t usable = ds.count;
+  if (bind.fixed_batch > 0) {
+    usable = ds.count / batch * batch;
+    if (usable == 0)
+      fail("the model's batch is fixed at {}: --calib-size must be at least that (got {})", batch,
+           ds.count);
+  }
+  for (int64_t start = 0; start < usable; start += batch) {
+    const int64_t n = std::min(batch, usable - start);
+    Tensor x = data::make_batch(ds, start, n, pp, bind.layout, bind.sample_shape);
+    std::vector<Tensor> outs = eng.run({x});
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      const Tensor& t = outs.at(out_index[k]);
+      if (t.dtype() != DType::F32)
+        fail("cannot calibrate tensor '{}': it holds {} data, not f32", tensors[k],
+             dtype_name(t.dtype()));
+      st.observers.at(tensors[k]).observe(t);
+    }
+    st.images += n;
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return st;
+}
+
+}  // namespace qbench::quant

@@ -1,0 +1,42 @@
+#pragma once
+// Calibration: runs the float model over images from the TRAIN split of a dataset (never the
+// test split the model is evaluated on) and lets one observer per tensor collect statistics.
+// Intermediate tensors are observed by compiling a copy of the graph whose extra outputs are
+// the tensors to observe.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quant/observer.h"
+
+namespace qbench::quant {
+
+struct CalibOptions {
+  // Dataset spec as for eval (fashion-mnist, fashion-mnist:DIR, mnist:DIR); its train split.
+  std::string data;
+  // Images drawn (without replacement, fixed seed) from the train split.
+  int64_t size = 512;
+  int64_t batch = 64;
+  uint32_t seed = 20240601;
+  int threads = 1;
+  // Histogram bins per tensor.
+  int bins = 2048;
+};
+
+struct CalibStats {
+  std::map<std::string, Observer> observers;
+  int64_t images = 0;
+  double seconds = 0;   // wall time of loading, running and observing
+  std::string dataset;  // the dataset's description
+};
+
+// Observes `tensors` (f32 values computed by g, or graph inputs) over the calibration images.
+CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>& tensors,
+                              const CalibOptions& opts);
+
+// The indices of `size` images drawn from `count` with the seed (sorted, deterministic).
+std::vector<int64_t> calibration_indices(int64_t count, int64_t size, uint32_t seed);
+
+}  // namespace qbench::quant

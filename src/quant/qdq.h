@@ -1,0 +1,79 @@
+#pragma once
+// Static (QDQ) quantization in two steps, as ONNX Runtime's quantizer does it: operator handlers
+// only DECLARE intent for a node (which inputs are activations, weights or biases, per channel
+// on which axis, whether the output keeps its input's scale), then ONE pass (insert_qdq) inserts
+// every QuantizeLinear/DequantizeLinear pair, quantizes weights to int8 and biases to int32.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quant/range.h"
+
+namespace qbench::quant {
+
+struct QdqOptions {
+  // Weights per output channel (axis 0 for Conv, the output-channel axis for MatMul/Gemm);
+  // false: one scale per weight tensor.
+  bool per_channel = true;
+  ActType activations = ActType::U8Asymmetric;
+  // Node names or op types that stay float.
+  std::vector<std::string> exclude;
+};
+
+enum class InputRole { Activation, Weight, Bias };
+
+struct InputIntent {
+  size_t index = 0;
+  InputRole role = InputRole::Activation;
+  bool per_channel = false;  // weights only
+  int64_t axis = 0;          // weights: the channel axis of a per-channel weight
+};
+
+enum class OutputRule {
+  OwnScale,     // the output has its own calibrated scale (quantized when a consumer is)
+  SameAsInput,  // data movement (MaxPool, Reshape, ...): output shares input 0's scale
+};
+
+// What a handler wants for one node.
+struct NodeIntent {
+  size_t node = 0;  // index in graph.nodes
+  std::vector<InputIntent> inputs;
+  OutputRule output = OutputRule::OwnScale;
+  // The tensor carrying the quantized output: the node's output, or the output of a Relu/Clip
+  // that follows it and is absorbed (ONNX Runtime's rule: Q/DQ after the activation).
+  std::string output_tensor;
+  std::string absorbed;  // name of the absorbed activation node, "" if none
+};
+
+// A node left in float and why ("excluded by --exclude", "weight is not constant", ...).
+struct FloatNode {
+  std::string name, op_type, reason;
+};
+
+struct QdqPlan {
+  std::vector<NodeIntent> intents;   // the nodes that will run quantized
+  std::vector<FloatNode> left_float;
+  // Activation tensors that get one QuantizeLinear/DequantizeLinear pair, in graph order.
+  std::vector<std::string> tensors;
+  // Tensor -> the tensor whose scale it uses (itself unless it shares its input's scale).
+  std::map<std::string, std::string> scale_source;
+  // The tensors whose ranges calibration must provide.
+  std::vector<std::string> calibrated_tensors() const;
+};
+
+// Runs every handler and works out which tensors get Q/DQ pairs. Nodes must be in topological
+// order; weights must be constant values (fold Constant nodes first).
+QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts);
+
+// Inserts the Q/DQ nodes the plan asks for. `params` holds the scale and zero point of every
+// calibrated tensor; the result keeps the node order topological and drops float weights that
+// nothing reads any more.
+void insert_qdq(ir::Graph& g, const QdqPlan& plan, const std::map<std::string, QParams>& params,
+                const QdqOptions& opts);
+
+// True if `node` matches --exclude (its name or op type).
+bool is_excluded(const ir::Node& node, const std::vector<std::string>& exclude);
+
+}  // namespace qbench::quant

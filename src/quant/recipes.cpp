@@ -1,0 +1,324 @@
+#include "quant/recipes.h"
+
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "engine/engine.h"
+#include "engine/inspect.h"
+#include "passes/passes.h"
+#include "quant/calib_table.h"
+#include "quant/rewrites.h"
+#include "quant/weights.h"
+
+namespace qbench::quant {
+
+namespace {
+
+struct RecipeDef {
+  Recipe recipe;
+  const char* name;
+  const char* description;
+};
+
+constexpr RecipeDef kRecipes[] = {
+    {Recipe::Fp32, "fp32", "the model as it is (float32 weights and compute)"},
+    {Recipe::Fp16, "fp16",
+     "Conv/MatMul/Gemm weights stored as float16 initializers feeding Cast(to float); compute "
+     "stays float32"},
+    {Recipe::Bf16, "bf16",
+     "Conv/MatMul/Gemm weights stored as bfloat16 initializers feeding Cast(to float); the "
+     "engine may run these ops in bf16"},
+    {Recipe::DynamicInt8, "dynamic-int8",
+     "int8 MatMul/Gemm (and Conv with --dynamic-conv) weights; activations quantized per batch "
+     "at run time (DynamicQuantizeLinear -> MatMulInteger/ConvInteger -> Cast -> Mul)"},
+    {Recipe::StaticInt8, "static-int8",
+     "QDQ post-training quantization: int8 weights, uint8/int8 activations with ranges "
+     "calibrated on train images, int32 biases"},
+    {Recipe::WeightOnlyInt8, "weight-only-int8",
+     "int8 MatMul/Gemm weights (per channel, or per group with --group-size) dequantized to "
+     "float; activations and compute stay float32"},
+    {Recipe::WeightOnlyInt4, "weight-only-int4",
+     "int4 MatMul/Gemm weights in groups along the reduction axis (default 32), stored one value "
+     "per int8 byte, dequantized to float; compute stays float32"},
+};
+
+const RecipeDef& def_of(Recipe r) {
+  for (const auto& d : kRecipes)
+    if (d.recipe == r) return d;
+  return kRecipes[0];
+}
+
+// Opset at which an op's form changed in a way upgrade_opset must rewrite (0: never before 13).
+// Ops missing from both this table and kUnchanged are not carried over.
+struct OpChange {
+  const char* op;
+  int64_t since;
+};
+constexpr OpChange kChanges[] = {
+    {"Squeeze", 13}, {"Unsqueeze", 13}, {"Split", 13},      {"ReduceSum", 13}, {"Softmax", 13},
+    {"LogSoftmax", 13}, {"Hardmax", 13}, {"Clip", 11},      {"Pad", 11},       {"Slice", 10},
+};
+// Ops whose semantics did not change (or only gained attributes with compatible defaults)
+// between opset 7 and 13.
+const std::set<std::string> kUnchanged = {
+    "Conv", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "MaxPool", "AveragePool",
+    "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Flatten", "Reshape",
+    "Concat", "Transpose", "Gather", "Shape", "Cast", "Constant", "Identity", "Dropout", "Exp",
+    "Log", "Sqrt", "Neg", "Abs", "Pow", "Erf", "Equal", "Less", "Greater", "Where", "Max", "Min",
+    "Expand", "ConstantOfShape", "Range", "Tile", "ArgMax", "ReduceMean", "ReduceMax",
+    "ReduceMin", "Not", "And", "Or", "HardSigmoid", "Elu", "Softplus", "Reciprocal",
+    "BatchNormalization", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+    "MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul"};
+
+std::string ints_input(ir::Graph& g, const ir::Node& n, const std::string& what,
+                       const std::vector<int64_t>& v) {
+  return add_initializer(g, n.name + "_" + what,
+                         Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
+}
+
+void count_left_float(QuantizeResult& r, const std::vector<FloatNode>& nodes) {
+  r.left_float.insert(r.left_float.end(), nodes.begin(), nodes.end());
+}
+
+}  // namespace
+
+const char* recipe_name(Recipe r) {
+  return def_of(r).name;
+}
+const char* recipe_description(Recipe r) {
+  return def_of(r).description;
+}
+
+std::vector<Recipe> all_recipes() {
+  std::vector<Recipe> v;
+  for (const auto& d : kRecipes) v.push_back(d.recipe);
+  return v;
+}
+
+Recipe parse_recipe(const std::string& s) {
+  std::vector<std::string> names;
+  for (const auto& d : kRecipes) {
+    if (s == d.name) return d.recipe;
+    names.push_back(d.name);
+  }
+  fail("unknown recipe '{}' (expected one of {})", s, fmt::join(names, ", "));
+}
+
+bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
+  const int64_t from = g.opset();
+  if (from >= target) return true;
+  if (from < 7) {
+    why = fmt::format("opset {} predates numpy broadcasting (opset 7)", from);
+    return false;
+  }
+  ir::Graph out = g;
+  for (auto& n : out.nodes) {
+    if (!n.domain.empty()) {
+      why = fmt::format("{} is in domain '{}'", n.describe(), n.domain);
+      return false;
+    }
+    int64_t since = 0;
+    for (const auto& c : kChanges)
+      if (n.op_type == c.op) since = c.since;
+    if (!since && !kUnchanged.count(n.op_type)) {
+      why = fmt::format("{}: qbench does not know whether op type {} changed up to opset {}",
+                        n.describe(), n.op_type, target);
+      return false;
+    }
+    if (!since || from >= since || target < since) continue;
+    const std::string& op = n.op_type;
+    if (op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") {
+      if (n.has_attr("axes")) {
+        n.inputs.resize(1);
+        n.inputs.push_back(ints_input(out, n, "axes", n.attr_ints("axes")));
+        n.attrs.erase("axes");
+      }
+    } else if (op == "Split") {
+      if (n.has_attr("split")) {
+        n.inputs.resize(1);
+        n.inputs.push_back(ints_input(out, n, "split", n.attr_ints("split")));
+        n.attrs.erase("split");
+      }
+    } else if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
+      // Before 13 the input is coerced to 2-D at `axis`; the same as one axis only for the last.
+      const ir::Value* v = out.find(n.inputs[0]);
+      const int64_t axis = n.attr_int("axis", 1);
+      const int64_t rank = v && v->dims ? static_cast<int64_t>(v->dims->size()) : -1;
+      if (rank < 0 || (axis < 0 ? axis + rank : axis) != rank - 1) {
+        why = fmt::format("{}: axis {} is not the last axis of its rank-{} input", n.describe(),
+                          axis, rank);
+        return false;
+      }
+      n.attrs["axis"] = ir::Attribute::of_int(-1);
+    } else if (op == "Clip") {
+      const float lo = n.attr_float("min", -3.402823466e38f), hi = n.attr_float("max", 3.402823466e38f);
+      n.attrs.erase("min");
+      n.attrs.erase("max");
+      n.inputs = {n.inputs[0], add_initializer(out, n.name + "_min", Tensor::scalar<float>(lo)),
+                  add_initializer(out, n.name + "_max", Tensor::scalar<float>(hi))};
+    } else if (op == "Pad") {
+      const float value = n.attr_float("value", 0.0f);
+      n.inputs = {n.inputs[0], ints_input(out, n, "pads", n.attr_ints("pads")),
+                  add_initializer(out, n.name + "_value", Tensor::scalar<float>(value))};
+      n.attrs.erase("pads");
+      n.attrs.erase("value");
+    } else if (op == "Slice") {
+      std::vector<std::string> ins = {n.inputs[0], ints_input(out, n, "starts", n.attr_ints("starts")),
+                                      ints_input(out, n, "ends", n.attr_ints("ends"))};
+      if (n.has_attr("axes")) ins.push_back(ints_input(out, n, "axes", n.attr_ints("axes")));
+      n.inputs = ins;
+      n.attrs.erase("starts");
+      n.attrs.erase("ends");
+      n.attrs.erase("axes");
+    }
+  }
+  out.opsets[""] = target;
+  g = std::move(out);
+  return true;
+}
+
+Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized) {
+  engine::EngineOptions o;
+  o.optimized_kernels = false;
+  o.optimize_graph = false;
+  engine::Engine eng(float_graph, o);
+  const engine::Plan& plan = eng.plan_for(eng.input_types(1));
+  Coverage c;
+  std::set<std::string> counted;
+  for (const auto& s : plan.steps()) {
+    const bool q = quantized.count(s.node.name) != 0;
+    const int64_t macs = engine::node_macs(s.node, s.in_types, s.out_types);
+    c.macs_total += macs;
+    if (q) c.macs_quantized += macs;
+    for (const auto& in : s.node.inputs) {
+      const Tensor* t = in.empty() ? nullptr : float_graph.constant(in);
+      if (!t || t->dtype() == DType::I64 || !counted.insert(in).second) continue;
+      c.params_total += t->numel();
+      if (q) c.params_quantized += t->numel();
+    }
+  }
+  return c;
+}
+
+QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
+  QuantizeResult r;
+  ir::Graph g = model;
+  passes::remove_identity(g);
+  passes::fold_constants(g);
+  passes::fold_batchnorm(g);
+  engine::infer_shapes(g);
+  const ir::Graph prepared = g;
+
+  // The lowest opset each recipe's ops need: per-axis DequantizeLinear (13), DynamicQuantizeLinear
+  // (11), Q/DQ (10), Cast to/from bfloat16 (13).
+  auto need_opset = [&](int64_t target, bool can_fall_back) {
+    std::string why;
+    if (g.opset() >= target) return true;
+    const int64_t from = g.opset();
+    if (upgrade_opset(g, target, why)) {
+      r.notes.push_back(fmt::format("raised the opset import from {} to {}", from, target));
+      return true;
+    }
+    if (!can_fall_back)
+      fail("recipe {} needs opset {} but the model has opset {} and cannot be carried over: {}",
+           recipe_name(opts.recipe), target, from, why);
+    r.notes.push_back(fmt::format("kept opset {} ({}): weights use one scale per tensor", from, why));
+    return false;
+  };
+
+  std::set<std::string> quantized;
+  switch (opts.recipe) {
+    case Recipe::Fp32:
+      break;
+    case Recipe::Fp16:
+    case Recipe::Bf16: {
+      need_opset(opts.recipe == Recipe::Bf16 ? 13 : 7, false);
+      RewriteReport rep =
+          rewrite_half(g, opts.recipe == Recipe::Bf16 ? DType::BF16 : DType::F16, opts.exclude);
+      quantized.insert(rep.quantized.begin(), rep.quantized.end());
+      count_left_float(r, rep.left_float);
+      r.notes.insert(r.notes.end(), rep.notes.begin(), rep.notes.end());
+      break;
+    }
+    case Recipe::DynamicInt8: {
+      need_opset(11, false);
+      RewriteReport rep = rewrite_dynamic(g, opts.per_channel, opts.dynamic_conv, opts.exclude);
+      quantized.insert(rep.quantized.begin(), rep.quantized.end());
+      count_left_float(r, rep.left_float);
+      r.notes.insert(r.notes.end(), rep.notes.begin(), rep.notes.end());
+      break;
+    }
+    case Recipe::WeightOnlyInt8:
+    case Recipe::WeightOnlyInt4: {
+      const int bits = opts.recipe == Recipe::WeightOnlyInt4 ? 4 : 8;
+      int64_t group = opts.group_size >= 0 ? opts.group_size : (bits == 4 ? 32 : 0);
+      bool per_channel = opts.per_channel;
+      if (group == 0 && per_channel) per_channel = need_opset(13, true);
+      need_opset(10, false);
+      RewriteReport rep = rewrite_weight_only(g, bits, group, per_channel, opts.exclude);
+      quantized.insert(rep.quantized.begin(), rep.quantized.end());
+      count_left_float(r, rep.left_float);
+      r.notes.insert(r.notes.end(), rep.notes.begin(), rep.notes.end());
+      break;
+    }
+    case Recipe::StaticInt8: {
+      QdqOptions qo;
+      qo.per_channel = opts.per_channel && need_opset(13, true);
+      need_opset(10, false);
+      qo.activations = opts.activations;
+      qo.exclude = opts.exclude;
+      QdqPlan plan = plan_qdq(g, qo);
+      r.calibrated_tensors = plan.calibrated_tensors();
+      CalibTable table;
+      const bool load = !opts.calib_table.empty() && std::filesystem::exists(opts.calib_table);
+      if (load) {
+        table = load_calib_table(opts.calib_table);
+        std::vector<std::string> missing;
+        for (const auto& t : r.calibrated_tensors)
+          if (!table.find(t)) missing.push_back(t);
+        if (!missing.empty())
+          fail("calibration table '{}' lacks {} tensor{} this model needs: {}", opts.calib_table,
+               missing.size(), missing.size() > 1 ? "s" : "", fmt::join(missing, ", "));
+        r.calib_source = fmt::format("loaded from {}", opts.calib_table);
+      } else {
+        CalibStats st = collect_statistics(g, r.calibrated_tensors, opts.calib);
+        for (const auto& t : r.calibrated_tensors) {
+          const Observer& obs = st.observers.at(t);
+          Range range = compute_range(obs, opts.range, opts.activations);
+          table.entries.push_back({t, range_method_name(opts.range.method), range.min, range.max,
+                                   activation_qparams(range, opts.activations)});
+        }
+        r.calib_seconds = st.seconds;
+        r.calib_source = fmt::format("calibrated on {} images of {} (train split, seed {}), {}",
+                                     st.images, st.dataset, opts.calib.seed,
+                                     range_method_name(opts.range.method));
+        if (!opts.calib_table.empty()) save_calib_table(table, opts.calib_table);
+      }
+      if (!opts.save_calib_table.empty()) save_calib_table(table, opts.save_calib_table);
+      std::map<std::string, QParams> params;
+      for (const auto& e : table.entries) params[e.tensor] = e.q;
+      insert_qdq(g, plan, params, qo);
+      for (const auto& it : plan.intents) quantized.insert(prepared.nodes[it.node].name);
+      count_left_float(r, plan.left_float);
+      break;
+    }
+  }
+  for (const auto& n : prepared.nodes)
+    if (quantized.count(n.name)) r.quantized_by_op[n.op_type]++;
+  r.coverage = compute_coverage(prepared, quantized);
+  // Value types the input model did not record stay unrecorded: shape inference was only a means.
+  std::set<std::string> io(g.inputs.begin(), g.inputs.end());
+  io.insert(g.outputs.begin(), g.outputs.end());
+  for (auto& [name, v] : g.values) {
+    const ir::Value* before = model.find(name);
+    if (v.is_constant() || io.count(name) || (before && before->dtype != DType::Undefined)) continue;
+    v.dtype = DType::Undefined;
+    v.dims.reset();
+  }
+  g.metadata.emplace_back("qbench.recipe", recipe_name(opts.recipe));
+  r.graph = std::move(g);
+  return r;
+}
+
+}  // namespace qbench::quant

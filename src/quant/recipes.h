@@ -1,0 +1,83 @@
+#pragma once
+// Recipes: one typed options struct, one entry point. quantize() prepares a copy of the model
+// (identity removal, constant folding so weights held in Constant nodes become initializers,
+// BatchNorm folding, shapes), applies the recipe's rewrite and reports what it did: nodes
+// quantized per op type, nodes left float and why, and the share of parameters and MACs that
+// run quantized.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quant/calibrate.h"
+#include "quant/qdq.h"
+#include "quant/range.h"
+
+namespace qbench::quant {
+
+enum class Recipe { Fp32, Fp16, Bf16, DynamicInt8, StaticInt8, WeightOnlyInt8, WeightOnlyInt4 };
+
+const char* recipe_name(Recipe r);
+// One line for --help and reports: what is stored and computed in which precision.
+const char* recipe_description(Recipe r);
+// An Error lists the known recipes.
+Recipe parse_recipe(const std::string& s);
+std::vector<Recipe> all_recipes();
+
+struct QuantizeOptions {
+  Recipe recipe = Recipe::Fp32;
+  // Node names or op types that stay float.
+  std::vector<std::string> exclude;
+  // Weights: one scale per output channel (default) or per tensor.
+  bool per_channel = true;
+  // dynamic-int8: also Conv (ConvInteger).
+  bool dynamic_conv = false;
+  // static-int8: activation encoding and range method.
+  ActType activations = ActType::U8Asymmetric;
+  RangeOptions range;
+  CalibOptions calib;
+  // static-int8: a calibration table to load when the file exists, else to write after
+  // calibrating.
+  std::string calib_table;
+  // static-int8: write the table here after calibrating (or loading).
+  std::string save_calib_table;
+  // weight-only: group size along the reduction axis; 0 = one scale per output channel.
+  // -1 = the recipe's default (per channel for int8, 32 for int4).
+  int64_t group_size = -1;
+};
+
+// Share of the model that runs quantized (or in reduced precision).
+struct Coverage {
+  int64_t params_total = 0, params_quantized = 0;
+  int64_t macs_total = 0, macs_quantized = 0;
+  double params_share() const { return params_total ? double(params_quantized) / params_total : 0; }
+  double macs_share() const { return macs_total ? double(macs_quantized) / macs_total : 0; }
+};
+
+// Parameters (constant float/int8 inputs, counted once) and MACs (engine::node_macs at batch 1
+// on a compiled plan of `float_graph`) of the nodes named in `quantized`, against the totals.
+Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized);
+
+struct QuantizeResult {
+  ir::Graph graph;
+  std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
+  std::vector<FloatNode> left_float;            // every other node, with the reason
+  Coverage coverage;
+  // static-int8 calibration
+  std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"
+  double calib_seconds = 0;
+  std::vector<std::string> calibrated_tensors;
+  std::vector<std::string> notes;  // opset changes, fallbacks
+};
+
+QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts);
+
+// Raises the default-domain opset import to `target`, rewriting the nodes whose form changed
+// (Squeeze/Unsqueeze/Split/ReduceSum axes to inputs, Clip/Pad attributes to inputs, Softmax
+// family when the axis is the last one). Returns false, changing nothing, when some node cannot
+// be carried over; `why` then names it.
+bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why);
+
+}  // namespace qbench::quant

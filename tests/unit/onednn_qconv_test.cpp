@@ -1,0 +1,120 @@
+// The oneDNN int8 convolution (QLinearConv, qbench.QLinearConv with fused Relu/Clip) against the
+// reference QLinearConv over random shapes with fixed seeds: within 1 LSB.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "kernels/ref/qbench_ops.h"
+#include "qtest_util.h"
+
+namespace qbench {
+namespace {
+
+using kernels::onednn::testing::Problem;
+
+struct ConvCase {
+  int64_t n, c, m, h, w, k, stride, pad, group;
+  DType xt, yt;
+  bool per_channel, bias;
+  std::string act;  // "", "Relu", "Clip"
+};
+
+Problem make_qconv(std::mt19937& rng, const ConvCase& cc) {
+  Problem p;
+  std::map<std::string, ir::Attribute> attrs = {
+      {"kernel_shape", ir::Attribute::of_ints({cc.k, cc.k})},
+      {"strides", ir::Attribute::of_ints({cc.stride, cc.stride})},
+      {"pads", ir::Attribute::of_ints({cc.pad, cc.pad, cc.pad, cc.pad})},
+      {"group", ir::Attribute::of_int(cc.group)}};
+  p.node = kernels::onednn::testing::make_node("QLinearConv", cc.bias ? 9 : 8, attrs);
+  const bool u8 = cc.xt == DType::U8;
+  const int xz = u8 ? 131 : 3;
+  const float xs = 0.02f;
+  Tensor x = test::random_ints(rng, cc.xt, {cc.n, cc.c, cc.h, cc.w}, u8 ? 0 : -128, u8 ? 255 : 127);
+  Tensor w = test::random_ints(rng, DType::I8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127);
+  std::vector<float> ws(cc.per_channel ? cc.m : 1);
+  std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+  for (float& s : ws) s = sd(rng);
+  const int64_t kk = cc.c / cc.group * cc.k * cc.k;
+  // An output scale that spreads typical accumulators over the integer range, with some saturation.
+  float wmean = 0;
+  for (float s : ws) wmean += s / ws.size();
+  // std(x - zp) * std(w) is about 74 * 73: outputs spread over about +-40 LSBs.
+  const float ys = xs * wmean * std::sqrt(float(kk)) * 74.f * 73.f / 40.f;
+  const int yz = cc.yt == DType::U8 ? 120 : -5;
+  p.inputs = {x,
+              Tensor::scalar(xs),
+              test::zero_point(cc.xt, xz),
+              w,
+              ws.size() == 1 ? Tensor::scalar(ws[0]) : Tensor::from_vector<float>({cc.m}, ws),
+              Tensor::from_vector<int8_t>({cc.m}, std::vector<int8_t>(cc.m, 0)),
+              Tensor::scalar(ys),
+              test::zero_point(cc.yt, yz)};
+  const int bias_range = static_cast<int>(kk * 5000);  // a few tens of output LSBs
+  if (cc.bias) p.inputs.push_back(test::random_ints(rng, DType::I32, {cc.m}, -bias_range, bias_range));
+  p.constant.assign(p.inputs.size(), true);
+  p.constant[0] = false;
+  if (!cc.act.empty()) {
+    ir::FusedOp f;
+    f.op_type = cc.act;
+    if (cc.act == "Clip") {
+      f.clip_min = -60 * ys;
+      f.clip_max = 50 * ys;
+    }
+    p.node.fused.push_back(f);
+    p.node.domain = kernels::ref::kQbenchDomain;
+  }
+  return p;
+}
+
+std::string describe(const ConvCase& c) {
+  return fmt::format("n{} c{} m{} {}x{} k{} s{} p{} g{} x={} y={} {} {} {}", c.n, c.c, c.m, c.h,
+                     c.w, c.k, c.stride, c.pad, c.group, dtype_name(c.xt), dtype_name(c.yt),
+                     c.per_channel ? "per-channel" : "per-tensor", c.bias ? "bias" : "no-bias",
+                     c.act.empty() ? "-" : c.act);
+}
+
+TEST(OnednnQConv, MatchesReferenceWithin1Lsb) {
+  std::mt19937 rng(20240611);
+  int cases = 0;
+  for (DType xt : {DType::U8, DType::I8})
+    for (DType yt : {DType::U8, DType::I8})
+      for (int shape = 0; shape < 6; ++shape) {
+        ConvCase cc{1, 16, 32, 9, 11, 3, 1, 1, 1, xt, yt, true, true, ""};
+        switch (shape) {
+          case 1:  // depthwise, stride 2
+            cc = {1, 32, 32, 12, 12, 3, 2, 1, 32, xt, yt, true, true, "Relu"};
+            break;
+          case 2:  // 1x1, batch 2, per-tensor, no bias
+            cc = {2, 24, 40, 7, 7, 1, 1, 0, 1, xt, yt, false, false, ""};
+            break;
+          case 3:  // grouped, stride 2, no pad
+            cc = {1, 16, 16, 10, 9, 3, 2, 0, 4, xt, yt, true, false, "Clip"};
+            break;
+          case 4:  // first-layer-like: 3 channels, 7x7 stride 2
+            cc = {1, 3, 16, 20, 20, 7, 2, 3, 1, xt, yt, true, true, "Relu"};
+            break;
+          case 5:  // odd channel counts
+            cc = {1, 5, 7, 6, 8, 3, 1, 1, 1, xt, yt, false, true, "Relu"};
+            break;
+        }
+        test::expect_int_kernel_matches(make_qconv(rng, cc), describe(cc));
+        cases++;
+      }
+  EXPECT_EQ(cases, 24);
+}
+
+// Asymmetric weights have no fast path: the kernel declines with a reason (the engine then runs
+// the reference kernel).
+TEST(OnednnQConv, DeclinesWeightZeroPoint) {
+  std::mt19937 rng(7);
+  Problem p = make_qconv(rng, {1, 8, 8, 5, 5, 3, 1, 1, 1, DType::U8, DType::U8, false, false, ""});
+  p.inputs[5] = Tensor::from_vector<int8_t>({8}, std::vector<int8_t>(8, 3));
+  std::string why;
+  std::vector<kernels::TensorType> types;
+  EXPECT_FALSE(p.make(why, types));
+  EXPECT_NE(why.find("weight zero point"), std::string::npos) << why;
+}
+
+}  // namespace
+}  // namespace qbench

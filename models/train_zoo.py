@@ -312,7 +312,7 @@ RECIPES = {
     "mobilenet": dict(channels_last=True, make=MobileNet, normalize=True, opset=13, epochs=8,
                       lr=3e-3, wd=1e-4, batch=128, aug="crop2+flip", smoothing=0.1),
     "vit": dict(make=ViT, normalize=False, opset=17, epochs=6, lr=2e-3, wd=5e-2,
-                batch=128, aug="flip", smoothing=0.1),
+                batch=64, aug="", smoothing=0.0),
 }
 ORDER = ["mlp", "lenet", "resnet", "mobilenet", "vit"]
 

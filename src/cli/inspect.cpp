@@ -95,7 +95,7 @@ void run_inspect(const InspectArgs& a) {
   for (const auto& n : r.nodes) {
     std::string op = n.op_type;
     for (const auto& f : n.fused) op += "+" + f;
-    std::string name = n.name.size() > 28 ? n.name.substr(0, 25) + "..." : n.name;
+    std::string name = n.name.size() > 28 ? "..." + n.name.substr(n.name.size() - 25) : n.name;
     std::string us = prof ? fmt::format("{:>7.1f}  ", plan.step_seconds()[i] * 1e6 / a.profile_runs) : "";
     fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", i, name, op,
                n.output_shape, n.params ? human(n.params) : "", n.macs ? human(n.macs) : "",

@@ -18,7 +18,7 @@ struct QuantizeArgs {
   int64_t calib_size = 512;
   int64_t calib_batch = 64;
   uint32_t calib_seed = 20240601;
-  std::string range = "entropy";
+  std::string range = "mse";
   double percentile = 99.99;
   int bins = 2048;
   std::string activations = "u8";

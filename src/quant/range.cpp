@@ -91,7 +91,7 @@ double entropy_threshold(const Histogram& h, int quant_bins) {
     for (int j = i; j < n; ++j) outliers += h.counts[j];
     p[i - 1] += outliers;
     // Quantize the unclipped slice into quant_bins levels, then expand each level back over
-    // the non-empty bins it merged.
+    // the bins it merged that are non-empty in p (TensorRT's is_nonzeros).
     q.assign(static_cast<size_t>(i), 0.0);
     const double merged = double(i) / double(quant_bins);
     for (int b = 0; b < quant_bins; ++b) {
@@ -101,11 +101,11 @@ double entropy_threshold(const Histogram& h, int quant_bins) {
       int nonzero = 0;
       for (int j = start; j < stop; ++j) {
         sum += h.counts[j];
-        nonzero += h.counts[j] != 0;
+        nonzero += p[j] != 0;
       }
       if (nonzero == 0) continue;
       for (int j = start; j < stop; ++j)
-        if (h.counts[j] != 0) q[j] = sum / nonzero;
+        if (p[j] != 0) q[j] = sum / nonzero;
     }
     const double kl = kl_divergence(p, q);
     if (kl < best_kl) {

@@ -16,7 +16,7 @@ const char* range_method_name(RangeMethod m);
 RangeMethod parse_range_method(const std::string& s);
 
 struct RangeOptions {
-  RangeMethod method = RangeMethod::Entropy;
+  RangeMethod method = RangeMethod::Mse;
   // Share of |x| kept by the percentile method, in percent.
   double percentile = 99.99;
 };

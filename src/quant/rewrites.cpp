@@ -68,8 +68,10 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
   g.nodes.clear();
   for (auto& n : nodes) {
     const bool candidate = n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" ||
-                                                (conv && n.op_type == "Conv"));
-    if (!candidate) {
+                                                n.op_type == "Conv");
+    if (candidate && n.op_type == "Conv" && !conv)
+      r.left_float.push_back({n.name, n.op_type, "Conv is quantized only with --dynamic-conv"});
+    if (!candidate || (n.op_type == "Conv" && !conv)) {
       result.push_back(std::move(n));
       continue;
     }

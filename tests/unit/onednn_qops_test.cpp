@@ -1,0 +1,103 @@
+// The integer element-wise and pooling kernels (qbench.QLinearAdd, qbench.MaxPool on u8/s8,
+// qbench.QLinearGlobalAveragePool) against their reference kernels: within 1 LSB.
+#include <fmt/format.h>
+
+#include "kernels/ref/qbench_ops.h"
+#include "qtest_util.h"
+
+namespace qbench {
+namespace {
+
+using kernels::onednn::testing::Problem;
+
+Problem qbench_problem(const std::string& op, size_t inputs,
+                       std::map<std::string, ir::Attribute> attrs = {}) {
+  Problem p;
+  p.node = kernels::onednn::testing::make_node(op, inputs, std::move(attrs));
+  p.node.domain = kernels::ref::kQbenchDomain;
+  return p;
+}
+
+TEST(OnednnQOps, QLinearAddWithin1Lsb) {
+  std::mt19937 rng(3);
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{1, 64, 14, 14}, {1, 64, 14, 14}}, {{2, 8, 5, 5}, {8, 1, 1}}, {{3, 7}, {3, 7}}};
+  int cases = 0;
+  for (DType t : {DType::U8, DType::I8})
+    for (bool relu : {false, true})
+      for (const auto& [sa, sb] : shapes) {
+        Problem p = qbench_problem("QLinearAdd", 8);
+        const bool u8 = t == DType::U8;
+        p.inputs = {test::random_ints(rng, t, sa, u8 ? 0 : -128, u8 ? 255 : 127),
+                    Tensor::scalar(0.05f),
+                    test::zero_point(t, u8 ? 120 : 3),
+                    test::random_ints(rng, t, sb, u8 ? 0 : -128, u8 ? 255 : 127),
+                    Tensor::scalar(0.031f),
+                    test::zero_point(t, u8 ? 10 : -7),
+                    Tensor::scalar(0.07f),
+                    test::zero_point(t, u8 ? 100 : 1)};
+        if (relu) {
+          ir::FusedOp f;
+          f.op_type = "Relu";
+          p.node.fused.push_back(f);
+        }
+        p.constant = {false, true, true, false, true, true, true, true};
+        test::expect_int_kernel_matches(
+            p, fmt::format("{} + {} {} {}", shape_str(sa), shape_str(sb), dtype_name(t),
+                           relu ? "relu" : ""));
+        cases++;
+      }
+  EXPECT_EQ(cases, 12);
+}
+
+TEST(OnednnQOps, IntegerMaxPoolExact) {
+  std::mt19937 rng(4);
+  for (DType t : {DType::U8, DType::I8})
+    for (int64_t stride : {1, 2}) {
+      // ResNet's stem pool (3x3, stride 2, pad 1) and a ceil_mode one.
+      Problem p = qbench_problem(
+          "MaxPool", 1,
+          {{"kernel_shape", ir::Attribute::of_ints({3, 3})},
+           {"strides", ir::Attribute::of_ints({stride, stride})},
+           {"pads", ir::Attribute::of_ints({1, 1, 1, 1})},
+           {"ceil_mode", ir::Attribute::of_int(stride == 2 ? 1 : 0)}});
+      p.inputs = {test::random_ints(rng, t, {1, 16, 12, 11}, t == DType::U8 ? 0 : -128, 127)};
+      p.constant = {false};
+      // The registry's first MaxPool kernel is the f32 one: create the int8 one directly.
+      std::string why;
+      std::vector<kernels::TensorType> types;
+      const kernels::OptimizedKernelDef* def = nullptr;
+      for (const auto& d : kernels::optimized_kernels())
+        if (std::string(d.op_type) == "MaxPool" && std::string(d.name) == "onednn-int8") def = &d;
+      ASSERT_TRUE(def);
+      kernels::InferContext ic{p.node, p.opset, {{t, p.inputs[0].shape()}}, {nullptr}, {}};
+      kernels::find_op(p.node.domain, "MaxPool")->infer(ic);
+      std::vector<const Tensor*> consts{nullptr};
+      kernels::KernelInit init{p.node, p.opset, ic.inputs, ic.outputs, consts, 1};
+      auto k = def->make(init, why);
+      ASSERT_TRUE(k) << why;
+      Tensor got(t, ic.outputs[0].shape);
+      std::vector<Tensor*> outs{&got};
+      kernels::ExecContext ctx;
+      std::vector<const Tensor*> in = p.input_ptrs();
+      k->run(in, outs, ctx);
+      Tensor want = kernels::run_reference(p.node, p.opset, in)[0];
+      EXPECT_EQ(test::lsb_diff(got, want).max, 0) << dtype_name(t) << " stride " << stride;
+    }
+}
+
+TEST(OnednnQOps, QLinearGlobalAveragePoolWithin1Lsb) {
+  std::mt19937 rng(6);
+  for (DType t : {DType::U8, DType::I8}) {
+    Problem p = qbench_problem("QLinearGlobalAveragePool", 5);
+    p.inputs = {test::random_ints(rng, t, {2, 64, 7, 7}, t == DType::U8 ? 0 : -128,
+                                  t == DType::U8 ? 255 : 127),
+                Tensor::scalar(0.1f), test::zero_point(t, t == DType::U8 ? 125 : -3),
+                Tensor::scalar(0.03f), test::zero_point(t, t == DType::U8 ? 128 : 0)};
+    p.constant = {false, true, true, true, true};
+    test::expect_int_kernel_matches(p, dtype_name(t));
+  }
+}
+
+}  // namespace
+}  // namespace qbench

@@ -71,6 +71,9 @@ void run_inspect(const InspectArgs& a) {
                         {"folded_at_compile", r.folded_nodes},
                         {"params", r.params},
                         {"macs", r.macs},
+                        {"coverage", {{"params_int8", r.params_int8}, {"params_bf16", r.params_bf16},
+                                      {"params_f32", r.params_f32}, {"macs_int8", r.macs_int8},
+                                      {"macs_bf16", r.macs_bf16}, {"macs_f32", r.macs_f32}}},
                         {"nodes", nodes},
                         {"machine", machine_json(a.threads)}};
     std::cout << j.dump(2) << "\n";
@@ -85,6 +88,7 @@ void run_inspect(const InspectArgs& a) {
   fmt::print("params    {} ({})\n", r.params, human(r.params));
   fmt::print("MACs      {} per run at batch {}\n", human(r.macs),
              types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
+  fmt::print("coverage  {}\n", engine::coverage_line(r));
   fmt::print("memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
              "lifetimes do not overlap)\n\n", plan.arena_bytes() / 1e6);
   const bool prof = a.profile_runs > 0;

@@ -136,16 +136,19 @@ void register_quantize(CLI::App& app) {
   c->add_option("--out", a->out, "Output ONNX file")->required();
   c->add_option("--exclude", a->exclude, "Node names or op types that stay float (comma separated)")
       ->delimiter(',');
-  c->add_flag("--per-tensor", a->per_tensor, "One scale per weight tensor instead of per output channel");
+  c->add_flag("--per-tensor", a->per_tensor,
+              "One scale per weight tensor instead of per output channel");
   c->add_flag("--dynamic-conv", a->dynamic_conv, "dynamic-int8: also quantize Conv (ConvInteger)");
   c->add_option("--calib-data", a->calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
                 "fashion-mnist:DIR, mnist:DIR)");
-  c->add_option("--calib-size", a->calib_size, "static-int8: calibration images, drawn with a fixed seed")
+  c->add_option("--calib-size", a->calib_size,
+                "static-int8: calibration images, drawn with a fixed seed")
       ->capture_default_str();
   c->add_option("--calib-batch", a->calib_batch, "static-int8: images per calibration run")
       ->capture_default_str();
-  c->add_option("--calib-seed", a->calib_seed, "static-int8: seed that draws the calibration images")
+  c->add_option("--calib-seed", a->calib_seed,
+                "static-int8: seed that draws the calibration images")
       ->capture_default_str();
   c->add_option("--range", a->range,
                 "static-int8 range method: minmax, percentile, entropy (KL divergence, "

@@ -112,6 +112,9 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
 }
 
 std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& input_types) const {
+  // oneDNN sizes its work split by the thread count at primitive creation: set it first, or a
+  // 1-thread plan forks a team of the default size on every primitive.
+  configure_threads(opts_.threads);
   const ir::Graph& g = graph_;
   const int64_t opset = g.opset();
   if (input_types.size() != g.inputs.size())

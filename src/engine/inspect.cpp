@@ -1,5 +1,7 @@
 #include "engine/inspect.h"
 
+#include <fmt/format.h>
+
 #include <unordered_set>
 
 namespace qbench::engine {
@@ -18,7 +20,8 @@ int64_t node_macs(const ir::Node& n, const std::vector<kernels::TensorType>& in,
     if (a.size() != 2) return 0;
     return out_numel * (n.attr_int("transA", 0) ? a[0] : a[1]);
   }
-  if (n.op_type == "MatMul" || n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul") {
+  if (n.op_type == "MatMul" || n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul" ||
+      n.op_type == "QGemm") {
     const Shape& a = in[0].shape;
     if (a.empty()) return 0;
     return out_numel * a.back();
@@ -26,9 +29,40 @@ int64_t node_macs(const ir::Node& n, const std::vector<kernels::TensorType>& in,
   return 0;
 }
 
+namespace {
+
+bool is_int8(DType t) {
+  return t == DType::U8 || t == DType::I8;
+}
+
+std::string precision_of(const Step& s) {
+  static const std::unordered_set<std::string> kInteger = {
+      "QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearGlobalAveragePool",
+      "QLinearAveragePool", "MatMulInteger", "ConvInteger"};
+  if (kInteger.count(s.node.op_type)) return "int8";
+  if (s.out_types.empty()) return "";
+  const DType out = s.out_types[0].dtype;
+  if (!s.in_types.empty() && is_int8(s.in_types[0].dtype) && is_int8(out)) return "int8";
+  if (s.node.compute_type == DType::BF16 && s.kernel_name != "reference") return "bf16";
+  // Conversions (QuantizeLinear, DequantizeLinear, Cast) read or write float: f32.
+  bool any_float = out == DType::F32;
+  for (const auto& t : s.in_types) any_float |= t.dtype == DType::F32;
+  return any_float ? "f32" : dtype_name(out);
+}
+
+double pct(int64_t part, int64_t total) {
+  return total > 0 ? 100.0 * double(part) / double(total) : 0.0;
+}
+
+}  // namespace
+
 PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
   PlanReport r;
   r.folded_nodes = plan.folded_nodes();
+  // Values no step produces and no graph input carries are constants (initializers, or values
+  // the plan folded for these shapes, such as a Cast of bfloat16 weights).
+  std::unordered_set<std::string> runtime(g.inputs.begin(), g.inputs.end());
+  for (const Step& s : plan.steps()) runtime.insert(s.node.outputs.begin(), s.node.outputs.end());
   std::unordered_set<std::string> counted;
   for (const Step& s : plan.steps()) {
     NodeReport nr;
@@ -36,20 +70,40 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
     nr.op_type = s.node.op_type;
     for (const auto& f : s.node.fused) nr.fused.push_back(f.op_type);
     nr.output_shape = s.out_types.empty() ? "" : shape_str(s.out_types[0].shape);
-    nr.precision = s.out_types.empty() ? "" : dtype_name(s.out_types[0].dtype);
-    for (const auto& in : s.node.inputs) {
-      const Tensor* t = in.empty() ? nullptr : g.constant(in);
-      if (!t || t->dtype() == DType::I64) continue;
-      nr.params += t->numel();
-      if (counted.insert(in).second) r.params += t->numel();
+    nr.precision = precision_of(s);
+    int64_t new_params = 0;
+    for (size_t i = 0; i < s.node.inputs.size() && i < s.in_types.size(); ++i) {
+      const std::string& in = s.node.inputs[i];
+      if (in.empty() || runtime.count(in) || s.in_types[i].dtype == DType::I64) continue;
+      const int64_t n = shape_numel(s.in_types[i].shape);
+      nr.params += n;
+      if (counted.insert(in).second) new_params += n;
     }
     nr.macs = node_macs(s.node, s.in_types, s.out_types);
     nr.kernel = s.kernel_name;
     nr.rejected = s.rejected;
+    r.params += new_params;
     r.macs += nr.macs;
+    if (nr.precision == "int8") {
+      r.params_int8 += new_params;
+      r.macs_int8 += nr.macs;
+    } else if (nr.precision == "bf16") {
+      r.params_bf16 += new_params;
+      r.macs_bf16 += nr.macs;
+    } else {
+      r.params_f32 += new_params;
+      r.macs_f32 += nr.macs;
+    }
     r.nodes.push_back(std::move(nr));
   }
   return r;
+}
+
+std::string coverage_line(const PlanReport& r) {
+  return fmt::format("int8 {:.1f}% of MACs, {:.1f}% of params; bf16 {:.1f}%, {:.1f}%; f32 {:.1f}%, {:.1f}%",
+                     pct(r.macs_int8, r.macs), pct(r.params_int8, r.params),
+                     pct(r.macs_bf16, r.macs), pct(r.params_bf16, r.params),
+                     pct(r.macs_f32, r.macs), pct(r.params_f32, r.params));
 }
 
 }  // namespace qbench::engine

@@ -14,7 +14,10 @@ struct NodeReport {
   std::string op_type;
   std::vector<std::string> fused;  // absorbed activations
   std::string output_shape;
-  std::string precision;  // dtype the node computed in: "f32", "i8", ...
+  // What the node computed in: "int8" (integer kernels: QLinear*, *Integer, pools and data
+  // movement on uint8/int8), "bf16" (a bf16 kernel ran it), "f32", or the output dtype of
+  // non-float nodes ("i64").
+  std::string precision;
   int64_t params = 0;     // elements of constant float/int8 inputs (weights, biases)
   int64_t macs = 0;       // multiply-accumulates for one run of the plan
   std::string kernel;     // "onednn", "reference"
@@ -25,11 +28,18 @@ struct PlanReport {
   std::vector<NodeReport> nodes;
   int64_t params = 0;
   int64_t macs = 0;
+  // Coverage: parameters and MACs of the nodes that ran in each precision (anything not int8 or
+  // bf16 counts as f32). A quantized model whose MACs run in f32 was not really quantized.
+  int64_t params_int8 = 0, params_bf16 = 0, params_f32 = 0;
+  int64_t macs_int8 = 0, macs_bf16 = 0, macs_f32 = 0;
   int folded_nodes = 0;
   std::string input_shapes;
 };
 
 PlanReport describe_plan(const Plan& plan, const ir::Graph& g);
+
+// "int8 92.1% of MACs, 91.8% of params; bf16 0.0%, 0.0%; f32 7.9%, 8.2%"
+std::string coverage_line(const PlanReport& r);
 
 // Multiply-accumulates of one node given its concrete input/output types (0 for ops without
 // a dot product).

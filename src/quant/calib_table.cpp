@@ -19,7 +19,8 @@ void save_calib_table(const CalibTable& t, const std::string& path) {
   f << "# qbench calibration table v1\n"
        "# One tensor per line, whitespace separated: tensor method min max scale zero_point dtype\n"
        "# dtype is u8 (asymmetric uint8) or s8 (symmetric int8). The quantizer uses scale and\n"
-       "# zero_point as written; min/max/method record where they came from. '#' starts a comment.\n";
+       "# zero_point as written; min/max/method record where they came from. '#' starts a "
+       "comment.\n";
   for (const auto& e : t.entries) {
     if (e.tensor.find_first_of(" \t\n") != std::string::npos)
       fail("tensor name '{}' contains whitespace and cannot be written to a calibration table",
@@ -42,7 +43,8 @@ CalibTable load_calib_table(const std::string& path) {
     CalibEntry e;
     std::string dtype, extra;
     if (!(ls >> e.tensor)) continue;
-    if (!(ls >> e.method >> e.min >> e.max >> e.q.scale >> e.q.zero_point >> dtype) || (ls >> extra))
+    if (!(ls >> e.method >> e.min >> e.max >> e.q.scale >> e.q.zero_point >> dtype) ||
+        (ls >> extra))
       fail("{}:{}: expected 'tensor method min max scale zero_point dtype'", path, lineno);
     if (dtype != "u8" && dtype != "s8")
       fail("{}:{}: dtype must be u8 or s8, found '{}'", path, lineno, dtype);

@@ -23,8 +23,8 @@ void Observer::widen(float limit) {
     hist_.limit = limit;
     return;
   }
-  std::vector<double> old = std::move(hist_.counts);
   const double ow = hist_.bin_width();
+  std::vector<double> old = std::move(hist_.counts);
   hist_.counts.assign(static_cast<size_t>(bins_), 0.0);
   hist_.limit = limit;
   const double nw = hist_.bin_width();
@@ -67,7 +67,8 @@ void Observer::observe(const float* data, int64_t n) {
 }
 
 void Observer::observe(const Tensor& t) {
-  if (t.dtype() != DType::F32) fail("only f32 tensors can be observed, got {}", dtype_name(t.dtype()));
+  if (t.dtype() != DType::F32)
+    fail("only f32 tensors can be observed, got {}", dtype_name(t.dtype()));
   observe(t.data<float>(), t.numel());
 }
 

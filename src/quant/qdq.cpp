@@ -242,7 +242,8 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
       if (ci == cons.end()) continue;
       for (size_t k : ci->second) {
         auto bi = by_node.find(k);
-        if (bi != by_node.end() && active(*bi->second)) changed |= q.insert(it.output_tensor).second;
+        if (bi != by_node.end() && active(*bi->second))
+          changed |= q.insert(it.output_tensor).second;
       }
     }
   }

@@ -53,7 +53,7 @@ struct FloatNode {
 };
 
 struct QdqPlan {
-  std::vector<NodeIntent> intents;   // the nodes that will run quantized
+  std::vector<NodeIntent> intents;  // the nodes that will run quantized
   std::vector<FloatNode> left_float;
   // Activation tensors that get one QuantizeLinear/DequantizeLinear pair, in graph order.
   std::vector<std::string> tensors;

@@ -14,7 +14,8 @@ inline double round_half_even(double v) {
 
 // saturate(round(x / scale) + zero_point) into [qmin, qmax]. The division is in float, as in
 // ONNX's reference implementation and ONNX Runtime, so ties round the same way.
-inline int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
+inline int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin,
+                              int32_t qmax) {
   double q = round_half_even(static_cast<double>(x / scale)) + zero_point;
   if (std::isnan(q)) q = zero_point;
   return static_cast<int32_t>(std::clamp<double>(q, qmin, qmax));

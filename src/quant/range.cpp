@@ -24,8 +24,8 @@ const char* range_method_name(RangeMethod m) {
 }
 
 RangeMethod parse_range_method(const std::string& s) {
-  for (RangeMethod m : {RangeMethod::MinMax, RangeMethod::Percentile, RangeMethod::Entropy,
-                        RangeMethod::Mse})
+  for (RangeMethod m :
+       {RangeMethod::MinMax, RangeMethod::Percentile, RangeMethod::Entropy, RangeMethod::Mse})
     if (s == range_method_name(m)) return m;
   fail("unknown range method '{}' (expected minmax, percentile, entropy or mse)", s);
 }

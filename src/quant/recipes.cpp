@@ -56,20 +56,72 @@ struct OpChange {
   int64_t since;
 };
 constexpr OpChange kChanges[] = {
-    {"Squeeze", 13}, {"Unsqueeze", 13}, {"Split", 13},      {"ReduceSum", 13}, {"Softmax", 13},
-    {"LogSoftmax", 13}, {"Hardmax", 13}, {"Clip", 11},      {"Pad", 11},       {"Slice", 10},
+    {"Squeeze", 13},    {"Unsqueeze", 13}, {"Split", 13}, {"ReduceSum", 13}, {"Softmax", 13},
+    {"LogSoftmax", 13}, {"Hardmax", 13},   {"Clip", 11},  {"Pad", 11},       {"Slice", 10},
 };
 // Ops whose semantics did not change (or only gained attributes with compatible defaults)
 // between opset 7 and 13.
-const std::set<std::string> kUnchanged = {
-    "Conv", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "MaxPool", "AveragePool",
-    "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Flatten", "Reshape",
-    "Concat", "Transpose", "Gather", "Shape", "Cast", "Constant", "Identity", "Dropout", "Exp",
-    "Log", "Sqrt", "Neg", "Abs", "Pow", "Erf", "Equal", "Less", "Greater", "Where", "Max", "Min",
-    "Expand", "ConstantOfShape", "Range", "Tile", "ArgMax", "ReduceMean", "ReduceMax",
-    "ReduceMin", "Not", "And", "Or", "HardSigmoid", "Elu", "Softplus", "Reciprocal",
-    "BatchNormalization", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
-    "MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul"};
+const std::set<std::string> kUnchanged = {"Conv",
+                                          "Gemm",
+                                          "MatMul",
+                                          "Relu",
+                                          "LeakyRelu",
+                                          "Sigmoid",
+                                          "Tanh",
+                                          "MaxPool",
+                                          "AveragePool",
+                                          "GlobalAveragePool",
+                                          "GlobalMaxPool",
+                                          "Add",
+                                          "Sub",
+                                          "Mul",
+                                          "Div",
+                                          "Flatten",
+                                          "Reshape",
+                                          "Concat",
+                                          "Transpose",
+                                          "Gather",
+                                          "Shape",
+                                          "Cast",
+                                          "Constant",
+                                          "Identity",
+                                          "Dropout",
+                                          "Exp",
+                                          "Log",
+                                          "Sqrt",
+                                          "Neg",
+                                          "Abs",
+                                          "Pow",
+                                          "Erf",
+                                          "Equal",
+                                          "Less",
+                                          "Greater",
+                                          "Where",
+                                          "Max",
+                                          "Min",
+                                          "Expand",
+                                          "ConstantOfShape",
+                                          "Range",
+                                          "Tile",
+                                          "ArgMax",
+                                          "ReduceMean",
+                                          "ReduceMax",
+                                          "ReduceMin",
+                                          "Not",
+                                          "And",
+                                          "Or",
+                                          "HardSigmoid",
+                                          "Elu",
+                                          "Softplus",
+                                          "Reciprocal",
+                                          "BatchNormalization",
+                                          "QuantizeLinear",
+                                          "DequantizeLinear",
+                                          "DynamicQuantizeLinear",
+                                          "MatMulInteger",
+                                          "ConvInteger",
+                                          "QLinearConv",
+                                          "QLinearMatMul"};
 
 std::string ints_input(ir::Graph& g, const ir::Node& n, const std::string& what,
                        const std::vector<int64_t>& v) {
@@ -152,7 +204,8 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
       }
       n.attrs["axis"] = ir::Attribute::of_int(-1);
     } else if (op == "Clip") {
-      const float lo = n.attr_float("min", -3.402823466e38f), hi = n.attr_float("max", 3.402823466e38f);
+      const float lo = n.attr_float("min", -3.402823466e38f),
+                  hi = n.attr_float("max", 3.402823466e38f);
       n.attrs.erase("min");
       n.attrs.erase("max");
       n.inputs = {n.inputs[0], add_initializer(out, n.name + "_min", Tensor::scalar<float>(lo)),
@@ -164,7 +217,8 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
       n.attrs.erase("pads");
       n.attrs.erase("value");
     } else if (op == "Slice") {
-      std::vector<std::string> ins = {n.inputs[0], ints_input(out, n, "starts", n.attr_ints("starts")),
+      std::vector<std::string> ins = {n.inputs[0],
+                                      ints_input(out, n, "starts", n.attr_ints("starts")),
                                       ints_input(out, n, "ends", n.attr_ints("ends"))};
       if (n.has_attr("axes")) ins.push_back(ints_input(out, n, "axes", n.attr_ints("axes")));
       n.inputs = ins;
@@ -223,7 +277,8 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
     if (!can_fall_back)
       fail("recipe {} needs opset {} but the model has opset {} and cannot be carried over: {}",
            recipe_name(opts.recipe), target, from, why);
-    r.notes.push_back(fmt::format("kept opset {} ({}): weights use one scale per tensor", from, why));
+    r.notes.push_back(
+        fmt::format("kept opset {} ({}): weights use one scale per tensor", from, why));
     return false;
   };
 
@@ -290,9 +345,9 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
                                    activation_qparams(range, opts.activations)});
         }
         r.calib_seconds = st.seconds;
-        r.calib_source = fmt::format("calibrated on {} images of {} (train split, seed {}), {}",
-                                     st.images, st.dataset, opts.calib.seed,
-                                     range_method_name(opts.range.method));
+        r.calib_source =
+            fmt::format("calibrated on {} images of {} (train split, seed {}), {}", st.images,
+                        st.dataset, opts.calib.seed, range_method_name(opts.range.method));
         if (!opts.calib_table.empty()) save_calib_table(table, opts.calib_table);
       }
       if (!opts.save_calib_table.empty()) save_calib_table(table, opts.save_calib_table);
@@ -312,7 +367,8 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   io.insert(g.outputs.begin(), g.outputs.end());
   for (auto& [name, v] : g.values) {
     const ir::Value* before = model.find(name);
-    if (v.is_constant() || io.count(name) || (before && before->dtype != DType::Undefined)) continue;
+    if (v.is_constant() || io.count(name) || (before && before->dtype != DType::Undefined))
+      continue;
     v.dtype = DType::Undefined;
     v.dims.reset();
   }

@@ -63,7 +63,7 @@ Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::stri
 struct QuantizeResult {
   ir::Graph graph;
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
-  std::vector<FloatNode> left_float;            // every other node, with the reason
+  std::vector<FloatNode> left_float;           // every other node, with the reason
   Coverage coverage;
   // static-int8 calibration
   std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"

@@ -13,8 +13,8 @@ namespace {
 // the dims of `like` when given); returns the output names.
 std::vector<std::string> emit(ir::Graph& g, std::vector<ir::Node>& out, const std::string& op,
                               const std::string& name, std::vector<std::string> inputs,
-                              const std::vector<std::string>& outs, const std::vector<DType>& dtypes,
-                              const ir::Value* like = nullptr,
+                              const std::vector<std::string>& outs,
+                              const std::vector<DType>& dtypes, const ir::Value* like = nullptr,
                               std::map<std::string, ir::Attribute> attrs = {}) {
   ir::Node n;
   n.op_type = op;
@@ -67,8 +67,8 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
   std::vector<ir::Node> nodes = std::move(g.nodes);
   g.nodes.clear();
   for (auto& n : nodes) {
-    const bool candidate = n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" ||
-                                                n.op_type == "Conv");
+    const bool candidate =
+        n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" || n.op_type == "Conv");
     if (candidate && n.op_type == "Conv" && !conv)
       r.left_float.push_back({n.name, n.op_type, "Conv is quantized only with --dynamic-conv"});
     if (!candidate || (n.op_type == "Conv" && !conv)) {
@@ -128,7 +128,8 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
       }
     } else {
       channel_axis = 0;
-      if (f32_constant(g, n, 2)) bias = f32_constant(g, n, 2)->clone();
+      if (f32_constant(g, n, 2))
+        bias = f32_constant(g, n, 2)->clone();
       else if (n.has_input(2)) {
         skip("bias is not constant");
         continue;
@@ -202,7 +203,8 @@ RewriteReport rewrite_weight_only(ir::Graph& g, int bits, int64_t group, bool pe
     }
     const Tensor* w = f32_constant(g, n, 1);
     if (!w || w->rank() != 2) {
-      r.left_float.push_back({n.name, n.op_type, "weight (input 1) is not a constant 2-D f32 tensor"});
+      r.left_float.push_back(
+          {n.name, n.op_type, "weight (input 1) is not a constant 2-D f32 tensor"});
       continue;
     }
     const bool tb = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
@@ -290,9 +292,9 @@ RewriteReport rewrite_half(ir::Graph& g, DType storage, const std::vector<std::s
           p[k] = storage == DType::BF16 ? float_to_bf16(w->data<float>()[k])
                                         : float_to_half(w->data<float>()[k]);
         const std::string name = n.inputs[i];
-        auto c = emit(g, added, "Cast", name + tag + "_Cast",
-                      {add_initializer(g, name + tag, h)}, {name + tag + "_float"}, {DType::F32},
-                      g.find(name), {{"to", ir::Attribute::of_int(static_cast<int64_t>(DType::F32))}});
+        auto c = emit(g, added, "Cast", name + tag + "_Cast", {add_initializer(g, name + tag, h)},
+                      {name + tag + "_float"}, {DType::F32}, g.find(name),
+                      {{"to", ir::Attribute::of_int(static_cast<int64_t>(DType::F32))}});
         it = done.emplace(name, c[0]).first;
       }
       n.inputs[i] = it->second;

@@ -9,7 +9,8 @@
 namespace qbench::quant {
 
 QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int64_t axis, int qmax) {
-  if (w.dtype() != DType::F32) fail("weights must be f32 to quantize, found {}", dtype_name(w.dtype()));
+  if (w.dtype() != DType::F32)
+    fail("weights must be f32 to quantize, found {}", dtype_name(w.dtype()));
   QuantizedWeight r;
   r.per_channel = per_channel && w.rank() > 0;
   r.axis = axis;
@@ -21,9 +22,11 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int64_t axis,
   const int64_t n = w.numel();
   std::vector<float> absmax(static_cast<size_t>(channels), 0.0f);
   auto channel_of = [&](int64_t i) { return r.per_channel ? (i / inner) % channels : 0; };
-  for (int64_t i = 0; i < n; ++i) absmax[channel_of(i)] = std::max(absmax[channel_of(i)], std::fabs(p[i]));
+  for (int64_t i = 0; i < n; ++i)
+    absmax[channel_of(i)] = std::max(absmax[channel_of(i)], std::fabs(p[i]));
   std::vector<float> scale(absmax.size());
-  for (size_t c = 0; c < scale.size(); ++c) scale[c] = absmax[c] > 0 ? absmax[c] / float(qmax) : 1.0f;
+  for (size_t c = 0; c < scale.size(); ++c)
+    scale[c] = absmax[c] > 0 ? absmax[c] / float(qmax) : 1.0f;
   r.q = Tensor(DType::I8, w.shape());
   int8_t* q = r.q.data<int8_t>();
   for (int64_t i = 0; i < n; ++i)
@@ -38,8 +41,10 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int64_t axis,
   return r;
 }
 
-GroupQuantizedWeight quantize_weight_groups(const Tensor& w, int64_t axis, int64_t group, int qmax) {
-  if (w.dtype() != DType::F32) fail("weights must be f32 to quantize, found {}", dtype_name(w.dtype()));
+GroupQuantizedWeight quantize_weight_groups(const Tensor& w, int64_t axis, int64_t group,
+                                            int qmax) {
+  if (w.dtype() != DType::F32)
+    fail("weights must be f32 to quantize, found {}", dtype_name(w.dtype()));
   const int64_t len = w.dim(static_cast<int>(axis));
   if (group <= 0 || len % group != 0)
     fail("group size {} does not divide the reduction dimension {} of a weight of shape {}", group,

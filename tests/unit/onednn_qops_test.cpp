@@ -63,20 +63,11 @@ TEST(OnednnQOps, IntegerMaxPoolExact) {
            {"ceil_mode", ir::Attribute::of_int(stride == 2 ? 1 : 0)}});
       p.inputs = {test::random_ints(rng, t, {1, 16, 12, 11}, t == DType::U8 ? 0 : -128, 127)};
       p.constant = {false};
-      // The registry's first MaxPool kernel is the f32 one: create the int8 one directly.
       std::string why;
       std::vector<kernels::TensorType> types;
-      const kernels::OptimizedKernelDef* def = nullptr;
-      for (const auto& d : kernels::optimized_kernels())
-        if (std::string(d.op_type) == "MaxPool" && std::string(d.name) == "onednn-int8") def = &d;
-      ASSERT_TRUE(def);
-      kernels::InferContext ic{p.node, p.opset, {{t, p.inputs[0].shape()}}, {nullptr}, {}};
-      kernels::find_op(p.node.domain, "MaxPool")->infer(ic);
-      std::vector<const Tensor*> consts{nullptr};
-      kernels::KernelInit init{p.node, p.opset, ic.inputs, ic.outputs, consts, 1};
-      auto k = def->make(init, why);
+      auto k = p.make(why, types);
       ASSERT_TRUE(k) << why;
-      Tensor got(t, ic.outputs[0].shape);
+      Tensor got(t, types[0].shape);
       std::vector<Tensor*> outs{&got};
       kernels::ExecContext ctx;
       std::vector<const Tensor*> in = p.input_ptrs();
@@ -97,6 +88,39 @@ TEST(OnednnQOps, QLinearGlobalAveragePoolWithin1Lsb) {
     p.constant = {false, true, true, true, true};
     test::expect_int_kernel_matches(p, dtype_name(t));
   }
+}
+
+// Transpose as one oneDNN reorder, for float (ViT's attention reshapes) and 8-bit tensors (the
+// borders of a channels-last integer region): exact.
+TEST(OnednnQOps, TransposeExact) {
+  std::mt19937 rng(12);
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{1, 3, 5, 7}, {0, 2, 3, 1}}, {{2, 7, 5, 3}, {0, 3, 1, 2}}, {{4, 6, 8}, {0, 2, 1}},
+      {{2, 3, 4, 5}, {3, 1, 0, 2}}, {{6, 10}, {}}};
+  int n = 0;
+  for (DType t : {DType::F32, DType::U8, DType::I8})
+    for (const auto& [shape, perm] : cases) {
+      Problem p;
+      std::map<std::string, ir::Attribute> attrs;
+      if (!perm.empty()) attrs["perm"] = ir::Attribute::of_ints(perm);
+      p.node = kernels::onednn::testing::make_node("Transpose", 1, attrs);
+      p.inputs = {t == DType::F32 ? kernels::onednn::testing::random_tensor(rng, shape)
+                                  : test::random_ints(rng, t, shape, t == DType::U8 ? 0 : -128, 127)};
+      p.constant = {false};
+      std::string why;
+      std::vector<kernels::TensorType> types;
+      auto k = p.make(why, types);
+      ASSERT_TRUE(k) << why;
+      Tensor got(t, types[0].shape);
+      std::vector<Tensor*> outs{&got};
+      kernels::ExecContext ctx;
+      std::vector<const Tensor*> in = p.input_ptrs();
+      k->run(in, outs, ctx);
+      Tensor want = kernels::run_reference(p.node, p.opset, in)[0];
+      EXPECT_TRUE(got.same_as(want)) << dtype_name(t) << " " << shape_str(shape);
+      n++;
+    }
+  EXPECT_EQ(n, 15);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <map>
 
 #include "engine/engine.h"
@@ -208,9 +210,18 @@ TEST(QdqFusion, BlockFusesIntoIntegerOps) {
   EXPECT_EQ(count(o, "Flatten"), 1);
   EXPECT_EQ(count(o, "QGemm"), 1);
   EXPECT_EQ(count(o, "Conv") + count(o, "Gemm") + count(o, "Add") + count(o, "Relu"), 0);
+  // The 2-D integer region runs channels-last: one Transpose in (after the input's Q), one out
+  // (before Flatten).
+  EXPECT_EQ(count(o, "Transpose"), 2);
+  for (const auto& n : o.nodes)
+    if (n.op_type == "QLinearConv" || n.op_type == "MaxPool" || n.op_type == "QLinearGlobalAveragePool") {
+      EXPECT_EQ(n.attr_int("channels_last", 0), 1) << n.name;
+    }
   // The ReLU after the first conv is absorbed by saturation (zero point 0): a standard op.
   for (const auto& n : o.nodes)
-    if (n.op_type == "QLinearConv") EXPECT_TRUE(n.fused.empty());
+    if (n.op_type == "QLinearConv") {
+      EXPECT_TRUE(n.fused.empty());
+    }
 
   const float step = output_step(g);
   Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
@@ -222,13 +233,15 @@ TEST(QdqFusion, BlockFusesIntoIntegerOps) {
   Tensor got_ref = engine::Engine(g, ref_fused).run({x})[0];
   EXPECT_LE(max_abs_diff(got_ref, want), 1.01f * step + 1e-6f);
 
-  // Every integer node ran on an integer kernel.
+  // Every integer node ran on an integer kernel (data movement is a copy on the reference).
   auto& plan = fused.plan_for(fused.input_types(1));
   engine::PlanReport r = engine::describe_plan(plan, fused.graph());
   for (const auto& n : r.nodes) {
     if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") continue;
     EXPECT_EQ(n.precision, "int8") << n.name << " " << n.op_type;
-    EXPECT_NE(n.kernel, "reference") << n.name << " " << n.op_type << ": " << n.rejected;
+    if (n.op_type != "Flatten" && n.op_type != "Transpose") {
+      EXPECT_NE(n.kernel, "reference") << n.name << " " << n.op_type << ": " << n.rejected;
+    }
   }
   EXPECT_GT(r.macs_int8, 0);
   EXPECT_EQ(r.macs_int8, r.macs);
@@ -244,7 +257,9 @@ TEST(QdqFusion, SignedActivationsKeepFusedRelu) {
   for (const auto& n : fused.graph().nodes)
     if (n.op_type == "QLinearConv" || n.op_type == "QLinearAdd") {
       with_relu += !n.fused.empty();
-      if (!n.fused.empty()) EXPECT_EQ(n.domain, kernels::ref::kQbenchDomain);
+      if (!n.fused.empty()) {
+        EXPECT_EQ(n.domain, kernels::ref::kQbenchDomain);
+      }
     }
   EXPECT_EQ(with_relu, 2);
   EXPECT_EQ(count(fused.graph(), "QuantizeLinear"), 1);
@@ -267,8 +282,9 @@ TEST(QdqFusion, DeclinedIntegerKernelFallsBackWithReason) {
   auto& plan = fused.plan_for(fused.input_types(1));
   engine::PlanReport r = engine::describe_plan(plan, fused.graph());
   bool found = false;
-  for (const auto& n : r.nodes)
-    if (n.name == "Conv_2") {
+  for (size_t i = 0; i < r.nodes.size(); ++i)
+    if (plan.steps()[i].node.op_type == "QLinearConv" && plan.steps()[i].node.inputs[3] == "w1_q") {
+      const engine::NodeReport& n = r.nodes[i];
       found = true;
       EXPECT_EQ(n.kernel, "reference");
       EXPECT_NE(n.rejected.find("weight zero point"), std::string::npos) << n.rejected;
@@ -283,6 +299,82 @@ TEST(QdqFusion, SavingInternalOpsFails) {
   Tensor x = test::random_tensor({1, 8, 12, 12}, 4, -1.f, 1.f);
   engine::Engine fused(quantized_block(x, false));
   EXPECT_THROW(onnxio::save_model(fused.graph(), ::testing::TempDir() + "/fused.onnx"), Error);
+}
+
+// Weights stored as bfloat16 and cast to float: the Cast survives constant folding, the Conv
+// and Gemm are marked to compute in bf16 and run on oneDNN's bf16 kernels.
+TEST(QdqFusion, Bf16WeightsComputeInBf16) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  test::add_input(g, "x", {{1, ""}, {8, ""}, {6, ""}, {6, ""}});
+  auto bf16_const = [&](const std::string& name, Shape s, uint32_t seed) {
+    Tensor f = test::random_tensor(s, seed, -0.5f, 0.5f);
+    Tensor b(DType::BF16, s);
+    for (int64_t i = 0; i < f.numel(); ++i) {
+      uint32_t u;
+      std::memcpy(&u, &f.data<float>()[i], 4);
+      b.data<uint16_t>()[i] = static_cast<uint16_t>(u >> 16);
+    }
+    test::add_constant(g, name, b);
+    ir::Node& c = test::add_node(g, "Cast", {name}, {name + "_f32"});
+    c.attrs["to"] = ir::Attribute::of_int(1);
+    return name + "_f32";
+  };
+  std::string w = bf16_const("w", {16, 8, 3, 3}, 1);
+  test::add_node(g, "Conv", {"x", w}, {"c"});
+  test::add_node(g, "Relu", {"c"}, {"r"});
+  test::add_node(g, "Flatten", {"r"}, {"f"});
+  std::string w2 = bf16_const("w2", {5, 256}, 2);
+  ir::Node& gm = test::add_node(g, "Gemm", {"f", w2}, {"y"});
+  gm.attrs["transB"] = ir::Attribute::of_int(1);
+  g.outputs = {"y"};
+
+  engine::Engine eng(g);
+  int bf16_nodes = 0;
+  for (const auto& n : eng.graph().nodes) bf16_nodes += n.compute_type == DType::BF16;
+  EXPECT_EQ(bf16_nodes, 2);
+  EXPECT_EQ(count(eng.graph(), "Cast"), 2);
+  EXPECT_EQ(eng.graph().constant("w")->dtype(), DType::BF16);
+  auto& plan = eng.plan_for(eng.input_types(1));
+  engine::PlanReport r = engine::describe_plan(plan, eng.graph());
+  EXPECT_EQ(r.macs_bf16, r.macs);
+  EXPECT_EQ(r.params_bf16, r.params);
+  Tensor x = test::random_tensor({1, 8, 6, 6}, 3, -1.f, 1.f);
+  Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
+  EXPECT_LT(test::max_rel_diff(eng.run({x})[0], want), 2e-2f);
+}
+
+// Dynamic quantization (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul): MatMulInteger
+// runs on oneDNN's integer matmul with the runtime zero point, exactly.
+TEST(QdqFusion, DynamicMatMulIntegerRunsInt8) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  test::add_input(g, "x", {{4, ""}, {32, ""}});
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<int> d(-127, 127);
+  std::vector<int8_t> wq(32 * 6);
+  for (auto& v : wq) v = static_cast<int8_t>(d(rng));
+  test::add_constant(g, "w", Tensor::from_vector<int8_t>({32, 6}, wq));
+  test::add_constant(g, "w_scale", Tensor::scalar(0.01f));
+  test::add_node(g, "DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
+  test::add_node(g, "MatMulInteger", {"xq", "w", "xz"}, {"acc"});
+  ir::Node& c = test::add_node(g, "Cast", {"acc"}, {"accf"});
+  c.attrs["to"] = ir::Attribute::of_int(1);
+  test::add_node(g, "Mul", {"xs", "w_scale"}, {"s"});
+  test::add_node(g, "Mul", {"accf", "s"}, {"y"});
+  g.outputs = {"y"};
+  engine::Engine eng(g);
+  auto& plan = eng.plan_for(eng.input_types(4));
+  engine::PlanReport r = engine::describe_plan(plan, eng.graph());
+  for (const auto& n : r.nodes)
+    if (n.op_type == "MatMulInteger") {
+      EXPECT_EQ(n.kernel, "onednn") << n.rejected;
+      EXPECT_EQ(n.precision, "int8");
+    }
+  EXPECT_EQ(r.macs_int8, r.macs);
+  Tensor x = test::random_tensor({4, 32}, 9, -1.f, 2.f);
+  Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
+  EXPECT_LT(test::max_rel_diff(eng.run({x})[0], want), 1e-6f);
 }
 
 }  // namespace

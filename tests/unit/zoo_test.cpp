@@ -33,7 +33,8 @@ const data::Dataset& test_set() {
 class Zoo : public ::testing::TestWithParam<std::string> {
  protected:
   nlohmann::json entry() {
-    for (const auto& m : zoo().at("models"))
+    const nlohmann::json z = zoo();
+    for (const auto& m : z.at("models"))
       if (m.at("name") == GetParam()) return m;
     ADD_FAILURE() << "no zoo entry " << GetParam();
     return {};

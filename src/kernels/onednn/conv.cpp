@@ -57,9 +57,14 @@ class ConvKernel final : public Kernel {
     memory::desc wei_plain = plain_desc(wdims);
     memory::desc bias_md = has_bias_ ? plain_desc(Shape{w[0]}) : memory::desc();
     tag t = act_tag(layout, nd);
-    memory::desc src_md(to_dims(x), memory::data_type::f32, t);
+    // bf16 compute (ir::Node::compute_type, weights that were bfloat16): source and weights in
+    // bf16, f32 accumulation and output; the source reorder converts the activations.
+    const memory::data_type cdt = init.node.compute_type == DType::BF16
+                                      ? memory::data_type::bf16
+                                      : memory::data_type::f32;
+    memory::desc src_md(to_dims(x), cdt, t);
     memory::desc dst_md(to_dims(y), memory::data_type::f32, t);
-    memory::desc wei_any(wdims, memory::data_type::f32, tag::any);
+    memory::desc wei_any(wdims, cdt, tag::any);
 
     dnnl::primitive_attr attr = scratch_attr();
     dnnl::post_ops po;
@@ -74,7 +79,8 @@ class ConvKernel final : public Kernel {
         }))
       return false;
     if (is_reference_impl(pd)) {
-      why_not = "oneDNN has only its reference convolution for this case";
+      why_not = fmt::format("oneDNN has only its reference {} convolution for this case",
+                            cdt == memory::data_type::bf16 ? "bf16" : "f32");
       return false;
     }
     impl_ = pd.impl_info_str();

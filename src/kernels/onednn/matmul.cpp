@@ -18,23 +18,35 @@ using tag = memory::format_tag;
 // (constant) or bound per run.
 class MatMulCore {
  public:
+  // bf16: A is converted by a reorder before the matmul, a constant B once; f32 output.
   bool init(const memory::desc& a_md, const memory::desc& b_md, const memory::desc& dst_md,
             const memory::desc& bias_md, const Tensor* b_const, dnnl::primitive_attr attr,
-            std::string& why_not) {
+            std::string& why_not, bool bf16 = false) {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    memory::desc b_pd_md =
-        b_const ? memory::desc(b_md.dims(), memory::data_type::f32, tag::any) : b_md;
+    if (bf16 && !b_const) {
+      why_not = "bf16 compute needs constant weights";
+      return false;
+    }
+    const memory::data_type cdt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    memory::desc b_pd_md = b_const ? memory::desc(b_md.dims(), cdt, tag::any) : b_md;
+    memory::desc a_pd_md = bf16 ? memory::desc(a_md.dims(), cdt, tag::any) : a_md;
     dnnl::matmul::primitive_desc pd;
-    if (!try_dnnl(why_not, "matmul", [&] {
-          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_pd_md, bias_md, dst_md),
+    if (!try_dnnl(why_not, bf16 ? "bf16 matmul" : "matmul", [&] {
+          pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_pd_md, b_pd_md, bias_md, dst_md),
                                             attr, cpu_engine());
         }))
       return false;
     if (is_reference_impl(pd)) {
-      why_not = "oneDNN has only its reference matmul for this case";
+      why_not = fmt::format("oneDNN has only its reference {} matmul for this case",
+                            bf16 ? "bf16" : "f32");
       return false;
     }
     a_ = user_memory(a_md);
+    if (bf16) {
+      a_conv_ = memory(pd.src_desc(), cpu_engine());
+      convert_a_ = {dnnl::reorder(a_, a_conv_), {{DNNL_ARG_FROM, a_}, {DNNL_ARG_TO, a_conv_}}};
+      has_convert_ = true;
+    }
     dst_ = user_memory(dst_md);
     if (b_const) {
       b_ = memory(pd.weights_desc(), cpu_engine());
@@ -45,7 +57,8 @@ class MatMulCore {
     } else {
       b_ = user_memory(b_md);
     }
-    step_ = {dnnl::matmul(pd), {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, dst_}}};
+    step_ = {dnnl::matmul(pd),
+             {{DNNL_ARG_SRC, has_convert_ ? a_conv_ : a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, dst_}}};
     if (bias_md) {
       bias_ = user_memory(bias_md);
       step_.args[DNNL_ARG_BIAS] = bias_;
@@ -64,14 +77,15 @@ class MatMulCore {
     if (!b_bound_) bind(b_, b);
     if (bias) bias_.set_data_handle(const_cast<void*>(bias));
     bind(dst_, dst);
+    if (has_convert_) convert_a_.execute();
     step_.execute();
     cpu_stream().wait();
   }
 
  private:
-  memory a_, b_, dst_, bias_, scratch_;
-  bool b_bound_ = false;
-  Step step_;
+  memory a_, b_, dst_, bias_, scratch_, a_conv_;
+  bool b_bound_ = false, has_convert_ = false;
+  Step step_, convert_a_;
 };
 
 // ---- MatMul -------------------------------------------------------------------------------
@@ -183,7 +197,7 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
   attr.set_post_ops(po);
   auto k = std::make_unique<MatMulKernel>();
   if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), memory::desc(),
-                    init.constants[1], attr, why_not))
+                    init.constants[1], attr, why_not, init.node.compute_type == DType::BF16))
     return nullptr;
   return k;
 }
@@ -264,7 +278,9 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   if (!fused_steps(node, post, why_not)) return nullptr;
   append_steps(po, post);
   attr.set_post_ops(po);
-  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], attr, why_not)) return nullptr;
+  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], attr, why_not,
+                    node.compute_type == DType::BF16))
+    return nullptr;
   if (c_md) k->core.bind_post_op_src(0, c_md, k->c_post);
   return k;
 }

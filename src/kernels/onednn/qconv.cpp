@@ -9,6 +9,7 @@
 #include "kernels/onednn/conv_geometry.h"
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/qcommon.h"
+#include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -17,12 +18,19 @@ namespace {
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// [N, H, W, C] as the logical [N, C, H, W] oneDNN describes.
+Shape nchw_dims(const Shape& s) {
+  return {s[0], s[3], s[1], s[2]};
+}
+
 class QConvKernel final : public Kernel {
  public:
-  bool init(const KernelInit& init, tag act, const Requant& rq, std::string& why_not) {
-    const Shape& x = init.inputs[0].shape;
+  // `nhwc_io`: the node is channels_last, its tensors are NHWC and need no reorder.
+  bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
+            std::string& why_not) {
+    const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
     const Shape& w = init.inputs[3].shape;
-    const Shape& y = init.outputs[0].shape;
+    const Shape y = nhwc_io ? nchw_dims(init.outputs[0].shape) : init.outputs[0].shape;
     const int64_t groups = init.node.attr_int("group", 1);
     ConvGeometry g;
     if (!conv_geometry(init.node, x, w, y, g, why_not)) return false;
@@ -34,7 +42,8 @@ class QConvKernel final : public Kernel {
     }
     const dt xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
     has_bias_ = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
-    memory::desc src_plain = plain_desc(to_dims(x), xt), dst_plain = plain_desc(to_dims(y), yt);
+    memory::desc src_plain = nhwc_io ? memory::desc(to_dims(x), xt, tag::nhwc) : plain_desc(to_dims(x), xt);
+    memory::desc dst_plain = nhwc_io ? memory::desc(to_dims(y), yt, tag::nhwc) : plain_desc(to_dims(y), yt);
     memory::desc bias_md = has_bias_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
     memory::desc src_md(to_dims(x), xt, act), dst_md(to_dims(y), yt, act);
     memory::desc wei_any(wdims, dt::s8, tag::any);
@@ -125,7 +134,12 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
                           dtype_name(wt), dtype_name(yt));
     return nullptr;
   }
-  const Shape& x = init.inputs[0].shape;
+  const bool nhwc_io = kernels::ref::channels_last(init.node);
+  if (nhwc_io && init.inputs[0].shape.size() != 4) {
+    why_not = "channels_last needs a 2-D convolution";
+    return nullptr;
+  }
+  const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
   const Shape& w = init.inputs[3].shape;
   const int nd = static_cast<int>(x.size());
   if (nd < 3 || nd > 5 || w.size() != x.size()) {
@@ -153,10 +167,10 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
   if (!read_requant(init, w[0], rq, why_not)) return nullptr;
   // NHWC first: oneDNN's int8 convolutions on AVX-512 are written for channels-last.
   std::string first_why;
-  for (int which = 0; which < 3; ++which) {
+  for (int which = 0; which < (nhwc_io ? 1 : 3); ++which) {
     auto k = std::make_unique<QConvKernel>();
     std::string why;
-    if (k->init(init, act_tag(nd, which), rq, why)) return k;
+    if (k->init(init, act_tag(nd, which), nhwc_io, rq, why)) return k;
     if (first_why.empty()) first_why = why;
   }
   why_not = first_why;

@@ -12,7 +12,10 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
 std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& why_not);
-std::unique_ptr<Kernel> make_onednn_int_max_pool(const KernelInit& init, std::string& why_not);
+// MaxPool of any dtype: uint8/int8 on the int8 pooling, f32 on make_onednn_pool.
+std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string& why_not);
+// Transpose of any float or 8-bit tensor as one reorder.
+std::unique_ptr<Kernel> make_onednn_transpose(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_qglobal_avg_pool(const KernelInit& init, std::string& why_not);
 
 }  // namespace qbench::kernels::onednn

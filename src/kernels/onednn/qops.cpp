@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/onednn/factories.h"
 #include "kernels/onednn/qcommon.h"
 #include "kernels/onednn/qfactories.h"
 #include "kernels/ref/qbench_ops.h"
@@ -75,14 +76,16 @@ class ChannelsLastKernel final : public Kernel {
             const memory::desc& dst, dnnl::primitive prim, const dnnl::primitive_desc_base& pd) {
     src_user_ = user_memory(src_plain);
     dst_user_ = user_memory(dst_plain);
-    src_ = memory(src, cpu_engine());
-    dst_ = memory(dst, cpu_engine());
-    steps_.push_back({dnnl::reorder(src_user_, src_), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src_}}});
+    src_ = src == src_plain ? src_user_ : memory(src, cpu_engine());
+    dst_ = dst == dst_plain ? dst_user_ : memory(dst, cpu_engine());
+    if (src_ != src_user_)
+      steps_.push_back({dnnl::reorder(src_user_, src_), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src_}}});
     Step s{prim, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
     scratch_ = make_scratchpad(pd);
     if (scratch_) s.args[DNNL_ARG_SCRATCHPAD] = scratch_;
     steps_.push_back(std::move(s));
-    steps_.push_back({dnnl::reorder(dst_, dst_user_), {{DNNL_ARG_FROM, dst_}, {DNNL_ARG_TO, dst_user_}}});
+    if (dst_ != dst_user_)
+      steps_.push_back({dnnl::reorder(dst_, dst_user_), {{DNNL_ARG_FROM, dst_}, {DNNL_ARG_TO, dst_user_}}});
     return true;
   }
 
@@ -101,6 +104,7 @@ class ChannelsLastKernel final : public Kernel {
 class QGlobalAvgPoolKernel final : public Kernel {
  public:
   int64_t planes = 0, plane = 0;
+  int64_t channels = 0;  // > 0: NHWC input, planes = N, plane = H * W
   float in_scale = 1, out_scale = 1;
   int32_t in_zp = 0, out_zp = 0, lo = 0, hi = 255;
 
@@ -115,22 +119,96 @@ class QGlobalAvgPoolKernel final : public Kernel {
   template <typename T>
   void pool(const T* x, Tensor* y) const {
     const float k = in_scale / (out_scale * static_cast<float>(plane));
+    if (channels > 0) {
+      std::vector<int32_t> sums(channels);
+      for (int64_t n = 0; n < planes; ++n) {
+        std::fill(sums.begin(), sums.end(), 0);
+        const T* img = x + n * plane * channels;
+        for (int64_t i = 0; i < plane; ++i)
+          for (int64_t c = 0; c < channels; ++c) sums[c] += img[i * channels + c];
+        for (int64_t c = 0; c < channels; ++c) store(y, n * channels + c, sums[c], k);
+      }
+      return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < planes; ++p) {
       const T* row = x + p * plane;
       int32_t sum = 0;
       for (int64_t i = 0; i < plane; ++i) sum += row[i];
-      const float v = static_cast<float>(sum - in_zp * plane) * k;
-      const int32_t q = std::clamp(static_cast<int32_t>(std::nearbyint(v)) + out_zp, lo, hi);
-      if (y->dtype() == DType::U8)
-        y->data<uint8_t>()[p] = static_cast<uint8_t>(q);
-      else
-        y->data<int8_t>()[p] = static_cast<int8_t>(q);
+      store(y, p, sum, k);
     }
+  }
+
+  void store(Tensor* y, int64_t i, int32_t sum, float k) const {
+    const float v = static_cast<float>(sum - in_zp * plane) * k;
+    const int32_t q = std::clamp(static_cast<int32_t>(std::nearbyint(v)) + out_zp, lo, hi);
+    if (y->dtype() == DType::U8)
+      y->data<uint8_t>()[i] = static_cast<uint8_t>(q);
+    else
+      y->data<int8_t>()[i] = static_cast<int8_t>(q);
   }
 };
 
+// Transpose as one oneDNN reorder: the destination is described over the input's dims with
+// permuted strides. Any dtype oneDNN knows.
+class TransposeKernel final : public Kernel {
+ public:
+  bool init(const Shape& x, const std::vector<int64_t>& perm, dt type, std::string& why_not) {
+    const size_t r = x.size();
+    Shape y(r);
+    for (size_t i = 0; i < r; ++i) y[i] = x[perm[i]];
+    memory::dims ystrides(r), strides(r);
+    int64_t st = 1;
+    for (size_t i = r; i-- > 0;) {
+      ystrides[i] = st;
+      st *= y[i];
+    }
+    for (size_t i = 0; i < r; ++i) strides[perm[i]] = ystrides[i];
+    memory::desc src = plain_desc(to_dims(x), type), dst(to_dims(x), type, strides);
+    if (!try_dnnl(why_not, "reorder", [&] {
+          src_ = user_memory(src);
+          dst_ = user_memory(dst);
+          step_ = {dnnl::reorder(src_, dst_), {{DNNL_ARG_FROM, src_}, {DNNL_ARG_TO, dst_}}};
+        }))
+      return false;
+    return true;
+  }
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    bind(src_, in[0]);
+    bind(dst_, out[0]);
+    step_.execute();
+    cpu_stream().wait();
+  }
+
+ private:
+  memory src_, dst_;
+  Step step_;
+};
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_onednn_transpose(const KernelInit& init, std::string& why_not) {
+  const Shape& x = init.inputs[0].shape;
+  const dt type = dnnl_type(init.inputs[0].dtype);
+  if (type == dt::undef || type == dt::s32) {
+    why_not = fmt::format("dtype {}", dtype_name(init.inputs[0].dtype));
+    return nullptr;
+  }
+  if (x.empty() || x.size() > 6 || shape_numel(x) == 0) {
+    why_not = "rank 0, above 6, or empty";
+    return nullptr;
+  }
+  std::vector<int64_t> perm = init.node.attr_ints("perm");
+  if (perm.empty())
+    for (size_t i = x.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+  if (perm.size() != x.size()) {
+    why_not = "perm length differs from the rank";
+    return nullptr;
+  }
+  auto k = std::make_unique<TransposeKernel>();
+  if (!k->init(x, perm, type, why_not)) return nullptr;
+  return k;
+}
 
 std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& why_not) {
   if (init.inputs.size() != 8 || init.outputs.size() != 1) {
@@ -183,19 +261,19 @@ std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& wh
   return k;
 }
 
-std::unique_ptr<Kernel> make_onednn_int_max_pool(const KernelInit& init, std::string& why_not) {
+std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string& why_not) {
   const ir::Node& n = init.node;
-  const DType t = init.inputs[0].dtype;
-  if (!is_8bit(t)) {
-    why_not = fmt::format("input dtype {} (only u8/s8)", dtype_name(t));
-    return nullptr;
-  }
-  const Shape& x = init.inputs[0].shape;
-  const Shape& y = init.outputs[0].shape;
-  if (x.size() != 4) {
+  const DType t = init.inputs.empty() ? DType::Undefined : init.inputs[0].dtype;
+  if (!is_8bit(t)) return make_onednn_pool(init, why_not);
+  if (init.inputs[0].shape.size() != 4) {
     why_not = "only 2-D pooling";
     return nullptr;
   }
+  // channels_last: the tensors are NHWC already, no reorders.
+  const bool nhwc_io = ref::channels_last(n);
+  auto logical = [&](const Shape& s) { return nhwc_io ? Shape{s[0], s[3], s[1], s[2]} : s; };
+  const Shape x = logical(init.inputs[0].shape);
+  const Shape y = logical(init.outputs[0].shape);
   if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") {
     why_not = "auto_pad";
     return nullptr;
@@ -236,8 +314,8 @@ std::unique_ptr<Kernel> make_onednn_int_max_pool(const KernelInit& init, std::st
     return nullptr;
   }
   auto k = std::make_unique<ChannelsLastKernel>();
-  k->init(plain_desc(to_dims(x), d), plain_desc(to_dims(y), d), src, dst,
-          dnnl::pooling_v2_forward(pd), pd);
+  k->init(nhwc_io ? src : plain_desc(to_dims(x), d), nhwc_io ? dst : plain_desc(to_dims(y), d), src,
+          dst, dnnl::pooling_v2_forward(pd), pd);
   return k;
 }
 
@@ -251,14 +329,16 @@ std::unique_ptr<Kernel> make_qglobal_avg_pool(const KernelInit& init, std::strin
   if (!const_floats(init, 1, "x scale", xs, why_not) || !const_floats(init, 3, "y scale", ys, why_not) ||
       !const_ints(init, 2, "x zero point", xz, why_not) || !const_ints(init, 4, "y zero point", yz, why_not))
     return nullptr;
-  if (init.node.attr_int("channels_last", 0) != 0) {
-    why_not = "channels_last";
-    return nullptr;
-  }
   const Shape& x = init.inputs[0].shape;
   auto k = std::make_unique<QGlobalAvgPoolKernel>();
-  k->planes = x[0] * x[1];
-  k->plane = shape_numel(x) / std::max<int64_t>(1, k->planes);
+  if (ref::channels_last(init.node)) {
+    k->channels = x.back();
+    k->planes = x[0];
+    k->plane = shape_numel(x) / std::max<int64_t>(1, x[0] * x.back());
+  } else {
+    k->planes = x[0] * x[1];
+    k->plane = shape_numel(x) / std::max<int64_t>(1, k->planes);
+  }
   if (k->plane == 0 || k->plane > (int64_t(1) << 23)) {
     why_not = "empty or too large plane for an int32 sum";
     return nullptr;

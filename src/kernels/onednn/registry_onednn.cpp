@@ -12,7 +12,7 @@ constexpr OptimizedKernelDef kOptimized[] = {
     {"Conv", "onednn", make_onednn_conv},
     {"Gemm", "onednn", make_onednn_gemm},
     {"MatMul", "onednn", make_onednn_matmul},
-    {"MaxPool", "onednn", make_onednn_pool},
+    {"MaxPool", "onednn", make_onednn_max_pool},
     {"AveragePool", "onednn", make_onednn_pool},
     {"GlobalAveragePool", "onednn", make_onednn_global_pool},
     {"GlobalMaxPool", "onednn", make_onednn_global_pool},
@@ -48,8 +48,8 @@ constexpr OptimizedKernelDef kOptimized[] = {
     {"QGemm", "onednn", make_onednn_qmatmul},
     {"MatMulInteger", "onednn", make_onednn_matmul_integer},
     {"QLinearAdd", "onednn", make_onednn_qadd},
-    {"MaxPool", "onednn-int8", make_onednn_int_max_pool},
     {"QLinearGlobalAveragePool", "native", make_qglobal_avg_pool},
+    {"Transpose", "onednn", make_onednn_transpose},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "kernels/ref/ref_util.h"
@@ -48,7 +49,62 @@ bool fused_int_bounds(const ir::Node& node, float y_scale, int32_t y_zp, DType y
   return true;
 }
 
+bool channels_last(const ir::Node& node) {
+  return node.attr_int("channels_last", 0) != 0;
+}
+
 namespace {
+
+// ---- NHWC <-> NCHW, for the channels_last forms ---------------------------------------------
+
+Shape nhwc_to_nchw(const Shape& s) {
+  return s.size() == 4 ? Shape{s[0], s[3], s[1], s[2]} : s;
+}
+Shape nchw_to_nhwc(const Shape& s) {
+  return s.size() == 4 ? Shape{s[0], s[2], s[3], s[1]} : s;
+}
+
+Tensor transpose(const Tensor& t, std::vector<int64_t> perm) {
+  ir::Node n;
+  n.name = "channels_last";
+  n.op_type = "Transpose";
+  n.attrs["perm"] = ir::Attribute::of_ints(std::move(perm));
+  return run_reference(n, 13, {&t})[0];
+}
+
+// Runs `body` (a reference computing on NCHW tensors) for a node whose input 0 and output 0 may
+// be NHWC: transposes in and out around it.
+template <typename Body>
+void with_nchw(const ir::Node& node, std::span<const Tensor* const> in, std::span<Tensor* const> out,
+               Body&& body) {
+  if (!channels_last(node)) {
+    body(in, out);
+    return;
+  }
+  Tensor x = transpose(*in[0], {0, 3, 1, 2});
+  std::vector<const Tensor*> ins(in.begin(), in.end());
+  ins[0] = &x;
+  Tensor y(out[0]->dtype(), nhwc_to_nchw(out[0]->shape()));
+  std::vector<Tensor*> outs(out.begin(), out.end());
+  outs[0] = &y;
+  body(std::span<const Tensor* const>(ins), std::span<Tensor* const>(outs));
+  Tensor back = transpose(y, {0, 2, 3, 1});
+  std::memcpy(out[0]->raw(), back.raw(), back.numel() * dtype_size(back.dtype()));
+}
+
+// Inference of a channels_last node: the NCHW inference on transposed shapes.
+template <typename Infer>
+void infer_nchw(InferContext& ctx, Infer&& infer) {
+  if (!channels_last(ctx.node)) {
+    infer(ctx);
+    return;
+  }
+  InferContext c{ctx.node, ctx.opset, ctx.inputs, ctx.constants, {}};
+  c.inputs[0].shape = nhwc_to_nchw(c.inputs[0].shape);
+  infer(c);
+  ctx.outputs = c.outputs;
+  ctx.outputs[0].shape = nchw_to_nhwc(ctx.outputs[0].shape);
+}
 
 // The same node as a standard ONNX op (domain "", no fused activations).
 ir::Node standard(const ir::Node& n, const char* op_type = nullptr) {
@@ -56,6 +112,7 @@ ir::Node standard(const ir::Node& n, const char* op_type = nullptr) {
   s.domain.clear();
   s.fused.clear();
   if (op_type) s.op_type = op_type;
+  s.attrs.erase("channels_last");
   return s;
 }
 
@@ -118,14 +175,18 @@ void bounds_or_fail(const ir::Node& node, const Tensor* y_scale, const Tensor* y
 // ---- QLinearConv / QLinearMatMul with fused Relu/Clip ----------------------------------------
 
 void infer_fused_qlinear(InferContext& ctx) {
-  ir::Node s = standard(ctx.node);
-  ctx.outputs = std_infer(s, ctx.opset, ctx.inputs, ctx.constants);
+  infer_nchw(ctx, [](InferContext& c) {
+    ir::Node s = standard(c.node);
+    c.outputs = std_infer(s, c.opset, c.inputs, c.constants);
+  });
 }
 
 void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
                        std::span<Tensor* const> out) {
   ir::Node s = standard(node);
-  std_op(s.op_type.c_str()).reference(s, opset, in, out);
+  with_nchw(node, in, out, [&](std::span<const Tensor* const> i, std::span<Tensor* const> o) {
+    std_op(s.op_type.c_str()).reference(s, opset, i, o);
+  });
   int32_t lo, hi;
   bounds_or_fail(node, in[6], in.size() > 7 ? in[7] : nullptr, out[0]->dtype(), lo, hi);
   clamp_ints(*out[0], lo, hi);
@@ -200,21 +261,25 @@ void infer_qlinear_pool(InferContext& ctx) {
   require_inputs(ctx, 5);
   if (ctx.inputs[0].dtype != DType::U8 && ctx.inputs[0].dtype != DType::I8)
     fail_dtype(ctx.node, ctx.inputs[0].dtype, "X");
-  ir::Node s = standard(ctx.node, float_pool(ctx.node.op_type));
-  s.inputs.resize(1);
-  auto outs = std_infer(s, ctx.opset, {{DType::F32, ctx.inputs[0].shape}}, {nullptr});
-  ctx.outputs = {{ctx.inputs[4].dtype, outs[0].shape}};
+  infer_nchw(ctx, [](InferContext& c) {
+    ir::Node s = standard(c.node, float_pool(c.node.op_type));
+    s.inputs.resize(1);
+    auto outs = std_infer(s, c.opset, {{DType::F32, c.inputs[0].shape}}, {nullptr});
+    c.outputs = {{c.inputs[4].dtype, outs[0].shape}};
+  });
 }
 
 void ref_qlinear_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
                       std::span<Tensor* const> out) {
-  Tensor x = dequantize(*in[0], scalar_f(in[1]), scalar_i(in[2]));
-  ir::Node s = standard(node, float_pool(node.op_type));
-  s.inputs.resize(1);
-  std::vector<Tensor> y = run_reference(s, opset, {&x});
-  int32_t lo, hi;
-  int8_range(out[0]->dtype(), lo, hi);
-  quantize_into(y[0], scalar_f(in[3]), scalar_i(in[4]), lo, hi, *out[0]);
+  with_nchw(node, in, out, [&](std::span<const Tensor* const> i, std::span<Tensor* const> o) {
+    Tensor x = dequantize(*i[0], scalar_f(i[1]), scalar_i(i[2]));
+    ir::Node s = standard(node, float_pool(node.op_type));
+    s.inputs.resize(1);
+    std::vector<Tensor> y = run_reference(s, opset, {&x});
+    int32_t lo, hi;
+    int8_range(o[0]->dtype(), lo, hi);
+    quantize_into(y[0], scalar_f(i[3]), scalar_i(i[4]), lo, hi, *o[0]);
+  });
 }
 
 // ---- MaxPool on integers ----------------------------------------------------------------------
@@ -223,18 +288,22 @@ void infer_int_max_pool(InferContext& ctx) {
   require_inputs(ctx, 1);
   const DType t = ctx.inputs[0].dtype;
   if (t != DType::U8 && t != DType::I8) fail_dtype(ctx.node, t, "X");
-  ir::Node s = standard(ctx.node);
-  auto outs = std_infer(s, ctx.opset, {{DType::F32, ctx.inputs[0].shape}}, {nullptr});
-  ctx.outputs = {{t, outs[0].shape}};
+  infer_nchw(ctx, [t](InferContext& c) {
+    ir::Node s = standard(c.node);
+    auto outs = std_infer(s, c.opset, {{DType::F32, c.inputs[0].shape}}, {nullptr});
+    c.outputs = {{t, outs[0].shape}};
+  });
 }
 
 // Integers are exact in float and max commutes with the conversion.
 void ref_int_max_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
                       std::span<Tensor* const> out) {
-  Tensor x = dequantize(*in[0], 1.0f, 0);
-  ir::Node s = standard(node);
-  std::vector<Tensor> y = run_reference(s, opset, {&x});
-  quantize_into(y[0], 1.0f, 0, -128, 255, *out[0]);
+  with_nchw(node, in, out, [&](std::span<const Tensor* const> i, std::span<Tensor* const> o) {
+    Tensor x = dequantize(*i[0], 1.0f, 0);
+    ir::Node s = standard(node);
+    std::vector<Tensor> y = run_reference(s, opset, {&x});
+    quantize_into(y[0], 1.0f, 0, -128, 255, *o[0]);
+  });
 }
 
 constexpr std::array kQbenchOps = {

@@ -12,6 +12,10 @@
 //   QLinearGlobalAveragePool,    X, x_scale, x_zp, y_scale, y_zp: Q(pool(DQ(x))), NCHW
 //   QLinearAveragePool           (AveragePool attributes)
 //   MaxPool                      the ONNX op on uint8/int8 data
+//
+// QLinearConv, MaxPool and QLinearGlobalAveragePool take an attribute channels_last = 1 (set by
+// the pass for 2-D ops inside an integer region): their data input and output are NHWC, as in
+// ONNX Runtime's NHWC transformer, so oneDNN's int8 kernels need no layout reorders.
 #include <string>
 
 #include "kernels/kernel.h"
@@ -29,6 +33,9 @@ const OpDef* find_qbench_op(const std::string& op_type);
 // at the range of `y_type`. Returns false (why_not set) for any other activation.
 bool fused_int_bounds(const ir::Node& node, float y_scale, int32_t y_zp, DType y_type, int32_t& lo,
                       int32_t& hi, std::string& why_not);
+
+// True when the node carries channels_last = 1.
+bool channels_last(const ir::Node& node);
 
 // [lo, hi] of uint8 / int8.
 void int8_range(DType t, int32_t& lo, int32_t& hi);

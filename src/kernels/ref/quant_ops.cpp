@@ -140,7 +140,8 @@ void infer_dequantize_linear(InferContext& ctx) {
 }
 
 void ref_dequantize_linear(const ir::Node& node, int64_t opset,
-                           std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs) {
+                           std::span<const Tensor* const> inputs,
+                           std::span<Tensor* const> outputs) {
   const Tensor& x = *inputs[0];
   const Tensor& scale = *inputs[1];
   const Tensor* zp = inputs.size() > 2 ? inputs[2] : nullptr;
@@ -377,9 +378,9 @@ void infer_matmul_integer(InferContext& ctx) {
 void ref_matmul_integer(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                         std::span<Tensor* const> outputs) {
   IntMatMul d = int_matmul_dims(node, inputs[0]->shape(), inputs[1]->shape());
-  std::vector<int32_t> y = int_matmul(node, d, *inputs[0], *inputs[1],
-                                      inputs.size() > 2 ? inputs[2] : nullptr,
-                                      inputs.size() > 3 ? inputs[3] : nullptr);
+  std::vector<int32_t> y =
+      int_matmul(node, d, *inputs[0], *inputs[1], inputs.size() > 2 ? inputs[2] : nullptr,
+                 inputs.size() > 3 ? inputs[3] : nullptr);
   std::copy(y.begin(), y.end(), outputs[0]->data<int32_t>());
 }
 
@@ -389,15 +390,16 @@ void infer_conv_integer(InferContext& ctx) {
   require_int8(ctx, 1, "w");
   require_int8(ctx, 2, "x_zero_point");
   require_int8(ctx, 3, "w_zero_point");
-  ctx.outputs = {{DType::I32, int_conv_dims(ctx.node, ctx.inputs[0].shape, ctx.inputs[1].shape).out}};
+  ctx.outputs = {
+      {DType::I32, int_conv_dims(ctx.node, ctx.inputs[0].shape, ctx.inputs[1].shape).out}};
 }
 
 void ref_conv_integer(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                       std::span<Tensor* const> outputs) {
   IntConv g = int_conv_dims(node, inputs[0]->shape(), inputs[1]->shape());
-  std::vector<int32_t> y = int_conv(node, g, *inputs[0], *inputs[1],
-                                    inputs.size() > 2 ? inputs[2] : nullptr,
-                                    inputs.size() > 3 ? inputs[3] : nullptr);
+  std::vector<int32_t> y =
+      int_conv(node, g, *inputs[0], *inputs[1], inputs.size() > 2 ? inputs[2] : nullptr,
+               inputs.size() > 3 ? inputs[3] : nullptr);
   std::copy(y.begin(), y.end(), outputs[0]->data<int32_t>());
 }
 

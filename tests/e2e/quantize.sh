@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end checks of `qbench quantize`: every recipe on lenet, the result evaluated with
+# `qbench eval`, the file size, the calibration table written then reloaded, and the one-line
+# errors (exit status 2) for bad recipes and option values. Usage: quantize.sh QBENCH SOURCE_DIR
+set -uo pipefail
+QB="$1"
+SRC="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+checks=0
+MODEL="$SRC/models/lenet.onnx"
+
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+
+# expect_error "description" "fragment that stderr must contain" -- command...
+expect_error() {
+  local what="$1" fragment="$2"
+  shift 3
+  local out rc
+  out="$("$@" 2>&1 >/dev/null)"
+  rc=$?
+  if [ "$rc" -ne 2 ]; then fail "$what: exit status $rc, expected 2 ($out)"; return; fi
+  if [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ]; then fail "$what: error is not one line: $out"; return; fi
+  case "$out" in
+    *"$fragment"*) pass ;;
+    *) fail "$what: '$out' does not mention '$fragment'" ;;
+  esac
+}
+
+json_number() { printf '%s' "$1" | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
+size_of() { stat -c %s "$1"; }
+
+"$QB" quantize --help | grep -q "static-int8" && pass || fail "quantize --help lists the recipes"
+
+base="$(json_number "$("$QB" eval --model "$MODEL" --data fashion-mnist --limit 1000 --json 2>/dev/null)" top1)"
+fp32_size="$(size_of "$MODEL")"
+
+# recipe, extra options, largest size as a fraction of fp32, largest top-1 drop on 1000 images
+n=0
+while read -r recipe opts max_ratio max_drop; do
+  n=$((n + 1))
+  out="$TMP/lenet_${recipe}_$n.onnx"
+  # "-": no options; commas separate options.
+  [ "$opts" = "-" ] && opts="" || opts="${opts//,/ }"
+  # shellcheck disable=SC2086
+  if ! log="$("$QB" quantize --model "$MODEL" --recipe "$recipe" $opts --out "$out" 2>&1)"; then
+    fail "quantize $recipe: $log"
+    continue
+  fi
+  case "$log" in *coverage*saved*) pass ;; *) fail "quantize $recipe output lacks coverage/saved: $log" ;; esac
+  top1="$(json_number "$("$QB" eval --model "$out" --data fashion-mnist --limit 1000 --json 2>/dev/null)" top1)"
+  awk -v a="$base" -v b="$top1" -v d="$max_drop" 'BEGIN { exit !(b != "" && a - b <= d) }' &&
+    pass || fail "$recipe: top-1 $top1 vs fp32 $base (allowed drop $max_drop)"
+  ratio="$(awk -v a="$(size_of "$out")" -v b="$fp32_size" 'BEGIN { printf "%.3f", a / b }')"
+  awk -v r="$ratio" -v m="$max_ratio" 'BEGIN { exit !(r <= m) }' &&
+    pass || fail "$recipe: file is ${ratio}x of fp32, expected <= $max_ratio"
+done <<'LIST'
+fp32 - 1.01 0
+fp16 - 0.55 0.003
+bf16 - 0.55 0.003
+dynamic-int8 - 0.40 0.01
+dynamic-int8 --dynamic-conv 0.35 0.01
+static-int8 --calib-data=fashion-mnist 0.30 0.01
+static-int8 --calib-data=fashion-mnist,--per-tensor,--range=percentile 0.30 0.015
+weight-only-int8 - 0.40 0.01
+weight-only-int4 - 0.40 0.03
+LIST
+
+# --- the calibration table: written when the file is missing, loaded when it exists
+table="$TMP/lenet.table"
+"$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --calib-size 128 \
+  --calib-table "$table" --out "$TMP/a.onnx" >"$TMP/a.log" 2>&1 && pass || fail "static with --calib-table"
+[ -f "$table" ] && head -1 "$table" | grep -q "^# qbench calibration table" && pass || fail "table header"
+grep -q "calibrated on 128 images" "$TMP/a.log" && pass || fail "calibration line: $(cat "$TMP/a.log")"
+"$QB" quantize --model "$MODEL" --recipe static-int8 --calib-table "$table" --out "$TMP/b.onnx" >"$TMP/b.log" 2>&1 &&
+  pass || fail "reloading the table: $(cat "$TMP/b.log")"
+grep -q "loaded from" "$TMP/b.log" && pass || fail "table not reported as loaded: $(cat "$TMP/b.log")"
+cmp -s "$TMP/a.onnx" "$TMP/b.onnx" && pass || fail "a reloaded table gives a different model"
+grep -v '^#' "$table" | head -1 | awk '{ $5 = "abc"; print }' >"$TMP/bad.table"
+expect_error "bad table" "bad.table:1" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-table "$TMP/bad.table" --out "$TMP/c.onnx"
+
+# --- one-line errors, exit status 2
+expect_error "unknown recipe" "unknown recipe 'int3'" -- "$QB" quantize --model "$MODEL" --recipe int3 --out "$TMP/x.onnx"
+expect_error "unknown range method" "unknown range method 'kl'" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --range kl --out "$TMP/x.onnx"
+expect_error "bad percentile" "--percentile" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --range percentile --percentile 150 --out "$TMP/x.onnx"
+expect_error "bad group size" "--group-size" -- "$QB" quantize --model "$MODEL" --recipe weight-only-int4 --group-size 48 --out "$TMP/x.onnx"
+expect_error "group size on another recipe" "--group-size" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --group-size 32 --out "$TMP/x.onnx"
+expect_error "bad activations" "--activations" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --activations u4 --out "$TMP/x.onnx"
+expect_error "static without data" "--calib-data" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --out "$TMP/x.onnx"
+expect_error "bad calib size" "--calib-size" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --calib-size 0 --out "$TMP/x.onnx"
+expect_error "bad calib data" "nope" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data nope --out "$TMP/x.onnx"
+expect_error "missing model" "missing.onnx" -- "$QB" quantize --model "$TMP/missing.onnx" --recipe fp16 --out "$TMP/x.onnx"
+expect_error "missing --out" "--out" -- "$QB" quantize --model "$MODEL" --recipe fp16
+
+echo "quantize: $((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,97 @@
+// Accuracy bounds of the recipes on the model zoo, over the full 10,000-image Fashion-MNIST test
+// set: each quantized model is compared with the FP32 model evaluated in the same test run.
+// static-int8 (MSE ranges, 512 train images) within 0.5 points top-1 on every CNN, dynamic-int8
+// within 0.5 on the MLP and ViT, bf16/fp16 within 0.1, weight-only int8 0.5 and int4 2 points.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "data/dataset.h"
+#include "engine/engine.h"
+#include "eval/evaluate.h"
+#include "onnx/onnx_io.h"
+#include "quant/recipes.h"
+#include "test_util.h"
+
+using namespace qbench;
+
+namespace {
+
+const data::Dataset& test_set() {
+  static const data::Dataset ds = data::load_dataset("fashion-mnist", data::Split::Test);
+  return ds;
+}
+
+double top1(const ir::Graph& g) {
+  engine::Engine eng(g, {});
+  return eval::evaluate(eng, test_set(), eval::model_preprocess(g), {}).top1();
+}
+
+std::string model_path(const std::string& name) {
+  return test::models_dir() + "/" + name + ".onnx";
+}
+
+// FP32 top-1 of each zoo model, computed once per run.
+double fp32_top1(const std::string& name) {
+  static std::map<std::string, double> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, top1(onnxio::load_model(model_path(name)))).first;
+  return it->second;
+}
+
+// min_macs_share: the share of MACs the recipe must cover (attention's activation x activation
+// MatMuls stay float under dynamic-int8, as in ONNX Runtime).
+void expect_within(const std::string& name, quant::QuantizeOptions o, double max_drop_points,
+                   double min_macs_share = 0.9) {
+  if (!std::filesystem::exists(model_path(name)))
+    GTEST_SKIP() << model_path(name) << " is not in the zoo yet";
+  const double base = fp32_top1(name);
+  quant::QuantizeResult r = quant::quantize(onnxio::load_model(model_path(name)), o);
+  const double q = top1(r.graph);
+  EXPECT_LE((base - q) * 100, max_drop_points)
+      << name << " " << quant::recipe_name(o.recipe) << ": top-1 " << q << " vs fp32 " << base;
+  EXPECT_GT(r.coverage.macs_share(), min_macs_share) << name << " " << quant::recipe_name(o.recipe);
+  std::printf("%-10s %-16s top-1 %.4f (fp32 %.4f), %.1f%% of MACs quantized\n", name.c_str(),
+              quant::recipe_name(o.recipe), q, base, 100 * r.coverage.macs_share());
+}
+
+quant::QuantizeOptions recipe(quant::Recipe r) {
+  quant::QuantizeOptions o;
+  o.recipe = r;
+  return o;
+}
+
+}  // namespace
+
+TEST(QuantZoo, StaticInt8WithinHalfAPointOnCnns) {
+  quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
+  o.calib.data = "fashion-mnist";
+  o.range.method = quant::RangeMethod::Mse;
+  for (const char* m : {"lenet", "resnet", "mobilenet"}) expect_within(m, o, 0.5);
+}
+
+TEST(QuantZoo, StaticInt8PerTensorPercentileOnLenet) {
+  quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
+  o.calib.data = "fashion-mnist";
+  o.per_channel = false;
+  o.range.method = quant::RangeMethod::Percentile;
+  expect_within("lenet", o, 0.5);
+}
+
+TEST(QuantZoo, DynamicInt8WithinHalfAPointOnMlpAndVit) {
+  expect_within("mlp", recipe(quant::Recipe::DynamicInt8), 0.5);
+  expect_within("vit", recipe(quant::Recipe::DynamicInt8), 0.5, 0.75);
+}
+
+TEST(QuantZoo, HalfPrecisionWithinATenthOfAPoint) {
+  for (const char* m : {"mlp", "lenet", "resnet", "mobilenet"}) {
+    expect_within(m, recipe(quant::Recipe::Bf16), 0.1);
+    expect_within(m, recipe(quant::Recipe::Fp16), 0.1);
+  }
+}
+
+TEST(QuantZoo, WeightOnlyOnMlp) {
+  expect_within("mlp", recipe(quant::Recipe::WeightOnlyInt8), 0.5);
+  expect_within("mlp", recipe(quant::Recipe::WeightOnlyInt4), 2.0);
+}

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "kernels/onednn/context.h"
@@ -60,6 +61,7 @@ nlohmann::json machine_json(int threads) {
   return {
       {"cpu", cpu_model()},
       {"threads", threads},
+      {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
       {"onednn_isa", kernels::onednn::effective_isa()},
       {"onednn_version", kernels::onednn::library_version()},
       {"build_type", QBENCH_BUILD_TYPE},

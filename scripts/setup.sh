@@ -11,6 +11,10 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
           libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
           libgtest-dev googletest libbenchmark-dev
           dataset-fashion-mnist libonnx-testdata)
+# scripts/test.sh adds what only the tests need (Chromium for the report check, python3 for
+# the end-to-end scripts' JSON checks).
+read -r -a extra <<<"${QBENCH_EXTRA_PACKAGES:-}"
+PACKAGES+=("${extra[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: build, then every unit, conformance and end-to-end test through CTest.
 set -euo pipefail
+QBENCH_EXTRA_PACKAGES="python3 chromium"
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" "$@"

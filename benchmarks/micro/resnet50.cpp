@@ -88,8 +88,9 @@ void BM_ResNet50(benchmark::State& state, const std::string& variant) {
   const char* fp32 = env("QBENCH_RESNET50");
   const char* int8 = env("QBENCH_RESNET50_INT8");
   if (!fp32 || (variant == "int8" && !int8)) {
-    state.SkipWithError("set QBENCH_RESNET50 (and QBENCH_RESNET50_INT8) to the models made by "
-                        "benchmarks/resnet50/make_resnet50.py and make_qdq.py");
+    state.SkipWithError(
+        "set QBENCH_RESNET50 (and QBENCH_RESNET50_INT8) to the models made by "
+        "benchmarks/resnet50/make_resnet50.py and make_qdq.py");
     return;
   }
   auto it = variants.find(variant);
@@ -100,21 +101,33 @@ void BM_ResNet50(benchmark::State& state, const std::string& variant) {
   }
   Variant& v = it->second;
   for (auto _ : state) benchmark::DoNotOptimize(v.eng->run(v.inputs));
-  state.counters["images/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images/s"] =
+      benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_ResNet50, fp32, std::string("fp32"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_ResNet50, int8, std::string("int8"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_ResNet50, bf16, std::string("bf16"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_ResNet50, fp32, std::string("fp32"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_ResNet50, int8, std::string("int8"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_ResNet50, bf16, std::string("bf16"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 int main(int argc, char** argv) {
   // Interleaved repetitions unless the command line says otherwise.
   std::vector<char*> args(argv, argv + argc);
-  std::string reps = "--benchmark_repetitions=5", inter = "--benchmark_enable_random_interleaving=true";
+  std::string reps = "--benchmark_repetitions=5",
+              inter = "--benchmark_enable_random_interleaving=true";
   bool has_reps = false;
-  for (int i = 1; i < argc; ++i) has_reps |= std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0;
+  for (int i = 1; i < argc; ++i)
+    has_reps |= std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0;
   if (!has_reps) {
     args.push_back(reps.data());
     args.push_back(inter.data());

@@ -5,6 +5,8 @@
 
 namespace qbench::cli {
 
+void register_bench(CLI::App& app);
+void register_compare(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_demo(CLI::App& app);

@@ -4,9 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
-#include "kernels/onednn/context.h"
+#include "bench/sysinfo.h"
+#include "report/json.h"
 
 namespace qbench::cli {
 
@@ -47,27 +47,10 @@ std::function<void(int64_t, int64_t)> progress_printer(const std::string& label,
   };
 }
 
-namespace {
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-}  // namespace
-
 nlohmann::json machine_json(int threads) {
-  return {
-      {"cpu", cpu_model()},
-      {"threads", threads},
-      {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
-      {"onednn_isa", kernels::onednn::effective_isa()},
-      {"onednn_version", kernels::onednn::library_version()},
-      {"build_type", QBENCH_BUILD_TYPE},
-      {"qbench_version", QBENCH_VERSION},
-      {"git_commit", QBENCH_GIT_COMMIT},
-  };
+  nlohmann::json j = report::to_json(bench::describe_machine(threads));
+  j["omp_wait_policy"] = std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "";
+  return j;
 }
 
 }  // namespace qbench::cli

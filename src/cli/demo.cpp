@@ -1,11 +1,17 @@
+// qbench demo: `compare` on every model of the bundled zoo with Fashion-MNIST, no arguments and
+// no downloads. Also checks the FP32 engine against the predictions PyTorch recorded when it
+// trained the zoo (the agreement column), which is what makes the other numbers believable.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "bench/compare.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "data/npy.h"
 #include "onnx/onnx_io.h"
+#include "report/json.h"
+#include "report/reporter.h"
 
 namespace qbench::cli {
 namespace {
@@ -13,8 +19,12 @@ namespace {
 struct DemoArgs {
   std::string zoo;
   std::string data = "fashion-mnist";
-  int threads = 2;
-  int64_t batch = 64;
+  std::string out = "qbench-demo-out";
+  std::vector<std::string> models;
+  int threads = 1;
+  int64_t limit = 0;
+  double min_seconds = 1.0;
+  bool fresh = false;
   bool json = false;
 };
 
@@ -30,6 +40,20 @@ std::string default_zoo_dir() {
   return std::string(QBENCH_SOURCE_DIR) + "/models";
 }
 
+// The recipes that make sense for a model: reduced float everywhere, static int8 where there are
+// convolutions, dynamic int8 and weight-only where there are MatMul/Gemm layers (MLP, ViT).
+std::vector<std::string> demo_recipes(const ir::Graph& g) {
+  bool conv = false, matmul = false;
+  for (const auto& n : g.nodes) {
+    conv |= n.op_type == "Conv";
+    matmul |= n.op_type == "MatMul" || n.op_type == "Gemm";
+  }
+  std::vector<std::string> r = {"fp32", "bf16", "fp16", "static-int8"};
+  if (matmul) r.insert(r.end(), {"dynamic-int8", "weight-only-int8"});
+  if (matmul && !conv) r.push_back("weight-only-int4");
+  return r;
+}
+
 void run_demo(const DemoArgs& a) {
   const std::string zoo = a.zoo.empty() ? default_zoo_dir() : a.zoo;
   const std::string index = zoo + "/zoo.json";
@@ -41,54 +65,69 @@ void run_demo(const DemoArgs& a) {
   } catch (const std::exception& e) {
     fail("'{}' is not valid JSON: {}", index, e.what());
   }
-  data::Dataset ds = data::load_dataset(a.data, data::Split::Test);
-  nlohmann::json rows = nlohmann::json::array();
-  if (!a.json)
-    fmt::print("qbench demo: FP32 on the zoo, {} ({} images), {} threads\n\n", ds.name, ds.count,
-               a.threads);
-  if (!a.json)
-    fmt::print("{:<10} {:>8} {:>8} {:>8} {:>10} {:>12} {:>10}\n", "model", "params", "top-1",
-               "top-5", "PyTorch", "agreement", "images/s");
+  nlohmann::json all = nlohmann::json::array();
+  std::vector<std::string> agreement_lines, reports;
   for (const auto& m : z.at("models")) {
     const std::string name = m.at("name");
-    const std::string file = zoo_path(zoo, m.at("file"));
-    ir::Graph g = onnxio::load_model(file);
-    data::Preprocess pp = eval::model_preprocess(g);
-    engine::EngineOptions eo;
-    eo.threads = a.threads;
-    engine::Engine eng(std::move(g), eo);
-    eval::EvalResult r = eval::evaluate(eng, ds, pp, {a.batch, 0},
-                                        progress_printer("eval " + name, a.json));
-    // Agreement with PyTorch's own predictions on the same images.
-    Tensor ref = data::load_npy(zoo_path(zoo, m.at("reference").at("pred")));
-    std::vector<int64_t> ref_pred = ref.to_int64();
-    int64_t agree = 0;
-    for (size_t i = 0; i < r.predictions.size() && i < ref_pred.size(); ++i)
-      agree += r.predictions[i] == ref_pred[i];
+    if (!a.models.empty() && std::find(a.models.begin(), a.models.end(), name) == a.models.end())
+      continue;
+    bench::CompareOptions o;
+    o.model = zoo_path(zoo, m.at("file"));
+    o.data = a.data;
+    o.recipes = demo_recipes(onnxio::load_model(o.model));
+    o.calib_size = 256;
+    o.limit = a.limit;
+    o.bench.threads = a.threads;
+    o.bench.min_seconds = a.min_seconds;
+    o.bench.warmup_seconds = 0.2;
+    o.bench.min_queries = 50;
+    o.out_dir = (std::filesystem::path(a.out) / name).string();
+    o.use_cache = !a.fresh;
+    o.progress = [](const std::string& label) { return progress_printer(label, false); };
+    if (!a.json) std::fprintf(stderr, "== %s ==\n", name.c_str());
+    report::CompareResults r = bench::run_compare(o);
+    bench::write_reports(r, o.out_dir);
+    reports.push_back(o.out_dir + "/report.html");
+
+    // FP32 against PyTorch's own predictions on the same images.
+    const report::VariantResult* fp32 = nullptr;
+    for (const auto& v : r.variants)
+      if (v.recipe == "fp32") fp32 = &v;
+    std::vector<int64_t> ref =
+        data::load_npy(zoo_path(zoo, m.at("reference").at("pred"))).to_int64();
+    int64_t agree = 0, n = 0;
+    for (size_t i = 0; fp32 && i < fp32->predictions.size() && i < ref.size(); ++i, ++n)
+      agree += fp32->predictions[i] == ref[i];
     const double pt_top1 = m.at("pytorch").at("top1");
-    const int64_t params = eng.graph().parameter_count();
-    rows.push_back({{"model", name},
-                    {"params", params},
-                    {"n", r.n},
-                    {"top1", r.top1()},
-                    {"top5", r.top5()},
-                    {"pytorch_top1", pt_top1},
-                    {"agreement_with_pytorch", double(agree) / double(r.n)},
-                    {"images_per_second", r.n / r.seconds}});
-    if (!a.json)
-      fmt::print("{:<10} {:>8} {:>8.4f} {:>8.4f} {:>10.4f} {:>6}/{:<5} {:>10.0f}\n", name, params,
-                 r.top1(), r.top5(), pt_top1, agree, r.n, r.n / r.seconds);
+    agreement_lines.push_back(fmt::format("{:<10} {:>8.2f}% {:>8.2f}% {:>8}/{:<6} {:>8.2f}%", name,
+                                          fp32 ? 100 * fp32->top1() : 0.0, 100 * pt_top1, agree, n,
+                                          n ? 100.0 * agree / n : 0.0));
+    nlohmann::json j = report::to_json(r);
+    j["name"] = name;
+    j["pytorch"] = {{"top1", pt_top1}, {"agreement", n ? double(agree) / n : 0.0}, {"n", n}};
+    all.push_back(j);
+    if (!a.json) {
+      fmt::print("== {} ==\n", name);
+      report::ConsoleReporter{}.report(r, std::cout);
+      fmt::print("report   {}\n\n", reports.back());
+      std::cout.flush();
+    }
   }
   if (a.json) {
-    std::cout << nlohmann::json{{"data", ds.name}, {"models", rows},
-                                {"machine", machine_json(a.threads)}}
+    std::cout << nlohmann::json{{"schema", "qbench.demo"},
+                                {"schema_version", report::kSchemaVersion},
+                                {"models", all}}
                      .dump(2)
               << "\n";
-  } else {
-    fmt::print("\ntop-1/top-5 by qbench's engine; 'PyTorch' is the top-1 PyTorch recorded when it "
-               "trained the zoo;\nagreement counts test images where qbench and PyTorch predict "
-               "the same label.\n");
+    return;
   }
+  fmt::print("== FP32: qbench's engine vs PyTorch ==\n{:<10} {:>9} {:>9} {:>15} {:>9}\n", "model",
+             "top-1", "PyTorch", "same label", "agree");
+  for (const auto& l : agreement_lines) fmt::print("{}\n", l);
+  fmt::print(
+      "\nPyTorch's top-1 was recorded when it trained the zoo; 'same label' counts test "
+      "images where\nqbench's FP32 engine and PyTorch predict the same class.\n\nreports:\n");
+  for (const auto& r : reports) fmt::print("  {}\n", r);
 }
 
 }  // namespace
@@ -96,12 +135,22 @@ void run_demo(const DemoArgs& a) {
 void register_demo(CLI::App& app) {
   auto a = std::make_shared<DemoArgs>();
   CLI::App* c = app.add_subcommand(
-      "demo", "Evaluate the bundled model zoo on Fashion-MNIST (no arguments, no downloads)");
-  c->add_option("--zoo", a->zoo, "Model zoo directory holding zoo.json (default: ./models or the "
-                                 "source tree's models/)");
+      "demo",
+      "Compare every recipe that applies on the bundled model zoo with Fashion-MNIST (no "
+      "arguments, no downloads); cached, so a second run is instant");
+  c->add_option("--zoo", a->zoo,
+                "Model zoo directory holding zoo.json (default: ./models or the "
+                "source tree's models/)");
   c->add_option("--data", a->data, "Test set (see eval --data)")->capture_default_str();
+  c->add_option("--out", a->out, "Output directory: one compare report per model")
+      ->capture_default_str();
+  c->add_option("--models", a->models, "Only these zoo models (comma separated)")->delimiter(',');
   c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
-  c->add_option("--batch", a->batch, "Images per inference")->capture_default_str();
+  c->add_option("--limit", a->limit, "Evaluate only the first N test images (0: all)")
+      ->capture_default_str();
+  c->add_option("--min-seconds", a->min_seconds, "Seconds of timing per variant and phase")
+      ->capture_default_str();
+  c->add_flag("--fresh", a->fresh, "Ignore cached results");
   c->add_flag("--json", a->json, "Print one JSON object on stdout");
   c->callback([a] { run_demo(*a); });
 }

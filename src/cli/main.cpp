@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
                                         QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE + ")");
   app.require_subcommand(1);
+  qbench::cli::register_bench(app);
+  qbench::cli::register_compare(app);
   qbench::cli::register_eval(app);
   qbench::cli::register_inspect(app);
   qbench::cli::register_demo(app);

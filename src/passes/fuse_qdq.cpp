@@ -150,7 +150,8 @@ class Fuser {
     auto c = consumers_.find(v);
     if (c == consumers_.end() || c->second.size() != 1) return -1;
     const ir::Node& n = g_.nodes[c->second[0]];
-    return n.op_type == "Relu" && n.domain.empty() && !drop_[c->second[0]] ? long(c->second[0]) : -1;
+    return n.op_type == "Relu" && n.domain.empty() && !drop_[c->second[0]] ? long(c->second[0])
+                                                                           : -1;
   }
 
   static bool same_params(const QParams& a, const QParams& b) {
@@ -220,8 +221,8 @@ class Fuser {
         ok = true;
         return b.data;
       }
-    } else if (const Tensor* bt = g_.constant(v); bt && bt->dtype() == DType::F32 &&
-                                                   bt->numel() == channels) {
+    } else if (const Tensor* bt = g_.constant(v);
+               bt && bt->dtype() == DType::F32 && bt->numel() == channels) {
       for (float f : bt->to_float()) real.push_back(f);
     } else {
       return "";

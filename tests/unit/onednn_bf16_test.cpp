@@ -39,8 +39,8 @@ TEST(OnednnBf16, ConvMatMulGemm) {
   {
     Problem p;
     p.node = make_node("Conv", 3, {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})}});
-    p.inputs = {random_tensor(rng, {1, 16, 10, 10}), bf16_values(random_tensor(rng, {32, 16, 3, 3})),
-                random_tensor(rng, {32})};
+    p.inputs = {random_tensor(rng, {1, 16, 10, 10}),
+                bf16_values(random_tensor(rng, {32, 16, 3, 3})), random_tensor(rng, {32})};
     p.constant = {false, true, true};
     expect_bf16_close(p, "conv 3x3");
   }

@@ -51,7 +51,8 @@ Problem make_qconv(std::mt19937& rng, const ConvCase& cc) {
               Tensor::scalar(ys),
               test::zero_point(cc.yt, yz)};
   const int bias_range = static_cast<int>(kk * 5000);  // a few tens of output LSBs
-  if (cc.bias) p.inputs.push_back(test::random_ints(rng, DType::I32, {cc.m}, -bias_range, bias_range));
+  if (cc.bias)
+    p.inputs.push_back(test::random_ints(rng, DType::I32, {cc.m}, -bias_range, bias_range));
   p.constant.assign(p.inputs.size(), true);
   p.constant[0] = false;
   if (!cc.act.empty()) {
@@ -114,6 +115,37 @@ TEST(OnednnQConv, DeclinesWeightZeroPoint) {
   std::vector<kernels::TensorType> types;
   EXPECT_FALSE(p.make(why, types));
   EXPECT_NE(why.find("weight zero point"), std::string::npos) << why;
+}
+
+// ConvInteger (dynamic quantization) with a constant or runtime input zero point: the int32
+// result is exact.
+TEST(OnednnQConv, ConvIntegerExact) {
+  std::mt19937 rng(21);
+  for (bool runtime_zp : {false, true})
+    for (int64_t group : {1, 4}) {
+      Problem p;
+      p.node = kernels::onednn::testing::make_node("ConvInteger", 3,
+                                                   {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})},
+                                                    {"group", ir::Attribute::of_int(group)}});
+      p.inputs = {test::random_ints(rng, DType::U8, {1, 8, 9, 7}, 0, 255),
+                  test::random_ints(rng, DType::I8, {16, 8 / group, 3, 3}, -127, 127),
+                  test::zero_point(DType::U8, 117)};
+      p.constant = {false, true, !runtime_zp};
+      std::string why;
+      std::vector<kernels::TensorType> types;
+      auto k = p.make(why, types);
+      ASSERT_TRUE(k) << why;
+      Tensor got(DType::I32, types[0].shape);
+      std::vector<Tensor*> outs{&got};
+      kernels::ExecContext ctx;
+      for (int zp : {117, 3}) {
+        p.inputs[2] = test::zero_point(DType::U8, runtime_zp ? zp : 117);
+        std::vector<const Tensor*> in = p.input_ptrs();
+        k->run(in, outs, ctx);
+        Tensor want = kernels::run_reference(p.node, p.opset, in)[0];
+        EXPECT_EQ(test::lsb_diff(got, want).max, 0) << "group " << group << " zp " << zp;
+      }
+    }
 }
 
 }  // namespace

@@ -58,11 +58,10 @@ TEST(OnednnQMatMul, MatchesReferenceWithin1Lsb) {
         for (size_t s = 0; s < shapes.size(); ++s) {
           const bool per_column = s % 2 == 0, relu = s % 3 == 1;
           if (std::string(op) == "QGemm" && shapes[s].first.size() != 2) continue;
-          std::string what = fmt::format("{} A{} N={} a={} y={} {} {}", op,
-                                         shape_str(shapes[s].first), shapes[s].second,
-                                         dtype_name(at), dtype_name(yt),
-                                         per_column ? "per-column" : "per-tensor",
-                                         relu ? "relu" : "");
+          std::string what =
+              fmt::format("{} A{} N={} a={} y={} {} {}", op, shape_str(shapes[s].first),
+                          shapes[s].second, dtype_name(at), dtype_name(yt),
+                          per_column ? "per-column" : "per-tensor", relu ? "relu" : "");
           test::expect_int_kernel_matches(
               make_qmatmul(rng, op, shapes[s].first, shapes[s].second, at, yt, per_column, relu),
               what);

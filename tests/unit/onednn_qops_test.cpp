@@ -55,12 +55,11 @@ TEST(OnednnQOps, IntegerMaxPoolExact) {
   for (DType t : {DType::U8, DType::I8})
     for (int64_t stride : {1, 2}) {
       // ResNet's stem pool (3x3, stride 2, pad 1) and a ceil_mode one.
-      Problem p = qbench_problem(
-          "MaxPool", 1,
-          {{"kernel_shape", ir::Attribute::of_ints({3, 3})},
-           {"strides", ir::Attribute::of_ints({stride, stride})},
-           {"pads", ir::Attribute::of_ints({1, 1, 1, 1})},
-           {"ceil_mode", ir::Attribute::of_int(stride == 2 ? 1 : 0)}});
+      Problem p = qbench_problem("MaxPool", 1,
+                                 {{"kernel_shape", ir::Attribute::of_ints({3, 3})},
+                                  {"strides", ir::Attribute::of_ints({stride, stride})},
+                                  {"pads", ir::Attribute::of_ints({1, 1, 1, 1})},
+                                  {"ceil_mode", ir::Attribute::of_int(stride == 2 ? 1 : 0)}});
       p.inputs = {test::random_ints(rng, t, {1, 16, 12, 11}, t == DType::U8 ? 0 : -128, 127)};
       p.constant = {false};
       std::string why;
@@ -94,9 +93,11 @@ TEST(OnednnQOps, QLinearGlobalAveragePoolWithin1Lsb) {
 // borders of a channels-last integer region): exact.
 TEST(OnednnQOps, TransposeExact) {
   std::mt19937 rng(12);
-  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
-      {{1, 3, 5, 7}, {0, 2, 3, 1}}, {{2, 7, 5, 3}, {0, 3, 1, 2}}, {{4, 6, 8}, {0, 2, 1}},
-      {{2, 3, 4, 5}, {3, 1, 0, 2}}, {{6, 10}, {}}};
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {{{1, 3, 5, 7}, {0, 2, 3, 1}},
+                                                                     {{2, 7, 5, 3}, {0, 3, 1, 2}},
+                                                                     {{4, 6, 8}, {0, 2, 1}},
+                                                                     {{2, 3, 4, 5}, {3, 1, 0, 2}},
+                                                                     {{6, 10}, {}}};
   int n = 0;
   for (DType t : {DType::F32, DType::U8, DType::I8})
     for (const auto& [shape, perm] : cases) {
@@ -104,8 +105,9 @@ TEST(OnednnQOps, TransposeExact) {
       std::map<std::string, ir::Attribute> attrs;
       if (!perm.empty()) attrs["perm"] = ir::Attribute::of_ints(perm);
       p.node = kernels::onednn::testing::make_node("Transpose", 1, attrs);
-      p.inputs = {t == DType::F32 ? kernels::onednn::testing::random_tensor(rng, shape)
-                                  : test::random_ints(rng, t, shape, t == DType::U8 ? 0 : -128, 127)};
+      p.inputs = {t == DType::F32
+                      ? kernels::onednn::testing::random_tensor(rng, shape)
+                      : test::random_ints(rng, t, shape, t == DType::U8 ? 0 : -128, 127)};
       p.constant = {false};
       std::string why;
       std::vector<kernels::TensorType> types;

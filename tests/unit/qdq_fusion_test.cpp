@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <map>
+#include <random>
 
 #include "engine/engine.h"
 #include "engine/inspect.h"
@@ -50,8 +50,8 @@ class QdqBuilder {
     if (!quantized_) return x;
     auto [s, zp] = act_params(x);
     std::string sn = constant(x + "_scale", Tensor::scalar(s));
-    std::string zn = constant(x + "_zp", s8_ ? Tensor::scalar<int8_t>(int8_t(zp))
-                                             : Tensor::scalar<uint8_t>(uint8_t(zp)));
+    std::string zn = constant(
+        x + "_zp", s8_ ? Tensor::scalar<int8_t>(int8_t(zp)) : Tensor::scalar<uint8_t>(uint8_t(zp)));
     test::add_node(g, "QuantizeLinear", {x, sn, zn}, {x + "_q"});
     g.value(x + "_q").dtype = s8_ ? DType::I8 : DType::U8;
     test::add_node(g, "DequantizeLinear", {x + "_q", sn, zn}, {x + "_dq"});
@@ -80,7 +80,8 @@ class QdqBuilder {
     }
     std::string wn = constant(name + "_q", Tensor::from_vector<int8_t>(shape, wq));
     std::string wsn = constant(name + "_scale", Tensor::from_vector<float>({m}, ws));
-    std::string wzn = constant(name + "_zp", Tensor::from_vector<int8_t>({m}, std::vector<int8_t>(m, 0)));
+    std::string wzn =
+        constant(name + "_zp", Tensor::from_vector<int8_t>({m}, std::vector<int8_t>(m, 0)));
     ir::Node& d = test::add_node(g, "DequantizeLinear", {wn, wsn, wzn}, {name});
     d.attrs["axis"] = ir::Attribute::of_int(0);
     std::string bn = constant(name + "_b_q", Tensor::from_vector<int32_t>({m}, bq));
@@ -214,7 +215,8 @@ TEST(QdqFusion, BlockFusesIntoIntegerOps) {
   // (before Flatten).
   EXPECT_EQ(count(o, "Transpose"), 2);
   for (const auto& n : o.nodes)
-    if (n.op_type == "QLinearConv" || n.op_type == "MaxPool" || n.op_type == "QLinearGlobalAveragePool") {
+    if (n.op_type == "QLinearConv" || n.op_type == "MaxPool" ||
+        n.op_type == "QLinearGlobalAveragePool") {
       EXPECT_EQ(n.attr_int("channels_last", 0), 1) << n.name;
     }
   // The ReLU after the first conv is absorbed by saturation (zero point 0): a standard op.

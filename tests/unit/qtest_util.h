@@ -60,7 +60,8 @@ inline void expect_int_kernel_matches(const kernels::onednn::testing::Problem& p
   ASSERT_TRUE(k) << "declined: " << why;
   std::vector<Tensor> want = kernels::run_reference(p.node, p.opset, p.input_ptrs());
   Tensor got(types[0].dtype, types[0].shape);
-  std::fill(static_cast<uint8_t*>(got.raw()), static_cast<uint8_t*>(got.raw()) + got.numel() * dtype_size(got.dtype()), 0x5a);
+  std::fill(static_cast<uint8_t*>(got.raw()),
+            static_cast<uint8_t*>(got.raw()) + got.numel() * dtype_size(got.dtype()), 0x5a);
   std::vector<Tensor*> outs{&got};
   kernels::ExecContext ctx;
   std::vector<const Tensor*> in = p.input_ptrs();
@@ -71,10 +72,6 @@ inline void expect_int_kernel_matches(const kernels::onednn::testing::Problem& p
   std::sort(v.begin(), v.end());
   const int64_t distinct = std::unique(v.begin(), v.end()) - v.begin();
   EXPECT_GE(distinct, std::min<int64_t>(10, want[0].numel() / 4));
-  if (getenv("QBENCH_TEST_DUMP")) {
-    for (int64_t x : want[0].to_int64()) printf("%lld ", (long long)x);
-    printf("\n");
-  }
   if (getenv("QBENCH_TEST_VERBOSE"))
     printf("%s: %lld distinct, max diff %lld on %lld of %lld\n", what.c_str(), (long long)distinct,
            (long long)d.max, (long long)d.count, (long long)got.numel());

@@ -25,11 +25,17 @@ Shape nchw_dims(const Shape& s) {
 
 class QConvKernel final : public Kernel {
  public:
+  // ConvInteger: weights are input 1, no bias, int32 output without scales, and the input zero
+  // point may be a runtime input (DynamicQuantizeLinear's).
+  bool integer = false;
+  int runtime_x_zp = -1;
+
   // `nhwc_io`: the node is channels_last, its tensors are NHWC and need no reorder.
   bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
             std::string& why_not) {
     const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
-    const Shape& w = init.inputs[3].shape;
+    const size_t wi = integer ? 1 : 3;
+    const Shape& w = init.inputs[wi].shape;
     const Shape y = nhwc_io ? nchw_dims(init.outputs[0].shape) : init.outputs[0].shape;
     const int64_t groups = init.node.attr_int("group", 1);
     ConvGeometry g;
@@ -41,15 +47,18 @@ class QConvKernel final : public Kernel {
       wdims.insert(wdims.begin(), groups);
     }
     const dt xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
-    has_bias_ = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
-    memory::desc src_plain = nhwc_io ? memory::desc(to_dims(x), xt, tag::nhwc) : plain_desc(to_dims(x), xt);
-    memory::desc dst_plain = nhwc_io ? memory::desc(to_dims(y), yt, tag::nhwc) : plain_desc(to_dims(y), yt);
+    has_bias_ = !integer && init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
+    memory::desc src_plain =
+        nhwc_io ? memory::desc(to_dims(x), xt, tag::nhwc) : plain_desc(to_dims(x), xt);
+    memory::desc dst_plain =
+        nhwc_io ? memory::desc(to_dims(y), yt, tag::nhwc) : plain_desc(to_dims(y), yt);
     memory::desc bias_md = has_bias_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
     memory::desc src_md(to_dims(x), xt, act), dst_md(to_dims(y), yt, act);
     memory::desc wei_any(wdims, dt::s8, tag::any);
 
     dnnl::primitive_attr attr = scratch_attr();
-    apply_requant(rq_, 1 << 1, attr);
+    if (!integer) apply_requant(rq_, 1 << 1, attr);
+    if (runtime_x_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
     rq_.dst_zp.apply(attr, DNNL_ARG_DST);
     dnnl::convolution_forward::primitive_desc pd;
@@ -66,7 +75,8 @@ class QConvKernel final : public Kernel {
     }
     // Weights: once, into the primitive's layout (with any compensation it wants).
     weights_ = memory(pd.weights_desc(), cpu_engine());
-    memory wuser(plain_desc(wdims, dt::s8), cpu_engine(), const_cast<void*>(init.constants[3]->raw()));
+    memory wuser(plain_desc(wdims, dt::s8), cpu_engine(),
+                 const_cast<void*>(init.constants[wi]->raw()));
     dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
     if (has_bias_) {
       bias_ = memory(bias_md, cpu_engine());
@@ -101,6 +111,11 @@ class QConvKernel final : public Kernel {
            ExecContext&) override {
     bind(src_user_, inputs[0]);
     bind(dst_user_, outputs[0]);
+    if (runtime_x_zp >= 0) {
+      const Tensor* z = inputs[runtime_x_zp];
+      *static_cast<int32_t*>(rq_.src_zp.mem.get_data_handle()) =
+          z->dtype() == DType::U8 ? int32_t(z->data<uint8_t>()[0]) : int32_t(z->data<int8_t>()[0]);
+    }
     for (Step& s : steps_) s.execute();
     cpu_stream().wait();
   }
@@ -171,6 +186,64 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
     auto k = std::make_unique<QConvKernel>();
     std::string why;
     if (k->init(init, act_tag(nd, which), nhwc_io, rq, why)) return k;
+    if (first_why.empty()) first_why = why;
+  }
+  why_not = first_why;
+  return nullptr;
+}
+
+// ConvInteger (dynamic quantization: DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul): the
+// same int8 convolution with an int32 output, no scales, and the input zero point read at run
+// time when it is not constant.
+std::unique_ptr<Kernel> make_onednn_conv_integer(const KernelInit& init, std::string& why_not) {
+  if (init.inputs.size() < 2 || init.outputs.size() != 1) {
+    why_not = "expects x, w[, x_zero_point, w_zero_point] and one output";
+    return nullptr;
+  }
+  const DType xt = init.inputs[0].dtype, wt = init.inputs[1].dtype;
+  if ((xt != DType::U8 && xt != DType::I8) || wt != DType::I8) {
+    why_not = fmt::format("x {} w {} (only u8/s8 x, s8 w)", dtype_name(xt), dtype_name(wt));
+    return nullptr;
+  }
+  const Shape& x = init.inputs[0].shape;
+  const Shape& w = init.inputs[1].shape;
+  const int nd = static_cast<int>(x.size());
+  if (nd < 3 || nd > 5 || w.size() != x.size() || !init.constants[1]) {
+    why_not = "only 1-D to 3-D convolutions with constant weights";
+    return nullptr;
+  }
+  const int64_t groups = init.node.attr_int("group", 1);
+  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0 || w[1] * groups != x[1] ||
+      shape_numel(x) == 0) {
+    why_not = "group inconsistent with the shapes, or empty input";
+    return nullptr;
+  }
+  std::vector<int32_t> wz;
+  if (!const_ints(init, 3, "w_zero_point", wz, why_not)) return nullptr;
+  for (int32_t z : wz)
+    if (z != 0) {
+      why_not = fmt::format("weight zero point {} (only symmetric weights have a fast path)", z);
+      return nullptr;
+    }
+  Requant rq;
+  int runtime_zp = -1;
+  if (init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined) {
+    if (shape_numel(init.inputs[2].shape) != 1) {
+      why_not = "per-channel x_zero_point";
+      return nullptr;
+    }
+    if (init.constants[2])
+      rq.src_zp.value = static_cast<int32_t>(init.constants[2]->to_int64()[0]);
+    else
+      runtime_zp = 2;
+  }
+  std::string first_why;
+  for (int which = 0; which < 3; ++which) {
+    auto k = std::make_unique<QConvKernel>();
+    k->integer = true;
+    k->runtime_x_zp = runtime_zp;
+    std::string why;
+    if (k->init(init, act_tag(nd, which), false, rq, why)) return k;
     if (first_why.empty()) first_why = why;
   }
   why_not = first_why;

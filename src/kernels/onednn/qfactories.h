@@ -10,6 +10,7 @@ namespace qbench::kernels::onednn {
 
 std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_conv_integer(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& why_not);
 // MaxPool of any dtype: uint8/int8 on the int8 pooling, f32 on make_onednn_pool.

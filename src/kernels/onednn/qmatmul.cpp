@@ -99,7 +99,8 @@ bool matmul_dims(const KernelInit& init, size_t b_index, int64_t& rows, int64_t&
   const Shape& a = init.inputs[0].shape;
   const Shape& b = init.inputs[b_index].shape;
   if (a.size() < 2 || b.size() != 2) {
-    why_not = fmt::format("A {} B {} (only A of rank >= 2 times a 2-D B)", shape_str(a), shape_str(b));
+    why_not =
+        fmt::format("A {} B {} (only A of rank >= 2 times a 2-D B)", shape_str(a), shape_str(b));
     return false;
   }
   k = a.back();

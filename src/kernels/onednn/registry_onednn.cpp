@@ -47,6 +47,7 @@ constexpr OptimizedKernelDef kOptimized[] = {
     {"QLinearMatMul", "onednn", make_onednn_qmatmul},
     {"QGemm", "onednn", make_onednn_qmatmul},
     {"MatMulInteger", "onednn", make_onednn_matmul_integer},
+    {"ConvInteger", "onednn", make_onednn_conv_integer},
     {"QLinearAdd", "onednn", make_onednn_qadd},
     {"QLinearGlobalAveragePool", "native", make_qglobal_avg_pool},
     {"Transpose", "onednn", make_onednn_transpose},

@@ -75,8 +75,8 @@ Tensor transpose(const Tensor& t, std::vector<int64_t> perm) {
 // Runs `body` (a reference computing on NCHW tensors) for a node whose input 0 and output 0 may
 // be NHWC: transposes in and out around it.
 template <typename Body>
-void with_nchw(const ir::Node& node, std::span<const Tensor* const> in, std::span<Tensor* const> out,
-               Body&& body) {
+void with_nchw(const ir::Node& node, std::span<const Tensor* const> in,
+               std::span<Tensor* const> out, Body&& body) {
   if (!channels_last(node)) {
     body(in, out);
     return;
@@ -155,7 +155,8 @@ void store_int(Tensor& y, int64_t i, int32_t v) {
 
 void quantize_into(const Tensor& x, float scale, int32_t zp, int32_t lo, int32_t hi, Tensor& y) {
   const float* p = x.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) store_int(y, i, quant::quantize_value(p[i], scale, zp, lo, hi));
+  for (int64_t i = 0; i < x.numel(); ++i)
+    store_int(y, i, quant::quantize_value(p[i], scale, zp, lo, hi));
 }
 
 void clamp_ints(Tensor& y, int32_t lo, int32_t hi) {
@@ -196,7 +197,8 @@ void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tens
 
 void infer_qgemm(InferContext& ctx) {
   ir::Node s = standard(ctx.node, "QLinearMatMul");
-  std::vector<TensorType> ins(ctx.inputs.begin(), ctx.inputs.begin() + std::min<size_t>(8, ctx.inputs.size()));
+  std::vector<TensorType> ins(ctx.inputs.begin(),
+                              ctx.inputs.begin() + std::min<size_t>(8, ctx.inputs.size()));
   std::vector<const Tensor*> cs(ctx.constants.begin(), ctx.constants.begin() + ins.size());
   ctx.outputs = std_infer(s, ctx.opset, ins, cs);
   if (ctx.has_input(8)) {

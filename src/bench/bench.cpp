@@ -1,0 +1,143 @@
+#include "bench/bench.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include "bench/sysinfo.h"
+#include "engine/engine.h"
+#include "engine/inspect.h"
+#include "onnx/onnx_io.h"
+
+namespace qbench::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Deterministic inputs in [0, 1) for float inputs (dense values, no denormals) and zeros for the
+// rest, built once before anything is timed.
+std::vector<Tensor> make_inputs(const std::vector<kernels::TensorType>& types) {
+  std::mt19937 rng(20240601);
+  std::vector<Tensor> out;
+  for (const auto& t : types) {
+    Tensor x(t.dtype, t.shape);
+    std::fill_n(static_cast<uint8_t*>(x.raw()), x.nbytes(), uint8_t{0});
+    if (t.dtype == DType::F32) {
+      float* p = x.data<float>();
+      for (int64_t i = 0; i < x.numel(); ++i) p[i] = static_cast<float>(rng() >> 8) * 0x1p-24f;
+    }
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> trust_warnings(const std::string& build_type, const eval::Summary& lat,
+                                        const eval::Bimodality& modes, double other_cpu_share,
+                                        int threads) {
+  std::vector<std::string> w;
+  if (build_type != "Release" && build_type != "RelWithDebInfo")
+    w.push_back(
+        fmt::format("{} build: timings are not representative, build with "
+                    "-DCMAKE_BUILD_TYPE=Release",
+                    build_type));
+  if (lat.cv() > 0.10)
+    w.push_back(fmt::format("latency varies a lot: coefficient of variation {:.1f}% (over 10%)",
+                            100 * lat.cv()));
+  if (modes.bimodal)
+    w.push_back(
+        fmt::format("bimodal latency: {:.0f}% of queries near {:.3f} ms, {:.0f}% near {:.3f} ms{}",
+                    100 * (1 - modes.high_share), modes.low_mean, 100 * modes.high_share,
+                    modes.high_mean, threads > 1 ? " (try --threads 1 on a small VM)" : ""));
+  if (other_cpu_share > 0.10)
+    w.push_back(fmt::format("other processes used {:.0f}% of the CPU during the run",
+                            100 * other_cpu_share));
+  return w;
+}
+
+BenchResult run_bench(const std::string& path, const BenchOptions& o,
+                      const std::function<void(int64_t, int64_t)>& progress) {
+  BenchResult r;
+  r.model = path;
+  r.threads = o.threads;
+  r.model_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+
+  auto t0 = Clock::now();
+  ir::Graph g = onnxio::load_model(path);
+  r.load_seconds = since(t0);
+  t0 = Clock::now();
+  engine::EngineOptions eo;
+  eo.threads = o.threads;
+  engine::Engine eng(std::move(g), eo);
+  const auto types1 = eng.input_types(1);
+  engine::Plan& plan1 = eng.plan_for(types1);
+  r.compile_seconds = since(t0);
+
+  const engine::PlanReport rep = engine::describe_plan(plan1, eng.graph());
+  r.coverage = {rep.params_int8, rep.params_bf16, rep.params_f32,
+                rep.macs_int8,   rep.macs_bf16,   rep.macs_f32};
+
+  const std::vector<Tensor> in1 = make_inputs(types1);
+  const auto types_b = eng.input_types(o.batch);
+  const std::vector<Tensor> in_b = make_inputs(types_b);
+  r.offline_batch = types_b.empty() || types_b[0].shape.empty() ? 1 : types_b[0].shape[0];
+  eng.plan_for(types_b);  // compiled outside the timed region
+
+  const double total = 2 * o.min_seconds;
+  auto report = [&](double done) {
+    if (progress) progress(std::min<int64_t>(100, static_cast<int64_t>(100 * done / total)), 100);
+  };
+
+  // Warm-up: both plans, by time and by count.
+  t0 = Clock::now();
+  for (int64_t i = 0; i < o.warmup_queries || since(t0) < o.warmup_seconds; ++i) eng.run(in1);
+  eng.run(in_b);
+
+  const CpuSample before = sample_cpu();
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(o.min_queries));
+  const auto start = Clock::now();
+  double elapsed = 0;
+  while (static_cast<int64_t>(ms.size()) < o.min_queries || elapsed < o.min_seconds) {
+    const auto q = Clock::now();
+    eng.run(in1);
+    const auto q1 = Clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(q1 - q).count());
+    elapsed = std::chrono::duration<double>(q1 - start).count();
+    if (ms.size() % 64 == 0) report(std::min(elapsed, o.min_seconds));
+  }
+  r.latency_seconds = elapsed;
+  r.queries = static_cast<int64_t>(ms.size());
+  r.latency_ms = eval::summarize(ms);
+
+  // Offline: whole batches back to back, at least 3 and at least min_seconds.
+  const auto off = Clock::now();
+  double off_elapsed = 0;
+  while (r.offline_runs < 3 || off_elapsed < o.min_seconds) {
+    eng.run(in_b);
+    ++r.offline_runs;
+    off_elapsed = since(off);
+    report(o.min_seconds + std::min(off_elapsed, o.min_seconds));
+  }
+  r.images_per_second = static_cast<double>(r.offline_runs * r.offline_batch) / off_elapsed;
+  const CpuSample after = sample_cpu();
+  report(total);
+
+  r.other_cpu_share =
+      other_cpu_share(before, after, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  r.peak_rss_bytes = peak_rss_bytes();
+  r.warnings = trust_warnings(QBENCH_BUILD_TYPE, r.latency_ms, eval::detect_bimodal(ms),
+                              r.other_cpu_share, o.threads);
+  return r;
+}
+
+}  // namespace qbench::bench

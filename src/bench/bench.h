@@ -1,0 +1,64 @@
+#pragma once
+// The timing harness behind `qbench bench` (and each variant of `qbench compare`):
+// single-stream latency at batch 1 in the MLPerf style (warm-up by time and count, then at least
+// N queries and at least T seconds), offline throughput at a larger batch, load and compile
+// time, peak RSS, and the precision the compiled plan really runs in. Inputs are prepared
+// before the timed region; every timer is the steady clock.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eval/stats.h"
+
+namespace qbench::bench {
+
+struct BenchOptions {
+  int threads = 1;
+  int64_t batch = 64;           // offline throughput batch
+  double warmup_seconds = 1.0;  // warm-up lasts at least this long ...
+  int64_t warmup_queries = 10;  // ... and at least this many queries
+  int64_t min_queries = 100;    // single stream: at least this many timed queries ...
+  double min_seconds = 5.0;     // ... and at least this long; offline uses the same time
+};
+
+// Parameters and MACs of the nodes that ran in each precision (engine::describe_plan at batch 1).
+struct PrecisionCoverage {
+  int64_t params_int8 = 0, params_bf16 = 0, params_f32 = 0;
+  int64_t macs_int8 = 0, macs_bf16 = 0, macs_f32 = 0;
+  int64_t params() const { return params_int8 + params_bf16 + params_f32; }
+  int64_t macs() const { return macs_int8 + macs_bf16 + macs_f32; }
+};
+
+struct BenchResult {
+  std::string model;        // file
+  int64_t model_bytes = 0;  // size on disk
+  int threads = 1;
+  double load_seconds = 0;     // parse the ONNX file
+  double compile_seconds = 0;  // graph passes and the batch-1 plan
+  // Single stream, milliseconds.
+  int64_t queries = 0;
+  double latency_seconds = 0;  // timed wall time of the single-stream phase
+  eval::Summary latency_ms;
+  // Offline.
+  int64_t offline_batch = 0;
+  int64_t offline_runs = 0;
+  double images_per_second = 0;
+  int64_t peak_rss_bytes = 0;
+  PrecisionCoverage coverage;
+  double other_cpu_share = 0;  // CPU used by other processes during the timed phases
+  std::vector<std::string> warnings;
+};
+
+// progress(done, total) in percent of the timed phases.
+BenchResult run_bench(const std::string& model_path, const BenchOptions& opts,
+                      const std::function<void(int64_t, int64_t)>& progress = {});
+
+// Why the numbers should not be trusted, one sentence each: a build type other than Release or
+// RelWithDebInfo, a coefficient of variation over 10%, a bimodal latency distribution, other
+// processes using more than 10% of the CPU during the run.
+std::vector<std::string> trust_warnings(const std::string& build_type, const eval::Summary& lat,
+                                        const eval::Bimodality& modes, double other_cpu_share,
+                                        int threads);
+
+}  // namespace qbench::bench

@@ -1,0 +1,292 @@
+#include "bench/compare.h"
+
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "engine/engine.h"
+#include "eval/evaluate.h"
+#include "eval/stats.h"
+#include "onnx/onnx_io.h"
+#include "quant/recipes.h"
+#include "report/json.h"
+#include "report/reporter.h"
+
+extern char** environ;
+
+namespace qbench::bench {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ull, kFnvPrime = 1099511628211ull;
+
+uint64_t fnv_update(uint64_t h, const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(p[i]);
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) fail("cannot find this executable (/proc/self/exe) to time the variants in a child");
+  return p.string();
+}
+
+// Runs `argv` with stdout piped back; stderr is shared so the child's progress shows.
+std::string run_child(const std::vector<std::string>& args) {
+  int fd[2];
+  if (pipe(fd) != 0) fail("pipe() failed: {}", std::strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fd[0]);
+  posix_spawn_file_actions_addclose(&fa, fd[1]);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd[1]);
+  if (rc != 0) {
+    close(fd[0]);
+    fail("cannot start '{}': {}", args[0], std::strerror(rc));
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail("'{} {}' failed (exit status {})", args[0], args[1],
+         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return out;
+}
+
+quant::QuantizeOptions quantize_options(const CompareOptions& o, quant::Recipe recipe) {
+  quant::QuantizeOptions q;
+  q.recipe = recipe;
+  q.calib.data = o.calib_data.empty() ? o.data : o.calib_data;
+  q.calib.size = o.calib_size;
+  q.calib.threads = o.bench.threads;
+  return q;
+}
+
+std::string settings_key(const CompareOptions& o, const std::string& model_hash,
+                         const std::string& recipe) {
+  const auto& b = o.bench;
+  return fnv1a64(fmt::format(
+      "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} eval_batch={} "
+      "threads={} batch={} warmup={}/{} min={}/{} build={} commit={}",
+      report::kSchemaVersion, model_hash, recipe, o.data,
+      o.calib_data.empty() ? o.data : o.calib_data, o.calib_size, o.limit, o.eval_batch, b.threads,
+      b.batch, b.warmup_seconds, b.warmup_queries, b.min_queries, b.min_seconds, QBENCH_BUILD_TYPE,
+      QBENCH_GIT_COMMIT));
+}
+
+// Quantizes, evaluates and times one variant (everything but the paired statistics).
+report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
+                              const data::Dataset& ds, const data::Preprocess& pp,
+                              const std::string& recipe_name, const std::string& exe) {
+  report::VariantResult v;
+  v.recipe = recipe_name;
+  const quant::Recipe recipe = quant::parse_recipe(recipe_name);
+  if (!o.quiet && recipe == quant::Recipe::StaticInt8)
+    std::fprintf(stderr, "%s: calibrating on %lld images of %s (train split)\n",
+                 recipe_name.c_str(), static_cast<long long>(o.calib_size),
+                 (o.calib_data.empty() ? o.data : o.calib_data).c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  quant::QuantizeResult q = quant::quantize(model, quantize_options(o, recipe));
+  v.quantize_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  v.calib_seconds = q.calib_seconds;
+  fs::create_directories(fs::path(o.out_dir) / "models");
+  v.file = (fs::path(o.out_dir) / "models" / (recipe_name + ".onnx")).string();
+  onnxio::save_model(q.graph, v.file + ".tmp");
+  fs::rename(v.file + ".tmp", v.file);
+
+  engine::EngineOptions eo;
+  eo.threads = o.bench.threads;
+  engine::Engine eng(std::move(q.graph), eo);
+  eval::EvalResult e = eval::evaluate(eng, ds, pp, {o.eval_batch, o.limit},
+                                      o.progress ? o.progress("eval " + recipe_name) : nullptr);
+  v.n = e.n;
+  v.correct_top1 = e.correct_top1;
+  v.correct_top5 = e.correct_top5;
+  v.predictions = std::move(e.predictions);
+
+  const auto& b = o.bench;
+  std::vector<std::string> args = {exe,
+                                   "bench",
+                                   "--model",
+                                   v.file,
+                                   "--threads",
+                                   std::to_string(b.threads),
+                                   "--batch",
+                                   std::to_string(b.batch),
+                                   "--warmup-s",
+                                   fmt::format("{}", b.warmup_seconds),
+                                   "--warmup-queries",
+                                   std::to_string(b.warmup_queries),
+                                   "--min-queries",
+                                   std::to_string(b.min_queries),
+                                   "--min-seconds",
+                                   fmt::format("{}", b.min_seconds),
+                                   "--label",
+                                   "time " + recipe_name,
+                                   "--json"};
+  if (o.quiet) args.push_back("--quiet");
+  const std::string out = run_child(args);
+  try {
+    v.bench = report::bench_from_json(nlohmann::json::parse(out));
+  } catch (const nlohmann::json::exception& ex) {
+    fail("'{} bench --model {}' printed no valid JSON: {}", exe, v.file, ex.what());
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string fnv1a64(const std::string& text) {
+  return fmt::format("{:016x}", fnv_update(kFnvOffset, text.data(), text.size()));
+}
+
+std::string fnv1a64_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot open '{}'", path);
+  uint64_t h = kFnvOffset;
+  std::vector<char> buf(1 << 16);
+  while (f) {
+    f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h = fnv_update(h, buf.data(), static_cast<size_t>(f.gcount()));
+  }
+  return fmt::format("{:016x}", h);
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail("cannot write '{}'", tmp);
+    f << text;
+    f.flush();
+    if (!f) fail("cannot write '{}'", tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+}
+
+void write_reports(const report::CompareResults& r, const std::string& dir) {
+  fs::create_directories(dir);
+  auto render = [&](const report::Reporter& rep) {
+    std::ostringstream s;
+    rep.report(r, s);
+    return s.str();
+  };
+  write_file_atomic((fs::path(dir) / "results.json").string(), render(report::JsonReporter{}));
+  write_file_atomic((fs::path(dir) / "results.csv").string(), render(report::CsvReporter{}));
+  write_file_atomic((fs::path(dir) / "report.md").string(), render(report::MarkdownReporter{}));
+  write_file_atomic((fs::path(dir) / "report.html").string(), render(report::HtmlReporter{}));
+}
+
+report::CompareResults run_compare(const CompareOptions& o) {
+  if (o.recipes.empty()) fail("--recipes: name at least one recipe");
+  for (const auto& r : o.recipes) quant::parse_recipe(r);  // an Error lists the known ones
+  report::CompareResults res;
+  res.model = o.model;
+  res.model_bytes = static_cast<int64_t>(fs::file_size(o.model));
+  res.model_hash = fnv1a64_file(o.model);
+  res.settings.limit = o.limit;
+  res.settings.eval_batch = o.eval_batch;
+  res.settings.calib_data = o.calib_data.empty() ? o.data : o.calib_data;
+  res.settings.calib_size = o.calib_size;
+  res.settings.bench = o.bench;
+  res.machine = describe_machine(o.bench.threads);
+
+  ir::Graph model = onnxio::load_model(o.model);
+  const data::Preprocess pp = eval::model_preprocess(model);
+  const data::Dataset ds = data::load_dataset(o.data, data::Split::Test);
+  res.data = ds.name;
+  res.images = o.limit > 0 ? std::min(o.limit, ds.count) : ds.count;
+  const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;
+  const fs::path cache_dir = fs::path(o.out_dir) / "cache";
+  fs::create_directories(cache_dir);
+
+  // fp32 first: every other variant is compared with it.
+  std::vector<std::string> order = o.recipes;
+  auto fp = std::find(order.begin(), order.end(), "fp32");
+  if (fp == order.end())
+    order.insert(order.begin(), "fp32");
+  else
+    std::rotate(order.begin(), fp, fp + 1);
+  for (const auto& recipe : order) {
+    const fs::path cached =
+        cache_dir / (recipe + "-" + settings_key(o, res.model_hash, recipe) + ".json");
+    if (o.use_cache && fs::exists(cached)) {
+      std::ifstream f(cached);
+      try {
+        res.variants.push_back(report::variant_from_json(nlohmann::json::parse(f)));
+        if (!o.quiet) std::fprintf(stderr, "%s: cached (%s)\n", recipe.c_str(), cached.c_str());
+        continue;
+      } catch (const std::exception& e) {
+        if (!o.quiet)
+          std::fprintf(stderr, "%s: ignoring unreadable cache file %s: %s\n", recipe.c_str(),
+                       cached.c_str(), e.what());
+      }
+    }
+    try {
+      report::VariantResult v = measure(o, model, ds, pp, recipe, exe);
+      write_file_atomic(cached.string(), report::to_json(v, true).dump() + "\n");
+      res.variants.push_back(std::move(v));
+    } catch (const Error& e) {
+      if (recipe == "fp32") throw;
+      res.skipped.push_back(recipe + ": " + e.what());
+      if (!o.quiet) std::fprintf(stderr, "%s: skipped: %s\n", recipe.c_str(), e.what());
+    }
+  }
+
+  // Paired statistics against fp32 on the same images.
+  const report::VariantResult& base = res.variants.front();
+  auto correct = [&](const std::vector<int32_t>& pred) {
+    std::vector<uint8_t> c(pred.size());
+    for (size_t i = 0; i < pred.size(); ++i) c[i] = pred[i] == ds.labels[i];
+    return c;
+  };
+  const std::vector<uint8_t> base_ok = correct(base.predictions);
+  for (auto& v : res.variants) {
+    const eval::PairedDiff d = eval::paired_accuracy_diff(base_ok, correct(v.predictions),
+                                                          res.settings.bootstrap_resamples, 0.95,
+                                                          res.settings.bootstrap_seed);
+    v.drop_points = d.diff_points;
+    v.drop_ci_low = d.ci_low;
+    v.drop_ci_high = d.ci_high;
+    v.fp32_only = d.only_a;
+    v.variant_only = d.only_b;
+    v.mcnemar_p = eval::mcnemar_exact_p(d.only_a, d.only_b);
+    v.agreement = eval::agreement(base.predictions, v.predictions);
+  }
+  report::finalize(res);
+  return res;
+}
+
+}  // namespace qbench::bench

@@ -1,0 +1,47 @@
+#pragma once
+// The comparison harness behind `qbench compare` and `qbench demo`: makes each quantized variant
+// of one model, evaluates every variant on the same test images in this process, and times each
+// one in a child process (`qbench bench --json`, so peak RSS is the variant's own, not the sum of
+// everything before it). Each finished variant is cached under out_dir/cache, keyed by the model
+// bytes, the recipe and every setting, so an interrupted run redoes only what is missing.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "report/results.h"
+
+namespace qbench::bench {
+
+struct CompareOptions {
+  std::string model;
+  std::string data;  // test set spec (eval --data)
+  std::vector<std::string> recipes;
+  std::string calib_data;  // static-int8: train split of this spec; default: `data`
+  int64_t calib_size = 512;
+  int64_t limit = 0;  // first N test images (0: all)
+  int64_t eval_batch = 64;
+  BenchOptions bench;
+  std::string out_dir = "qbench-compare-out";
+  // The executable that runs `bench --json` for each variant (default: this one).
+  std::string bench_exe;
+  bool quiet = false;  // no progress lines on stderr (the child's included)
+  // Makes the progress callback for a phase ("eval fp32"); none when empty.
+  std::function<std::function<void(int64_t, int64_t)>(const std::string&)> progress;
+  bool use_cache = true;
+};
+
+report::CompareResults run_compare(const CompareOptions& opts);
+
+// 64-bit FNV-1a of a file's bytes / of a string, as 16 hex digits: the cache key.
+std::string fnv1a64_file(const std::string& path);
+std::string fnv1a64(const std::string& text);
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader (or a resumed run)
+// never sees half a file.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+// Writes results.json, results.csv, report.md and report.html into `dir`.
+void write_reports(const report::CompareResults& r, const std::string& dir);
+
+}  // namespace qbench::bench

@@ -1,0 +1,84 @@
+#include "bench/compare.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "quant/recipes.h"
+#include "report/json.h"
+#include "report/reporter.h"
+
+namespace qbench::cli {
+namespace {
+
+struct CompareArgs {
+  bench::CompareOptions opts;
+  bool json = false;
+  bool fresh = false;
+};
+
+void run_compare(CompareArgs a) {
+  a.opts.use_cache = !a.fresh;
+  if (a.opts.limit < 0) fail("--limit must be >= 0 (got {})", a.opts.limit);
+  if (a.opts.bench.threads < 1) fail("--threads must be at least 1 (got {})", a.opts.bench.threads);
+  if (a.opts.calib_size < 1) fail("--calib-size must be at least 1 (got {})", a.opts.calib_size);
+  a.opts.progress = [](const std::string& label) { return progress_printer(label, false); };
+  report::CompareResults r = bench::run_compare(a.opts);
+  bench::write_reports(r, a.opts.out_dir);
+  if (a.json) {
+    report::JsonReporter{}.report(r, std::cout);
+    return;
+  }
+  report::ConsoleReporter{}.report(r, std::cout);
+  std::cout << "\nreport   " << a.opts.out_dir << "/report.html (also report.md, results.json, "
+            << "results.csv)\n";
+}
+
+}  // namespace
+
+void register_compare(CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  auto& o = a->opts;
+  o.recipes = {"fp32", "bf16", "dynamic-int8", "static-int8"};
+  std::string recipes;
+  for (auto r : quant::all_recipes())
+    recipes += fmt::format("\n  {}: {}", quant::recipe_name(r), quant::recipe_description(r));
+  CLI::App* c = app.add_subcommand(
+      "compare",
+      "Quantize a model with several recipes and compare every variant with FP32: "
+      "accuracy (paired tests), latency, throughput, size, memory, coverage");
+  c->add_option("--model", o.model, "ONNX model file")->required();
+  c->add_option("--data", o.data, "Test set (see eval --data)")->required();
+  c->add_option("--recipes", o.recipes,
+                "Recipes, comma separated (fp32 is always added):" + recipes)
+      ->delimiter(',')
+      ->capture_default_str();
+  c->add_option("--calib-data", o.calib_data,
+                "static-int8: dataset whose TRAIN split calibrates (default: --data)");
+  c->add_option("--calib-size", o.calib_size, "static-int8: calibration images")
+      ->capture_default_str();
+  c->add_option("--limit", o.limit, "Evaluate only the first N test images (0: all)")
+      ->capture_default_str();
+  c->add_option("--eval-batch", o.eval_batch, "Images per inference during evaluation")
+      ->capture_default_str();
+  c->add_option("--batch", o.bench.batch, "Offline throughput batch")->capture_default_str();
+  c->add_option("--threads", o.bench.threads,
+                "Threads for every kernel (1 gives repeatable timings on small VMs)")
+      ->capture_default_str();
+  c->add_option("--warmup-s", o.bench.warmup_seconds, "Warm-up seconds per variant")
+      ->capture_default_str();
+  c->add_option("--min-queries", o.bench.min_queries, "Batch-1 queries timed per variant, at least")
+      ->capture_default_str();
+  c->add_option("--min-seconds", o.bench.min_seconds,
+                "Seconds of batch-1 timing (and of offline timing) per variant, at least")
+      ->capture_default_str();
+  c->add_option("--out", o.out_dir,
+                "Directory for results.json, results.csv, report.md, report.html, the variants' "
+                "ONNX files and the cache")
+      ->capture_default_str();
+  c->add_flag("--fresh", a->fresh, "Ignore cached variant results and measure everything again");
+  c->add_flag("--json", a->json, "Print results.json's object on stdout instead of the table");
+  c->callback([a] { run_compare(*a); });
+}
+
+}  // namespace qbench::cli

@@ -1,0 +1,52 @@
+#include <fmt/format.h>
+
+#include "report/reporter.h"
+
+namespace qbench::report {
+namespace {
+
+// Display width of a UTF-8 string (the headers hold "Δ").
+size_t width(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+  return w;
+}
+
+std::string pad(const std::string& s, size_t w, bool left) {
+  const std::string fill(w > width(s) ? w - width(s) : 0, ' ');
+  return left ? s + fill : fill + s;
+}
+
+}  // namespace
+
+void ConsoleReporter::report(const CompareResults& r, std::ostream& out) const {
+  const auto& s = r.settings.bench;
+  out << fmt::format("model    {} ({}, fnv1a64 {})\n", r.model, bytes_str(r.model_bytes),
+                     r.model_hash);
+  out << fmt::format("data     {}, {} images\n", r.data, r.images);
+  out << fmt::format("machine  {}\n", machine_line(r.machine));
+  out << fmt::format(
+      "timing   batch 1: >= {} queries and >= {} s after a {} s / {} query "
+      "warm-up; offline batch {}\n\n",
+      s.min_queries, s.min_seconds, s.warmup_seconds, s.warmup_queries, s.batch);
+  std::vector<std::vector<std::string>> rows{table_headers()};
+  for (const auto& v : r.variants) rows.push_back(table_cells(v));
+  std::vector<size_t> w(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], width(row[i]));
+  for (size_t k = 0; k < rows.size(); ++k) {
+    std::string line;
+    for (size_t i = 0; i < rows[k].size(); ++i) {
+      if (i) line += "  ";
+      line += pad(rows[k][i], w[i], i == 0 || i + 1 == rows[k].size());
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+  out << "\n";
+  for (const auto& l : legend_lines()) out << l << "\n";
+  for (const auto& x : r.skipped) out << "skipped: " << x << "\n";
+  for (const auto& x : r.warnings) out << "warning: " << x << "\n";
+}
+
+}  // namespace qbench::report

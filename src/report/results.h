@@ -1,0 +1,71 @@
+#pragma once
+// What `qbench compare` measured: one row per quantized variant of one model, every variant on
+// the same test images and the same engine, plus the machine. The reporters (console, markdown,
+// CSV, JSON, HTML) only format this struct; docs/results-schema.md documents its JSON form.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/bench.h"
+#include "bench/sysinfo.h"
+
+namespace qbench::report {
+
+// Version of the JSON schema ("schema_version"); bump when a field changes meaning or goes away.
+inline constexpr int kSchemaVersion = 1;
+
+struct VariantResult {
+  std::string recipe;  // "fp32", "static-int8", ...
+  std::string file;    // the variant's ONNX file
+  // Accuracy on the test images.
+  int64_t n = 0;
+  int64_t correct_top1 = 0, correct_top5 = 0;
+  double top1() const { return n ? double(correct_top1) / double(n) : 0; }
+  double top5() const { return n ? double(correct_top5) / double(n) : 0; }
+  // Against FP32 on the same images: top-1 difference in points (variant - FP32, negative is a
+  // loss) with its paired bootstrap 95% CI, the discordant pairs and McNemar's exact p-value.
+  double drop_points = 0, drop_ci_low = 0, drop_ci_high = 0;
+  int64_t fp32_only = 0;     // right in FP32, wrong in the variant
+  int64_t variant_only = 0;  // right in the variant, wrong in FP32
+  double mcnemar_p = 1;
+  double agreement = 1;  // share of images with the same predicted label as FP32
+  bench::BenchResult bench;
+  double speedup = 1;     // FP32 p50 latency / this p50 latency
+  double size_ratio = 1;  // this size on disk / FP32's
+  double quantize_seconds = 0;
+  double calib_seconds = 0;  // static-int8 calibration (0 otherwise)
+  // Pareto-best: no other variant is at least as accurate (top-1) and at least as fast (p50) /
+  // small, and better in one.
+  bool pareto_latency = false;
+  bool pareto_size = false;
+  std::vector<int32_t> predictions;  // kept for the cache and the demo, not reported
+};
+
+struct Settings {
+  int64_t limit = 0;
+  int64_t eval_batch = 64;
+  std::string calib_data;
+  int64_t calib_size = 512;
+  bench::BenchOptions bench;
+  int bootstrap_resamples = 1000;
+  uint64_t bootstrap_seed = 20240601;
+};
+
+struct CompareResults {
+  std::string model;
+  int64_t model_bytes = 0;
+  std::string model_hash;  // fnv1a64 of the file bytes, hex
+  std::string data;        // dataset description
+  int64_t images = 0;
+  Settings settings;
+  bench::Machine machine;
+  std::vector<VariantResult> variants;  // in report order (Pareto-best first)
+  std::vector<std::string> skipped;     // "recipe: why"
+  std::vector<std::string> warnings;    // warnings on the results, "recipe: text"
+};
+
+// Fills speedup, size_ratio and the Pareto flags against the fp32 row (the first row when no
+// fp32 is present) and sorts: Pareto-best on accuracy vs latency first, then by p50 latency.
+void finalize(CompareResults& r);
+
+}  // namespace qbench::report

@@ -1,0 +1,102 @@
+// Cells and lines shared by the text reporters (console, markdown, HTML).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "report/reporter.h"
+
+namespace qbench::report {
+namespace {
+
+std::string pct(double share) {
+  return fmt::format("{:.2f}%", 100 * share);
+}
+
+std::string ms(double v) {
+  return v >= 100 ? fmt::format("{:.1f}", v) : fmt::format("{:.3f}", v);
+}
+
+std::string p_value(double p) {
+  return p < 0.0001 ? "<0.0001" : fmt::format("{:.4f}", p);
+}
+
+std::string split3(int64_t a, int64_t b, int64_t c) {
+  const double t = static_cast<double>(a + b + c);
+  if (t <= 0) return "-";
+  return fmt::format("{:.0f}/{:.0f}/{:.0f}", 100 * a / t, 100 * b / t, 100 * c / t);
+}
+
+}  // namespace
+
+std::string bytes_str(int64_t n) {
+  if (n >= 1000000) return fmt::format("{:.2f} MB", static_cast<double>(n) / 1e6);
+  if (n >= 1000) return fmt::format("{:.1f} kB", static_cast<double>(n) / 1e3);
+  return fmt::format("{} B", n);
+}
+
+std::vector<std::string> table_headers() {
+  return {"recipe",
+          "top-1",
+          "top-5",
+          "Δ top-1",
+          "95% CI",
+          "McNemar p",
+          "agree",
+          "p50 ms",
+          "p90 ms",
+          "img/s",
+          "speedup",
+          "size",
+          "size ratio",
+          "peak RSS",
+          "MACs i8/bf16/f32 %",
+          "params i8/bf16/f32 %",
+          "calib s",
+          "best"};
+}
+
+std::vector<std::string> table_cells(const VariantResult& v) {
+  const auto& c = v.bench.coverage;
+  std::string best;
+  if (v.pareto_latency) best = "lat";
+  if (v.pareto_size) best += best.empty() ? "size" : "+size";
+  return {v.recipe,
+          pct(v.top1()),
+          pct(v.top5()),
+          fmt::format("{:+.2f}", v.drop_points),
+          fmt::format("[{:+.2f}, {:+.2f}]", v.drop_ci_low, v.drop_ci_high),
+          p_value(v.mcnemar_p),
+          pct(v.agreement),
+          ms(v.bench.latency_ms.p50),
+          ms(v.bench.latency_ms.p90),
+          fmt::format("{:.0f}", v.bench.images_per_second),
+          fmt::format("{:.2f}x", v.speedup),
+          bytes_str(v.bench.model_bytes),
+          fmt::format("{:.2f}x", v.size_ratio),
+          bytes_str(v.bench.peak_rss_bytes),
+          split3(c.macs_int8, c.macs_bf16, c.macs_f32),
+          split3(c.params_int8, c.params_bf16, c.params_f32),
+          v.calib_seconds > 0 ? fmt::format("{:.2f}", v.calib_seconds) : "-",
+          best.empty() ? "" : best};
+}
+
+std::string machine_line(const bench::Machine& m) {
+  return fmt::format(
+      "{} ({} CPUs; {}); oneDNN {} dispatching {}; {} thread{}; {} build, {}; "
+      "qbench {} ({})",
+      m.cpu, m.logical_cpus,
+      m.isa.empty() ? "no ISA flags" : fmt::format("{}", fmt::join(m.isa, " ")), m.onednn_version,
+      m.onednn_isa, m.threads, m.threads == 1 ? "" : "s", m.build_type, m.compiler,
+      m.qbench_version, m.git_commit);
+}
+
+std::vector<std::string> legend_lines() {
+  return {
+      "Δ top-1: variant minus FP32 in points, 95% CI by paired bootstrap over images; "
+      "McNemar p: exact test on the paired predictions.",
+      "agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: "
+      "offline batch. speedup and size ratio vs FP32.",
+      "MACs/params %: share that ran in int8/bf16/f32 in the compiled plan. best: "
+      "Pareto-best on accuracy vs latency (lat) and vs size (size)."};
+}
+
+}  // namespace qbench::report

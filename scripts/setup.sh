@@ -8,7 +8,7 @@ BUILD_TYPE="${BUILD_TYPE:-Release}"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config git
           libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
-          libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+          libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libjpeg-dev libpng-dev
           libgtest-dev googletest libbenchmark-dev
           dataset-fashion-mnist libonnx-testdata)
 # scripts/test.sh adds what only the tests need (Chromium for the report check, python3 for

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Cross-check with ONNX Runtime: quantize each zoo CNN with qbench (static-int8 by default), run
+# Cross-check with ONNX Runtime: quantize each zoo model with qbench (static-int8 by default), run
 # the saved QDQ file in ONNX Runtime (npm onnxruntime-node) and in qbench on the 10,000
 # Fashion-MNIST test images, and report how often their predicted labels agree. Fails when any
 # model agrees on fewer than 99.5% of the images.
-# Usage: benchmarks/peers/ort_agreement.sh [QBENCH_BINARY] [RECIPE]
+# Usage: benchmarks/peers/ort_agreement.sh [QBENCH_BINARY] [RECIPE] [MODEL...]
+#   (models default to the whole zoo: lenet resnet mobilenet vit mlp)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 QB="${1:-$ROOT/build/qbench}"
 RECIPE="${2:-static-int8}"
+shift $(( $# > 2 ? 2 : $# ))
+MODELS=("$@")
+[ ${#MODELS[@]} -gt 0 ] || MODELS=(lenet resnet mobilenet vit mlp)
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
@@ -19,7 +23,7 @@ fi
 
 status=0
 printf '%-10s %-12s %10s %10s %10s\n' model recipe qbench-top1 ort-top1 agreement
-for m in lenet resnet mobilenet; do
+for m in "${MODELS[@]}"; do
   model="$ROOT/models/$m.onnx"
   q="$OUT/$m.$RECIPE.onnx"
   "$QB" quantize --model "$model" --recipe "$RECIPE" --calib-data fashion-mnist --out "$q" >/dev/null

@@ -89,19 +89,28 @@ quant::QuantizeOptions quantize_options(const CompareOptions& o, quant::Recipe r
   q.calib.data = o.calib_data.empty() ? o.data : o.calib_data;
   q.calib.size = o.calib_size;
   q.calib.threads = o.bench.threads;
+  q.calib.image = o.image;
+  q.calib.preprocess = o.preprocess;
+  if (o.progress && recipe == quant::Recipe::StaticInt8)
+    q.calib.progress = o.progress("calibrate " + std::string(quant::recipe_name(recipe)));
   return q;
 }
 
 std::string settings_key(const CompareOptions& o, const std::string& model_hash,
                          const std::string& recipe) {
   const auto& b = o.bench;
+  std::string image;
+  if (o.data.rfind("folder:", 0) == 0 || o.calib_data.rfind("folder:", 0) == 0)
+    image = fmt::format(" resize={} crop={} gray={}", o.image.resize, o.image.crop,
+                        o.image.grayscale);
+  if (o.preprocess) image += fmt::format(" mean={} std={}", o.preprocess->mean, o.preprocess->std);
   return fnv1a64(fmt::format(
       "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} eval_batch={} "
-      "threads={} batch={} warmup={}/{} min={}/{} build={} commit={}",
+      "threads={} batch={} warmup={}/{} min={}/{} build={} commit={}{}",
       report::kSchemaVersion, model_hash, recipe, o.data,
       o.calib_data.empty() ? o.data : o.calib_data, o.calib_size, o.limit, o.eval_batch, b.threads,
       b.batch, b.warmup_seconds, b.warmup_queries, b.min_queries, b.min_seconds, QBENCH_BUILD_TYPE,
-      QBENCH_GIT_COMMIT));
+      QBENCH_GIT_COMMIT, image));
 }
 
 // Quantizes, evaluates and times one variant (everything but the paired statistics).
@@ -224,8 +233,8 @@ report::CompareResults run_compare(const CompareOptions& o) {
   res.machine = describe_machine(o.bench.threads);
 
   ir::Graph model = onnxio::load_model(o.model);
-  const data::Preprocess pp = eval::model_preprocess(model);
-  const data::Dataset ds = data::load_dataset(o.data, data::Split::Test);
+  const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
+  const data::Dataset ds = data::load_dataset(o.data, data::Split::Test, o.image);
   res.data = ds.name;
   res.images = o.limit > 0 ? std::min(o.limit, ds.count) : ds.count;
   const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;

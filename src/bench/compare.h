@@ -6,9 +6,11 @@
 // bytes, the recipe and every setting, so an interrupted run redoes only what is missing.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "report/results.h"
 
 namespace qbench::bench {
@@ -21,6 +23,9 @@ struct CompareOptions {
   int64_t calib_size = 512;
   int64_t limit = 0;  // first N test images (0: all)
   int64_t eval_batch = 64;
+  data::ImageOptions image;  // folder datasets: resize and crop (test and calibration images)
+  // Normalisation for evaluation and calibration (--mean/--std); default: the model's metadata.
+  std::optional<data::Preprocess> preprocess;
   BenchOptions bench;
   std::string out_dir = "qbench-compare-out";
   // The executable that runs `bench --json` for each variant (default: this one).

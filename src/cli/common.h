@@ -1,7 +1,9 @@
 #pragma once
 // Pieces shared by the subcommands.
+#include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
@@ -14,6 +16,19 @@ namespace qbench::cli {
 // Preprocessing from --mean/--std when given, else the model's own, else ToTensor.
 data::Preprocess choose_preprocess(const ir::Graph& g, const std::string& mean,
                                    const std::string& std);
+// Preprocessing from --mean/--std alone; none when neither is given.
+std::optional<data::Preprocess> preprocess_from_flags(const std::string& mean,
+                                                      const std::string& std);
+// The --mean/--std options; `note` ends their help (e.g. what else they apply to).
+void add_normalize_options(CLI::App* c, std::string& mean, std::string& std,
+                           const std::string& note = "");
+// The --resize/--crop/--grayscale options of folder datasets.
+void add_image_options(CLI::App* c, data::ImageOptions& image);
+// What --data accepts, for option help.
+inline constexpr const char* kDataSpecHelp =
+    "fashion-mnist (Debian package files), fashion-mnist:DIR or mnist:DIR (IDX files, gzip or "
+    "raw), folder:DIR (JPEG/PNG in class folders, torchvision ImageFolder layout; DIR/train and "
+    "DIR/val are used when present)";
 // A progress reporter for stderr: a bar redrawn in place on a terminal, a line every ~10%
 // otherwise; silent when `quiet`.
 std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet);

@@ -15,10 +15,12 @@ struct CompareArgs {
   bench::CompareOptions opts;
   bool json = false;
   bool fresh = false;
+  std::string mean, std;
 };
 
 void run_compare(CompareArgs a) {
   a.opts.use_cache = !a.fresh;
+  a.opts.preprocess = preprocess_from_flags(a.mean, a.std);
   if (a.opts.limit < 0) fail("--limit must be >= 0 (got {})", a.opts.limit);
   if (a.opts.bench.threads < 1) fail("--threads must be at least 1 (got {})", a.opts.bench.threads);
   if (a.opts.calib_size < 1) fail("--calib-size must be at least 1 (got {})", a.opts.calib_size);
@@ -48,7 +50,9 @@ void register_compare(CLI::App& app) {
       "Quantize a model with several recipes and compare every variant with FP32: "
       "accuracy (paired tests), latency, throughput, size, memory, coverage");
   c->add_option("--model", o.model, "ONNX model file")->required();
-  c->add_option("--data", o.data, "Test set (see eval --data)")->required();
+  c->add_option("--data", o.data, std::string("Test set: ") + kDataSpecHelp)->required();
+  add_normalize_options(c, a->mean, a->std, "; calibration images too");
+  add_image_options(c, o.image);
   c->add_option("--recipes", o.recipes,
                 "Recipes, comma separated (fp32 is always added):" + recipes)
       ->delimiter(',')

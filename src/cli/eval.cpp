@@ -14,6 +14,7 @@ struct EvalArgs {
   int threads = 1;
   int64_t limit = 0;
   std::string mean, std;
+  data::ImageOptions image;
   bool json = false;
   bool reference = false;
   std::string predictions_out;
@@ -21,7 +22,7 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   ir::Graph g = onnxio::load_model(a.model);
-  data::Dataset ds = data::load_dataset(a.data, data::Split::Test);
+  data::Dataset ds = data::load_dataset(a.data, data::Split::Test, a.image);
   data::Preprocess pp = choose_preprocess(g, a.mean, a.std);
   engine::EngineOptions eo;
   eo.threads = a.threads;
@@ -67,21 +68,14 @@ void register_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* c = app.add_subcommand("eval", "Evaluate a classifier's top-1/top-5 on a test set");
   c->add_option("--model", a->model, "ONNX model file")->required();
-  c->add_option("--data", a->data,
-                "Test set: fashion-mnist (Debian package files), fashion-mnist:DIR or mnist:DIR "
-                "(IDX files, gzip or raw)")
-      ->required();
+  c->add_option("--data", a->data, std::string("Test set: ") + kDataSpecHelp)->required();
   c->add_option("--batch", a->batch, "Images per inference (a model with a fixed batch uses its own)")
       ->capture_default_str();
   c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
   c->add_option("--limit", a->limit, "Evaluate only the first N images (0: all)")
       ->capture_default_str();
-  c->add_option("--mean", a->mean,
-                "Per-channel mean subtracted after scaling pixels to [0,1], e.g. 0.485,0.456,0.406 "
-                "(default: the model's qbench.mean metadata, else 0)");
-  c->add_option("--std", a->std,
-                "Per-channel standard deviation to divide by (default: the model's qbench.std "
-                "metadata, else 1)");
+  add_normalize_options(c, a->mean, a->std);
+  add_image_options(c, a->image);
   c->add_flag("--reference", a->reference, "Run the plain reference kernels only (slow; the oracle)");
   c->add_option("--predictions", a->predictions_out, "Write the predicted label of each image, one per line");
   c->add_flag("--json", a->json, "Print one JSON object on stdout (n, top1, top5 as fractions, ...)");

@@ -33,6 +33,20 @@ void run_inspect(const InspectArgs& a) {
   engine::Engine eng(original, eo);
   auto types = eng.input_types(a.batch);
   engine::Plan& plan = eng.plan_for(types);
+  // A dynamic plan knows its nodes' shapes only from a run: run it once on zero inputs.
+  std::string dynamic_note;
+  if (plan.dynamic() && a.profile_runs == 0) {
+    std::vector<Tensor> inputs;
+    for (const auto& t : types) inputs.emplace_back(t.dtype, t.shape);
+    try {
+      plan.run(inputs, a.threads);
+      dynamic_note = "shapes below are from one run on zero inputs";
+    } catch (const Error& e) {
+      dynamic_note = fmt::format("a run on zero inputs failed, so no shapes are shown: {}", e.what());
+    }
+  } else if (plan.dynamic()) {
+    dynamic_note = "shapes below are from the profiling runs on zero inputs";
+  }
   if (a.profile_runs > 0) {
     std::vector<Tensor> inputs;
     for (const auto& t : types) inputs.emplace_back(t.dtype, t.shape);
@@ -75,6 +89,8 @@ void run_inspect(const InspectArgs& a) {
                                       {"params_f32", r.params_f32}, {"macs_int8", r.macs_int8},
                                       {"macs_bf16", r.macs_bf16}, {"macs_f32", r.macs_f32}}},
                         {"nodes", nodes},
+                        {"dynamic", plan.dynamic()},
+                        {"dynamic_reason", plan.dynamic_reason()},
                         {"machine", machine_json(a.threads)}};
     std::cout << j.dump(2) << "\n";
     return;
@@ -89,6 +105,8 @@ void run_inspect(const InspectArgs& a) {
   fmt::print("MACs      {} per run at batch {}\n", human(r.macs),
              types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
   fmt::print("coverage  {}\n", engine::coverage_line(r));
+  if (plan.dynamic())
+    fmt::print("plan      dynamic, run node by node ({}); {}\n", plan.dynamic_reason(), dynamic_note);
   fmt::print("memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
              "lifetimes do not overlap)\n\n", plan.arena_bytes() / 1e6);
   const bool prof = a.profile_runs > 0;

@@ -15,6 +15,8 @@ struct QuantizeArgs {
   bool per_tensor = false;
   bool dynamic_conv = false;
   std::string calib_data;
+  std::string mean, std;
+  data::ImageOptions image;
   int64_t calib_size = 512;
   int64_t calib_batch = 64;
   uint32_t calib_seed = 20240601;
@@ -64,6 +66,9 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   o.calib.seed = a.calib_seed;
   o.calib.threads = a.threads;
   o.calib.bins = a.bins;
+  o.calib.image = a.image;
+  o.calib.preprocess = preprocess_from_flags(a.mean, a.std);
+  o.calib.progress = progress_printer("calibrate", false);
   o.calib_table = a.calib_table;
   o.save_calib_table = a.save_calib_table;
   if (o.recipe == quant::Recipe::StaticInt8 && o.calib.data.empty() &&
@@ -141,7 +146,11 @@ void register_quantize(CLI::App& app) {
   c->add_flag("--dynamic-conv", a->dynamic_conv, "dynamic-int8: also quantize Conv (ConvInteger)");
   c->add_option("--calib-data", a->calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
-                "fashion-mnist:DIR, mnist:DIR)");
+                "fashion-mnist:DIR, mnist:DIR, folder:DIR)");
+  add_image_options(c, a->image);
+  add_normalize_options(c, a->mean, a->std,
+                        "; static-int8: normalises the calibration images (give what "
+                        "evaluation will use)");
   c->add_option("--calib-size", a->calib_size,
                 "static-int8: calibration images, drawn with a fixed seed")
       ->capture_default_str();

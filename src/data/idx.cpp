@@ -91,14 +91,21 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
   return ds;
 }
 
-Dataset load_dataset(const std::string& spec, Split split) {
+Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& image) {
   std::string kind = spec, dir;
   if (auto colon = spec.find(':'); colon != std::string::npos) {
     kind = spec.substr(0, colon);
     dir = spec.substr(colon + 1);
   }
+  if (kind == "folder") {
+    if (dir.empty()) fail("--data folder needs a directory: folder:DIR");
+    return load_folder(dir, split, image);
+  }
   if (kind != "fashion-mnist" && kind != "mnist")
-    fail("unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR] or mnist:DIR", kind, spec);
+    fail(
+        "unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR], mnist:DIR or "
+        "folder:DIR",
+        kind, spec);
   if (dir.empty()) {
     if (kind == "mnist") fail("--data mnist needs a directory: mnist:DIR");
     dir = kFashionMnistDir;

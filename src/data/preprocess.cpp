@@ -1,3 +1,4 @@
+#include <exception>
 #include <sstream>
 
 #include "core/error.h"
@@ -26,6 +27,10 @@ std::vector<float> parse_floats(const std::string& text, const std::string& what
 Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preprocess& pp,
                   Layout layout, const Shape& sample_shape) {
   const int64_t c = ds.channels, hw = ds.height * ds.width, sz = ds.image_size();
+  for (const auto* v : {&pp.mean, &pp.std})
+    if (v->size() != 1 && static_cast<int64_t>(v->size()) != c)
+      fail("preprocessing has {} mean/std values but the images of {} have {} channels", v->size(),
+           ds.name, c);
   auto channel_value = [&](const std::vector<float>& v, int64_t ch) {
     return v.size() == 1 ? v[0] : v[static_cast<size_t>(ch)];
   };
@@ -33,8 +38,26 @@ Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preproc
   shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
   Tensor t(DType::F32, shape);
   float* out = t.data<float>();
+  // Lazy datasets decode the batch's images first, in parallel (the engine's thread count).
+  std::vector<uint8_t> decoded;
+  if (ds.lazy()) {
+    decoded.resize(static_cast<size_t>(count * sz));
+    // Reports the batch's first bad image (lowest index), whichever thread meets it first.
+    std::exception_ptr error;
+    int64_t error_at = count;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t i = 0; i < count; ++i) {
+      try {
+        read_image(ds, start + i, decoded.data() + i * sz);
+      } catch (...) {
+#pragma omp critical
+        if (i < error_at) error_at = i, error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
   for (int64_t i = 0; i < count; ++i) {
-    const uint8_t* src = ds.pixels.data() + (start + i) * sz;
+    const uint8_t* src = ds.lazy() ? decoded.data() + i * sz : ds.pixels.data() + (start + i) * sz;
     float* dst = out + i * sz;
     for (int64_t ch = 0; ch < c; ++ch) {
       const float mean = channel_value(pp.mean, ch), std = channel_value(pp.std, ch);

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
+#include <map>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "engine/interpreter.h"
 #include "kernels/onednn/context.h"
 #include "kernels/ref/qbench_ops.h"
+#include "kernels/ref/ref_util.h"
 #include "passes/passes.h"
 
 namespace qbench::engine {
@@ -24,22 +28,6 @@ void configure_threads(int threads) {
 }
 
 namespace {
-
-// Wraps a reference function into the Kernel interface.
-class ReferenceKernel : public kernels::Kernel {
- public:
-  ReferenceKernel(const ir::Node& node, int64_t opset, kernels::RefFn fn)
-      : node_(node), opset_(opset), fn_(fn) {}
-  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out,
-           kernels::ExecContext&) override {
-    fn_(node_, opset_, in, out);
-  }
-
- private:
-  ir::Node node_;
-  int64_t opset_;
-  kernels::RefFn fn_;
-};
 
 // Shape (and Size) of a value whose shape is known at compile time is itself a constant.
 Tensor shape_constant(const ir::Node& node, int64_t opset, const Shape& shape) {
@@ -58,20 +46,82 @@ Tensor shape_constant(const ir::Node& node, int64_t opset, const Shape& shape) {
   return Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims);
 }
 
+void check_input(const ir::Value& v, const kernels::TensorType& t) {
+  if (v.kind == ir::ValueKind::Sequence || v.kind == ir::ValueKind::OptionalSequence)
+    fail("model input '{}' is a sequence; run the model with Engine::run_values", v.name);
+  if (v.dtype != DType::Undefined && v.dtype != t.dtype)
+    fail("model input '{}' expects {} data but got {}", v.name, dtype_name(v.dtype),
+         dtype_name(t.dtype));
+  if (v.dims) {
+    bool ok = v.dims->size() == t.shape.size();
+    for (size_t d = 0; ok && d < t.shape.size(); ++d)
+      ok = !(*v.dims)[d].known() || (*v.dims)[d].value == t.shape[d];
+    if (!ok)
+      fail("model input '{}' expects shape {} but got {}", v.name, ir::dims_str(*v.dims),
+           shape_str(t.shape));
+  }
+}
+
+// Runs the passes on every subgraph (If branches, Loop/Scan bodies). Each is copied first, since
+// attribute graphs are shared with the caller's graph, and the enclosing graphs' constants it
+// reads are copied in (buffers shared), so BatchNorm folding and fusion see exporters' weights,
+// which live in the main graph. `outer` is the enclosing graph's own enclosing graph.
+struct ConstScope {
+  const ir::Graph& g;
+  const ConstScope* outer;
+  const Tensor* find(const std::string& name) const {
+    if (const ir::Value* v = g.find(name); v && v->data) return &*v->data;
+    if (std::find(g.inputs.begin(), g.inputs.end(), name) != g.inputs.end()) return nullptr;
+    return outer ? outer->find(name) : nullptr;
+  }
+};
+
+void optimize_subgraphs(ir::Graph& g, const std::map<std::string, int64_t>& opsets,
+                        const ConstScope* outer) {
+  const ConstScope scope{g, outer};
+  for (auto& node : g.nodes)
+    for (auto& [k, a] : node.attrs) {
+      if (a.kind != ir::Attribute::Kind::Graph || !a.g) continue;
+      auto sub = std::make_shared<ir::Graph>(*a.g);
+      sub->opsets = opsets;
+      for (const auto& name : sub->outer_reads())
+        if (const Tensor* t = scope.find(name)) {
+          ir::Value& v = sub->value(name);
+          v.data = *t;
+          v.dtype = t->dtype();
+          std::vector<ir::Dim> dims;
+          for (int64_t d : t->shape()) dims.push_back({d, ""});
+          v.dims = dims;
+        }
+      passes::optimize(*sub);
+      optimize_subgraphs(*sub, opsets, &scope);
+      a.g = std::move(sub);
+    }
+}
+
 }  // namespace
 
 Engine::Engine(ir::Graph graph, EngineOptions opts) : graph_(std::move(graph)), opts_(opts) {
   if (opts_.threads < 1) fail("--threads must be at least 1 (got {})", opts_.threads);
-  // Fail early, naming every unsupported op, instead of at the first run.
+  // Fail early, naming every unsupported op (subgraphs included), instead of at the first run.
   std::vector<std::string> unsupported;
-  for (const auto& n : graph_.nodes)
-    if (!kernels::find_op(n.domain, n.op_type))
-      unsupported.push_back(fmt::format("{}{} (node '{}')", n.domain.empty() ? "" : n.domain + ".",
-                                        n.op_type, n.name));
+  std::function<void(const ir::Graph&)> check = [&](const ir::Graph& g) {
+    for (const auto& n : g.nodes) {
+      if (!kernels::find_op(n.domain, n.op_type))
+        unsupported.push_back(fmt::format("{}{} (node '{}')",
+                                          n.domain.empty() ? "" : n.domain + ".", n.op_type, n.name));
+      for (const auto& [k, a] : n.attrs)
+        if (a.kind == ir::Attribute::Kind::Graph && a.g) check(*a.g);
+    }
+  };
+  check(graph_);
   if (!unsupported.empty())
     fail("unsupported op{} at opset {}: {}", unsupported.size() > 1 ? "s" : "", graph_.opset(),
          fmt::join(unsupported, ", "));
-  if (opts_.optimize_graph) passes::optimize(graph_);
+  if (opts_.optimize_graph) {
+    passes::optimize(graph_);
+    optimize_subgraphs(graph_, graph_.opsets, nullptr);
+  }
 }
 
 Engine::~Engine() = default;
@@ -101,7 +151,27 @@ std::vector<kernels::TensorType> Engine::input_types(int64_t batch) const {
 Plan& Engine::plan_for(const std::vector<kernels::TensorType>& input_types) {
   auto it = plans_.find(input_types);
   if (it != plans_.end()) return *it->second;
-  auto plan = compile(input_types);
+  std::unique_ptr<Plan> plan;
+  if (!interpreter_) {
+    try {
+      plan = compile(input_types);
+    } catch (const kernels::DataDependent& e) {
+      // Whether a value is known at compile time does not depend on the input shapes, so the
+      // graph stays dynamic for every later plan.
+      make_dynamic(e.what());
+    }
+  }
+  if (!plan) {
+    plan = std::make_unique<Plan>();
+    if (input_types.size() != graph_.inputs.size())
+      fail("model has {} inputs but {} were given", graph_.inputs.size(), input_types.size());
+    for (size_t i = 0; i < input_types.size(); ++i)
+      check_input(graph_.values.at(graph_.inputs[i]), input_types[i]);
+    plan->input_types_ = input_types;
+    plan->input_names_ = graph_.inputs;
+    plan->interpreter_ = interpreter_;
+    plan->dynamic_reason_ = dynamic_reason_;
+  }
   return *plans_.emplace(input_types, std::move(plan)).first->second;
 }
 
@@ -109,6 +179,43 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
   std::vector<kernels::TensorType> types;
   for (const auto& t : inputs) types.push_back({t.dtype(), t.shape()});
   return plan_for(types).run(inputs, opts_.threads);
+}
+
+std::vector<RunValue> Engine::run_values(const std::vector<RunValue>& inputs) {
+  bool tensors_only = true;
+  for (const auto& v : inputs) tensors_only = tensors_only && v.kind == RunValue::Kind::Tensor;
+  for (const auto* names : {&graph_.inputs, &graph_.outputs})
+    for (const auto& n : *names)
+      tensors_only = tensors_only && graph_.values.at(n).kind == ir::ValueKind::Tensor;
+  if (tensors_only) {
+    std::vector<Tensor> in;
+    for (const auto& v : inputs) in.push_back(v.tensor);
+    std::vector<Tensor> out = run(in);
+    return std::vector<RunValue>(out.begin(), out.end());
+  }
+  if (inputs.size() != graph_.inputs.size())
+    fail("model has {} inputs but {} were given", graph_.inputs.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ir::Value& v = graph_.values.at(graph_.inputs[i]);
+    if (inputs[i].kind == RunValue::Kind::Tensor && v.kind == ir::ValueKind::Tensor)
+      check_input(v, {inputs[i].tensor.dtype(), inputs[i].tensor.shape()});
+  }
+  make_dynamic("the model has sequence or optional inputs or outputs");
+  configure_threads(opts_.threads);
+  kernels::ExecContext ctx{opts_.threads};
+  std::vector<RunValue> out = interpreter_->run(inputs, nullptr, ctx);
+  for (auto& v : out) {
+    if (v.kind == RunValue::Kind::Tensor) v.tensor = v.tensor.clone();
+    for (auto& t : v.sequence) t = t.clone();
+  }
+  return out;
+}
+
+void Engine::make_dynamic(const std::string& reason) {
+  if (interpreter_) return;
+  configure_threads(opts_.threads);
+  interpreter_ = std::make_shared<Interpreter>(graph_, graph_.opset(), opts_);
+  dynamic_reason_ = reason;
 }
 
 std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& input_types) const {
@@ -132,32 +239,30 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     if (!name.empty()) plan->value_types_[name] = slot_type.back();
     return s;
   };
-  // Kernel factories see pointers to constant slots: reserve so they never move.
-  size_t max_slots = g.values.size();
-  for (const auto& n : g.nodes) max_slots += n.outputs.size();
-  plan->slots_.reserve(max_slots);
+  // Kernel factories see pointers to constant slots: reserve so they never move (If branches
+  // may be inlined, so their values count too).
+  std::function<size_t(const ir::Graph&)> count_slots = [&](const ir::Graph& sg) {
+    size_t n = sg.values.size();
+    for (const auto& node : sg.nodes) {
+      n += node.outputs.size();
+      for (const auto& [k, a] : node.attrs)
+        if (a.kind == ir::Attribute::Kind::Graph && a.g) n += count_slots(*a.g);
+    }
+    return n;
+  };
+  plan->slots_.reserve(count_slots(g));
   for (const auto& [name, v] : g.values)
     if (v.data) new_slot(name, {v.data->dtype(), v.data->shape()}, *v.data, true);
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const ir::Value& v = g.values.at(g.inputs[i]);
     const auto& t = input_types[i];
-    if (v.dtype != DType::Undefined && v.dtype != t.dtype)
-      fail("model input '{}' expects {} data but got {}", v.name, dtype_name(v.dtype),
-           dtype_name(t.dtype));
-    if (v.dims) {
-      bool ok = v.dims->size() == t.shape.size();
-      for (size_t d = 0; ok && d < t.shape.size(); ++d)
-        ok = !(*v.dims)[d].known() || (*v.dims)[d].value == t.shape[d];
-      if (!ok)
-        fail("model input '{}' expects shape {} but got {}", v.name, ir::dims_str(*v.dims),
-             shape_str(t.shape));
-    }
+    check_input(v, t);
     plan->input_slots_.push_back(new_slot(v.name, t, Tensor(), false));
     plan->input_names_.push_back(v.name);
   }
   plan->input_types_ = input_types;
 
-  for (const ir::Node& node : g.nodes) {
+  std::function<void(const ir::Node&)> compile_node = [&](const ir::Node& node) {
     const kernels::OpDef* def = kernels::find_op(node.domain, node.op_type);
     if (!def) fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
     kernels::InferContext ic{node, opset, {}, {}, {}};
@@ -185,7 +290,54 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       Tensor t = shape_constant(node, opset, ic.inputs[0].shape);
       new_slot(node.outputs[0], {t.dtype(), t.shape()}, t, true);
       plan->folded_++;
-      continue;
+      return;
+    }
+    if (node.op_type == "If" && node.domain.empty() && !in_slots.empty() && in_slots[0] >= 0 &&
+        slot_const[in_slots[0]]) {
+      // A condition known at compile time (often computed from shapes): the chosen branch's
+      // nodes become steps of this plan and its outputs are the If's outputs.
+      const Tensor& cond = plan->slots_[in_slots[0]];
+      if (cond.numel() != 1)
+        fail("{}: the condition must hold one element, got {}", node.describe(),
+             shape_str(cond.shape()));
+      const char* which = kernels::ref::element_as_double(cond, 0) != 0 ? "then_branch" : "else_branch";
+      const ir::Attribute* a = node.attr(which);
+      if (!a || a->kind != ir::Attribute::Kind::Graph || !a->g)
+        fail("{}: needs a graph attribute '{}'", node.describe(), which);
+      const ir::Graph& branch = *a->g;
+      // ONNX names are unique across scopes; a branch that reuses an outer name cannot share
+      // this plan's name space, so it runs in dynamic mode instead.
+      // An outer constant the engine copied into the branch (optimize_subgraphs) shares its
+      // buffer with the slot already there and is not a redefinition.
+      auto is_outer_copy = [&](const std::string& name, const Tensor& t) {
+        auto it = slot_of.find(name);
+        return it != slot_of.end() && slot_const[it->second] &&
+               plan->slots_[it->second].raw() == t.raw() && plan->slots_[it->second].shape() == t.shape();
+      };
+      std::vector<std::string> defined;
+      for (const auto& [name, v] : branch.values)
+        if (v.data && !is_outer_copy(name, *v.data)) defined.push_back(name);
+      for (const auto& bn : branch.nodes)
+        defined.insert(defined.end(), bn.outputs.begin(), bn.outputs.end());
+      for (const auto& name : defined)
+        if (!name.empty() && slot_of.count(name))
+          kernels::fail_data_dependent(node, fmt::format("the {} (it redefines '{}')", which, name));
+      for (const auto& [name, v] : branch.values)
+        if (v.data && !is_outer_copy(name, *v.data))
+          new_slot(name, {v.data->dtype(), v.data->shape()}, *v.data, true);
+      for (const auto& bn : branch.nodes) compile_node(bn);
+      if (branch.outputs.size() != node.outputs.size())
+        fail("{}: the {} has {} outputs but the node has {}", node.describe(), which,
+             branch.outputs.size(), node.outputs.size());
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        auto it = slot_of.find(branch.outputs[o]);
+        if (it == slot_of.end())
+          fail("{}: output '{}' of the {} is not produced", node.describe(), branch.outputs[o], which);
+        slot_of[node.outputs[o]] = it->second;
+        plan->value_types_[node.outputs[o]] = slot_type[it->second];
+      }
+      plan->folded_++;
+      return;
     }
     def->infer(ic);
     if (ic.outputs.size() < node.outputs.size())
@@ -199,40 +351,26 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
         if (!node.outputs[o].empty())
           new_slot(node.outputs[o], {outs[o].dtype(), outs[o].shape()}, outs[o], true);
       plan->folded_++;
-      continue;
+      return;
     }
     Step step;
     step.node = node;
     step.in_slots = in_slots;
     step.in_types = ic.inputs;
     step.out_types.assign(ic.outputs.begin(), ic.outputs.begin() + node.outputs.size());
-    kernels::KernelInit init{node, opset, step.in_types, step.out_types, ic.constants, opts_.threads};
-    std::vector<std::string> reasons;
-    if (opts_.optimized_kernels) {
-      for (const auto& k : kernels::optimized_kernels()) {
-        if (node.op_type != k.op_type) continue;
-        if (!node.domain.empty() && node.domain != kernels::ref::kQbenchDomain) continue;
-        std::string why;
-        step.kernel = k.make(init, why);
-        if (step.kernel) {
-          step.kernel_name = k.name;
-          break;
-        }
-        reasons.push_back(fmt::format("{}: {}", k.name, why.empty() ? "declined" : why));
-      }
-    }
-    if (!step.kernel) {
-      step.kernel = std::make_unique<ReferenceKernel>(node, opset, def->reference);
-      step.kernel_name = "reference";
-    }
-    step.rejected = fmt::format("{}", fmt::join(reasons, "; "));
+    KernelChoice choice =
+        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, opts_);
+    step.kernel = std::move(choice.kernel);
+    step.kernel_name = std::move(choice.name);
+    step.rejected = std::move(choice.rejected);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const auto& t = step.out_types[o];
       int s = new_slot(node.outputs[o], t, Tensor(), false);
       step.out_slots.push_back(s);
     }
     plan->steps_.push_back(std::move(step));
-  }
+  };
+  for (const ir::Node& node : g.nodes) compile_node(node);
   for (const auto& out : g.outputs) {
     auto it = slot_of.find(out);
     if (it == slot_of.end()) fail("graph output '{}' is not produced by any node", out);
@@ -287,7 +425,39 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
 
 void Plan::set_profiling(bool on) {
   profiling_ = on;
+  if (interpreter_) {
+    interpreter_->set_profiling(on);
+    refreshed_at_ = -1;
+    return;
+  }
   step_seconds_.assign(steps_.size(), 0.0);
+}
+
+void Plan::refresh() const {
+  if (!interpreter_ || refreshed_at_ == interpreter_->runs()) return;
+  steps_ = interpreter_->last_steps();
+  value_types_ = interpreter_->last_value_types();
+  step_seconds_ = interpreter_->step_seconds();
+  refreshed_at_ = interpreter_->runs();
+}
+
+const std::vector<Step>& Plan::steps() const {
+  refresh();
+  return steps_;
+}
+
+const std::vector<double>& Plan::step_seconds() const {
+  refresh();
+  return step_seconds_;
+}
+
+const std::unordered_map<std::string, kernels::TensorType>& Plan::value_types() const {
+  refresh();
+  return value_types_;
+}
+
+int Plan::folded_nodes() const {
+  return interpreter_ ? interpreter_->folded_nodes() : folded_;
 }
 
 void infer_shapes(ir::Graph& g) {
@@ -296,7 +466,27 @@ void infer_shapes(ir::Graph& g) {
   o.optimize_graph = false;
   Engine eng(g, o);
   constexpr int64_t kB1 = 3, kB2 = 5;
-  const auto& t1 = eng.plan_for(eng.input_types(kB1)).value_types();
+  Plan& p1 = eng.plan_for(eng.input_types(kB1));
+  if (p1.dynamic()) {
+    // Shapes depend on values here: record only the dtype and rank of what one run on zero inputs
+    // computes (as far as it gets; a shape input of zeros may stop it), with every dim unknown.
+    std::vector<Tensor> zeros;
+    for (const auto& t : eng.input_types(kB1)) zeros.emplace_back(t.dtype, t.shape);
+    try {
+      p1.run(zeros, o.threads);
+    } catch (const Error&) {
+      // Keep the types of the nodes that ran before the error.
+    }
+    for (const auto& [name, t] : p1.value_types()) {
+      ir::Value* v = g.find(name);
+      if (!v || v->data || t.dtype == DType::Undefined) continue;
+      v->dtype = t.dtype;
+      if (!v->dims || v->dims->size() != t.shape.size())
+        v->dims = std::vector<ir::Dim>(t.shape.size(), ir::Dim{});
+    }
+    return;
+  }
+  const auto& t1 = p1.value_types();
   const auto& t2 = eng.plan_for(eng.input_types(kB2)).value_types();
   std::string batch_name = "batch";
   if (!g.inputs.empty()) {
@@ -325,17 +515,28 @@ void infer_shapes(ir::Graph& g) {
 }
 
 std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs, int threads) {
-  if (inputs.size() != input_slots_.size())
-    fail("model has {} inputs but {} were given", input_slots_.size(), inputs.size());
+  if (inputs.size() != input_types_.size())
+    fail("model has {} inputs but {} were given", input_types_.size(), inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].dtype() != input_types_[i].dtype || inputs[i].shape() != input_types_[i].shape)
       fail("input '{}' is {} {} but the plan was compiled for {} {}", input_names_[i],
            dtype_name(inputs[i].dtype()), shape_str(inputs[i].shape()),
            dtype_name(input_types_[i].dtype), shape_str(input_types_[i].shape));
-    slots_[input_slots_[i]] = inputs[i];
+    if (!interpreter_) slots_[input_slots_[i]] = inputs[i];
   }
   configure_threads(threads);
   kernels::ExecContext ctx{threads};
+  if (interpreter_) {
+    std::vector<RunValue> in(inputs.begin(), inputs.end());
+    std::vector<RunValue> out = interpreter_->run(in, nullptr, ctx);
+    std::vector<Tensor> result;
+    for (size_t o = 0; o < out.size(); ++o) {
+      if (out[o].kind != RunValue::Kind::Tensor)
+        fail("model output {} is a sequence or an optional; run the model with run_values", o);
+      result.push_back(out[o].tensor.clone());
+    }
+    return result;
+  }
   std::vector<const Tensor*> in;
   std::vector<Tensor*> out;
   for (auto& step : steps_) {

@@ -4,6 +4,12 @@
 // infers every shape, folds what is constant, picks one kernel per node from the ordered list
 // (oneDNN first, the reference last) and allocates every intermediate tensor. Running a Plan
 // creates no primitives and reorders no weights.
+//
+// A graph whose inference needs a value only known at run time (kernels::DataDependent: a
+// Reshape shape fed by a graph input, NonZero, If/Loop/Scan) cannot have such a Plan. The first
+// compile that hits one marks the engine dynamic; from then on plan_for gives dynamic Plans that
+// run the graph node by node through an Interpreter (engine/interpreter.h), which infers each
+// node's shapes from the actual values and caches one kernel per node and concrete types.
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +21,8 @@
 
 namespace qbench::engine {
 
+class Interpreter;
+
 struct EngineOptions {
   // Threads used by every kernel (OpenMP, oneDNN).
   int threads = 1;
@@ -25,14 +33,38 @@ struct EngineOptions {
   bool optimize_graph = true;
 };
 
+// A value of any type a graph can take or produce at run time: a tensor, a sequence of tensors,
+// or an empty optional (an optional holding something is just that tensor or sequence).
+struct RunValue {
+  enum class Kind { Tensor, Sequence, None };
+  Kind kind = Kind::Tensor;
+  Tensor tensor;                 // Kind::Tensor
+  std::vector<Tensor> sequence;  // Kind::Sequence
+  RunValue() = default;
+  RunValue(Tensor t) : tensor(std::move(t)) {}  // NOLINT: a tensor is a value
+  static RunValue of_sequence(std::vector<Tensor> s) {
+    RunValue v;
+    v.kind = Kind::Sequence;
+    v.sequence = std::move(s);
+    return v;
+  }
+  static RunValue none() {
+    RunValue v;
+    v.kind = Kind::None;
+    return v;
+  }
+  // False only for an unset tensor slot.
+  bool present() const { return kind != Kind::Tensor || tensor.defined(); }
+};
+
 // One node of the compiled plan.
 struct Step {
   ir::Node node;
-  std::string kernel_name;  // "onednn", "reference"
+  std::string kernel_name;  // "onednn", "reference", "subgraph" (If/Loop/Scan, dynamic plans)
   // Why the kernels tried before this one declined the node, "onednn: <reason>"; empty when the
   // first choice was taken.
   std::string rejected;
-  std::unique_ptr<kernels::Kernel> kernel;
+  std::unique_ptr<kernels::Kernel> kernel;  // null in the steps of a dynamic plan
   std::vector<int> in_slots;  // -1 for an omitted optional input
   std::vector<int> out_slots;
   std::vector<kernels::TensorType> in_types;
@@ -43,32 +75,44 @@ class Plan {
  public:
   // Inputs in graph-input order with the shapes this plan was compiled for.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, int threads);
-  const std::vector<Step>& steps() const { return steps_; }
+  // A dynamic plan's steps, types and times are those of its latest run (empty before one).
+  const std::vector<Step>& steps() const;
   // Nodes folded away at compile time because their inputs were all constant.
-  int folded_nodes() const { return folded_; }
+  int folded_nodes() const;
   // When on, run() adds each step's wall time to step_seconds() (for inspect --profile).
   void set_profiling(bool on);
-  const std::vector<double>& step_seconds() const { return step_seconds_; }
-  // Bytes of intermediate tensors after buffer sharing (constants and inputs excluded).
+  const std::vector<double>& step_seconds() const;
+  // Bytes of intermediate tensors after buffer sharing (constants and inputs excluded); 0 for a
+  // dynamic plan, which allocates each tensor when its node runs.
   int64_t arena_bytes() const { return arena_bytes_; }
   // Concrete dtype and shape of every value (inputs, constants, intermediates, outputs).
-  const std::unordered_map<std::string, kernels::TensorType>& value_types() const {
-    return value_types_;
-  }
+  const std::unordered_map<std::string, kernels::TensorType>& value_types() const;
+  // True when the graph runs node by node (see the top of this file).
+  bool dynamic() const { return interpreter_ != nullptr; }
+  // For a dynamic plan, the inference that needed a run-time value ("Reshape node 'r': input 1
+  // (shape) is only known at run time (data-dependent)").
+  const std::string& dynamic_reason() const { return dynamic_reason_; }
 
  private:
   friend class Engine;
+  // Copies the interpreter's record of its latest run into steps_, value_types_, step_seconds_.
+  void refresh() const;
   std::vector<Tensor> slots_;
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
   std::vector<kernels::TensorType> input_types_;
   std::vector<std::string> input_names_;
-  std::vector<Step> steps_;
+  mutable std::vector<Step> steps_;
   int folded_ = 0;
-  std::unordered_map<std::string, kernels::TensorType> value_types_;
+  mutable std::unordered_map<std::string, kernels::TensorType> value_types_;
   bool profiling_ = false;
   int64_t arena_bytes_ = 0;
-  std::vector<double> step_seconds_;
+  mutable std::vector<double> step_seconds_;
+  // Dynamic plans: the engine's interpreter (shared by its dynamic plans) and the run count
+  // steps_ was refreshed at.
+  std::shared_ptr<Interpreter> interpreter_;
+  std::string dynamic_reason_;
+  mutable int64_t refreshed_at_ = -1;
 };
 
 class Engine {
@@ -78,7 +122,13 @@ class Engine {
 
   // Runs the model; compiles a plan the first time these input shapes are seen.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  // Runs a model whose inputs or outputs may be sequences or optionals (dynamic mode for those;
+  // all-tensor inputs go through plan_for as run() does).
+  std::vector<RunValue> run_values(const std::vector<RunValue>& inputs);
+  // The plan for these input types: static, or dynamic once the graph turned out to need
+  // run-time values (then every later plan is dynamic too).
   Plan& plan_for(const std::vector<kernels::TensorType>& input_types);
+  bool dynamic() const { return interpreter_ != nullptr; }
 
   const ir::Graph& graph() const { return graph_; }
   const EngineOptions& options() const { return opts_; }
@@ -89,14 +139,19 @@ class Engine {
  private:
   std::unique_ptr<Plan> compile(const std::vector<kernels::TensorType>& input_types) const;
   static void plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type);
+  // Creates the interpreter every later plan delegates to (once).
+  void make_dynamic(const std::string& reason);
   ir::Graph graph_;
   EngineOptions opts_;
   std::map<std::vector<kernels::TensorType>, std::unique_ptr<Plan>> plans_;
+  std::shared_ptr<Interpreter> interpreter_;
+  std::string dynamic_reason_;
 };
 
 // Annotates every value of `g` with its dtype and shape (ir::Value::dims), keeping a symbolic
 // batch dimension symbolic: the graph is compiled for two batch sizes and dims that differ
-// between them take the input's batch parameter name.
+// between them take the input's batch parameter name. A graph that needs run-time values (a
+// dynamic plan) gets only dtypes and ranks (dims unknown), from one run on zero inputs.
 void infer_shapes(ir::Graph& g);
 
 // Applies flush-to-zero and denormals-are-zero in the calling thread and every OpenMP worker.

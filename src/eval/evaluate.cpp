@@ -37,8 +37,11 @@ InputBinding bind_input(const ir::Graph& g, const data::Dataset& ds) {
     ok = true;
   }
   if (!ok)
-    fail("dataset {} has {}x{}x{} images (CxHxW) but model input '{}' expects {}", ds.name, c, h,
-         w, v.name, ir::dims_str(d));
+    fail("dataset {} has {}x{}x{} images (CxHxW) but model input '{}' expects {}{}", ds.name, c, h,
+         w, v.name, ir::dims_str(d),
+         ds.lazy() ? "; image folders give 3 x CROP x CROP images (1 x ... with --grayscale): "
+                     "set --crop (and --resize, --grayscale)"
+                   : "");
   if (d[0].known()) b.fixed_batch = d[0].value;
   return b;
 }

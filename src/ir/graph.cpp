@@ -56,14 +56,45 @@ Attribute Attribute::of_tensor(Tensor v) {
   return a;
 }
 
+namespace {
+// Structural equality of subgraphs: nodes, interface and constants (so a saved and reloaded
+// If/Loop compares equal to the original).
+bool same_graph(const Graph& a, const Graph& b) {
+  if (a.name != b.name || a.inputs != b.inputs || a.outputs != b.outputs ||
+      a.nodes.size() != b.nodes.size())
+    return false;
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const Node& x = a.nodes[i];
+    const Node& y = b.nodes[i];
+    if (x.op_type != y.op_type || x.domain != y.domain || x.inputs != y.inputs ||
+        x.outputs != y.outputs || x.attrs != y.attrs)
+      return false;
+  }
+  auto constants = [](const Graph& g) {
+    std::map<std::string, const Tensor*> m;
+    for (const auto& [name, v] : g.values)
+      if (v.data) m[name] = &*v.data;
+    return m;
+  };
+  auto ca = constants(a), cb = constants(b);
+  if (ca.size() != cb.size()) return false;
+  for (const auto& [name, t] : ca) {
+    auto it = cb.find(name);
+    if (it == cb.end() || !t->same_as(*it->second)) return false;
+  }
+  return true;
+}
+}  // namespace
+
 bool Attribute::operator==(const Attribute& o) const {
   if (kind != o.kind) return false;
   switch (kind) {
     case Kind::Float: return f == o.f;
     case Kind::Int: return i == o.i;
-    case Kind::String: return s == o.s;
+    case Kind::String:
+    case Kind::TypeProto: return s == o.s;
     case Kind::Tensor: return t.same_as(o.t);
-    case Kind::Graph: return g == o.g;
+    case Kind::Graph: return g == o.g || (g && o.g && same_graph(*g, *o.g));
     case Kind::Floats: return floats == o.floats;
     case Kind::Ints: return ints == o.ints;
     case Kind::Strings: return strings == o.strings;
@@ -110,6 +141,42 @@ std::string Node::describe() const {
   return fmt::format("{} node '{}'", op_type, name.empty() ? (outputs.empty() ? "?" : outputs[0]) : name);
 }
 
+bool Node::has_subgraph() const {
+  for (const auto& [k, a] : attrs)
+    if (a.kind == Attribute::Kind::Graph && a.g) return true;
+  return false;
+}
+
+std::vector<std::string> Node::subgraph_reads() const {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  for (const auto& [k, a] : attrs)
+    if (a.kind == Attribute::Kind::Graph && a.g)
+      for (auto& name : a.g->outer_reads())
+        if (seen.insert(name).second) out.push_back(std::move(name));
+  return out;
+}
+
+std::vector<std::string> Graph::outer_reads() const {
+  std::unordered_set<std::string> defined(inputs.begin(), inputs.end());
+  for (const auto& [name, v] : values)
+    if (v.data) defined.insert(name);
+  for (const auto& n : nodes)
+    for (const auto& o : n.outputs) defined.insert(o);
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  auto note = [&](const std::string& name) {
+    if (!name.empty() && !defined.count(name) && seen.insert(name).second) out.push_back(name);
+  };
+  for (const auto& n : nodes) {
+    for (const auto& i : n.inputs) note(i);
+    if (n.has_subgraph())
+      for (const auto& i : n.subgraph_reads()) note(i);
+  }
+  for (const auto& o : outputs) note(o);
+  return out;
+}
+
 int64_t Graph::opset() const {
   auto it = opsets.find("");
   if (it == opsets.end()) it = opsets.find("ai.onnx");
@@ -152,9 +219,12 @@ std::unordered_map<std::string, size_t> Graph::producers() const {
 
 std::unordered_map<std::string, int> Graph::use_counts() const {
   std::unordered_map<std::string, int> u;
-  for (const auto& n : nodes)
+  for (const auto& n : nodes) {
     for (const auto& i : n.inputs)
       if (!i.empty()) u[i]++;
+    if (n.has_subgraph())
+      for (const auto& i : n.subgraph_reads()) u[i]++;
+  }
   for (const auto& o : outputs) u[o]++;
   return u;
 }
@@ -168,7 +238,10 @@ void Graph::toposort() {
     if (state[i] == 2) return;
     if (state[i] == 1) fail("graph '{}' has a cycle through {}", name, nodes[i].describe());
     state[i] = 1;
-    for (const auto& in : nodes[i].inputs) {
+    std::vector<std::string> reads = nodes[i].inputs;
+    if (nodes[i].has_subgraph())
+      for (auto& in : nodes[i].subgraph_reads()) reads.push_back(std::move(in));
+    for (const auto& in : reads) {
       if (in.empty()) continue;
       auto it = prod.find(in);
       if (it != prod.end()) visit(it->second);
@@ -191,6 +264,8 @@ void Graph::remove_dead() {
     keep[k] = true;
     for (const auto& i : nodes[k].inputs)
       if (!i.empty()) live.insert(i);
+    if (nodes[k].has_subgraph())
+      for (const auto& i : nodes[k].subgraph_reads()) live.insert(i);
   }
   std::vector<Node> kept;
   for (size_t k = 0; k < nodes.size(); ++k)

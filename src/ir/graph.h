@@ -29,8 +29,13 @@ struct Dim {
 // "[batch, 1, 28, 28]"
 std::string dims_str(const std::vector<Dim>& dims);
 
+// The ONNX type of a value beyond tensors: sequences of tensors and optionals (of a tensor or of
+// a sequence). dtype and dims then describe the tensor elements.
+enum class ValueKind { Tensor, Sequence, Optional, OptionalSequence };
+
 struct Value {
   std::string name;
+  ValueKind kind = ValueKind::Tensor;
   DType dtype = DType::Undefined;
   // Shape when the rank is known; nullopt when not even the rank is known.
   std::optional<std::vector<Dim>> dims;
@@ -40,7 +45,8 @@ struct Value {
 };
 
 struct Attribute {
-  enum class Kind { Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings };
+  // TypeProto (Optional's `type`) keeps the serialized onnx.TypeProto in `s`.
+  enum class Kind { Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings, TypeProto };
   Kind kind = Kind::Undefined;
   float f = 0;
   int64_t i = 0;
@@ -96,6 +102,11 @@ struct Node {
   bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
   // "Conv node 'conv1'" for error messages.
   std::string describe() const;
+  // True when an attribute holds a subgraph (If branches, Loop and Scan bodies).
+  bool has_subgraph() const;
+  // Outer-scope values the node's subgraphs read (recursively), each once. They are inputs of
+  // the node as far as liveness and ordering go, though not listed in `inputs`.
+  std::vector<std::string> subgraph_reads() const;
 };
 
 struct Graph {
@@ -118,11 +129,16 @@ struct Graph {
   Value* find(const std::string& name);
   const Tensor* constant(const std::string& name) const;
   std::string metadata_value(const std::string& key) const;  // "" when absent
+  // Values this graph's nodes read, directly or inside nested subgraphs, that the graph does not
+  // define itself (inputs, constants, node outputs): what a subgraph captures from outer scopes.
+  std::vector<std::string> outer_reads() const;
   // Node index producing each value name.
   std::unordered_map<std::string, size_t> producers() const;
-  // Number of node inputs (and graph outputs) consuming each value.
+  // Number of node inputs (and graph outputs) consuming each value; a node whose subgraph reads
+  // an outer value counts as one use of it.
   std::unordered_map<std::string, int> use_counts() const;
-  // Re-sorts nodes topologically; throws Error on a cycle or a missing producer.
+  // Re-sorts nodes topologically (a node comes after the producers of what its subgraphs read);
+  // throws Error on a cycle.
   void toposort();
   // Drops nodes whose outputs nobody uses and values nobody references.
   void remove_dead();

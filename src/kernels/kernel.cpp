@@ -4,11 +4,14 @@
 
 namespace qbench::kernels {
 
+void fail_data_dependent(const ir::Node& node, const std::string& what) {
+  throw DataDependent(fmt::format("{}: {} is only known at run time (data-dependent)",
+                                  node.describe(), what));
+}
+
 const Tensor& InferContext::constant(size_t i, const char* what) const {
   if (i >= constants.size() || !constants[i])
-    fail("{}: input {} ({}) must be a constant or computable from shapes; qbench does not "
-         "support a data-dependent {} here",
-         node.describe(), i, what, what);
+    fail_data_dependent(node, fmt::format("input {} ({})", i, what));
   return *constants[i];
 }
 

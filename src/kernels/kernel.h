@@ -4,7 +4,9 @@
 // kernels (oneDNN) are extra factories tried before the reference, in registry order.
 //
 // The engine compiles a graph for concrete input shapes, so inference and kernel creation see
-// concrete shapes, and the values of inputs that are constant at that point.
+// concrete shapes, and the values of inputs that are constant at that point. When inference
+// needs a value that is only known at run time it throws DataDependent, and the engine runs
+// that graph in its dynamic mode, where every input value is known (engine/interpreter.h).
 #include <compare>
 #include <memory>
 #include <span>
@@ -16,6 +18,18 @@
 #include "ir/graph.h"
 
 namespace qbench::kernels {
+
+// Inference needed the value of an input that is not known when compiling (a Reshape shape that
+// is a graph input, the input of NonZero, the condition of an If). Not a user error by itself:
+// the engine catches it and runs the graph node by node with the actual values.
+class DataDependent : public Error {
+ public:
+  using Error::Error;
+};
+
+// Throws DataDependent naming the node and `what` it needed; for infer functions that need
+// values beyond what InferContext::constant covers (a control-flow op).
+[[noreturn]] void fail_data_dependent(const ir::Node& node, const std::string& what);
 
 struct TensorType {
   DType dtype = DType::Undefined;
@@ -35,7 +49,7 @@ struct InferContext {
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::Undefined; }
-  // Value of a constant input, or an Error naming the node when the input is not constant.
+  // Value of a constant input; throws DataDependent naming the node when it is not constant.
   const Tensor& constant(size_t i, const char* what) const;
 };
 

@@ -29,11 +29,25 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const LoadCtx& ctx, const 
 }
 
 void type_from_proto(const onnx::ValueInfoProto& vi, ir::Value& v, const LoadCtx& ctx) {
-  if (!vi.has_type()) return;
-  if (!vi.type().has_tensor_type())
-    fail("value '{}' in '{}' is not a tensor (sequence, map and optional types are not supported)",
+  // A type may be absent or present but empty (exporters write `type {}` for If branch outputs);
+  // ONNX allows both, and the engine infers what it needs.
+  if (!vi.has_type() || vi.type().value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
+  // Sequences and optionals keep their nesting in ir::Value::kind; dtype and dims describe the
+  // tensor elements.
+  const onnx::TypeProto* tp = &vi.type();
+  if (tp->has_optional_type()) {
+    tp = &tp->optional_type().elem_type();
+    v.kind = tp->has_sequence_type() ? ir::ValueKind::OptionalSequence : ir::ValueKind::Optional;
+  }
+  if (tp->has_sequence_type()) {
+    tp = &tp->sequence_type().elem_type();
+    if (v.kind == ir::ValueKind::Tensor) v.kind = ir::ValueKind::Sequence;
+  }
+  if (!tp->has_tensor_type())
+    fail("value '{}' in '{}' is not a tensor, a sequence of tensors or an optional (map and "
+         "sparse types are not supported)",
          vi.name(), ctx.origin);
-  const auto& tt = vi.type().tensor_type();
+  const auto& tt = tp->tensor_type();
   if (tt.elem_type() != 0) {
     if (!dtype_valid(tt.elem_type()))
       fail("value '{}' in '{}' has unsupported element type {}", vi.name(), ctx.origin,
@@ -81,6 +95,10 @@ ir::Attribute attr_from_proto(const onnx::AttributeProto& ap, const ir::Node& no
     case onnx::AttributeProto::STRINGS:
       a.kind = K::Strings;
       a.strings.assign(ap.strings().begin(), ap.strings().end());
+      break;
+    case onnx::AttributeProto::TYPE_PROTO:
+      a.kind = K::TypeProto;
+      a.s = ap.tp().SerializeAsString();
       break;
     default:
       fail("{} in '{}': attribute '{}' has unsupported type {}", node.describe(), ctx.origin,
@@ -151,7 +169,12 @@ void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 
 void type_to_proto(const ir::Value& v, onnx::ValueInfoProto* vi) {
   vi->set_name(v.name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  onnx::TypeProto* tp = vi->mutable_type();
+  if (v.kind == ir::ValueKind::Optional || v.kind == ir::ValueKind::OptionalSequence)
+    tp = tp->mutable_optional_type()->mutable_elem_type();
+  if (v.kind == ir::ValueKind::Sequence || v.kind == ir::ValueKind::OptionalSequence)
+    tp = tp->mutable_sequence_type()->mutable_elem_type();
+  auto* tt = tp->mutable_tensor_type();
   tt->set_elem_type(static_cast<int>(v.dtype));
   if (v.dims) {
     auto* shape = tt->mutable_shape();
@@ -193,6 +216,10 @@ void attr_to_proto(const std::string& name, const ir::Attribute& a, onnx::Attrib
     case K::Strings:
       ap->set_type(onnx::AttributeProto::STRINGS);
       for (const auto& s : a.strings) ap->add_strings(s);
+      break;
+    case K::TypeProto:
+      ap->set_type(onnx::AttributeProto::TYPE_PROTO);
+      ap->mutable_tp()->ParseFromString(a.s);
       break;
     case K::Undefined: break;
   }

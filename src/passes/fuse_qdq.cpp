@@ -57,6 +57,8 @@ class Fuser {
         done = fuse_matmul(i);
       else if (op == "Gemm")
         done = fuse_gemm(i);
+      else if (op == "MatMulInteger")
+        done = fuse_dynamic_matmul(i);
       else if (op == "Add")
         done = fuse_add(i);
       else if (op == "GlobalAveragePool" || op == "AveragePool")
@@ -281,36 +283,132 @@ class Fuser {
     return true;
   }
 
+  // The only consumer of `v` when it is an Add of a constant f32 bias with one value per output
+  // column (either operand order, as exporters write Linear as MatMul + Add): its index and the
+  // bias name; -1 otherwise.
+  long single_bias_add(const std::string& v, int64_t columns, std::string& bias) const {
+    auto u = uses_.find(v);
+    auto c = consumers_.find(v);
+    if (outputs_.count(v) || u == uses_.end() || u->second != 1 || c == consumers_.end() ||
+        c->second.size() != 1)
+      return -1;
+    const size_t k = c->second[0];
+    const ir::Node& a = g_.nodes[k];
+    if (drop_[k] || a.op_type != "Add" || !a.domain.empty() || a.inputs.size() != 2 ||
+        a.outputs.size() != 1 || !a.fused.empty())
+      return -1;
+    bias = a.inputs[0] == v ? a.inputs[1] : a.inputs[0];
+    const Tensor* t = g_.constant(bias);
+    if (!t || t->dtype() != DType::F32 || t->numel() != columns || t->shape().back() != columns)
+      return -1;
+    // The sum must keep the MatMul's shape: a bias of higher rank would broadcast it. A 1-D
+    // bias never does.
+    const ir::Value* out = g_.find(v);
+    if (t->rank() > 1 && (!out || !out->dims || t->rank() > int64_t(out->dims->size()))) return -1;
+    return static_cast<long>(k);
+  }
+
+  // A float bias of `columns` values: a constant, or the DQ of an int32 constant (as the
+  // quantizer writes a bias) evaluated here; "" when it is neither.
+  std::string float_bias(const std::string& v, int64_t columns) {
+    QParams b;
+    if (match_dq(v, b) && (b.s->numel() == 1 || b.s->numel() == columns)) {
+      const Tensor* t = g_.constant(b.data);
+      if (!t || t->numel() != columns) return "";
+      std::vector<float> s = b.s->to_float(), f(columns);
+      std::vector<int64_t> q = t->to_int64(), z = b.z ? b.z->to_int64() : std::vector<int64_t>();
+      for (int64_t c = 0; c < columns; ++c) {
+        const size_t k = s.size() == 1 ? 0 : c;
+        f[c] = static_cast<float>(q[c] - (z.empty() ? 0 : z[k])) * s[k];
+      }
+      return add_constant(v + "_float", Tensor::from_vector<float>({columns}, f));
+    }
+    const Tensor* c = g_.constant(v);
+    if (!c || c->dtype() != DType::F32 || c->numel() != columns || c->shape().back() != columns)
+      return "";
+    return v;
+  }
+
+  // A 1-D copy of a constant bias (it may be stored [1, N]).
+  std::string flat_bias(const std::string& name) {
+    const Tensor* t = g_.constant(name);
+    if (t->rank() == 1) return name;
+    return add_constant(name + "_1d", Tensor::from_vector<float>({t->numel()}, t->to_float()));
+  }
+
+  // DQ(a), DQ(b) -> MatMul [-> Add(bias)] whose result stays float: one integer matmul with a
+  // float output (qbench.MatMulIntegerToFloat), so the MACs run in int8 even where the next op
+  // (Softmax, LayerNorm, GELU) is float.
+  bool to_float_output(size_t i, const QParams& a, const QParams& b, const std::string& b_name,
+                       std::string bias, long bias_add) {
+    const ir::Node& n = g_.nodes[i];
+    ir::Node q;
+    q.op_type = "MatMulIntegerToFloat";
+    q.domain = kQbenchDomain;
+    q.fused = n.fused;
+    q.inputs = {a.data, b_name, a.scale, b.scale, zp_name(a), zp_name(b)};
+    if (!bias.empty()) q.inputs.push_back(flat_bias(bias));
+    q.outputs = {bias_add >= 0 ? g_.nodes[bias_add].outputs[0] : n.outputs[0]};
+    q.name = n.name;
+    g_.nodes[i] = std::move(q);
+    if (bias_add >= 0) drop_[bias_add] = true;
+    return true;
+  }
+
   bool fuse_matmul(size_t i) {
     const ir::Node& n = g_.nodes[i];
-    if (n.inputs.size() != 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
+    if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
     QParams a, b, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || !is_int8(b.type))
       return false;
+    const ir::Value* bv = g_.find(b.data);
+    const Tensor* bt = g_.constant(b.data);
+    const int64_t b_rank = bt ? bt->rank() : (bv && bv->dims ? int64_t(bv->dims->size()) : -1);
     if (b.per_axis) {
       // Per column of a 2-D B only (QLinearMatMul's b_scale).
-      const ir::Value* bv = g_.find(b.data);
-      const Tensor* bt = g_.constant(b.data);
-      int64_t rank = bt ? bt->rank() : (bv && bv->dims ? int64_t(bv->dims->size()) : -1);
-      if (rank != 2 || (b.axis != 1 && b.axis != -1)) return false;
+      if (b_rank != 2 || (b.axis != 1 && b.axis != -1)) return false;
       if (bt && bt->dim(1) != b.s->numel()) return false;
     }
-    if (!match_q(n.outputs[0], y, qi)) return false;
-    ir::Node q;
-    q.op_type = "QLinearMatMul";
-    q.fused = n.fused;
-    q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y)};
-    q.outputs = {y.data};
-    if (!place_activations(q, y)) return false;
-    replace(i, std::move(q), qi);
-    return true;
+    if (only_relu_clip(n) && match_q(n.outputs[0], y, qi)) {
+      ir::Node q;
+      q.op_type = "QLinearMatMul";
+      q.fused = n.fused;
+      q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y)};
+      q.outputs = {y.data};
+      if (!place_activations(q, y)) return false;
+      replace(i, std::move(q), qi);
+      return true;
+    }
+    // Linear layers: MatMul with a constant 2-D B, then Add(bias).
+    std::string bias;
+    const long add = bt && b_rank == 2 && n.fused.empty()
+                         ? single_bias_add(n.outputs[0], bt->dim(1), bias)
+                         : -1;
+    if (add >= 0 && b.type == DType::I8 && match_q(g_.nodes[add].outputs[0], y, qi)) {
+      bool ok;
+      std::string qb = quantized_bias(bias, a.scale0(), b.s->to_float(), bt->dim(1), ok);
+      if (ok) {
+        ir::Node q;
+        q.op_type = "QGemm";
+        q.domain = kQbenchDomain;
+        q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y),
+                    qb};
+        q.outputs = {y.data};
+        replace(i, std::move(q), qi, add);
+        return true;
+      }
+    }
+    // Only an int8 B has a fast integer kernel; a uint8 activation B stays a float MatMul.
+    if (b.type != DType::I8 || (b.per_axis && b_rank != 2)) return false;
+    return to_float_output(i, a, b, b.data, add >= 0 ? bias : "", add);
   }
 
-  // Gemm with constant B: QLinearMatMul on B laid out [K, N], plus an int32 bias (QGemm).
+  // Gemm with constant B: QLinearMatMul on B laid out [K, N], plus an int32 bias (QGemm); when
+  // its output is not quantized, MatMulIntegerToFloat with the float bias.
   bool fuse_gemm(size_t i) {
     const ir::Node& n = g_.nodes[i];
-    if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
+    if (n.inputs.size() < 2 || n.outputs.size() != 1) return false;
     if (n.attr_int("transA", 0) != 0 || n.attr_float("alpha", 1.f) != 1.f) return false;
     const bool has_c = n.has_input(2);
     if (has_c && n.attr_float("beta", 1.f) != 1.f) return false;
@@ -323,12 +421,17 @@ class Fuser {
     const bool tb = n.attr_int("transB", 0) != 0;
     const int64_t nn = tb ? bt->dim(0) : bt->dim(1), k = tb ? bt->dim(1) : bt->dim(0);
     if (b.per_axis && (b.s->numel() != nn || b.axis != (tb ? 0 : 1))) return false;
-    if (!match_q(n.outputs[0], y, qi)) return false;
+    const bool quantized_out = only_relu_clip(n) && match_q(n.outputs[0], y, qi);
     std::string bias;
     if (has_c) {
-      bool ok;
-      bias = quantized_bias(n.inputs[2], a.scale0(), b.s->to_float(), nn, ok);
-      if (!ok) return false;
+      if (quantized_out) {
+        bool ok;
+        bias = quantized_bias(n.inputs[2], a.scale0(), b.s->to_float(), nn, ok);
+        if (!ok) return false;
+      } else {
+        bias = float_bias(n.inputs[2], nn);
+        if (bias.empty()) return false;
+      }
     }
     std::string b_name = b.data;
     if (tb) {
@@ -339,6 +442,7 @@ class Fuser {
         for (int64_t c = 0; c < k; ++c) dst[c * nn + r] = src[r * k + c];
       b_name = add_constant(b.data + "_kn", std::move(t));
     }
+    if (!quantized_out) return to_float_output(i, a, b, b_name, bias, -1);
     ir::Node q;
     q.op_type = has_c ? "QGemm" : "QLinearMatMul";
     q.fused = n.fused;
@@ -348,6 +452,74 @@ class Fuser {
     if (!place_activations(q, y)) return false;
     if (has_c) q.domain = kQbenchDomain;
     replace(i, std::move(q), qi);
+    return true;
+  }
+
+  // The only consumer of `v` (not a graph output, not dropped), or -1.
+  long sole_consumer(const std::string& v) const {
+    auto u = uses_.find(v);
+    auto c = consumers_.find(v);
+    if (outputs_.count(v) || u == uses_.end() || u->second != 1 || c == consumers_.end() ||
+        c->second.size() != 1 || drop_[c->second[0]])
+      return -1;
+    return static_cast<long>(c->second[0]);
+  }
+
+  // Dynamic quantization as the dynamic-int8 recipe (and ONNX Runtime's quantize_dynamic)
+  // writes it: DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q, x_zp, w_zp) -> Cast(float)
+  // -> Mul(., Mul(x_scale, w_scale)) [-> Add(bias)]. Four float passes over the output become
+  // one MatMulIntegerToFloat whose A scale and zero point are the runtime outputs of
+  // DynamicQuantizeLinear.
+  bool fuse_dynamic_matmul(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    if (n.inputs.size() < 3 || n.outputs.size() != 1 || !n.has_input(2)) return false;
+    const ir::Node* dql = producer(n.inputs[0]);
+    if (!dql || dql->op_type != "DynamicQuantizeLinear" || !dql->domain.empty() ||
+        dql->outputs.size() != 3 || dql->outputs[0] != n.inputs[0] ||
+        dql->outputs[2] != n.inputs[2])
+      return false;
+    const Tensor* b = g_.constant(n.inputs[1]);
+    if (!b || b->dtype() != DType::I8 || b->rank() != 2) return false;
+    const int64_t columns = b->dim(1);
+    const long cast = sole_consumer(n.outputs[0]);
+    if (cast < 0) return false;
+    const ir::Node& c = g_.nodes[cast];
+    if (c.op_type != "Cast" || !c.domain.empty() ||
+        c.attr_int("to", 0) != static_cast<int64_t>(DType::F32))
+      return false;
+    const long mul = sole_consumer(c.outputs[0]);
+    if (mul < 0) return false;
+    const ir::Node& m = g_.nodes[mul];
+    if (m.op_type != "Mul" || !m.domain.empty() || m.inputs.size() != 2 || !m.fused.empty())
+      return false;
+    const std::string& sp_name = m.inputs[0] == c.outputs[0] ? m.inputs[1] : m.inputs[0];
+    const ir::Node* sp = producer(sp_name);
+    const auto sp_uses = uses_.find(sp_name);
+    if (!sp || sp->op_type != "Mul" || !sp->domain.empty() || sp->inputs.size() != 2 ||
+        sp_uses == uses_.end() || sp_uses->second != 1 || outputs_.count(sp_name))
+      return false;
+    const int xs = sp->inputs[0] == dql->outputs[1] ? 0 : (sp->inputs[1] == dql->outputs[1] ? 1 : -1);
+    if (xs < 0) return false;
+    const std::string& ws = sp->inputs[1 - xs];
+    const Tensor* wst = g_.constant(ws);
+    if (!wst || wst->dtype() != DType::F32 ||
+        (wst->numel() != 1 && (wst->numel() != columns || wst->shape().back() != columns)))
+      return false;
+    std::string bias;
+    const long add = single_bias_add(m.outputs[0], columns, bias);
+    ir::Node q;
+    q.op_type = "MatMulIntegerToFloat";
+    q.domain = kQbenchDomain;
+    q.name = n.name;
+    q.inputs = {n.inputs[0], n.inputs[1], dql->outputs[1],
+                wst->rank() <= 1 ? ws : flat_bias(ws), n.inputs[2]};
+    q.inputs.push_back(n.has_input(3) ? n.inputs[3] : "");
+    if (add >= 0) q.inputs.push_back(flat_bias(bias));
+    q.outputs = {add >= 0 ? g_.nodes[add].outputs[0] : m.outputs[0]};
+    const size_t sp_index = producers_.at(sp_name);
+    g_.nodes[i] = std::move(q);
+    drop_[cast] = drop_[mul] = drop_[sp_index] = true;
+    if (add >= 0) drop_[add] = true;
     return true;
   }
 

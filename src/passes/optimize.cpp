@@ -6,6 +6,7 @@ void optimize(ir::Graph& g) {
   remove_identity(g);
   fold_constants(g);
   fold_batchnorm(g);
+  fuse_gelu(g);
   fuse_activations(g);
   // After activation fusion, so Relu/Clip between an op and its QuantizeLinear are absorbed.
   if (fuse_qdq(g)) remove_identity(g);

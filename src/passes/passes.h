@@ -13,6 +13,9 @@ int fold_constants(ir::Graph& g);
 // Folds an inference BatchNormalization that follows a Conv (or a Gemm with 2-D output) into the
 // Conv/Gemm weights and bias.
 int fold_batchnorm(ir::Graph& g);
+// Replaces x * 0.5 * (1 + Erf(x / sqrt 2)), as exporters write GELU before opset 20, by one
+// qbench.Gelu node.
+int fuse_gelu(ir::Graph& g);
 // Absorbs an element-wise activation (Relu, Clip with constant bounds, LeakyRelu, Sigmoid, Tanh,
 // HardSigmoid, HardSwish, Gelu) into the Conv/Gemm/MatMul before it (ir::Node::fused), when
 // nothing else reads the intermediate value.

@@ -6,7 +6,12 @@
 namespace qbench::passes {
 
 int remove_identity(ir::Graph& g) {
-  std::unordered_set<std::string> graph_outputs(g.outputs.begin(), g.outputs.end());
+  // Identities producing these names stay: graph outputs keep the interface, and renaming cannot
+  // reach the reads inside subgraphs.
+  std::unordered_set<std::string> keep(g.outputs.begin(), g.outputs.end());
+  for (const auto& n : g.nodes)
+    if (n.has_subgraph())
+      for (const auto& r : n.subgraph_reads()) keep.insert(r);
   std::unordered_map<std::string, std::string> rename;
   std::vector<ir::Node> kept;
   int removed = 0;
@@ -22,7 +27,7 @@ int remove_identity(ir::Graph& g) {
       if (n.has_input(2)) is_identity = false;
       if (n.outputs.size() > 1 && !n.outputs[1].empty()) is_identity = false;
     }
-    if (is_identity && !n.inputs.empty() && !graph_outputs.count(n.outputs[0])) {
+    if (is_identity && !n.inputs.empty() && !keep.count(n.outputs[0])) {
       rename[n.outputs[0]] = n.inputs[0];
       removed++;
       continue;

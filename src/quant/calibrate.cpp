@@ -33,19 +33,12 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
   if (opts.size < 1) fail("--calib-size must be at least 1 (got {})", opts.size);
   if (opts.batch < 1) fail("--calib-batch must be at least 1 (got {})", opts.batch);
   const auto t0 = std::chrono::steady_clock::now();
-  data::Dataset train = data::load_dataset(opts.data, data::Split::Train);
-  // The sampled images, gathered into a dataset of their own.
-  data::Dataset ds = train;
-  ds.name = train.name;
-  std::vector<int64_t> idx = calibration_indices(train.count, opts.size, opts.seed);
-  ds.count = static_cast<int64_t>(idx.size());
-  ds.pixels.resize(static_cast<size_t>(ds.count * train.image_size()));
-  ds.labels.resize(static_cast<size_t>(ds.count));
-  for (size_t i = 0; i < idx.size(); ++i) {
-    std::copy_n(train.pixels.begin() + idx[i] * train.image_size(), train.image_size(),
-                ds.pixels.begin() + static_cast<int64_t>(i) * train.image_size());
-    ds.labels[i] = train.labels[idx[i]];
-  }
+  // The sampled images, gathered into a dataset of their own (file paths for an image folder,
+  // decoded batch by batch).
+  const data::Dataset ds = [&] {
+    data::Dataset train = data::load_dataset(opts.data, data::Split::Train, opts.image);
+    return data::subset(train, calibration_indices(train.count, opts.size, opts.seed));
+  }();
   // The model with every observed tensor as an extra output.
   ir::Graph probe = g;
   std::vector<std::string> outputs;
@@ -56,7 +49,7 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
       probe.outputs.push_back(t);
   }
   eval::InputBinding bind = eval::bind_input(probe, ds);
-  data::Preprocess pp = eval::model_preprocess(probe);
+  const data::Preprocess pp = opts.preprocess ? *opts.preprocess : eval::model_preprocess(probe);
   engine::EngineOptions eo;
   eo.threads = opts.threads;
   engine::Engine eng(probe, eo);
@@ -89,6 +82,7 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
       st.observers.at(tensors[k]).observe(t);
     }
     st.images += n;
+    if (opts.progress) opts.progress(st.images, usable);
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return st;

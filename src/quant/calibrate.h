@@ -4,18 +4,27 @@
 // Intermediate tensors are observed by compiling a copy of the graph whose extra outputs are
 // the tensors to observe.
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "ir/graph.h"
 #include "quant/observer.h"
 
 namespace qbench::quant {
 
 struct CalibOptions {
-  // Dataset spec as for eval (fashion-mnist, fashion-mnist:DIR, mnist:DIR); its train split.
+  // Dataset spec as for eval (fashion-mnist, fashion-mnist:DIR, mnist:DIR, folder:DIR); its
+  // train split.
   std::string data;
+  // Resize and crop for folder datasets (eval's --resize/--crop).
+  data::ImageOptions image;
+  // Normalisation of the images, as evaluation will apply it (--mean/--std); default: the
+  // model's qbench.mean/qbench.std metadata, else ToTensor alone.
+  std::optional<data::Preprocess> preprocess;
   // Images drawn (without replacement, fixed seed) from the train split.
   int64_t size = 512;
   int64_t batch = 64;
@@ -23,6 +32,8 @@ struct CalibOptions {
   int threads = 1;
   // Histogram bins per tensor.
   int bins = 2048;
+  // Called after each calibration batch with (images done, images in all); none when empty.
+  std::function<void(int64_t, int64_t)> progress;
 };
 
 struct CalibStats {

@@ -277,6 +277,12 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
     return s == share.end() ? t : source(s->second);
   };
   for (const auto& t : plan.tensors) plan.scale_source[t] = source(t);
+  for (const auto& it : plan.intents) {
+    const ir::Node& n = g.nodes[it.node];
+    for (const auto& in : it.inputs)
+      if (n.op_type == "MatMul" && in.index == 1 && in.role == InputRole::Activation)
+        plan.signed_sources.insert(source(n.inputs[1]));
+  }
   return plan;
 }
 

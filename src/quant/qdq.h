@@ -5,6 +5,7 @@
 // every QuantizeLinear/DequantizeLinear pair, quantizes weights to int8 and biases to int32.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct QdqPlan {
   std::vector<std::string> tensors;
   // Tensor -> the tensor whose scale it uses (itself unless it shares its input's scale).
   std::map<std::string, std::string> scale_source;
+  // Scale sources that must be symmetric int8 whatever the recipe's activation type: a MatMul
+  // reads them (or a tensor sharing their scale) as its B input. Integer matmul hardware
+  // (VNNI, AMX) multiplies u8 by s8, so an activation B must be s8 to run there.
+  std::set<std::string> signed_sources;
   // The tensors whose ranges calibration must provide.
   std::vector<std::string> calibrated_tensors() const;
 };

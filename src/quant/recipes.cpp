@@ -340,9 +340,11 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
         CalibStats st = collect_statistics(g, r.calibrated_tensors, opts.calib);
         for (const auto& t : r.calibrated_tensors) {
           const Observer& obs = st.observers.at(t);
-          Range range = compute_range(obs, opts.range, opts.activations);
+          const ActType act =
+              plan.signed_sources.count(t) ? ActType::S8Symmetric : opts.activations;
+          Range range = compute_range(obs, opts.range, act);
           table.entries.push_back({t, range_method_name(opts.range.method), range.min, range.max,
-                                   activation_qparams(range, opts.activations)});
+                                   activation_qparams(range, act)});
         }
         r.calib_seconds = st.seconds;
         r.calib_source =

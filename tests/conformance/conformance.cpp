@@ -6,14 +6,15 @@
 //
 // Each case ends in one state. skipped: an op qbench does not register (grouped by op), or a
 // feature it explicitly does not support (sequence/optional/map values, string or float8
-// tensors, an opset below what the reference implements, an engine or kernel error that says
-// "not supported", a data-dependent shape). failed: a wrong output or any other error.
+// tensors, map values, an opset below what the reference implements, an engine or kernel error
+// that says "not supported"). Sequence and optional values are loaded from their
+// SequenceProto/OptionalProto files and compared element by element. failed: a wrong output or any other error.
 // passed: everything else. A failure exits with status 1; the last line is always
 // `conformance: N passed, N failed, N skipped`.
 //
 // Each case runs in a forked child, so a crash or a hang (--timeout) fails that case only.
 #include <fmt/format.h>
-#include <onnx/onnx_pb.h>
+#include <onnx/onnx-data_pb.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -37,6 +38,7 @@
 #include "kernels/kernel.h"
 #include "onnx/onnx_io.h"
 #include "onnx/tensor_pb.h"
+#include "onnx/tensor_proto.h"
 
 namespace fs = std::filesystem;
 using namespace qbench;
@@ -96,9 +98,13 @@ const char* type_problem(const onnx::TypeProto& tp) {
     case onnx::TypeProto::kTensorType:
       return elem_type_problem(tp.tensor_type().elem_type());
     case onnx::TypeProto::kSequenceType:
-      return "sequence values";
-    case onnx::TypeProto::kOptionalType:
-      return "optional values";
+      if (!tp.sequence_type().elem_type().has_tensor_type()) return "sequences of non-tensors";
+      return type_problem(tp.sequence_type().elem_type());
+    case onnx::TypeProto::kOptionalType: {
+      const auto& e = tp.optional_type().elem_type();
+      if (!e.has_tensor_type() && !e.has_sequence_type()) return "optionals of maps";
+      return type_problem(e);
+    }
     case onnx::TypeProto::kMapType:
       return "map values";
     case onnx::TypeProto::kSparseTensorType:
@@ -233,6 +239,57 @@ std::vector<fs::path> data_sets(const fs::path& dir) {
   return sets;
 }
 
+Tensor as_bf16_if_stored_as_u16(const Tensor& t, DType expected);
+
+// A test data file for a value of `kind`: a TensorProto, a SequenceProto of tensors, or an
+// OptionalProto (empty, a tensor or a sequence).
+engine::RunValue load_value_pb(const fs::path& path, ir::ValueKind kind) {
+  if (kind == ir::ValueKind::Tensor) return onnxio::load_tensor_pb(path.string());
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto sequence = [&](const onnx::SequenceProto& sp) {
+    std::vector<Tensor> items;
+    for (const auto& t : sp.tensor_values())
+      items.push_back(onnxio::detail::tensor_from_proto(t, path.string(), "", "sequence element"));
+    if (sp.sequence_values_size() || sp.map_values_size() || sp.optional_values_size())
+      throw SkipCase{{State::Skipped, "sequences of non-tensors",
+                      path.string() + " holds a sequence of non-tensors"}};
+    return engine::RunValue::of_sequence(std::move(items));
+  };
+  if (kind == ir::ValueKind::Sequence) {
+    onnx::SequenceProto sp;
+    if (!sp.ParseFromString(ss.str())) fail("'{}' is not a SequenceProto", path.string());
+    return sequence(sp);
+  }
+  onnx::OptionalProto op;
+  if (!op.ParseFromString(ss.str())) fail("'{}' is not an OptionalProto", path.string());
+  if (op.has_tensor_value())
+    return onnxio::detail::tensor_from_proto(op.tensor_value(), path.string(), "", "optional");
+  if (op.has_sequence_value()) return sequence(op.sequence_value());
+  return engine::RunValue::none();
+}
+
+// "" when `got` matches `want`, else what differs.
+std::string compare_values(const engine::RunValue& got, const engine::RunValue& want) {
+  if (got.kind != want.kind)
+    return fmt::format("is a {} but the expected value is a {}", static_cast<int>(got.kind),
+                       static_cast<int>(want.kind));
+  if (got.kind == engine::RunValue::Kind::None) return "";
+  std::vector<Tensor> g = got.sequence, w = want.sequence;
+  if (got.kind == engine::RunValue::Kind::Tensor) g = {got.tensor}, w = {want.tensor};
+  if (g.size() != w.size())
+    return fmt::format("has {} sequence elements, expected {}", g.size(), w.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    eval::Comparison c = eval::compare_tensors(g[i], as_bf16_if_stored_as_u16(w[i], g[i].dtype()));
+    if (!c.ok)
+      return got.kind == engine::RunValue::Kind::Sequence
+                 ? fmt::format("element {}: {}", i, c.mismatch)
+                 : c.mismatch;
+  }
+  return "";
+}
+
 // ONNX's test data stores bfloat16 tensors as uint16 (NumPy has no bfloat16): reinterpret the
 // bits when the other side is bf16.
 Tensor as_bf16_if_stored_as_u16(const Tensor& t, DType expected) {
@@ -254,32 +311,36 @@ std::string run_config(const ir::Graph& graph, const engine::EngineOptions& eo,
     if (out_files.size() != graph.outputs.size())
       return fmt::format("{}: {} output files for {} graph outputs", set.filename().string(),
                          out_files.size(), graph.outputs.size());
-    std::vector<Tensor> inputs;
-    for (size_t i = 0; i < in_files.size(); ++i)
-      inputs.push_back(as_bf16_if_stored_as_u16(onnxio::load_tensor_pb(in_files[i].string()),
-                                                graph.values.at(graph.inputs[i]).dtype));
+    std::vector<engine::RunValue> inputs;
+    for (size_t i = 0; i < in_files.size(); ++i) {
+      const ir::Value& v = graph.values.at(graph.inputs[i]);
+      engine::RunValue in = load_value_pb(in_files[i], v.kind);
+      if (in.kind == engine::RunValue::Kind::Tensor)
+        in.tensor = as_bf16_if_stored_as_u16(in.tensor, v.dtype);
+      inputs.push_back(std::move(in));
+    }
     // qbench runs a model only on inputs of its declared shapes; some cases' data contradicts
     // the model (the *_expanded CastLike cases declare 'like' [3, 4] and feed [1]).
     for (size_t i = 0; i < inputs.size(); ++i) {
       const ir::Value& v = graph.values.at(graph.inputs[i]);
-      if (!v.dims) continue;
-      bool ok = v.dims->size() == inputs[i].shape().size();
+      if (!v.dims || v.kind != ir::ValueKind::Tensor) continue;
+      const Shape& shape = inputs[i].tensor.shape();
+      bool ok = v.dims->size() == shape.size();
       for (size_t d = 0; ok && d < v.dims->size(); ++d)
-        ok = !(*v.dims)[d].known() || (*v.dims)[d].value == inputs[i].shape()[d];
+        ok = !(*v.dims)[d].known() || (*v.dims)[d].value == shape[d];
       if (!ok)
         throw SkipCase{
             {State::Skipped, "test data contradicts the declared input shape",
              fmt::format("{}: input '{}' is {} but the model declares {}", set.filename().string(),
-                         v.name, shape_str(inputs[i].shape()), ir::dims_str(*v.dims))}};
+                         v.name, shape_str(shape), ir::dims_str(*v.dims))}};
     }
-    std::vector<Tensor> outputs = eng.run(inputs);
+    std::vector<engine::RunValue> outputs = eng.run_values(inputs);
     for (size_t o = 0; o < outputs.size(); ++o) {
-      Tensor want = as_bf16_if_stored_as_u16(onnxio::load_tensor_pb(out_files[o].string()),
-                                             outputs[o].dtype());
-      eval::Comparison c = eval::compare_tensors(outputs[o], want);
-      if (!c.ok)
-        return fmt::format("{}: output '{}' {}", set.filename().string(), graph.outputs[o],
-                           c.mismatch);
+      engine::RunValue want =
+          load_value_pb(out_files[o], graph.values.at(graph.outputs[o]).kind);
+      std::string why = compare_values(outputs[o], want);
+      if (!why.empty())
+        return fmt::format("{}: output '{}' {}", set.filename().string(), graph.outputs[o], why);
     }
   }
   return "";

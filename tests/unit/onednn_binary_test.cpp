@@ -61,5 +61,18 @@ TEST(OnednnBinary, RejectsWithReason) {
   EXPECT_EQ(why, "Max with 3 inputs (only 2)");
 }
 
+// Before opset 7 `axis` places B inside A (not numpy's right alignment); only the reference
+// reads it, so oneDNN must decline even when the shapes happen to broadcast numpy-style.
+TEST(OnednnBinary, DeclinesOpset6Axis) {
+  std::string why;
+  std::vector<const Tensor*> consts{nullptr, nullptr};
+  ir::Node n = testing::make_node(
+      "Mul", 2, {{"broadcast", ir::Attribute::of_int(1)}, {"axis", ir::Attribute::of_int(0)}});
+  std::vector<TensorType> in{{DType::F32, {3, 3}}, {DType::F32, {3}}};
+  std::vector<TensorType> out{{DType::F32, {3, 3}}};
+  EXPECT_EQ(make_onednn_binary(KernelInit{n, 6, in, out, consts, 1}, why), nullptr);
+  EXPECT_EQ(why, "broadcast with axis (before opset 7)");
+}
+
 }  // namespace
 }  // namespace qbench::kernels::onednn

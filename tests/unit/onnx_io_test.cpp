@@ -206,3 +206,94 @@ TEST(OnnxIo, SavingFusedGraphExpandsActivations) {
   Tensor yb = engine::Engine(b, ref).run({x})[0];
   EXPECT_LT(test::max_rel_diff(yb, ya), 1e-5f);
 }
+
+// A model with an If whose branches read an outer value and hold their own initializer: saving
+// writes the subgraphs, loading gives the same nodes, and both compute the same outputs.
+TEST(OnnxIo, IfSubgraphsRoundTrip) {
+  ir::Graph a;
+  a.name = "if_model";
+  a.opsets[""] = 13;
+  test::add_input(a, "x", {{3, ""}});
+  ir::Value& c = a.value("c");
+  c.dtype = DType::Bool;
+  c.dims = std::vector<ir::Dim>{};
+  a.inputs.push_back("c");
+  test::add_node(a, "Relu", {"x"}, {"rx"});
+  ir::Node& node = test::add_node(a, "If", {"c"}, {"y"});
+  auto branch = [&](const char* attr, const char* op) {
+    auto g = std::make_shared<ir::Graph>();
+    g->name = attr;
+    test::add_constant(*g, std::string(attr) + "_k", Tensor::from_vector<float>({3}, {1, 2, 3}));
+    test::add_node(*g, op, {"rx", std::string(attr) + "_k"}, {std::string(attr) + "_out"});
+    g->outputs = {std::string(attr) + "_out"};
+    ir::Attribute at;
+    at.kind = ir::Attribute::Kind::Graph;
+    at.g = g;
+    node.attrs[attr] = at;
+  };
+  branch("then_branch", "Add");
+  branch("else_branch", "Mul");
+  a.outputs = {"y"};
+  std::string p = tmp_path("if_rt.onnx");
+  onnxio::save_model(a, p);
+  ir::Graph b = onnxio::load_model(p);
+  ASSERT_EQ(b.nodes.size(), 2u);
+  EXPECT_EQ(b.nodes[1].op_type, "If");
+  EXPECT_TRUE(b.nodes[1].attrs == a.nodes[1].attrs);
+  EXPECT_EQ(b.nodes[1].subgraph_reads(), std::vector<std::string>{"rx"});
+  Tensor x = Tensor::from_vector<float>({3}, {-1, 1, 2});
+  for (bool cond : {true, false}) {
+    // Relu(x) = [0, 1, 2]; then adds [1, 2, 3], else multiplies by it.
+    std::vector<float> want = cond ? std::vector<float>{1, 3, 5} : std::vector<float>{0, 2, 6};
+    for (const ir::Graph* g : {&a, &b}) {
+      Tensor y = engine::Engine(*g).run({x, Tensor::scalar<bool>(cond)})[0];
+      EXPECT_EQ(y.to_float(), want);
+    }
+  }
+}
+
+// Sequence and optional value types and a TypeProto attribute (Optional's `type`) survive a save
+// and a load.
+TEST(OnnxIo, SequenceAndOptionalTypesRoundTrip) {
+  ir::Graph a;
+  a.name = "seq_model";
+  a.opsets[""] = 18;
+  test::add_input(a, "seq", {{2, ""}});
+  a.value("seq").kind = ir::ValueKind::Sequence;
+  test::add_node(a, "SequenceLength", {"seq"}, {"n"});
+  a.value("n").dtype = DType::I64;
+  ir::Node& opt = test::add_node(a, "Optional", {}, {"none"});
+  onnx::TypeProto tp;
+  tp.mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  ir::Attribute type_attr;
+  type_attr.kind = ir::Attribute::Kind::TypeProto;
+  type_attr.s = tp.SerializeAsString();
+  opt.attrs["type"] = type_attr;
+  a.value("none").kind = ir::ValueKind::Optional;
+  a.outputs = {"n", "none"};
+  std::string p = tmp_path("seq_rt.onnx");
+  onnxio::save_model(a, p);
+  ir::Graph b = onnxio::load_model(p);
+  EXPECT_EQ(b.values.at("seq").kind, ir::ValueKind::Sequence);
+  EXPECT_EQ(b.values.at("seq").dtype, DType::F32);
+  EXPECT_EQ(b.values.at("none").kind, ir::ValueKind::Optional);
+  ASSERT_EQ(b.nodes.size(), 2u);
+  EXPECT_TRUE(b.nodes[1].attrs == a.nodes[1].attrs);
+  auto out = engine::Engine(b).run_values(
+      {engine::RunValue::of_sequence({Tensor(DType::F32, {2}), Tensor(DType::F32, {2}),
+                                      Tensor(DType::F32, {2})})});
+  EXPECT_EQ(out[0].tensor.to_int64(), std::vector<int64_t>{3});
+  EXPECT_EQ(out[1].kind, engine::RunValue::Kind::None);
+}
+
+// A value whose type is present but empty (`type {}`, as Silero VAD v5's If branch outputs are)
+// loads as a value of unknown type, as ONNX allows.
+TEST(OnnxIo, EmptyTypeProtoMeansUnknownType) {
+  onnx::ModelProto m = relu_model();
+  m.mutable_graph()->mutable_output(0)->mutable_type()->Clear();
+  ASSERT_TRUE(m.graph().output(0).has_type());
+  ir::Graph g = onnxio::load_model_from_bytes(m.SerializeAsString(), "empty_type", ".");
+  EXPECT_EQ(g.values.at("y").dtype, DType::Undefined);
+  Tensor y = engine::Engine(g).run({Tensor::from_vector<float>({1, 4}, {-1, 2, -3, 4})})[0];
+  EXPECT_EQ(y.to_float(), (std::vector<float>{0, 2, 0, 4}));
+}

@@ -163,6 +163,63 @@ TEST(Passes, ClipWithConstantBoundsFusesIntoMatMul) {
   EXPECT_LT(test::max_rel_diff(run(g, x, {}), want), 1e-5f);
 }
 
+// GELU as exporters before opset 20 write it, in the three orders of the final products seen in
+// PyTorch and TensorFlow exports: one qbench.Gelu node computing the same function.
+TEST(Passes, GeluPatternsBecomeOneNode) {
+  for (int spelling = 0; spelling < 3; ++spelling) {
+    ir::Graph g;
+    g.opsets[""] = 13;
+    add_input(g, "x", {{3, ""}, {40, ""}});
+    add_constant(g, "sqrt2", Tensor::scalar(1.4142135f));
+    add_constant(g, "inv_sqrt2", Tensor::scalar(0.70710678f));
+    add_constant(g, "one", Tensor::scalar(1.0f));
+    add_constant(g, "half", Tensor::scalar(0.5f));
+    if (spelling == 1)
+      add_node(g, "Mul", {"x", "inv_sqrt2"}, {"s"});
+    else
+      add_node(g, "Div", {"x", "sqrt2"}, {"s"});
+    add_node(g, "Erf", {"s"}, {"e"});
+    add_node(g, "Add", {"one", "e"}, {"t"});
+    if (spelling == 0) {  // PyTorch: (x * t) * 0.5
+      add_node(g, "Mul", {"x", "t"}, {"m"});
+      add_node(g, "Mul", {"m", "half"}, {"y"});
+    } else if (spelling == 1) {  // (x * 0.5) * t
+      add_node(g, "Mul", {"half", "x"}, {"m"});
+      add_node(g, "Mul", {"m", "t"}, {"y"});
+    } else {  // x * (t * 0.5)
+      add_node(g, "Mul", {"t", "half"}, {"m"});
+      add_node(g, "Mul", {"x", "m"}, {"y"});
+    }
+    g.outputs = {"y"};
+    ir::Graph opt = g;
+    EXPECT_EQ(passes::fuse_gelu(opt), 1) << spelling;
+    ASSERT_EQ(opt.nodes.size(), 1u) << spelling;
+    EXPECT_EQ(opt.nodes[0].op_type, "Gelu");
+    Tensor x = random_tensor({3, 40}, 7, -4.0f, 4.0f);
+    Tensor want = run(g, x, reference_unoptimized());
+    EXPECT_LT(test::max_rel_diff(run(opt, x, reference_unoptimized()), want), 1e-6f) << spelling;
+    EXPECT_LT(test::max_rel_diff(run(g, x, {}), want), 1e-5f) << spelling;
+  }
+}
+
+// An intermediate read by another node must survive: the pattern is left alone.
+TEST(Passes, GeluWithSharedIntermediateStays) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{2, ""}, {8, ""}});
+  add_constant(g, "sqrt2", Tensor::scalar(1.4142135f));
+  add_constant(g, "one", Tensor::scalar(1.0f));
+  add_constant(g, "half", Tensor::scalar(0.5f));
+  add_node(g, "Div", {"x", "sqrt2"}, {"s"});
+  add_node(g, "Erf", {"s"}, {"e"});
+  add_node(g, "Add", {"e", "one"}, {"t"});
+  add_node(g, "Mul", {"x", "t"}, {"m"});
+  add_node(g, "Mul", {"m", "half"}, {"y"});
+  g.outputs = {"y", "e"};
+  EXPECT_EQ(passes::fuse_gelu(g), 0);
+  EXPECT_EQ(g.nodes.size(), 5u);
+}
+
 TEST(ShapeInference, SymbolicBatchStaysSymbolic) {
   ir::Graph g;
   g.opsets[""] = 13;

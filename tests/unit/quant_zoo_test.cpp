@@ -9,6 +9,7 @@
 
 #include "data/dataset.h"
 #include "engine/engine.h"
+#include "engine/inspect.h"
 #include "eval/evaluate.h"
 #include "onnx/onnx_io.h"
 #include "quant/recipes.h"
@@ -94,4 +95,45 @@ TEST(QuantZoo, HalfPrecisionWithinATenthOfAPoint) {
 TEST(QuantZoo, WeightOnlyOnMlp) {
   expect_within("mlp", recipe(quant::Recipe::WeightOnlyInt8), 0.5);
   expect_within("mlp", recipe(quant::Recipe::WeightOnlyInt4), 2.0);
+}
+
+// The ViT under static-int8: every MatMul (the Linear layers, with their bias Adds, and both
+// attention products, whose B is an activation) must run as an integer oneDNN kernel, not fall
+// back to float or to the reference kernels, and accuracy must hold.
+TEST(QuantZoo, StaticInt8VitRunsItsMatMulsInInt8) {
+  if (!std::filesystem::exists(model_path("vit"))) GTEST_SKIP() << "no vit in the zoo";
+  quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
+  o.calib.data = "fashion-mnist";
+  o.calib.size = 256;
+  expect_within("vit", o, 0.5);
+  quant::QuantizeResult r = quant::quantize(onnxio::load_model(model_path("vit")), o);
+  engine::Engine eng(r.graph, {});
+  engine::PlanReport rep = engine::describe_plan(eng.plan_for(eng.input_types(1)), eng.graph());
+  EXPECT_GT(double(rep.macs_int8), 0.99 * double(rep.macs));
+  for (const auto& n : rep.nodes)
+    if (n.macs > 0) {
+      EXPECT_EQ(n.precision, "int8") << n.name << " (" << n.op_type << ")";
+      EXPECT_NE(n.kernel, "reference") << n.name << " (" << n.op_type << "): " << n.rejected;
+    }
+}
+
+// dynamic-int8 writes DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scales) -> Add(bias)
+// per layer; the engine must run each as one integer matmul with a float output, on oneDNN.
+TEST(QuantZoo, DynamicInt8MlpRunsOneKernelPerLayer) {
+  if (!std::filesystem::exists(model_path("mlp"))) GTEST_SKIP() << "no mlp in the zoo";
+  quant::QuantizeResult r =
+      quant::quantize(onnxio::load_model(model_path("mlp")), recipe(quant::Recipe::DynamicInt8));
+  engine::Engine eng(r.graph, {});
+  engine::PlanReport rep = engine::describe_plan(eng.plan_for(eng.input_types(1)), eng.graph());
+  int fused = 0;
+  for (const auto& n : rep.nodes) {
+    EXPECT_NE(n.op_type, "Cast") << n.name;
+    EXPECT_NE(n.op_type, "MatMulInteger") << n.name;
+    if (n.op_type == "MatMulIntegerToFloat") {
+      fused++;
+      EXPECT_EQ(n.kernel, "onednn") << n.name << ": " << n.rejected;
+    }
+  }
+  EXPECT_EQ(fused, 3);  // the MLP's three Linear layers
+  EXPECT_EQ(rep.macs_int8, rep.macs);
 }

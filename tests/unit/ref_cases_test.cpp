@@ -28,7 +28,7 @@ struct Case {
 
 DType parse_dtype(const std::string& s) {
   for (DType t : {DType::F32, DType::F64, DType::F16, DType::I64, DType::I32, DType::I8, DType::U8,
-                  DType::Bool})
+                  DType::Bool, DType::I16, DType::U16, DType::U32, DType::U64})
     if (s == dtype_name(t)) return t;
   throw std::runtime_error("unknown dtype " + s);
 }
@@ -97,6 +97,12 @@ Case load_case(const fs::path& path) {
         std::vector<float> v(n);
         for (auto& x : v) ls >> x;
         a = ir::Attribute::of_floats(v);
+      } else if (kind == "strings") {
+        size_t n;
+        ls >> n;
+        a.kind = ir::Attribute::Kind::Strings;
+        a.strings.resize(n);
+        for (auto& x : a.strings) ls >> x;
       } else if (kind == "tensor") {
         std::string dt;
         ls >> dt;

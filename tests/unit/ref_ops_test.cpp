@@ -182,8 +182,8 @@ TEST(RefErrors, NameTheNodeAndWhatWasWrong) {
   expect_error(make_node("Add", 2), 13, {&a, &b}, "cannot be broadcast");
   Tensor ai(DType::I64, {2, 3});
   expect_error(make_node("Mul", 2), 13, {&a, &ai}, "must match");
-  Tensor u8(DType::U8, {2});
-  expect_error(make_node("Sub", 2), 13, {&u8, &u8}, "u8");
+  Tensor bools(DType::Bool, {2});
+  expect_error(make_node("Sub", 2), 13, {&bools, &bools}, "bool");
   expect_error(make_node("Sigmoid", 1), 13, {&ai}, "i64");
 
   Tensor shape = Tensor::from_vector<int64_t>({2}, {4, 2});
@@ -193,9 +193,13 @@ TEST(RefErrors, NameTheNodeAndWhatWasWrong) {
   Tensor idx = Tensor::from_vector<int64_t>({1}, {-4});
   expect_error(make_node("Gather", 2), 13, {&data, &idx}, "out of range");
 
-  ir::Node mp = make_node("MaxPool", 1, 2);
-  mp.attrs["kernel_shape"] = ir::Attribute::of_ints({2, 2});
-  expect_error(mp, 12, {&x4}, "Indices");
+  // MaxUnpool with an index beyond the unpooled shape (2x2 here).
+  ir::Node unpool = make_node("MaxUnpool", 2);
+  unpool.attrs["kernel_shape"] = ir::Attribute::of_ints({2, 2});
+  unpool.attrs["strides"] = ir::Attribute::of_ints({2, 2});
+  Tensor pooled = Tensor::from_vector<float>({1, 1, 1, 1}, {5});
+  Tensor where = Tensor::from_vector<int64_t>({1, 1, 1, 1}, {9});
+  expect_error(unpool, 11, {&pooled, &where}, "outside the unpooled shape");
 
   ir::Node cat = make_node("Concat", 2);
   cat.attrs["axis"] = ir::Attribute::of_int(0);

@@ -131,6 +131,10 @@ std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& 
     why_not = fmt::format("{} with {} inputs (only 2)", op, init.inputs.size());
     return nullptr;
   }
+  if (init.opset < 7 && init.node.has_attr("axis")) {
+    why_not = "broadcast with axis (before opset 7)";
+    return nullptr;
+  }
   const Shape& y = init.outputs[0].shape;
   if (shape_numel(y) == 0) {
     why_not = "empty tensor";

@@ -17,6 +17,13 @@ std::unique_ptr<Kernel> make_onednn_binary(const KernelInit& init, std::string& 
 std::unique_ptr<Kernel> make_onednn_softmax(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_layernorm(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_concat(const KernelInit& init, std::string& why_not);
+// --- h2: nn ops ---
+std::unique_ptr<Kernel> make_onednn_deconv(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_resample(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_prelu(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_lrn(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_instance_norm(const KernelInit& init, std::string& why_not);
+std::unique_ptr<Kernel> make_onednn_rnn(const KernelInit& init, std::string& why_not);
 
 // How Conv activations (plain NCHW at the kernel interface) meet the primitive:
 //  Plain   - the primitive works on NCHW directly (oneDNN picks im2col + GEMM for most shapes);

@@ -1,7 +1,9 @@
-// QLinearMatMul, qbench.QGemm (QLinearMatMul + int32 bias, fused Relu/Clip) and MatMulInteger
-// as one oneDNN int8 matmul each: u8/s8 A, s8 B (a constant B is reordered once), per-column
-// output scales a_scale * b_scale[n] / y_scale, source/destination zero points, u8/s8 output
-// (int32 for MatMulInteger). A's leading dimensions fold into M; B must be 2-D.
+// QLinearMatMul, qbench.QGemm (QLinearMatMul + int32 bias, fused Relu/Clip), MatMulInteger and
+// qbench.MatMulIntegerToFloat as one oneDNN int8 matmul each: u8/s8 A, s8 B (a constant B is
+// reordered once), per-column output scales, source/destination zero points, u8/s8 output
+// (int32 for MatMulInteger, f32 for MatMulIntegerToFloat). With a 2-D B, A's leading dimensions
+// fold into M; otherwise A and B are batched with numpy broadcasting of the batch dimensions
+// (attention's Q x K^T and softmax x V).
 #include <fmt/format.h>
 
 #include "kernels/onednn/factories.h"
@@ -14,22 +16,55 @@ namespace {
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// The matmul as oneDNN sees it: dims of A, B and the output, and N (the last output dim).
+struct MatMulDims {
+  memory::dims a, b, y;
+  int64_t n = 0;
+  int rank() const { return static_cast<int>(y.size()); }
+};
+
 class QMatMulKernel final : public Kernel {
  public:
   // Input index of a runtime A zero point (MatMulInteger fed by DynamicQuantizeLinear), or -1.
   int runtime_a_zp = -1;
+  // Input index of a runtime A scale (MatMulIntegerToFloat after DynamicQuantizeLinear), or -1;
+  // the output scales are then a_scale * b_scales[n], recomputed on every run.
+  int runtime_a_scale = -1;
+  std::vector<float> b_scales;
+  // A float bias [N] added after the scales (a binary post-op), for float outputs.
+  const Tensor* post_bias = nullptr;
 
-  bool init(const KernelInit& init, size_t b_index, int64_t rows, int64_t k, int64_t n,
-            const Requant* rq, const Tensor* bias, std::string& why_not) {
+  // `bias` is the s32 bias of QGemm, in accumulator units; `post` are extra eltwise post-ops
+  // (fused float activations), applied after post_bias.
+  bool init(const KernelInit& init, size_t b_index, const MatMulDims& d, const Requant* rq,
+            const Tensor* bias, const std::vector<EltwiseStep>& post, std::string& why_not) {
     const dt at = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
     const Tensor* b_const = init.constants[b_index];
-    memory::desc a_md = plain_desc({rows, k}, at), dst_md = plain_desc({rows, n}, yt);
-    memory::desc b_md = plain_desc({k, n}, dt::s8);
-    memory::desc b_pd = b_const ? memory::desc({k, n}, dt::s8, tag::any) : b_md;
-    memory::desc bias_md = bias ? plain_desc({1, n}, dt::s32) : memory::desc();
+    memory::desc a_md = plain_desc(d.a, at), dst_md = plain_desc(d.y, yt);
+    memory::desc b_md = plain_desc(d.b, dt::s8);
+    memory::desc b_pd = b_const ? memory::desc(d.b, dt::s8, tag::any) : b_md;
+    memory::dims bias_dims(d.rank(), 1);
+    bias_dims.back() = d.n;
+    memory::desc bias_md = bias ? plain_desc(bias_dims, dt::s32) : memory::desc();
     dnnl::primitive_attr attr = scratch_attr();
     rq_ = *rq;
-    if (!rq_.scales.empty()) apply_requant(rq_, 1 << 1, attr);
+    const int n_mask = 1 << (d.rank() - 1);
+    if (runtime_a_scale >= 0) {
+      attr.set_output_scales(b_scales.size() > 1 ? n_mask : 0, {DNNL_RUNTIME_F32_VAL});
+      scales_ = memory(plain_desc({int64_t(b_scales.size())}, dt::f32), cpu_engine());
+    } else if (!rq_.scales.empty()) {
+      apply_requant(rq_, n_mask, attr);
+    }
+    int bias_post_op = -1;
+    if (post_bias || !post.empty()) {
+      dnnl::post_ops po = attr.get_post_ops();
+      if (post_bias) {
+        bias_post_op = po.len();
+        po.append_binary(dnnl::algorithm::binary_add, plain_desc(bias_dims, dt::f32));
+      }
+      append_steps(po, post);
+      attr.set_post_ops(po);
+    }
     if (runtime_a_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
     rq_.dst_zp.apply(attr, DNNL_ARG_DST);
@@ -61,6 +96,12 @@ class QMatMulKernel final : public Kernel {
       std::memcpy(bias_.get_data_handle(), bias->raw(), bias_md.get_size());
       step_.args[DNNL_ARG_BIAS] = bias_;
     }
+    if (post_bias) {
+      bias_ = memory(plain_desc(bias_dims, dt::f32), cpu_engine());
+      std::memcpy(bias_.get_data_handle(), post_bias->raw(), d.n * sizeof(float));
+      step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(bias_post_op) | DNNL_ARG_SRC_1] = bias_;
+    }
+    if (scales_) step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
     rq_.src_zp.bind(step_.args, DNNL_ARG_SRC);
     rq_.dst_zp.bind(step_.args, DNNL_ARG_DST);
     scratch_ = make_scratchpad(pd);
@@ -76,6 +117,11 @@ class QMatMulKernel final : public Kernel {
       *static_cast<int32_t*>(rq_.src_zp.mem.get_data_handle()) =
           z->dtype() == DType::U8 ? int32_t(z->data<uint8_t>()[0]) : int32_t(z->data<int8_t>()[0]);
     }
+    if (runtime_a_scale >= 0) {
+      const float a = in[runtime_a_scale]->data<float>()[0];
+      float* sc = static_cast<float*>(scales_.get_data_handle());
+      for (size_t c = 0; c < b_scales.size(); ++c) sc[c] = a * b_scales[c];
+    }
     bind(dst_, out[0]);
     step_.execute();
     cpu_stream().wait();
@@ -83,7 +129,7 @@ class QMatMulKernel final : public Kernel {
 
  private:
   Requant rq_;
-  memory a_, b_, dst_, bias_, scratch_;
+  memory a_, b_, dst_, bias_, scales_, scratch_;
   size_t b_index_ = 1;
   bool b_bound_ = false;
   Step step_;
@@ -93,30 +139,45 @@ bool is_8bit(DType t) {
   return t == DType::U8 || t == DType::I8;
 }
 
-// A [..., M, K] times a 2-D B [K, N]: rows = product of A's leading dims and M.
-bool matmul_dims(const KernelInit& init, size_t b_index, int64_t& rows, int64_t& k, int64_t& n,
-                 std::string& why_not) {
+// A [..., M, K] times B [K, N] (A's leading dims fold into M) or times a batched B [..., K, N]
+// (batch dims broadcast as in numpy; oneDNN broadcasts a batch dim of 1).
+bool matmul_dims(const KernelInit& init, size_t b_index, MatMulDims& d, std::string& why_not) {
   const Shape& a = init.inputs[0].shape;
   const Shape& b = init.inputs[b_index].shape;
-  if (a.size() < 2 || b.size() != 2) {
-    why_not =
-        fmt::format("A {} B {} (only A of rank >= 2 times a 2-D B)", shape_str(a), shape_str(b));
+  const Shape& y = init.outputs[0].shape;
+  if (a.size() < 2 || b.size() < 2) {
+    why_not = fmt::format("A {} B {} (only A and B of rank >= 2)", shape_str(a), shape_str(b));
     return false;
   }
-  k = a.back();
-  n = b[1];
-  if (b[0] != k) {
+  const int64_t k = a.back();
+  d.n = b.back();
+  if (b[b.size() - 2] != k) {
     why_not = "inner dims differ";
     return false;
   }
-  rows = shape_numel(a) / std::max<int64_t>(k, 1);
-  if (rows * k * n == 0) {
+  if (shape_numel(a) == 0 || shape_numel(b) == 0) {
     why_not = "empty tensor";
     return false;
   }
-  return true;
+  if (b.size() == 2) {
+    const int64_t rows = shape_numel(a) / k;
+    d.a = {rows, k};
+    d.b = {k, d.n};
+    d.y = {rows, d.n};
+    return true;
+  }
+  const size_t r = std::max(a.size(), b.size());
+  if (r > 6) {
+    why_not = fmt::format("rank {} (oneDNN matmul takes at most 6)", r);
+    return false;
+  }
+  d.a = memory::dims(r - a.size(), 1);
+  d.a.insert(d.a.end(), a.begin(), a.end());
+  d.b = memory::dims(r - b.size(), 1);
+  d.b.insert(d.b.end(), b.begin(), b.end());
+  d.y = y;
+  return d.y.size() == r;
 }
-
 }  // namespace
 
 std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string& why_not) {
@@ -131,8 +192,8 @@ std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string&
                           dtype_name(bt), dtype_name(yt));
     return nullptr;
   }
-  int64_t rows, k, n;
-  if (!matmul_dims(init, 3, rows, k, n, why_not)) return nullptr;
+  MatMulDims d;
+  if (!matmul_dims(init, 3, d, why_not)) return nullptr;
   const Tensor* bias = nullptr;
   if (qgemm && init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined) {
     bias = init.constants[8];
@@ -142,9 +203,9 @@ std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string&
     }
   }
   Requant rq;
-  if (!read_requant(init, n, rq, why_not)) return nullptr;
+  if (!read_requant(init, d.n, rq, why_not)) return nullptr;
   auto kern = std::make_unique<QMatMulKernel>();
-  if (!kern->init(init, 3, rows, k, n, &rq, bias, why_not)) return nullptr;
+  if (!kern->init(init, 3, d, &rq, bias, {}, why_not)) return nullptr;
   return kern;
 }
 
@@ -165,8 +226,8 @@ std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::
       why_not = fmt::format("b_zero_point {} (only symmetric B has a fast path)", z);
       return nullptr;
     }
-  int64_t rows, k, n;
-  if (!matmul_dims(init, 1, rows, k, n, why_not)) return nullptr;
+  MatMulDims d;
+  if (!matmul_dims(init, 1, d, why_not)) return nullptr;
   auto kern = std::make_unique<QMatMulKernel>();
   Requant rq;  // no scales: the s32 destination keeps the exact accumulator
   if (init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined) {
@@ -179,7 +240,74 @@ std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::
     else
       kern->runtime_a_zp = 2;
   }
-  if (!kern->init(init, 1, rows, k, n, &rq, nullptr, why_not)) return nullptr;
+  if (!kern->init(init, 1, d, &rq, nullptr, {}, why_not)) return nullptr;
+  return kern;
+}
+
+std::unique_ptr<Kernel> make_onednn_matmul_integer_to_float(const KernelInit& init,
+                                                            std::string& why_not) {
+  auto present = [&](size_t i) {
+    return i < init.inputs.size() && init.inputs[i].dtype != DType::Undefined;
+  };
+  if (init.inputs.size() < 4 || init.outputs.size() != 1) {
+    why_not = "expects A, B, a_scale, b_scale[, a_zp, b_zp, bias] and one output";
+    return nullptr;
+  }
+  const DType at = init.inputs[0].dtype, bt = init.inputs[1].dtype;
+  if (!is_8bit(at) || bt != DType::I8) {
+    why_not = fmt::format("a {} b {} (only u8/s8 A, s8 B)", dtype_name(at), dtype_name(bt));
+    return nullptr;
+  }
+  MatMulDims d;
+  if (!matmul_dims(init, 1, d, why_not)) return nullptr;
+  auto kern = std::make_unique<QMatMulKernel>();
+  std::vector<float> as, bs;
+  std::vector<int32_t> az, bz;
+  if (!const_floats(init, 3, "b_scale", bs, why_not)) return nullptr;
+  if (init.constants[2]) {
+    as = init.constants[2]->to_float();
+  } else {
+    kern->runtime_a_scale = 2;
+    as = {1.0f};
+  }
+  if (shape_numel(init.inputs[2].shape) != 1) {
+    why_not = "per-row A quantization";
+    return nullptr;
+  }
+  if (present(4)) {
+    if (shape_numel(init.inputs[4].shape) != 1) {
+      why_not = "per-row A quantization";
+      return nullptr;
+    }
+    if (init.constants[4])
+      az = {static_cast<int32_t>(init.constants[4]->to_int64()[0])};
+    else
+      kern->runtime_a_zp = 4;
+  }
+  if (present(5) && !const_ints(init, 5, "b_zero_point", bz, why_not)) return nullptr;
+  for (int32_t z : bz)
+    if (z != 0) {
+      why_not = fmt::format("b_zero_point {} (only symmetric B has a fast path)", z);
+      return nullptr;
+    }
+  if (bs.size() != 1 && static_cast<int64_t>(bs.size()) != d.n) {
+    why_not = fmt::format("{} b scales for {} columns", bs.size(), d.n);
+    return nullptr;
+  }
+  Requant rq;
+  kern->b_scales = bs;
+  for (float b : bs) rq.scales.push_back(as[0] * b);
+  if (!az.empty()) rq.src_zp.value = az[0];
+  if (present(6)) {
+    kern->post_bias = init.constants[6];
+    if (!kern->post_bias) {
+      why_not = "bias is not constant";
+      return nullptr;
+    }
+  }
+  std::vector<EltwiseStep> post;
+  if (!fused_steps(init.node, post, why_not)) return nullptr;
+  if (!kern->init(init, 1, d, &rq, nullptr, post, why_not)) return nullptr;
   return kern;
 }
 

@@ -47,10 +47,24 @@ constexpr OptimizedKernelDef kOptimized[] = {
     {"QLinearMatMul", "onednn", make_onednn_qmatmul},
     {"QGemm", "onednn", make_onednn_qmatmul},
     {"MatMulInteger", "onednn", make_onednn_matmul_integer},
+    {"MatMulIntegerToFloat", "onednn", make_onednn_matmul_integer_to_float},
     {"ConvInteger", "onednn", make_onednn_conv_integer},
     {"QLinearAdd", "onednn", make_onednn_qadd},
     {"QLinearGlobalAveragePool", "native", make_qglobal_avg_pool},
+    {"QuantizeLinear", "native", make_native_quantize},
+    {"DequantizeLinear", "native", make_native_dequantize},
+    {"DynamicQuantizeLinear", "native", make_native_dynamic_quantize},
     {"Transpose", "onednn", make_onednn_transpose},
+    // --- h2: nn ops ---
+    {"ConvTranspose", "onednn", make_onednn_deconv},
+    {"Resize", "onednn", make_onednn_resample},
+    {"Upsample", "onednn", make_onednn_resample},
+    {"PRelu", "onednn", make_onednn_prelu},
+    {"LRN", "onednn", make_onednn_lrn},
+    {"InstanceNormalization", "onednn", make_onednn_instance_norm},
+    {"LSTM", "onednn", make_onednn_rnn},
+    {"GRU", "onednn", make_onednn_rnn},
+    {"RNN", "onednn", make_onednn_rnn},
 };
 
 }  // namespace

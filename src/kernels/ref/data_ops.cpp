@@ -1,5 +1,5 @@
-// Data movement: Concat, Transpose, Gather, Slice, Split, Tile, Pad, and Cast. All but Cast
-// move whole elements and so work for every dtype.
+// Data movement: Concat, Transpose, Gather, Slice, Split, Tile, Pad, Cast, CastLike and Size.
+// All but the casts move whole elements and so work for every dtype.
 #include <algorithm>
 #include <limits>
 
@@ -469,6 +469,27 @@ void infer_cast(InferContext& ctx) {
         ctx.node.describe(), to);
   if (!cast_supported(ctx.inputs[0].dtype)) fail_dtype(ctx.node, ctx.inputs[0].dtype);
   ctx.outputs = {{static_cast<DType>(to), ctx.inputs[0].shape}};
+}
+
+// CastLike casts input 0 to input 1's dtype and shares Cast's kernel, which reads the output's.
+void infer_cast_like(InferContext& ctx) {
+  require_inputs(ctx, 2);
+  const DType to = ctx.inputs[1].dtype;
+  if (!cast_supported(to)) fail_dtype(ctx.node, to, "target_type");
+  if (!cast_supported(ctx.inputs[0].dtype)) fail_dtype(ctx.node, ctx.inputs[0].dtype);
+  ctx.outputs = {{to, ctx.inputs[0].shape}};
+}
+
+// ---- Size
+
+void infer_size(InferContext& ctx) {
+  require_inputs(ctx, 1);
+  ctx.outputs = {{DType::I64, {}}};
+}
+
+void ref_size(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
+              std::span<Tensor* const> outputs) {
+  outputs[0]->data<int64_t>()[0] = inputs[0]->numel();
 }
 
 void ref_cast(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,

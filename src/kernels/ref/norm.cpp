@@ -63,8 +63,9 @@ void infer_batch_norm(InferContext& ctx) {
   require_inputs(ctx, 5);
   for (size_t i = 0; i < 5; ++i)
     if (ctx.inputs[i].dtype != DType::F32) fail_dtype(ctx.node, ctx.inputs[i].dtype);
-  if (ctx.node.attr_int("training_mode", 0) != 0)
-    fail("{}: training_mode=1 is not supported; qbench runs inference only", ctx.node.describe());
+  // Before opset 9, spatial=0 gives per-activation statistics; only spatial=1 is supported.
+  if (ctx.opset < 9 && ctx.node.attr_int("spatial", 1) != 1)
+    fail("{}: spatial=0 is not supported", ctx.node.describe());
   const Shape& x = ctx.inputs[0].shape;
   if (x.size() < 2)
     fail("{}: input X must have rank >= 2 ([N, C, ...]), found {}", ctx.node.describe(),
@@ -81,6 +82,7 @@ void infer_batch_norm(InferContext& ctx) {
 
 void ref_batch_norm(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
                     std::span<Tensor* const> outputs) {
+  if (node.attr_int("training_mode", 0) != 0) return batch_norm_training(node, inputs, outputs);
   const Tensor& x = *inputs[0];
   const float eps = node.attr_float("epsilon", 1e-5f);
   const int64_t n = x.dim(0), c = x.dim(1), inner = c ? x.numel() / (n * c) : 0;

@@ -149,6 +149,136 @@ QBENCH_REF_KERNEL(qlinear_conv);
 QBENCH_REF_INFER(qlinear_matmul);
 QBENCH_REF_KERNEL(qlinear_matmul);
 
+// --- h2: nn ops ---
+// conv_transpose.cpp, resize.cpp (Resize and Upsample), rnn.cpp (RNN, GRU, LSTM).
+QBENCH_REF_INFER(conv_transpose);
+QBENCH_REF_KERNEL(conv_transpose);
+QBENCH_REF_INFER(resize);
+QBENCH_REF_KERNEL(resize);
+QBENCH_REF_INFER(rnn);
+QBENCH_REF_KERNEL(rnn);
+// norm_extra.cpp
+QBENCH_REF_INFER(instance_norm);
+QBENCH_REF_KERNEL(instance_norm);
+QBENCH_REF_INFER(lrn);
+QBENCH_REF_KERNEL(lrn);
+QBENCH_REF_INFER(mvn);
+QBENCH_REF_KERNEL(mvn);
+QBENCH_REF_INFER(prelu);
+QBENCH_REF_KERNEL(prelu);
+// BatchNormalization with training_mode=1: batch statistics, updated running mean and variance.
+void batch_norm_training(const ir::Node& node, std::span<const Tensor* const> inputs,
+                         std::span<Tensor* const> outputs);
+// space_ops.cpp
+QBENCH_REF_INFER(depth_to_space);
+QBENCH_REF_KERNEL(depth_to_space);
+QBENCH_REF_INFER(space_to_depth);
+QBENCH_REF_KERNEL(space_to_depth);
+QBENCH_REF_INFER(max_unpool);
+QBENCH_REF_KERNEL(max_unpool);
+// MaxPool's Indices output (flat input offsets, row- or column-major per storage_order).
+struct WindowGeom;
+void max_pool_indices(const ir::Node& node, const Tensor& x, const WindowGeom& g, Tensor& idx);
+// sampling.cpp
+QBENCH_REF_INFER(grid_sample);
+QBENCH_REF_KERNEL(grid_sample);
+QBENCH_REF_INFER(roi_align);
+QBENCH_REF_KERNEL(roi_align);
+
+// --- h3: math, reductions, indexing, losses ---
+// math_ops.cpp: infer_unary_math takes f32/f64/f16/bf16, infer_unary_any_numeric every
+// numeric dtype.
+QBENCH_REF_INFER(unary_math);
+QBENCH_REF_INFER(unary_any_numeric);
+QBENCH_REF_KERNEL(cos);
+QBENCH_REF_KERNEL(sin);
+QBENCH_REF_KERNEL(tan);
+QBENCH_REF_KERNEL(acos);
+QBENCH_REF_KERNEL(asin);
+QBENCH_REF_KERNEL(atan);
+QBENCH_REF_KERNEL(cosh);
+QBENCH_REF_KERNEL(sinh);
+QBENCH_REF_KERNEL(acosh);
+QBENCH_REF_KERNEL(asinh);
+QBENCH_REF_KERNEL(atanh);
+QBENCH_REF_KERNEL(ceil);
+QBENCH_REF_KERNEL(floor);
+QBENCH_REF_KERNEL(round);
+QBENCH_REF_KERNEL(softsign);
+QBENCH_REF_KERNEL(selu);
+QBENCH_REF_KERNEL(celu);
+QBENCH_REF_KERNEL(thresholded_relu);
+QBENCH_REF_KERNEL(shrink);
+QBENCH_REF_KERNEL(sign);
+QBENCH_REF_INFER(is_nan_inf);
+QBENCH_REF_KERNEL(is_nan);
+QBENCH_REF_KERNEL(is_inf);
+QBENCH_REF_INFER(mod);
+QBENCH_REF_KERNEL(mod);
+QBENCH_REF_INFER(bit_shift);
+QBENCH_REF_KERNEL(bit_shift);
+QBENCH_REF_INFER(det);
+QBENCH_REF_KERNEL(det);
+QBENCH_REF_KERNEL(hardmax);
+QBENCH_REF_INFER(window);
+QBENCH_REF_KERNEL(window);
+// signal_ops.cpp
+QBENCH_REF_INFER(dft);
+QBENCH_REF_KERNEL(dft);
+QBENCH_REF_INFER(stft);
+QBENCH_REF_KERNEL(stft);
+QBENCH_REF_INFER(mel_weight_matrix);
+QBENCH_REF_KERNEL(mel_weight_matrix);
+// tfidf.cpp
+QBENCH_REF_INFER(tfidf);
+QBENCH_REF_KERNEL(tfidf);
+// binary.cpp (compare, logical and variadic families)
+QBENCH_REF_KERNEL(greater_or_equal);
+QBENCH_REF_KERNEL(less_or_equal);
+QBENCH_REF_KERNEL(logical_xor);
+QBENCH_REF_KERNEL(sum);
+QBENCH_REF_KERNEL(mean);
+// reduce.cpp (infer_reduce; ArgMin shares infer_arg_max)
+QBENCH_REF_KERNEL(reduce_l1);
+QBENCH_REF_KERNEL(reduce_l2);
+QBENCH_REF_KERNEL(reduce_log_sum);
+QBENCH_REF_KERNEL(reduce_log_sum_exp);
+QBENCH_REF_KERNEL(reduce_prod);
+QBENCH_REF_KERNEL(reduce_sum_square);
+QBENCH_REF_KERNEL(arg_min);
+// index_ops.cpp
+QBENCH_REF_INFER(gather_elements);
+QBENCH_REF_KERNEL(gather_elements);
+QBENCH_REF_INFER(scatter_elements);
+QBENCH_REF_KERNEL(scatter_elements);
+QBENCH_REF_INFER(gather_nd);
+QBENCH_REF_KERNEL(gather_nd);
+QBENCH_REF_INFER(scatter_nd);
+QBENCH_REF_KERNEL(scatter_nd);
+QBENCH_REF_INFER(top_k);
+QBENCH_REF_KERNEL(top_k);
+QBENCH_REF_INFER(cum_sum);
+QBENCH_REF_KERNEL(cum_sum);
+QBENCH_REF_INFER(trilu);
+QBENCH_REF_KERNEL(trilu);
+QBENCH_REF_INFER(eye_like);
+QBENCH_REF_KERNEL(eye_like);
+QBENCH_REF_INFER(one_hot);
+QBENCH_REF_KERNEL(one_hot);
+QBENCH_REF_INFER(reverse_sequence);
+QBENCH_REF_KERNEL(reverse_sequence);
+// einsum.cpp, loss.cpp
+QBENCH_REF_INFER(einsum);
+QBENCH_REF_KERNEL(einsum);
+QBENCH_REF_INFER(nll_loss);
+QBENCH_REF_KERNEL(nll_loss);
+QBENCH_REF_INFER(softmax_cross_entropy);
+QBENCH_REF_KERNEL(softmax_cross_entropy);
+// data_ops.cpp (CastLike shares ref_cast)
+QBENCH_REF_INFER(cast_like);
+QBENCH_REF_INFER(size);
+QBENCH_REF_KERNEL(size);
+
 #undef QBENCH_REF_INFER
 #undef QBENCH_REF_KERNEL
 

@@ -69,9 +69,9 @@ void pool_planes(const WindowGeom& g, const Tensor& x, Tensor& y, F&& visit) {
 }  // namespace
 
 void infer_max_pool(InferContext& ctx) {
-  if (ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty())
-    fail("{}: the Indices output of MaxPool is not supported", ctx.node.describe());
   infer_pool(ctx);
+  if (ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty())
+    ctx.outputs.push_back({DType::I64, ctx.outputs[0].shape});
 }
 
 void ref_max_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
@@ -96,6 +96,7 @@ void ref_max_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> 
                 }
                 return m;
               });
+  if (outputs.size() > 1 && outputs[1]) max_pool_indices(node, *inputs[0], g, *outputs[1]);
 }
 
 void infer_average_pool(InferContext& ctx) {

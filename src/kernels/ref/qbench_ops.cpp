@@ -231,6 +231,60 @@ void ref_qgemm(const ir::Node& node, int64_t opset, std::span<const Tensor* cons
   }
 }
 
+// ---- MatMulIntegerToFloat ---------------------------------------------------------------------
+
+// ONNX Runtime's com.microsoft.MatMulIntegerToFloat: A, B, a_scale, b_scale[, a_zero_point,
+// b_zero_point, bias] -> f32 (A - a_zp) a_scale x (B - b_zp) b_scale + bias, then any fused
+// activations. The QDQ fusion pass makes it for DQ -> MatMul whose output stays float.
+ir::Node matmul_integer_of(const ir::Node& node) {
+  return standard(node, "MatMulInteger");
+}
+
+void infer_matmul_integer_to_float(InferContext& ctx) {
+  if (ctx.num_inputs() < 4) fail("{}: expects at least A, B, a_scale, b_scale", ctx.node.describe());
+  std::vector<TensorType> ins = {ctx.inputs[0], ctx.inputs[1]};
+  std::vector<const Tensor*> cs = {ctx.constants[0], ctx.constants[1]};
+  for (size_t i : {4, 5}) {
+    ins.push_back(ctx.has_input(i) ? ctx.inputs[i] : TensorType{});
+    cs.push_back(ctx.has_input(i) ? ctx.constants[i] : nullptr);
+  }
+  ctx.outputs = std_infer(matmul_integer_of(ctx.node), ctx.opset, ins, cs);
+  ctx.outputs[0].dtype = DType::F32;
+  const int64_t n = ctx.outputs[0].shape.back();
+  for (size_t i : {2, 3})
+    if (ctx.inputs[i].dtype != DType::F32) fail_dtype(ctx.node, ctx.inputs[i].dtype, "scale");
+  if (shape_numel(ctx.inputs[2].shape) != 1)
+    fail("{}: a_scale must hold one value", ctx.node.describe());
+  const int64_t bs = shape_numel(ctx.inputs[3].shape);
+  if (bs != 1 && bs != n)
+    fail("{}: b_scale has {} values, expected 1 or {}", ctx.node.describe(), bs, n);
+  if (ctx.has_input(6)) {
+    if (ctx.inputs[6].dtype != DType::F32) fail_dtype(ctx.node, ctx.inputs[6].dtype, "bias");
+    if (shape_numel(ctx.inputs[6].shape) != n)
+      fail("{}: bias has shape {}, expected [{}]", ctx.node.describe(),
+           shape_str(ctx.inputs[6].shape), n);
+  }
+}
+
+void ref_matmul_integer_to_float(const ir::Node& node, int64_t opset,
+                                 std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+  auto opt = [&](size_t i) { return in.size() > i ? in[i] : nullptr; };
+  std::vector<Tensor> acc_t =
+      run_reference(matmul_integer_of(node), opset, {in[0], in[1], opt(4), opt(5)});
+  const int32_t* acc = acc_t[0].data<int32_t>();
+  const int64_t n = acc_t[0].shape().back();
+  const float as = scalar_f(in[2]);
+  std::vector<float> bs = in[3]->to_float();
+  std::vector<float> bias = opt(6) ? opt(6)->to_float() : std::vector<float>();
+  float* y = out[0]->data<float>();
+  for (int64_t i = 0; i < acc_t[0].numel(); ++i) {
+    const int64_t c = i % n;
+    y[i] = static_cast<float>(acc[i]) * (as * bs[bs.size() == 1 ? 0 : c]) +
+           (bias.empty() ? 0.0f : bias[c]);
+  }
+  apply_fused_activations(node, *out[0]);
+}
+
 // ---- QLinearAdd -------------------------------------------------------------------------------
 
 void infer_qlinear_add(InferContext& ctx) {
@@ -308,14 +362,29 @@ void ref_int_max_pool(const ir::Node& node, int64_t opset, std::span<const Tenso
   });
 }
 
+// ---- Gelu ---------------------------------------------------------------------------------------
+
+// ONNX Gelu (opset 20) for graphs of any opset: the GELU fusion pass makes it from the five ops
+// exporters wrote before opset 20.
+void infer_gelu(InferContext& ctx) {
+  ctx.outputs = std_infer(standard(ctx.node), 20, ctx.inputs, ctx.constants);
+}
+
+void ref_qbench_gelu(const ir::Node& node, int64_t, std::span<const Tensor* const> in,
+                     std::span<Tensor* const> out) {
+  std_op("Gelu").reference(standard(node), 20, in, out);
+}
+
 constexpr std::array kQbenchOps = {
     OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear},
     OpDef{"QLinearMatMul", 10, infer_fused_qlinear, ref_fused_qlinear},
     OpDef{"QGemm", 10, infer_qgemm, ref_qgemm},
+    OpDef{"MatMulIntegerToFloat", 10, infer_matmul_integer_to_float, ref_matmul_integer_to_float},
     OpDef{"QLinearAdd", 10, infer_qlinear_add, ref_qlinear_add},
     OpDef{"QLinearGlobalAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
     OpDef{"QLinearAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
     OpDef{"MaxPool", 12, infer_int_max_pool, ref_int_max_pool},
+    OpDef{"Gelu", 1, infer_gelu, ref_qbench_gelu},
 };
 
 }  // namespace

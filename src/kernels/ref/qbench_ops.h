@@ -7,11 +7,14 @@
 //   QLinearConv, QLinearMatMul   the ONNX ops plus Relu/Clip activations in ir::Node::fused
 //   QGemm                        QLinearMatMul inputs (B is [K, N]) + optional int32 bias [N]
 //                                as input 8, scaled like QLinearConv's bias; fused Relu/Clip
+//   MatMulIntegerToFloat         ONNX Runtime's com.microsoft op: A, B, a_scale, b_scale[, a_zp,
+//                                b_zp, f32 bias [N]] -> f32; fused activations (any)
 //   QLinearAdd                   A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp (ONNX
 //                                Runtime's com.microsoft semantics), numpy broadcasting
 //   QLinearGlobalAveragePool,    X, x_scale, x_zp, y_scale, y_zp: Q(pool(DQ(x))), NCHW
 //   QLinearAveragePool           (AveragePool attributes)
 //   MaxPool                      the ONNX op on uint8/int8 data
+//   Gelu                         ONNX Gelu (opset 20) in a graph of any opset (passes/fuse_gelu)
 //
 // QLinearConv, MaxPool and QLinearGlobalAveragePool take an attribute channels_last = 1 (set by
 // the pass for 2-D ops inside an integer region): their data input and output are NHWC, as in

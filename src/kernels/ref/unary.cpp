@@ -1,8 +1,8 @@
 // Element-wise unary ops (activations and math functions), Clip, Not, Identity and Dropout.
 #include <algorithm>
 
+#include "kernels/ref/dispatch.h"
 #include "kernels/ref/ops.h"
-#include "kernels/ref/ref_util.h"
 
 namespace qbench::kernels::ref {
 
@@ -15,28 +15,10 @@ void map_f32(std::span<const Tensor* const> inputs, std::span<Tensor* const> out
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-// Applies f to an f32, i32 or i64 tensor; f is a generic lambda.
+// Applies f to a tensor of any numeric dtype (f16/bf16 computed in f32); f is a generic lambda.
 template <typename F>
 void map_numeric(const ir::Node& node, const Tensor& in, Tensor& out, F&& f) {
-  auto run = [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = in.data<T>();
-    T* y = out.data<T>();
-    for (int64_t i = 0; i < in.numel(); ++i) y[i] = f(x[i]);
-  };
-  switch (in.dtype()) {
-    case DType::F32:
-      run(float{});
-      break;
-    case DType::I32:
-      run(int32_t{});
-      break;
-    case DType::I64:
-      run(int64_t{});
-      break;
-    default:
-      fail_dtype(node, in.dtype());
-  }
+  map_unary<true>(node, in, out, f);
 }
 
 void infer_same(InferContext& ctx, std::initializer_list<DType> allowed) {
@@ -52,12 +34,19 @@ void infer_unary_float(InferContext& ctx) {
   infer_same(ctx, {DType::F32});
 }
 void infer_unary_numeric(InferContext& ctx) {
-  infer_same(ctx, {DType::F32, DType::I32, DType::I64});
+  require_inputs(ctx, 1);
+  if (!is_numeric(ctx.inputs[0].dtype)) fail_dtype(ctx.node, ctx.inputs[0].dtype);
+  ctx.outputs = {ctx.inputs[0]};
 }
 
 void ref_relu(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
               std::span<Tensor* const> outputs) {
-  map_numeric(node, *inputs[0], *outputs[0], [](auto v) { return v < 0 ? decltype(v){0} : v; });
+  map_numeric(node, *inputs[0], *outputs[0], [](auto v) {
+    if constexpr (std::is_unsigned_v<decltype(v)>)
+      return v;
+    else
+      return v < 0 ? decltype(v){0} : v;
+  });
 }
 void ref_neg(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
              std::span<Tensor* const> outputs) {
@@ -65,8 +54,12 @@ void ref_neg(const ir::Node& node, int64_t, std::span<const Tensor* const> input
 }
 void ref_abs(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
              std::span<Tensor* const> outputs) {
-  map_numeric(node, *inputs[0], *outputs[0],
-              [](auto v) { return v < 0 ? static_cast<decltype(v)>(-v) : v; });
+  map_numeric(node, *inputs[0], *outputs[0], [](auto v) {
+    if constexpr (std::is_unsigned_v<decltype(v)>)
+      return v;
+    else
+      return v < 0 ? static_cast<decltype(v)>(-v) : v;
+  });
 }
 
 void ref_sigmoid(const ir::Node&, int64_t, std::span<const Tensor* const> inputs,
@@ -132,7 +125,7 @@ void ref_softplus(const ir::Node&, int64_t, std::span<const Tensor* const> input
 }
 
 void infer_clip(InferContext& ctx) {
-  infer_same(ctx, {DType::F32, DType::I32, DType::I64});
+  infer_unary_numeric(ctx);
   for (size_t i = 1; i < 3; ++i)
     if (ctx.has_input(i) && ctx.inputs[i].dtype != ctx.inputs[0].dtype)
       fail("{}: {} bound dtype {} differs from input dtype {}", ctx.node.describe(),
@@ -191,7 +184,10 @@ void infer_dropout(InferContext& ctx) {
   require_inputs(ctx, 1);
   if (ctx.opset >= 12 && ctx.has_input(2)) {
     const Tensor& mode = ctx.constant(2, "training_mode");
-    if (mode.numel() == 1 && element_as_double(mode, 0) != 0)
+    const bool training = mode.numel() == 1 && element_as_double(mode, 0) != 0;
+    // Training with ratio 0 drops nothing, so it is the identity; any other ratio is random.
+    if (training && !(ctx.has_input(1) && ctx.constant(1, "ratio").numel() == 1 &&
+                      element_as_double(ctx.constant(1, "ratio"), 0) == 0))
       fail("{}: training_mode=true is not supported; qbench runs inference only",
            ctx.node.describe());
   }

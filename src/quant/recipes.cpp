@@ -237,7 +237,14 @@ Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::stri
   o.optimized_kernels = false;
   o.optimize_graph = false;
   engine::Engine eng(float_graph, o);
-  const engine::Plan& plan = eng.plan_for(eng.input_types(1));
+  const auto types = eng.input_types(1);
+  engine::Plan& plan = eng.plan_for(types);
+  if (plan.dynamic()) {
+    // Its nodes' shapes (and so MACs) are known only from a run: one on zero inputs.
+    std::vector<Tensor> zeros;
+    for (const auto& t : types) zeros.emplace_back(t.dtype, t.shape);
+    plan.run(zeros, 1);
+  }
   Coverage c;
   std::set<std::string> counted;
   for (const auto& s : plan.steps()) {
@@ -375,6 +382,16 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
     v.dims.reset();
   }
   g.metadata.emplace_back("qbench.recipe", recipe_name(opts.recipe));
+  // Preprocessing given explicitly (--mean/--std) travels with the variant, as the zoo's does,
+  // so evaluating the saved file needs no flags the float model did not need.
+  if (opts.calib.preprocess) {
+    auto set = [&](const std::string& key, const std::vector<float>& v) {
+      std::erase_if(g.metadata, [&](const auto& kv) { return kv.first == key; });
+      g.metadata.emplace_back(key, fmt::format("{}", fmt::join(v, ",")));
+    };
+    set("qbench.mean", opts.calib.preprocess->mean);
+    set("qbench.std", opts.calib.preprocess->std);
+  }
   r.graph = std::move(g);
   return r;
 }

@@ -81,6 +81,12 @@ cmp -s "$TMP/a.onnx" "$TMP/b.onnx" && pass || fail "a reloaded table gives a dif
 grep -v '^#' "$table" | head -1 | awk '{ $5 = "abc"; print }' >"$TMP/bad.table"
 expect_error "bad table" "bad.table:1" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-table "$TMP/bad.table" --out "$TMP/c.onnx"
 
+# --- preprocessing given on the command line travels with the quantized model
+"$QB" quantize --model "$MODEL" --recipe fp16 --mean 0.5 --std 0.25 --out "$TMP/pp.onnx" >/dev/null 2>&1 &&
+  pass || fail "quantize with --mean/--std"
+"$QB" eval --model "$TMP/pp.onnx" --data fashion-mnist --limit 64 2>/dev/null |
+  grep -q "^preprocess  model metadata: mean \[0.5\] std \[0.25\]" && pass || fail "--mean/--std not in the model's metadata"
+
 # --- one-line errors, exit status 2
 expect_error "unknown recipe" "unknown recipe 'int3'" -- "$QB" quantize --model "$MODEL" --recipe int3 --out "$TMP/x.onnx"
 expect_error "unknown range method" "unknown range method 'kl'" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --range kl --out "$TMP/x.onnx"

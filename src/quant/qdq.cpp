@@ -44,10 +44,23 @@ struct HandlerContext {
 
 using Handler = bool (*)(HandlerContext&, NodeIntent&);
 
+bool produced_by_matmul(const ir::Graph& g, const std::string& v) {
+  for (const auto& n : g.nodes)
+    if (!n.outputs.empty() && n.outputs[0] == v) return n.op_type == "MatMul" && n.domain.empty();
+  return false;
+}
+
 bool activation_input(HandlerContext& c, NodeIntent& it, size_t i) {
   const ir::Node& n = c.node();
   if (!n.has_input(i) || !is_float_activation(c.g, n.inputs[i])) {
-    c.why_not = fmt::format("input {} is not a computed f32 tensor", i);
+    const ir::Value* v = n.has_input(i) ? c.g.find(n.inputs[i]) : nullptr;
+    if (v && v->is_constant() && n.op_type == "Add" && n.inputs.size() == 2 &&
+        produced_by_matmul(c.g, n.inputs[1 - i]))
+      c.why_not = "adds a constant bias to a MatMul (the engine fuses it into the integer MatMul)";
+    else if (v && v->is_constant())
+      c.why_not = fmt::format("input {} is a constant, not an activation", i);
+    else
+      c.why_not = fmt::format("input {} is not a computed f32 tensor", i);
     return false;
   }
   it.inputs.push_back({i, InputRole::Activation});

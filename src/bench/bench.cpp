@@ -78,12 +78,12 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
   engine::EngineOptions eo;
   eo.threads = o.threads;
   engine::Engine eng(std::move(g), eo);
-  const auto types1 = eng.input_types(1);
+  const auto types1 = eng.input_types(1, o.shapes);
   engine::Plan& plan1 = eng.plan_for(types1);
   r.compile_seconds = since(t0);
 
   const std::vector<Tensor> in1 = make_inputs(types1);
-  const auto types_b = eng.input_types(o.batch);
+  const auto types_b = eng.input_types(o.batch, o.shapes);
   const std::vector<Tensor> in_b = make_inputs(types_b);
   r.offline_batch = types_b.empty() || types_b[0].shape.empty() ? 1 : types_b[0].shape[0];
   eng.plan_for(types_b);  // compiled outside the timed region

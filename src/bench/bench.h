@@ -6,9 +6,11 @@
 // before the timed region; every timer is the steady clock.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "eval/stats.h"
 
 namespace qbench::bench {
@@ -20,6 +22,8 @@ struct BenchOptions {
   int64_t warmup_queries = 10;  // ... and at least this many queries
   int64_t min_queries = 100;    // single stream: at least this many timed queries ...
   double min_seconds = 5.0;     // ... and at least this long; offline uses the same time
+  // Concrete shapes of inputs with symbolic dims other than the batch (engine::input_types).
+  std::map<std::string, Shape> shapes;
 };
 
 // Parameters and MACs of the nodes that ran in each precision (engine::describe_plan at batch 1).

@@ -17,6 +17,7 @@ struct BenchArgs {
   std::string label = "timing";
   bool json = false;
   bool quiet = false;
+  std::vector<std::string> shapes;
 };
 
 void check(const BenchArgs& a) {
@@ -31,7 +32,9 @@ void check(const BenchArgs& a) {
 
 void run_bench(const BenchArgs& a) {
   check(a);
-  bench::BenchResult r = bench::run_bench(a.model, a.opts, progress_printer(a.label, a.quiet));
+  bench::BenchOptions opts = a.opts;
+  opts.shapes = parse_shapes(a.shapes);
+  bench::BenchResult r = bench::run_bench(a.model, opts, progress_printer(a.label, a.quiet));
   const bench::Machine m = bench::describe_machine(a.opts.threads);
   if (a.json) {
     nlohmann::json j = report::to_json(r);
@@ -88,6 +91,7 @@ void register_bench(CLI::App& app) {
   c->add_option("--label", a->label, "Label of the progress line on stderr")->capture_default_str();
   c->add_flag("--json", a->json, "Print one JSON object on stdout (see docs/results-schema.md)");
   c->add_flag("--quiet", a->quiet, "No progress on stderr");
+  add_shape_option(c, a->shapes);
   c->callback([a] { run_bench(*a); });
 }
 

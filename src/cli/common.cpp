@@ -53,6 +53,37 @@ void add_image_options(CLI::App* c, data::ImageOptions& image) {
               "torchvision's Grayscale), for models that take grayscale input");
 }
 
+void add_shape_option(CLI::App* c, std::vector<std::string>& shapes) {
+  c->add_option("--shape", shapes,
+                "NAME=D1,D2,...: the shape of an input whose dims other than the batch are "
+                "symbolic (repeatable); a symbolic first dim still follows --batch");
+}
+
+std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& shapes) {
+  std::map<std::string, Shape> out;
+  for (const auto& text : shapes) {
+    const size_t eq = text.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+      fail("--shape '{}': expected NAME=D1,D2,... (e.g. x=1,3,640,640)", text);
+    Shape s;
+    std::string dims = text.substr(eq + 1);
+    size_t pos = 0;
+    while (pos <= dims.size()) {
+      const size_t comma = std::min(dims.find(',', pos), dims.size());
+      const std::string d = dims.substr(pos, comma - pos);
+      char* end = nullptr;
+      const long long v = std::strtoll(d.c_str(), &end, 10);
+      if (d.empty() || *end != '\0' || v < 0)
+        fail("--shape '{}': '{}' is not a dimension (a non-negative integer)", text, d);
+      s.push_back(v);
+      pos = comma + 1;
+    }
+    if (!out.emplace(text.substr(0, eq), s).second)
+      fail("--shape gives input '{}' twice", text.substr(0, eq));
+  }
+  return out;
+}
+
 std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet) {
   if (quiet) return {};
   const bool tty = isatty(STDERR_FILENO);

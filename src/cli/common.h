@@ -1,6 +1,8 @@
 #pragma once
 // Pieces shared by the subcommands.
+#include <map>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +26,10 @@ void add_normalize_options(CLI::App* c, std::string& mean, std::string& std,
                            const std::string& note = "");
 // The --resize/--crop/--grayscale options of folder datasets.
 void add_image_options(CLI::App* c, data::ImageOptions& image);
+// The repeatable --shape NAME=D1,D2,... option: concrete shapes for inputs whose non-batch dims
+// are symbolic; parse_shapes() turns the strings into a map (an Error names a bad one).
+void add_shape_option(CLI::App* c, std::vector<std::string>& shapes);
+std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& shapes);
 // What --data accepts, for option help.
 inline constexpr const char* kDataSpecHelp =
     "fashion-mnist (Debian package files), fashion-mnist:DIR or mnist:DIR (IDX files, gzip or "

@@ -15,6 +15,7 @@ struct InspectArgs {
   bool json = false;
   bool reference = false;
   int profile_runs = 0;
+  std::vector<std::string> shapes;
 };
 
 std::string human(int64_t n) {
@@ -31,7 +32,7 @@ void run_inspect(const InspectArgs& a) {
   eo.threads = a.threads;
   eo.optimized_kernels = !a.reference;
   engine::Engine eng(original, eo);
-  auto types = eng.input_types(a.batch);
+  auto types = eng.input_types(a.batch, parse_shapes(a.shapes));
   engine::Plan& plan = eng.plan_for(types);
   // A dynamic plan knows its nodes' shapes only from a run: run it once on zero inputs.
   std::string dynamic_note;
@@ -143,6 +144,7 @@ void register_inspect(CLI::App& app) {
   c->add_flag("--reference", a->reference, "Show the plan with reference kernels only");
   c->add_option("--profile", a->profile_runs,
                 "Run the plan N times on zero inputs and show each node's mean time");
+  add_shape_option(c, a->shapes);
   c->add_flag("--json", a->json, "Print one JSON object on stdout");
   c->callback([a] { run_inspect(*a); });
 }

@@ -126,12 +126,34 @@ Engine::Engine(ir::Graph graph, EngineOptions opts) : graph_(std::move(graph)), 
 
 Engine::~Engine() = default;
 
-std::vector<kernels::TensorType> Engine::input_types(int64_t batch) const {
+std::vector<kernels::TensorType> Engine::input_types(
+    int64_t batch, const std::map<std::string, Shape>& shapes) const {
+  for (const auto& [name, shape] : shapes)
+    if (std::find(graph_.inputs.begin(), graph_.inputs.end(), name) == graph_.inputs.end())
+      fail("--shape names '{}', which is not a model input (inputs: {})", name,
+           fmt::join(graph_.inputs, ", "));
   std::vector<kernels::TensorType> types;
   for (const auto& name : graph_.inputs) {
     const ir::Value& v = graph_.values.at(name);
-    if (!v.dims) fail("model input '{}' has no shape; qbench needs at least its rank", name);
+    auto given = shapes.find(name);
+    if (!v.dims && given == shapes.end())
+      fail("model input '{}' has no shape; give it with --shape {}=D1,D2,...", name, name);
     kernels::TensorType t{v.dtype, {}};
+    if (given != shapes.end()) {
+      const Shape& s = given->second;
+      if (v.dims && s.size() != v.dims->size())
+        fail("--shape {}={}: the model declares rank {} ({})", name, shape_str(s), v.dims->size(),
+             ir::dims_str(*v.dims));
+      for (size_t i = 0; i < s.size(); ++i) {
+        const bool known = v.dims && (*v.dims)[i].known();
+        if (known && (*v.dims)[i].value != s[i])
+          fail("--shape {}={}: dimension {} is fixed at {} in the model", name, shape_str(s), i,
+               (*v.dims)[i].value);
+        t.shape.push_back(!known && i == 0 && v.dims ? batch : s[i]);
+      }
+      types.push_back(std::move(t));
+      continue;
+    }
     for (size_t i = 0; i < v.dims->size(); ++i) {
       const ir::Dim& d = (*v.dims)[i];
       if (d.known())
@@ -140,8 +162,8 @@ std::vector<kernels::TensorType> Engine::input_types(int64_t batch) const {
         t.shape.push_back(batch);
       else
         fail("model input '{}' has a symbolic dimension {} ('{}') other than the batch; "
-             "give inputs of a concrete shape",
-             name, i, d.param);
+             "give its shape with --shape {}=D1,D2,...",
+             name, i, d.param, name);
     }
     types.push_back(std::move(t));
   }

@@ -134,7 +134,10 @@ class Engine {
   const EngineOptions& options() const { return opts_; }
   // Concrete input types for a given batch size: symbolic or unknown dims become `batch`
   // (dimension 0) or an Error naming the input.
-  std::vector<kernels::TensorType> input_types(int64_t batch) const;
+  // `shapes` gives the concrete shape of inputs whose other dims are symbolic too (an OCR
+  // model's height and width); a symbolic dim 0 there still becomes `batch`.
+  std::vector<kernels::TensorType> input_types(
+      int64_t batch, const std::map<std::string, Shape>& shapes = {}) const;
 
  private:
   std::unique_ptr<Plan> compile(const std::vector<kernels::TensorType>& input_types) const;

@@ -69,5 +69,20 @@ expect_error "bad --mean" "--mean" -- "$QB" eval --model "$SRC/models/lenet.onnx
 expect_error "bad option" "--bogus" -- "$QB" eval --model m.onnx --data fashion-mnist --bogus
 expect_error "missing required option" "--model" -- "$QB" eval --data fashion-mnist
 
+# --- models with symbolic dims other than the batch (an OCR detector's height and width)
+DET="$SRC/tests/models/paddleocr_det_v4/ch_PP-OCRv4_det_infer.onnx"
+if [ -f "$DET" ]; then
+  "$QB" inspect --model "$DET" --shape x=1,3,64,96 --json >"$TMP/det.json" 2>/dev/null &&
+    grep -q '"macs"' "$TMP/det.json" && pass || fail "inspect --shape on the OCR detector"
+  "$QB" bench --model "$DET" --shape x=1,3,64,96 --batch 2 --min-queries 3 --min-seconds 0 \
+    --warmup-s 0 --warmup-queries 1 --quiet --json >"$TMP/det_bench.json" 2>/dev/null &&
+    grep -q '"p50"' "$TMP/det_bench.json" && pass || fail "bench --shape on the OCR detector"
+  expect_error "symbolic dims without --shape" "--shape x=" -- "$QB" inspect --model "$DET"
+  expect_error "--shape of the wrong rank" "declares rank 4" -- "$QB" inspect --model "$DET" --shape x=1,3,64
+  expect_error "--shape of an unknown input" "not a model input" -- "$QB" inspect --model "$DET" --shape y=1,3,64,96
+  expect_error "--shape with a bad dim" "not a dimension" -- "$QB" inspect --model "$DET" --shape x=1,3,h,96
+fi
+expect_error "--shape against a fixed dim" "fixed at 28" -- "$QB" inspect --model "$SRC/models/lenet.onnx" --shape input=1,1,32,32
+
 echo "cli: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

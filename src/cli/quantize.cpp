@@ -27,6 +27,7 @@ struct QuantizeArgs {
   int64_t group_size = -1;
   std::string calib_table, save_calib_table;
   int threads = 1;
+  std::vector<std::string> shapes;
 };
 
 quant::QuantizeOptions options_of(const QuantizeArgs& a) {
@@ -35,6 +36,7 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   o.exclude = a.exclude;
   o.per_channel = !a.per_tensor;
   o.dynamic_conv = a.dynamic_conv;
+  o.shapes = parse_shapes(a.shapes);
   o.range.method = quant::parse_range_method(a.range);
   if (!(a.percentile > 0 && a.percentile <= 100))
     fail("--percentile must be in (0, 100] (got {})", a.percentile);
@@ -178,6 +180,7 @@ void register_quantize(CLI::App& app) {
   c->add_option("--save-calib-table", a->save_calib_table,
                 "static-int8: write the calibration table here");
   c->add_option("--threads", a->threads, "Threads for calibration")->capture_default_str();
+  add_shape_option(c, a->shapes);
   c->callback([a] { run_quantize(*a); });
 }
 

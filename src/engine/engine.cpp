@@ -482,18 +482,18 @@ int Plan::folded_nodes() const {
   return interpreter_ ? interpreter_->folded_nodes() : folded_;
 }
 
-void infer_shapes(ir::Graph& g) {
+void infer_shapes(ir::Graph& g, const std::map<std::string, Shape>& shapes) {
   EngineOptions o;
   o.optimized_kernels = false;
   o.optimize_graph = false;
   Engine eng(g, o);
   constexpr int64_t kB1 = 3, kB2 = 5;
-  Plan& p1 = eng.plan_for(eng.input_types(kB1));
+  Plan& p1 = eng.plan_for(eng.input_types(kB1, shapes));
   if (p1.dynamic()) {
     // Shapes depend on values here: record only the dtype and rank of what one run on zero inputs
     // computes (as far as it gets; a shape input of zeros may stop it), with every dim unknown.
     std::vector<Tensor> zeros;
-    for (const auto& t : eng.input_types(kB1)) zeros.emplace_back(t.dtype, t.shape);
+    for (const auto& t : eng.input_types(kB1, shapes)) zeros.emplace_back(t.dtype, t.shape);
     try {
       p1.run(zeros, o.threads);
     } catch (const Error&) {
@@ -509,7 +509,7 @@ void infer_shapes(ir::Graph& g) {
     return;
   }
   const auto& t1 = p1.value_types();
-  const auto& t2 = eng.plan_for(eng.input_types(kB2)).value_types();
+  const auto& t2 = eng.plan_for(eng.input_types(kB2, shapes)).value_types();
   std::string batch_name = "batch";
   if (!g.inputs.empty()) {
     const auto& dims = g.values.at(g.inputs[0]).dims;

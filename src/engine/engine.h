@@ -155,7 +155,8 @@ class Engine {
 // batch dimension symbolic: the graph is compiled for two batch sizes and dims that differ
 // between them take the input's batch parameter name. A graph that needs run-time values (a
 // dynamic plan) gets only dtypes and ranks (dims unknown), from one run on zero inputs.
-void infer_shapes(ir::Graph& g);
+// `shapes` as for Engine::input_types.
+void infer_shapes(ir::Graph& g, const std::map<std::string, Shape>& shapes = {});
 
 // Applies flush-to-zero and denormals-are-zero in the calling thread and every OpenMP worker.
 void configure_threads(int threads);

@@ -18,9 +18,12 @@ std::unordered_set<std::string> dense_op_inputs(const ir::Graph& g) {
   return s;
 }
 
+// With allow_growth off, a fold may add at most this many bytes of constants.
+constexpr int64_t kMaxGrowthBytes = 4096;
+
 }  // namespace
 
-int fold_constants(ir::Graph& g) {
+int fold_constants(ir::Graph& g, bool allow_growth) {
   const int64_t opset = g.opset();
   const std::unordered_set<std::string> keep_for = dense_op_inputs(g);
   std::vector<ir::Node> kept;
@@ -56,6 +59,18 @@ int fold_constants(ir::Graph& g) {
       // Ops the engine's interpreter runs (SequenceEmpty has no inputs, yet no tensor output).
       kept.push_back(std::move(n));
       continue;
+    }
+    // A Constant's value is already in the file, as its attribute.
+    if (!allow_growth && n.op_type != "Constant") {
+      // ConstantOfShape, Expand, Tile, Range: folding would store the big result in the file.
+      int64_t in_bytes = 0, out_bytes = 0;
+      for (const Tensor* t : ins)
+        if (t) in_bytes += t->numel() * static_cast<int64_t>(dtype_size(t->dtype()));
+      for (const auto& t : outs) out_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
+      if (out_bytes > in_bytes + kMaxGrowthBytes) {
+        kept.push_back(std::move(n));
+        continue;
+      }
     }
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       if (n.outputs[o].empty()) continue;

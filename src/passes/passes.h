@@ -8,8 +8,10 @@ namespace qbench::passes {
 // Removes Identity and inference-mode Dropout nodes by rewiring their consumers.
 int remove_identity(ir::Graph& g);
 // Evaluates every node whose inputs are all constant (Constant nodes included) with the
-// reference kernels and stores the results as constant values.
-int fold_constants(ir::Graph& g);
+// reference kernels and stores the results as constant values. With allow_growth false (graphs
+// about to be saved), nodes whose constant result is much larger than their inputs
+// (ConstantOfShape, Expand, Tile...) stay nodes, so the file does not grow.
+int fold_constants(ir::Graph& g, bool allow_growth = true);
 // Folds an inference BatchNormalization that follows a Conv (or a Gemm with 2-D output) into the
 // Conv/Gemm weights and bias.
 int fold_batchnorm(ir::Graph& g);

@@ -232,12 +232,13 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
   return true;
 }
 
-Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized) {
+Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized,
+                          const std::map<std::string, Shape>& shapes) {
   engine::EngineOptions o;
   o.optimized_kernels = false;
   o.optimize_graph = false;
   engine::Engine eng(float_graph, o);
-  const auto types = eng.input_types(1);
+  const auto types = eng.input_types(1, shapes);
   engine::Plan& plan = eng.plan_for(types);
   if (plan.dynamic()) {
     // Its nodes' shapes (and so MACs) are known only from a run: one on zero inputs.
@@ -266,9 +267,9 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   QuantizeResult r;
   ir::Graph g = model;
   passes::remove_identity(g);
-  passes::fold_constants(g);
+  passes::fold_constants(g, /*allow_growth=*/false);
   passes::fold_batchnorm(g);
-  engine::infer_shapes(g);
+  engine::infer_shapes(g, opts.shapes);
   const ir::Graph prepared = g;
 
   // The lowest opset each recipe's ops need: per-axis DequantizeLinear (13), DynamicQuantizeLinear
@@ -370,12 +371,15 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   }
   for (const auto& n : prepared.nodes)
     if (quantized.count(n.name)) r.quantized_by_op[n.op_type]++;
-  r.coverage = compute_coverage(prepared, quantized);
+  r.coverage = compute_coverage(prepared, quantized, opts.shapes);
   // Value types the input model did not record stay unrecorded: shape inference was only a means.
   std::set<std::string> io(g.inputs.begin(), g.inputs.end());
   io.insert(g.outputs.begin(), g.outputs.end());
   for (auto& [name, v] : g.values) {
     const ir::Value* before = model.find(name);
+    // Values keep the dims the model declared (symbolic ones included: --shape only served
+    // inference).
+    if (before && before->dims && !v.is_constant()) v.dims = before->dims;
     if (v.is_constant() || io.count(name) || (before && before->dtype != DType::Undefined))
       continue;
     v.dtype = DType::Undefined;

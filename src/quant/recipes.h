@@ -46,6 +46,9 @@ struct QuantizeOptions {
   // weight-only: group size along the reduction axis; 0 = one scale per output channel.
   // -1 = the recipe's default (per channel for int8, 32 for int4).
   int64_t group_size = -1;
+  // Concrete shapes of inputs with symbolic dims other than the batch (engine::input_types),
+  // for shape inference and coverage; the saved model keeps its symbolic dims.
+  std::map<std::string, Shape> shapes;
 };
 
 // Share of the model that runs quantized (or in reduced precision).
@@ -58,7 +61,8 @@ struct Coverage {
 
 // Parameters (constant float/int8 inputs, counted once) and MACs (engine::node_macs at batch 1
 // on a compiled plan of `float_graph`) of the nodes named in `quantized`, against the totals.
-Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized);
+Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized,
+                          const std::map<std::string, Shape>& shapes = {});
 
 struct QuantizeResult {
   ir::Graph graph;

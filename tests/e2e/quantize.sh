@@ -69,6 +69,32 @@ expect_error "bad table" "bad.table:1" -- "$QB" quantize --model "$MODEL" --reci
 "$QB" eval --model "$TMP/pp.onnx" --data fashion-mnist --limit 64 2>/dev/null |
   grep -q "^preprocess  model metadata: mean \[0.5\] std \[0.25\]" && pass || fail "--mean/--std not in the model's metadata"
 
+# --- a model from elsewhere with symbolic height and width (PP-OCR's direction classifier, weights
+# in Constant nodes): --shape serves shape inference only; the variant keeps the symbolic dims
+# and still matches ONNX Runtime's recorded output of the float model.
+CLS_DIR="$SRC/tests/models/paddleocr_cls_v2"
+CLS="$CLS_DIR/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+if [ -f "$CLS" ]; then
+  for r in fp32 bf16 dynamic-int8; do
+    "$QB" quantize --model "$CLS" --recipe "$r" --shape x=1,3,48,192 --out "$TMP/cls-$r.onnx" \
+      >"$TMP/cls.log" 2>&1 && pass || fail "quantize $r --shape: $(cat "$TMP/cls.log")"
+    "$QB" run --model "$TMP/cls-$r.onnx" --input "x=$CLS_DIR/x.npy" --relative-to-scale \
+      --compare "softmax_0.tmp_0=$CLS_DIR/expected/softmax_0.tmp_0.npy:0.01" >/dev/null 2>&1 &&
+      pass || fail "$r variant of the OCR classifier disagrees with ONNX Runtime"
+  done
+  "$QB" inspect --model "$TMP/cls-fp32.onnx" --shape x=1,3,48,192 >"$TMP/cls.txt" 2>/dev/null
+  grep -q "^inputs    x f32 \[p2o.DynamicDimension.0, 3, p2o.DynamicDimension.1, p2o.DynamicDimension.2\]" "$TMP/cls.txt" &&
+    pass || fail "the variant lost the model's symbolic input dims"
+  expect_error "quantize without --shape" "--shape x=" -- "$QB" quantize --model "$CLS" --recipe fp32 --out "$TMP/x.onnx"
+fi
+# Folding must not store what a small node computes (ConstantOfShape, Expand...) in the file.
+FACE="$SRC/tests/models/blazeface_front/face_detection_front_128x128_barracuda.onnx"
+if [ -f "$FACE" ]; then
+  "$QB" quantize --model "$FACE" --recipe fp32 --out "$TMP/face.onnx" >/dev/null 2>&1 &&
+    [ "$(stat -c %s "$TMP/face.onnx")" -le $(( $(stat -c %s "$FACE") * 101 / 100 )) ] &&
+    pass || fail "fp32 variant of BlazeFace grew: $(stat -c %s "$TMP/face.onnx") vs $(stat -c %s "$FACE") bytes"
+fi
+
 # --- one-line errors, exit status 2
 expect_error "unknown recipe" "unknown recipe 'int3'" -- "$QB" quantize --model "$MODEL" --recipe int3 --out "$TMP/x.onnx"
 expect_error "unknown range method" "unknown range method 'kl'" -- "$QB" quantize --model "$MODEL" --recipe static-int8 --calib-data fashion-mnist --range kl --out "$TMP/x.onnx"

@@ -8,26 +8,8 @@ QB="$1"
 SRC="$2"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-failures=0
-checks=0
-
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-
-# expect_error "description" "fragment that stderr must contain" -- command...
-expect_error() {
-  local what="$1" fragment="$2"
-  shift 3
-  local out rc
-  out="$("$@" 2>&1 >/dev/null)"
-  rc=$?
-  if [ "$rc" -ne 2 ]; then fail "$what: exit status $rc, expected 2 ($out)"; return; fi
-  if [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ]; then fail "$what: error is not one line: $out"; return; fi
-  case "$out" in
-    *"$fragment"*) pass ;;
-    *) fail "$what: '$out' does not mention '$fragment'" ;;
-  esac
-}
+# shellcheck source=lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
 # make_npy FILE DESCR SHAPE DATA_PRINTF: a .npy (version 1) with the given dtype descr ('<f4'),
 # shape tuple text ('2, 3' or '' for a 0-d scalar) and data bytes as a printf format.

@@ -58,8 +58,8 @@ Tensor load_npy(const std::string& path) {
   for (const auto& t : kTypes)
     if (descr == t.descr) dt = t.dtype;
   if (dt == DType::Undefined) fail("'{}': unsupported .npy dtype '{}'", path, descr);
-  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
-    fail("'{}': Fortran-order arrays are not supported; save with C order", path);
+  const bool fortran =
+      std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True"));
   if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
     fail("'{}': .npy header has no shape", path);
   Shape shape;
@@ -74,7 +74,23 @@ Tensor load_npy(const std::string& path) {
   if (b.size() - data_at < need)
     fail("'{}' is truncated: shape {} needs {} bytes but {} follow", path, shape_str(shape), need,
          b.size() - data_at);
-  return Tensor::from_data(dt, shape, b.data() + data_at);
+  if (!fortran || shape.size() < 2) return Tensor::from_data(dt, shape, b.data() + data_at);
+  // Column-major data (numpy writes it for a transposed view): reorder into row-major.
+  Tensor t(dt, shape);
+  const size_t es = dtype_size(dt), rank = shape.size();
+  const char* src = b.data() + data_at;
+  char* dst = static_cast<char*>(t.raw());
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    int64_t f = 0, stride = 1;
+    for (size_t d = 0; d < rank; ++d) f += idx[d] * stride, stride *= shape[d];
+    std::memcpy(dst + i * es, src + f * es, es);
+    for (size_t d = rank; d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return t;
 }
 
 void save_npy(const Tensor& t, const std::string& path) {

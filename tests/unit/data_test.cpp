@@ -148,3 +148,40 @@ TEST(Npy, RoundTripAndErrors) {
   write_raw(d + "/bad.npy", "hello");
   expect_error([&] { data::load_npy(d + "/bad.npy"); }, {d + "/bad.npy"});
 }
+
+// numpy writes a transposed (column-major) array with fortran_order True: the reader reorders
+// it. Hand-made file: the 2 x 3 array [[1, 2, 3], [4, 5, 6]] stored column by column, and a
+// 2 x 2 x 2 int16 array whose element (i, j, k) is 100 i + 10 j + k.
+TEST(Npy, FortranOrderIsReordered) {
+  std::string d = tmp_dir();
+  auto npy = [](const std::string& descr, const std::string& shape, const std::string& data) {
+    std::string header =
+        "{'descr': '" + descr + "', 'fortran_order': True, 'shape': (" + shape + "), }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string out = "\x93NUMPY";
+    out += '\x01';
+    out += '\x00';
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    return out + header + data;
+  };
+  const float col_major[] = {1, 4, 2, 5, 3, 6};
+  write_raw(d + "/f.npy",
+            npy("<f4", "2, 3", std::string(reinterpret_cast<const char*>(col_major), 24)));
+  EXPECT_TRUE(data::load_npy(d + "/f.npy").same_as(
+      Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6})));
+  // Column-major order of (i, j, k): i fastest, then j, then k.
+  std::vector<int16_t> cm;
+  for (int k = 0; k < 2; ++k)
+    for (int j = 0; j < 2; ++j)
+      for (int i = 0; i < 2; ++i) cm.push_back(static_cast<int16_t>(100 * i + 10 * j + k));
+  write_raw(d + "/g.npy",
+            npy("<i2", "2, 2, 2", std::string(reinterpret_cast<const char*>(cm.data()), 16)));
+  Tensor g = data::load_npy(d + "/g.npy");
+  ASSERT_EQ(g.shape(), (Shape{2, 2, 2}));
+  const int16_t* p = g.data<int16_t>();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k) EXPECT_EQ(p[(i * 2 + j) * 2 + k], 100 * i + 10 * j + k);
+}

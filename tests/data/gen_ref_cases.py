@@ -112,6 +112,9 @@ CORE = {"f32", "i64", "i32", "bool"}
 ALL_DTYPE_OPS = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Clip", "Relu",
                  "Neg", "Abs", "Equal", "Less", "Greater", "Where"}
 
+# Ops that also take uint8/int8 (MaxPool since opset 12).
+INT8_DTYPE_OPS = {"MaxPool": {"u8", "i8"}}
+
 
 def convert_backend(prefixes=None):
     prefixes = prefixes or BACKEND_PREFIXES
@@ -169,8 +172,9 @@ def convert_backend(prefixes=None):
             continue
         # Outside Cast, qbench computes in f32, i32, i64 and bool only; other dtypes must be
         # rejected with a clear error rather than computed.
+        allowed = CORE | INT8_DTYPE_OPS.get(node.op_type, set())
         unsupported = node.op_type not in QUANT_OPS | ALL_DTYPE_OPS | {"Cast"} and any(
-            dt_name(x) not in CORE for x in arrays)
+            dt_name(x) not in allowed for x in arrays)
         write_case("onnx_" + base, node.op_type, opset, attrs, inputs, outputs,
                    expect_error=unsupported)
         count += 1

@@ -69,13 +69,35 @@ void pool_planes(const WindowGeom& g, const Tensor& x, Tensor& y, F&& visit) {
 }  // namespace
 
 void infer_max_pool(InferContext& ctx) {
+  // MaxPool also takes uint8/int8 (opset 12): max commutes with the exact int -> float widening.
+  const DType t = ctx.num_inputs() > 0 ? ctx.inputs[0].dtype : DType::Undefined;
+  const bool int8 = t == DType::U8 || t == DType::I8;
+  if (int8) ctx.inputs[0].dtype = DType::F32;
   infer_pool(ctx);
+  if (int8) ctx.inputs[0].dtype = ctx.outputs[0].dtype = t;
   if (ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty())
     ctx.outputs.push_back({DType::I64, ctx.outputs[0].shape});
 }
 
-void ref_max_pool(const ir::Node& node, int64_t, std::span<const Tensor* const> inputs,
+void ref_max_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs,
                   std::span<Tensor* const> outputs) {
+  if (inputs[0]->dtype() != DType::F32) {
+    const Tensor& x = *inputs[0];
+    Tensor xf = Tensor::from_vector<float>(x.shape(), x.to_float());
+    Tensor yf(DType::F32, outputs[0]->shape());
+    std::vector<const Tensor*> in{&xf};
+    std::vector<Tensor*> out{&yf};
+    if (outputs.size() > 1) out.push_back(outputs[1]);
+    ref_max_pool(node, opset, in, out);
+    const float* y = yf.data<float>();
+    for (int64_t i = 0; i < yf.numel(); ++i) {
+      if (outputs[0]->dtype() == DType::U8)
+        outputs[0]->data<uint8_t>()[i] = static_cast<uint8_t>(y[i]);
+      else
+        outputs[0]->data<int8_t>()[i] = static_cast<int8_t>(y[i]);
+    }
+    return;
+  }
   WindowGeom g = pool_geometry(node, inputs[0]->shape());
   pool_planes(g, *inputs[0], *outputs[0],
               [](const float* vol, int64_t d0, int64_t h0, int64_t w0, const Axis* ax) {

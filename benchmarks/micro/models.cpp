@@ -21,7 +21,8 @@ void BM_Model(benchmark::State& state, const std::string& name) {
   const int64_t batch = state.range(0);
   qbench::engine::EngineOptions opts;
   opts.threads = threads();
-  qbench::engine::Engine eng(qbench::onnxio::load_model(std::string(QBENCH_MODELS_DIR) + "/" + name + ".onnx"), opts);
+  qbench::engine::Engine eng(
+      qbench::onnxio::load_model(std::string(QBENCH_MODELS_DIR) + "/" + name + ".onnx"), opts);
   auto types = eng.input_types(batch);
   std::vector<qbench::Tensor> inputs;
   for (const auto& t : types) {
@@ -32,16 +33,37 @@ void BM_Model(benchmark::State& state, const std::string& name) {
   }
   eng.run(inputs);  // compile and warm up outside the timed loop
   for (auto _ : state) benchmark::DoNotOptimize(eng.run(inputs));
-  state.counters["images/s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["threads"] = opts.threads;
 }
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_Model, mlp, std::string("mlp"))->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Model, lenet, std::string("lenet"))->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Model, resnet, std::string("resnet"))->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Model, mobilenet, std::string("mobilenet"))->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Model, vit, std::string("vit"))->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Model, mlp, std::string("mlp"))
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Model, lenet, std::string("lenet"))
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Model, resnet, std::string("resnet"))
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Model, mobilenet, std::string("mobilenet"))
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Model, vit, std::string("vit"))
+    ->Arg(1)
+    ->Arg(64)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

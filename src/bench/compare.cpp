@@ -101,8 +101,8 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
   const auto& b = o.bench;
   std::string image;
   if (o.data.rfind("folder:", 0) == 0 || o.calib_data.rfind("folder:", 0) == 0)
-    image = fmt::format(" resize={} crop={} gray={}", o.image.resize, o.image.crop,
-                        o.image.grayscale);
+    image =
+        fmt::format(" resize={} crop={} gray={}", o.image.resize, o.image.crop, o.image.grayscale);
   if (o.preprocess) image += fmt::format(" mean={} std={}", o.preprocess->mean, o.preprocess->std);
   return fnv1a64(fmt::format(
       "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} eval_batch={} "

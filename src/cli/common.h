@@ -1,12 +1,11 @@
 #pragma once
 // Pieces shared by the subcommands.
-#include <map>
-#include <optional>
-#include <vector>
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "data/dataset.h"
 #include "engine/engine.h"

@@ -69,16 +69,20 @@ void register_eval(CLI::App& app) {
   CLI::App* c = app.add_subcommand("eval", "Evaluate a classifier's top-1/top-5 on a test set");
   c->add_option("--model", a->model, "ONNX model file")->required();
   c->add_option("--data", a->data, std::string("Test set: ") + kDataSpecHelp)->required();
-  c->add_option("--batch", a->batch, "Images per inference (a model with a fixed batch uses its own)")
+  c->add_option("--batch", a->batch,
+                "Images per inference (a model with a fixed batch uses its own)")
       ->capture_default_str();
   c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
   c->add_option("--limit", a->limit, "Evaluate only the first N images (0: all)")
       ->capture_default_str();
   add_normalize_options(c, a->mean, a->std);
   add_image_options(c, a->image);
-  c->add_flag("--reference", a->reference, "Run the plain reference kernels only (slow; the oracle)");
-  c->add_option("--predictions", a->predictions_out, "Write the predicted label of each image, one per line");
-  c->add_flag("--json", a->json, "Print one JSON object on stdout (n, top1, top5 as fractions, ...)");
+  c->add_flag("--reference", a->reference,
+              "Run the plain reference kernels only (slow; the oracle)");
+  c->add_option("--predictions", a->predictions_out,
+                "Write the predicted label of each image, one per line");
+  c->add_flag("--json", a->json,
+              "Print one JSON object on stdout (n, top1, top5 as fractions, ...)");
   c->callback([a] { run_eval(*a); });
 }
 

@@ -1,8 +1,9 @@
+#include "engine/inspect.h"
+
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "engine/inspect.h"
 #include "onnx/onnx_io.h"
 
 namespace qbench::cli {
@@ -43,7 +44,8 @@ void run_inspect(const InspectArgs& a) {
       plan.run(inputs, a.threads);
       dynamic_note = "shapes below are from one run on zero inputs";
     } catch (const Error& e) {
-      dynamic_note = fmt::format("a run on zero inputs failed, so no shapes are shown: {}", e.what());
+      dynamic_note =
+          fmt::format("a run on zero inputs failed, so no shapes are shown: {}", e.what());
     }
   } else if (plan.dynamic()) {
     dynamic_note = "shapes below are from the profiling runs on zero inputs";
@@ -61,19 +63,26 @@ void run_inspect(const InspectArgs& a) {
   std::vector<std::string> in_desc, out_desc;
   for (const auto& n : original.inputs) {
     const auto& v = original.values.at(n);
-    in_desc.push_back(fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
+    in_desc.push_back(
+        fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
   }
   for (const auto& n : original.outputs) {
     const auto& v = original.values.at(n);
-    out_desc.push_back(fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
+    out_desc.push_back(
+        fmt::format("{} {} {}", n, dtype_name(v.dtype), v.dims ? ir::dims_str(*v.dims) : "?"));
   }
 
   if (a.json) {
     nlohmann::json nodes = nlohmann::json::array();
     for (const auto& n : r.nodes)
-      nodes.push_back({{"name", n.name}, {"op_type", n.op_type}, {"fused", n.fused},
-                       {"output_shape", n.output_shape}, {"precision", n.precision},
-                       {"params", n.params}, {"macs", n.macs}, {"kernel", n.kernel},
+      nodes.push_back({{"name", n.name},
+                       {"op_type", n.op_type},
+                       {"fused", n.fused},
+                       {"output_shape", n.output_shape},
+                       {"precision", n.precision},
+                       {"params", n.params},
+                       {"macs", n.macs},
+                       {"kernel", n.kernel},
                        {"rejected", n.rejected}});
     nlohmann::json j = {{"model", a.model},
                         {"opset", original.opset()},
@@ -86,9 +95,13 @@ void run_inspect(const InspectArgs& a) {
                         {"folded_at_compile", r.folded_nodes},
                         {"params", r.params},
                         {"macs", r.macs},
-                        {"coverage", {{"params_int8", r.params_int8}, {"params_bf16", r.params_bf16},
-                                      {"params_f32", r.params_f32}, {"macs_int8", r.macs_int8},
-                                      {"macs_bf16", r.macs_bf16}, {"macs_f32", r.macs_f32}}},
+                        {"coverage",
+                         {{"params_int8", r.params_int8},
+                          {"params_bf16", r.params_bf16},
+                          {"params_f32", r.params_f32},
+                          {"macs_int8", r.macs_int8},
+                          {"macs_bf16", r.macs_bf16},
+                          {"macs_f32", r.macs_f32}}},
                         {"nodes", nodes},
                         {"dynamic", plan.dynamic()},
                         {"dynamic_reason", plan.dynamic_reason()},
@@ -107,19 +120,23 @@ void run_inspect(const InspectArgs& a) {
              types.empty() || types[0].shape.empty() ? 0 : types[0].shape[0]);
   fmt::print("coverage  {}\n", engine::coverage_line(r));
   if (plan.dynamic())
-    fmt::print("plan      dynamic, run node by node ({}); {}\n", plan.dynamic_reason(), dynamic_note);
-  fmt::print("memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
-             "lifetimes do not overlap)\n\n", plan.arena_bytes() / 1e6);
+    fmt::print("plan      dynamic, run node by node ({}); {}\n", plan.dynamic_reason(),
+               dynamic_note);
+  fmt::print(
+      "memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
+      "lifetimes do not overlap)\n\n",
+      plan.arena_bytes() / 1e6);
   const bool prof = a.profile_runs > 0;
-  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", "#", "node", "op", "output",
-             "params", "MACs", "prec", "kernel", prof ? "     us  " : "", "note");
+  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", "#", "node", "op",
+             "output", "params", "MACs", "prec", "kernel", prof ? "     us  " : "", "note");
   int i = 0;
   int fallback = 0;
   for (const auto& n : r.nodes) {
     std::string op = n.op_type;
     for (const auto& f : n.fused) op += "+" + f;
     std::string name = n.name.size() > 28 ? "..." + n.name.substr(n.name.size() - 25) : n.name;
-    std::string us = prof ? fmt::format("{:>7.1f}  ", plan.step_seconds()[i] * 1e6 / a.profile_runs) : "";
+    std::string us =
+        prof ? fmt::format("{:>7.1f}  ", plan.step_seconds()[i] * 1e6 / a.profile_runs) : "";
     fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", i, name, op,
                n.output_shape, n.params ? human(n.params) : "", n.macs ? human(n.macs) : "",
                n.precision, n.kernel, us, n.rejected);

@@ -1,8 +1,7 @@
 // qbench: how much accuracy, speed and size does quantizing this model cost, on this machine?
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -12,8 +11,9 @@ int main(int argc, char** argv) {
   // spinning worker steals the core the main thread needs, which made 2-thread runs up to 25x
   // slower than 1-thread ones. Set before OpenMP starts; an explicit OMP_WAIT_POLICY wins.
   setenv("OMP_WAIT_POLICY", "passive", 0);
-  CLI::App app{"qbench: evaluate and benchmark ONNX models and their quantized variants on one "
-               "CPU engine (oneDNN)"};
+  CLI::App app{
+      "qbench: evaluate and benchmark ONNX models and their quantized variants on one "
+      "CPU engine (oneDNN)"};
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
                                         QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE + ")");
   app.require_subcommand(1);

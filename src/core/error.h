@@ -1,11 +1,11 @@
 #pragma once
 // Errors raised on bad user input (files, models, options). The CLI prints what() on one line and
 // exits with status 2; invariants of our own code use assert instead.
-#include <stdexcept>
-#include <string>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <stdexcept>
+#include <string>
 
 namespace qbench {
 

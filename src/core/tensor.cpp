@@ -1,9 +1,9 @@
 #include "core/tensor.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace qbench {
 
@@ -13,7 +13,9 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
-std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+std::string shape_str(const Shape& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
 
 namespace {
 std::shared_ptr<std::byte> alloc_zeroed(size_t bytes) {
@@ -63,28 +65,60 @@ static std::vector<Out> convert_all(const Tensor& t) {
   const void* p = t.raw();
   for (size_t i = 0; i < out.size(); ++i) {
     switch (t.dtype()) {
-      case DType::F32: out[i] = static_cast<Out>(static_cast<const float*>(p)[i]); break;
-      case DType::F64: out[i] = static_cast<Out>(static_cast<const double*>(p)[i]); break;
-      case DType::F16: out[i] = static_cast<Out>(half_to_float(static_cast<const uint16_t*>(p)[i])); break;
-      case DType::BF16: out[i] = static_cast<Out>(bf16_to_float(static_cast<const uint16_t*>(p)[i])); break;
-      case DType::U8: out[i] = static_cast<Out>(static_cast<const uint8_t*>(p)[i]); break;
-      case DType::I8: out[i] = static_cast<Out>(static_cast<const int8_t*>(p)[i]); break;
-      case DType::U16: out[i] = static_cast<Out>(static_cast<const uint16_t*>(p)[i]); break;
-      case DType::I16: out[i] = static_cast<Out>(static_cast<const int16_t*>(p)[i]); break;
-      case DType::I32: out[i] = static_cast<Out>(static_cast<const int32_t*>(p)[i]); break;
-      case DType::I64: out[i] = static_cast<Out>(static_cast<const int64_t*>(p)[i]); break;
-      case DType::U32: out[i] = static_cast<Out>(static_cast<const uint32_t*>(p)[i]); break;
-      case DType::U64: out[i] = static_cast<Out>(static_cast<const uint64_t*>(p)[i]); break;
-      case DType::Bool: out[i] = static_cast<Out>(static_cast<const bool*>(p)[i]); break;
+      case DType::F32:
+        out[i] = static_cast<Out>(static_cast<const float*>(p)[i]);
+        break;
+      case DType::F64:
+        out[i] = static_cast<Out>(static_cast<const double*>(p)[i]);
+        break;
+      case DType::F16:
+        out[i] = static_cast<Out>(half_to_float(static_cast<const uint16_t*>(p)[i]));
+        break;
+      case DType::BF16:
+        out[i] = static_cast<Out>(bf16_to_float(static_cast<const uint16_t*>(p)[i]));
+        break;
+      case DType::U8:
+        out[i] = static_cast<Out>(static_cast<const uint8_t*>(p)[i]);
+        break;
+      case DType::I8:
+        out[i] = static_cast<Out>(static_cast<const int8_t*>(p)[i]);
+        break;
+      case DType::U16:
+        out[i] = static_cast<Out>(static_cast<const uint16_t*>(p)[i]);
+        break;
+      case DType::I16:
+        out[i] = static_cast<Out>(static_cast<const int16_t*>(p)[i]);
+        break;
+      case DType::I32:
+        out[i] = static_cast<Out>(static_cast<const int32_t*>(p)[i]);
+        break;
+      case DType::I64:
+        out[i] = static_cast<Out>(static_cast<const int64_t*>(p)[i]);
+        break;
+      case DType::U32:
+        out[i] = static_cast<Out>(static_cast<const uint32_t*>(p)[i]);
+        break;
+      case DType::U64:
+        out[i] = static_cast<Out>(static_cast<const uint64_t*>(p)[i]);
+        break;
+      case DType::Bool:
+        out[i] = static_cast<Out>(static_cast<const bool*>(p)[i]);
+        break;
       case DType::String:
-      case DType::Undefined: out[i] = Out{}; break;
+      case DType::Undefined:
+        out[i] = Out{};
+        break;
     }
   }
   return out;
 }
 
-std::vector<int64_t> Tensor::to_int64() const { return convert_all<int64_t>(*this); }
-std::vector<float> Tensor::to_float() const { return convert_all<float>(*this); }
+std::vector<int64_t> Tensor::to_int64() const {
+  return convert_all<int64_t>(*this);
+}
+std::vector<float> Tensor::to_float() const {
+  return convert_all<float>(*this);
+}
 
 bool Tensor::same_as(const Tensor& o) const {
   if (dtype_ != o.dtype_ || shape_ != o.shape_) return false;
@@ -123,7 +157,8 @@ uint16_t float_to_half(float f) {
   std::memcpy(&x, &f, 4);
   uint32_t sign = (x >> 16) & 0x8000u;
   uint32_t absx = x & 0x7fffffffu;
-  if (absx >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
+  if (absx >= 0x7f800000u)
+    return static_cast<uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
   if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow to inf
   if (absx < 0x38800000u) {  // subnormal or zero in half
     float a;

@@ -22,7 +22,7 @@ struct ImageOptions {
 };
 
 struct Dataset {
-  std::string name;    // "fashion-mnist (test, /usr/share/datasets/fashion-mnist)"
+  std::string name;  // "fashion-mnist (test, /usr/share/datasets/fashion-mnist)"
   int64_t count = 0;
   int64_t channels = 0, height = 0, width = 0;
   std::vector<uint8_t> pixels;  // count x channels x height x width (NCHW); empty when lazy

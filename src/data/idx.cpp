@@ -53,7 +53,8 @@ std::string first_existing(const std::string& dir, const std::string& stem) {
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
   std::vector<uint8_t> img = read_maybe_gzip(images_path);
-  if (img.size() < 16) fail("'{}' is not an IDX image file: only {} bytes", images_path, img.size());
+  if (img.size() < 16)
+    fail("'{}' is not an IDX image file: only {} bytes", images_path, img.size());
   if (be32(img.data()) != 0x00000803u)
     fail("'{}' is not an IDX image file: magic number 0x{:08x}, expected 0x00000803", images_path,
          be32(img.data()));
@@ -72,8 +73,7 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
   if (lab.size() - 8 < static_cast<uint64_t>(nl))
     fail("'{}' is truncated: the header says {} labels but {} bytes follow", labels_path, nl,
          lab.size() - 8);
-  if (nl != n)
-    fail("'{}' has {} labels but '{}' has {} images", labels_path, nl, images_path, n);
+  if (nl != n) fail("'{}' has {} labels but '{}' has {} images", labels_path, nl, images_path, n);
 
   Dataset ds;
   ds.count = n;

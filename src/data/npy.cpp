@@ -1,12 +1,12 @@
 #include "data/npy.h"
 
+#include <fmt/ranges.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
-
-#include <fmt/ranges.h>
 
 #include "core/error.h"
 
@@ -58,8 +58,7 @@ Tensor load_npy(const std::string& path) {
   for (const auto& t : kTypes)
     if (descr == t.descr) dt = t.dtype;
   if (dt == DType::Undefined) fail("'{}': unsupported .npy dtype '{}'", path, descr);
-  const bool fortran =
-      std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True"));
+  const bool fortran = std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True"));
   if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
     fail("'{}': .npy header has no shape", path);
   Shape shape;

@@ -108,8 +108,8 @@ Engine::Engine(ir::Graph graph, EngineOptions opts) : graph_(std::move(graph)), 
   std::function<void(const ir::Graph&)> check = [&](const ir::Graph& g) {
     for (const auto& n : g.nodes) {
       if (!kernels::find_op(n.domain, n.op_type))
-        unsupported.push_back(fmt::format("{}{} (node '{}')",
-                                          n.domain.empty() ? "" : n.domain + ".", n.op_type, n.name));
+        unsupported.push_back(fmt::format(
+            "{}{} (node '{}')", n.domain.empty() ? "" : n.domain + ".", n.op_type, n.name));
       for (const auto& [k, a] : n.attrs)
         if (a.kind == ir::Attribute::Kind::Graph && a.g) check(*a.g);
     }
@@ -161,9 +161,10 @@ std::vector<kernels::TensorType> Engine::input_types(
       else if (i == 0)
         t.shape.push_back(batch);
       else
-        fail("model input '{}' has a symbolic dimension {} ('{}') other than the batch; "
-             "give its shape with --shape {}=D1,D2,...",
-             name, i, d.param, name);
+        fail(
+            "model input '{}' has a symbolic dimension {} ('{}') other than the batch; "
+            "give its shape with --shape {}=D1,D2,...",
+            name, i, d.param, name);
     }
     types.push_back(std::move(t));
   }
@@ -286,7 +287,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
 
   std::function<void(const ir::Node&)> compile_node = [&](const ir::Node& node) {
     const kernels::OpDef* def = kernels::find_op(node.domain, node.op_type);
-    if (!def) fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
+    if (!def)
+      fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
     kernels::InferContext ic{node, opset, {}, {}, {}};
     std::vector<int> in_slots;
     bool all_const = true;
@@ -322,7 +324,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       if (cond.numel() != 1)
         fail("{}: the condition must hold one element, got {}", node.describe(),
              shape_str(cond.shape()));
-      const char* which = kernels::ref::element_as_double(cond, 0) != 0 ? "then_branch" : "else_branch";
+      const char* which =
+          kernels::ref::element_as_double(cond, 0) != 0 ? "then_branch" : "else_branch";
       const ir::Attribute* a = node.attr(which);
       if (!a || a->kind != ir::Attribute::Kind::Graph || !a->g)
         fail("{}: needs a graph attribute '{}'", node.describe(), which);
@@ -334,7 +337,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       auto is_outer_copy = [&](const std::string& name, const Tensor& t) {
         auto it = slot_of.find(name);
         return it != slot_of.end() && slot_const[it->second] &&
-               plan->slots_[it->second].raw() == t.raw() && plan->slots_[it->second].shape() == t.shape();
+               plan->slots_[it->second].raw() == t.raw() &&
+               plan->slots_[it->second].shape() == t.shape();
       };
       std::vector<std::string> defined;
       for (const auto& [name, v] : branch.values)
@@ -343,7 +347,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
         defined.insert(defined.end(), bn.outputs.begin(), bn.outputs.end());
       for (const auto& name : defined)
         if (!name.empty() && slot_of.count(name))
-          kernels::fail_data_dependent(node, fmt::format("the {} (it redefines '{}')", which, name));
+          kernels::fail_data_dependent(node,
+                                       fmt::format("the {} (it redefines '{}')", which, name));
       for (const auto& [name, v] : branch.values)
         if (v.data && !is_outer_copy(name, *v.data))
           new_slot(name, {v.data->dtype(), v.data->shape()}, *v.data, true);
@@ -354,7 +359,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       for (size_t o = 0; o < node.outputs.size(); ++o) {
         auto it = slot_of.find(branch.outputs[o]);
         if (it == slot_of.end())
-          fail("{}: output '{}' of the {} is not produced", node.describe(), branch.outputs[o], which);
+          fail("{}: output '{}' of the {} is not produced", node.describe(), branch.outputs[o],
+               which);
         slot_of[node.outputs[o]] = it->second;
         plan->value_types_[node.outputs[o]] = slot_type[it->second];
       }
@@ -422,7 +428,8 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
     const Step& step = plan.steps_[i];
     for (int s : step.out_slots) {
       const auto& t = slot_type[s];
-      const int64_t bytes = std::max<int64_t>(1, shape_numel(t.shape) * static_cast<int64_t>(dtype_size(t.dtype)));
+      const int64_t bytes =
+          std::max<int64_t>(1, shape_numel(t.shape) * static_cast<int64_t>(dtype_size(t.dtype)));
       // Best fit among free buffers, else a new one.
       int best = -1;
       for (int b = 0; b < static_cast<int>(free_buffers.size()); ++b)

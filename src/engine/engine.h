@@ -65,7 +65,7 @@ struct Step {
   // first choice was taken.
   std::string rejected;
   std::unique_ptr<kernels::Kernel> kernel;  // null in the steps of a dynamic plan
-  std::vector<int> in_slots;  // -1 for an omitted optional input
+  std::vector<int> in_slots;                // -1 for an omitted optional input
   std::vector<int> out_slots;
   std::vector<kernels::TensorType> in_types;
   std::vector<kernels::TensorType> out_types;

@@ -49,9 +49,15 @@ bool is_int8(DType t) {
 }
 
 std::string precision_of(const Step& s) {
-  static const std::unordered_set<std::string> kInteger = {
-      "QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearGlobalAveragePool",
-      "QLinearAveragePool", "MatMulInteger", "ConvInteger", "MatMulIntegerToFloat"};
+  static const std::unordered_set<std::string> kInteger = {"QLinearConv",
+                                                           "QLinearMatMul",
+                                                           "QGemm",
+                                                           "QLinearAdd",
+                                                           "QLinearGlobalAveragePool",
+                                                           "QLinearAveragePool",
+                                                           "MatMulInteger",
+                                                           "ConvInteger",
+                                                           "MatMulIntegerToFloat"};
   if (kInteger.count(s.node.op_type)) return "int8";
   if (s.out_types.empty()) return "";
   const DType out = s.out_types[0].dtype;
@@ -113,10 +119,10 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
 }
 
 std::string coverage_line(const PlanReport& r) {
-  return fmt::format("int8 {:.1f}% of MACs, {:.1f}% of params; bf16 {:.1f}%, {:.1f}%; f32 {:.1f}%, {:.1f}%",
-                     pct(r.macs_int8, r.macs), pct(r.params_int8, r.params),
-                     pct(r.macs_bf16, r.macs), pct(r.params_bf16, r.params),
-                     pct(r.macs_f32, r.macs), pct(r.params_f32, r.params));
+  return fmt::format(
+      "int8 {:.1f}% of MACs, {:.1f}% of params; bf16 {:.1f}%, {:.1f}%; f32 {:.1f}%, {:.1f}%",
+      pct(r.macs_int8, r.macs), pct(r.params_int8, r.params), pct(r.macs_bf16, r.macs),
+      pct(r.params_bf16, r.params), pct(r.macs_f32, r.macs), pct(r.params_f32, r.params));
 }
 
 }  // namespace qbench::engine

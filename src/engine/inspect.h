@@ -18,10 +18,10 @@ struct NodeReport {
   // movement on uint8/int8), "bf16" (a bf16 kernel ran it), "f32", or the output dtype of
   // non-float nodes ("i64").
   std::string precision;
-  int64_t params = 0;     // elements of constant float/int8 inputs (weights, biases)
-  int64_t macs = 0;       // multiply-accumulates for one run of the plan
-  std::string kernel;     // "onednn", "reference"
-  std::string rejected;   // reasons faster kernels declined
+  int64_t params = 0;    // elements of constant float/int8 inputs (weights, biases)
+  int64_t macs = 0;      // multiply-accumulates for one run of the plan
+  std::string kernel;    // "onednn", "reference"
+  std::string rejected;  // reasons faster kernels declined
 };
 
 struct PlanReport {

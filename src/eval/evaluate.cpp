@@ -66,7 +66,8 @@ bool in_top_k(const float* logits, int64_t classes, int32_t label, int k) {
 }
 
 EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Preprocess& pp,
-                    const EvalOptions& opts, const std::function<void(int64_t, int64_t)>& progress) {
+                    const EvalOptions& opts,
+                    const std::function<void(int64_t, int64_t)>& progress) {
   InputBinding bind = bind_input(eng.graph(), ds);
   for (const auto* v : {&pp.mean, &pp.std})
     if (v->size() != 1 && static_cast<int64_t>(v->size()) != ds.channels)
@@ -89,7 +90,8 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
       const size_t per = x.nbytes() / count;
       std::memcpy(full.raw(), x.raw(), x.nbytes());
       for (int64_t i = count; i < batch; ++i)
-        std::memcpy(static_cast<char*>(full.raw()) + i * per, static_cast<char*>(x.raw()) + (count - 1) * per, per);
+        std::memcpy(static_cast<char*>(full.raw()) + i * per,
+                    static_cast<char*>(x.raw()) + (count - 1) * per, per);
       x = full;
     }
     auto t0 = std::chrono::steady_clock::now();

@@ -14,7 +14,7 @@ namespace qbench::eval {
 struct InputBinding {
   std::string name;
   data::Layout layout = data::Layout::NCHW;
-  Shape sample_shape;     // shape of one sample, without the batch dimension
+  Shape sample_shape;       // shape of one sample, without the batch dimension
   int64_t fixed_batch = 0;  // > 0 when the model's batch dimension is fixed
 };
 
@@ -34,7 +34,7 @@ struct EvalResult {
   int64_t n = 0;
   int64_t correct_top1 = 0;
   int64_t correct_top5 = 0;
-  int64_t batch = 0;  // batch size actually used
+  int64_t batch = 0;   // batch size actually used
   double seconds = 0;  // wall time of the engine runs (preprocessing excluded)
   std::vector<int32_t> predictions;
   double top1() const { return n ? double(correct_top1) / double(n) : 0.0; }

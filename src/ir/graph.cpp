@@ -89,16 +89,25 @@ bool same_graph(const Graph& a, const Graph& b) {
 bool Attribute::operator==(const Attribute& o) const {
   if (kind != o.kind) return false;
   switch (kind) {
-    case Kind::Float: return f == o.f;
-    case Kind::Int: return i == o.i;
+    case Kind::Float:
+      return f == o.f;
+    case Kind::Int:
+      return i == o.i;
     case Kind::String:
-    case Kind::TypeProto: return s == o.s;
-    case Kind::Tensor: return t.same_as(o.t);
-    case Kind::Graph: return g == o.g || (g && o.g && same_graph(*g, *o.g));
-    case Kind::Floats: return floats == o.floats;
-    case Kind::Ints: return ints == o.ints;
-    case Kind::Strings: return strings == o.strings;
-    case Kind::Undefined: return true;
+    case Kind::TypeProto:
+      return s == o.s;
+    case Kind::Tensor:
+      return t.same_as(o.t);
+    case Kind::Graph:
+      return g == o.g || (g && o.g && same_graph(*g, *o.g));
+    case Kind::Floats:
+      return floats == o.floats;
+    case Kind::Ints:
+      return ints == o.ints;
+    case Kind::Strings:
+      return strings == o.strings;
+    case Kind::Undefined:
+      return true;
   }
   return false;
 }
@@ -109,7 +118,8 @@ const Attribute* Node::attr(const std::string& k) const {
 }
 
 namespace {
-const Attribute* typed(const Node& n, const std::string& k, Attribute::Kind kind, const char* what) {
+const Attribute* typed(const Node& n, const std::string& k, Attribute::Kind kind,
+                       const char* what) {
   const Attribute* a = n.attr(k);
   if (a && a->kind != kind) fail("{}: attribute '{}' should be {}", n.describe(), k, what);
   return a;
@@ -138,7 +148,8 @@ std::vector<float> Node::attr_floats(const std::string& k, std::vector<float> de
 }
 
 std::string Node::describe() const {
-  return fmt::format("{} node '{}'", op_type, name.empty() ? (outputs.empty() ? "?" : outputs[0]) : name);
+  return fmt::format("{} node '{}'", op_type,
+                     name.empty() ? (outputs.empty() ? "?" : outputs[0]) : name);
 }
 
 bool Node::has_subgraph() const {

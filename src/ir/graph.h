@@ -46,7 +46,18 @@ struct Value {
 
 struct Attribute {
   // TypeProto (Optional's `type`) keeps the serialized onnx.TypeProto in `s`.
-  enum class Kind { Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings, TypeProto };
+  enum class Kind {
+    Undefined,
+    Float,
+    Int,
+    String,
+    Tensor,
+    Graph,
+    Floats,
+    Ints,
+    Strings,
+    TypeProto
+  };
   Kind kind = Kind::Undefined;
   float f = 0;
   int64_t i = 0;
@@ -80,7 +91,7 @@ struct FusedOp {
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;  // "" is the default ONNX domain
+  std::string domain;               // "" is the default ONNX domain
   std::vector<std::string> inputs;  // "" marks an omitted optional input
   std::vector<std::string> outputs;
   std::map<std::string, Attribute> attrs;
@@ -113,7 +124,7 @@ struct Graph {
   std::string name;
   std::vector<Node> nodes;  // kept in topological order by passes
   std::unordered_map<std::string, Value> values;
-  std::vector<std::string> inputs;   // runtime inputs (initializers excluded)
+  std::vector<std::string> inputs;  // runtime inputs (initializers excluded)
   std::vector<std::string> outputs;
   // Model-level data (kept only on the main graph).
   std::map<std::string, int64_t> opsets;  // domain -> version; "" is ai.onnx

@@ -5,8 +5,8 @@
 namespace qbench::kernels {
 
 void fail_data_dependent(const ir::Node& node, const std::string& what) {
-  throw DataDependent(fmt::format("{}: {} is only known at run time (data-dependent)",
-                                  node.describe(), what));
+  throw DataDependent(
+      fmt::format("{}: {} is only known at run time (data-dependent)", node.describe(), what));
 }
 
 const Tensor& InferContext::constant(size_t i, const char* what) const {
@@ -27,9 +27,11 @@ const OpDef* find_op(const std::string& domain, const std::string& op_type) {
 std::vector<Tensor> run_reference(const ir::Node& node, int64_t opset,
                                   const std::vector<const Tensor*>& inputs) {
   const OpDef* def = find_op(node.domain, node.op_type);
-  if (!def) fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
+  if (!def)
+    fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
   InferContext ic{node, opset, {}, inputs, {}};
-  for (const Tensor* t : inputs) ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
+  for (const Tensor* t : inputs)
+    ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
   def->infer(ic);
   std::vector<Tensor> outs;
   std::vector<Tensor*> out_ptrs;

@@ -48,7 +48,9 @@ struct InferContext {
   std::vector<TensorType> outputs;
 
   size_t num_inputs() const { return inputs.size(); }
-  bool has_input(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::Undefined; }
+  bool has_input(size_t i) const {
+    return i < inputs.size() && inputs[i].dtype != DType::Undefined;
+  }
   // Value of a constant input; throws DataDependent naming the node when it is not constant.
   const Tensor& constant(size_t i, const char* what) const;
 };

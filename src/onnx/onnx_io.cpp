@@ -1,8 +1,7 @@
 #include "onnx/onnx_io.h"
 
-#include <onnx/onnx_pb.h>
-
 #include <google/protobuf/io/coded_stream.h>
+#include <onnx/onnx_pb.h>
 
 #include <climits>
 #include <cstring>
@@ -44,9 +43,10 @@ void type_from_proto(const onnx::ValueInfoProto& vi, ir::Value& v, const LoadCtx
     if (v.kind == ir::ValueKind::Tensor) v.kind = ir::ValueKind::Sequence;
   }
   if (!tp->has_tensor_type())
-    fail("value '{}' in '{}' is not a tensor, a sequence of tensors or an optional (map and "
-         "sparse types are not supported)",
-         vi.name(), ctx.origin);
+    fail(
+        "value '{}' in '{}' is not a tensor, a sequence of tensors or an optional (map and "
+        "sparse types are not supported)",
+        vi.name(), ctx.origin);
   const auto& tt = tp->tensor_type();
   if (tt.elem_type() != 0) {
     if (!dtype_valid(tt.elem_type()))
@@ -73,9 +73,18 @@ ir::Attribute attr_from_proto(const onnx::AttributeProto& ap, const ir::Node& no
   using K = ir::Attribute::Kind;
   ir::Attribute a;
   switch (ap.type()) {
-    case onnx::AttributeProto::FLOAT: a.kind = K::Float; a.f = ap.f(); break;
-    case onnx::AttributeProto::INT: a.kind = K::Int; a.i = ap.i(); break;
-    case onnx::AttributeProto::STRING: a.kind = K::String; a.s = ap.s(); break;
+    case onnx::AttributeProto::FLOAT:
+      a.kind = K::Float;
+      a.f = ap.f();
+      break;
+    case onnx::AttributeProto::INT:
+      a.kind = K::Int;
+      a.i = ap.i();
+      break;
+    case onnx::AttributeProto::STRING:
+      a.kind = K::String;
+      a.s = ap.s();
+      break;
     case onnx::AttributeProto::TENSOR:
       a.kind = K::Tensor;
       a.t = tensor_from_proto(ap.t(), ctx, "attribute tensor");
@@ -194,9 +203,18 @@ void attr_to_proto(const std::string& name, const ir::Attribute& a, onnx::Attrib
   using K = ir::Attribute::Kind;
   ap->set_name(name);
   switch (a.kind) {
-    case K::Float: ap->set_type(onnx::AttributeProto::FLOAT); ap->set_f(a.f); break;
-    case K::Int: ap->set_type(onnx::AttributeProto::INT); ap->set_i(a.i); break;
-    case K::String: ap->set_type(onnx::AttributeProto::STRING); ap->set_s(a.s); break;
+    case K::Float:
+      ap->set_type(onnx::AttributeProto::FLOAT);
+      ap->set_f(a.f);
+      break;
+    case K::Int:
+      ap->set_type(onnx::AttributeProto::INT);
+      ap->set_i(a.i);
+      break;
+    case K::String:
+      ap->set_type(onnx::AttributeProto::STRING);
+      ap->set_s(a.s);
+      break;
     case K::Tensor:
       ap->set_type(onnx::AttributeProto::TENSOR);
       tensor_to_proto(a.t, "", ap->mutable_t());
@@ -221,7 +239,8 @@ void attr_to_proto(const std::string& name, const ir::Attribute& a, onnx::Attrib
       ap->set_type(onnx::AttributeProto::TYPE_PROTO);
       ap->mutable_tp()->ParseFromString(a.s);
       break;
-    case K::Undefined: break;
+    case K::Undefined:
+      break;
   }
 }
 
@@ -244,7 +263,8 @@ void node_to_proto(const ir::Node& n, onnx::GraphProto* gp) {
   for (const auto& [k, a] : n.attrs) attr_to_proto(k, a, np->add_attribute());
   for (size_t f = 0; f < n.fused.size(); ++f) {
     const ir::FusedOp& op = n.fused[f];
-    std::string next = f + 1 == n.fused.size() ? final_out : final_out + "__prefuse" + std::to_string(f + 1);
+    std::string next =
+        f + 1 == n.fused.size() ? final_out : final_out + "__prefuse" + std::to_string(f + 1);
     auto* fp = gp->add_node();
     fp->set_name(op.name);
     fp->set_op_type(op.op_type);
@@ -270,7 +290,8 @@ void graph_to_proto(const ir::Graph& g, onnx::GraphProto* gp) {
   for (const auto& [name, v] : g.values)
     if (v.data) const_names.push_back(name);
   std::sort(const_names.begin(), const_names.end());
-  for (const auto& name : const_names) tensor_to_proto(*g.values.at(name).data, name, gp->add_initializer());
+  for (const auto& name : const_names)
+    tensor_to_proto(*g.values.at(name).data, name, gp->add_initializer());
   for (const auto& in : g.inputs) type_to_proto(g.values.at(in), gp->add_input());
   for (const auto& out : g.outputs) type_to_proto(g.values.at(out), gp->add_output());
   for (const auto& n : g.nodes) node_to_proto(n, gp);
@@ -304,7 +325,8 @@ ir::Graph load_model_from_bytes(const std::string& bytes, const std::string& ori
   g.ir_version = mp.ir_version();
   g.producer_name = mp.producer_name();
   g.producer_version = mp.producer_version();
-  for (const auto& op : mp.opset_import()) g.opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  for (const auto& op : mp.opset_import())
+    g.opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
   if (!g.opsets.count("")) {
     if (mp.ir_version() < 3)
       g.opsets[""] = 1;
@@ -326,9 +348,10 @@ std::string serialize_model(const ir::Graph& g) {
   // form: save the graph as loaded or quantized, not an engine's optimized copy.
   for (const auto& n : g.nodes)
     if (n.domain == "qbench")
-      fail("cannot save node '{}': qbench.{} is an engine-internal op made by QDQ fusion; save "
-           "the model before optimization",
-           n.name, n.op_type);
+      fail(
+          "cannot save node '{}': qbench.{} is an engine-internal op made by QDQ fusion; save "
+          "the model before optimization",
+          n.name, n.op_type);
   onnx::ModelProto mp;
   mp.set_ir_version(g.ir_version);
   mp.set_producer_name(g.producer_name.empty() ? "qbench" : g.producer_name);

@@ -78,7 +78,8 @@ int fold_batchnorm(ir::Graph& g) {
     }
     prod.inputs[1] = add_constant(g, prod.inputs[1] + "_bnfolded", std::move(nw));
     Tensor nb = Tensor::from_vector<float>({m}, shift);
-    std::string bname = add_constant(g, (prod.name.empty() ? bn.outputs[0] : prod.name) + "_bias_bnfolded", std::move(nb));
+    std::string bname = add_constant(
+        g, (prod.name.empty() ? bn.outputs[0] : prod.name) + "_bias_bnfolded", std::move(nb));
     if (prod.inputs.size() < 3) prod.inputs.resize(3);
     prod.inputs[2] = bname;
     prod.outputs[0] = bn.outputs[0];

@@ -66,7 +66,8 @@ int fold_constants(ir::Graph& g, bool allow_growth) {
       int64_t in_bytes = 0, out_bytes = 0;
       for (const Tensor* t : ins)
         if (t) in_bytes += t->numel() * static_cast<int64_t>(dtype_size(t->dtype()));
-      for (const auto& t : outs) out_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
+      for (const auto& t : outs)
+        out_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
       if (out_bytes > in_bytes + kMaxGrowthBytes) {
         kept.push_back(std::move(n));
         continue;

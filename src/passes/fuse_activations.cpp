@@ -7,8 +7,8 @@ namespace qbench::passes {
 namespace {
 
 bool fusable_activation(const ir::Graph& g, const ir::Node& n, ir::FusedOp& op) {
-  static const std::unordered_set<std::string> kSimple = {"Relu", "LeakyRelu", "Sigmoid", "Tanh",
-                                                          "HardSigmoid", "HardSwish", "Gelu"};
+  static const std::unordered_set<std::string> kSimple = {
+      "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Gelu"};
   if (!n.domain.empty()) return false;
   op.op_type = n.op_type;
   op.name = n.name;

@@ -382,9 +382,8 @@ class Fuser {
     }
     // Linear layers: MatMul with a constant 2-D B, then Add(bias).
     std::string bias;
-    const long add = bt && b_rank == 2 && n.fused.empty()
-                         ? single_bias_add(n.outputs[0], bt->dim(1), bias)
-                         : -1;
+    const long add =
+        bt && b_rank == 2 && n.fused.empty() ? single_bias_add(n.outputs[0], bt->dim(1), bias) : -1;
     if (add >= 0 && b.type == DType::I8 && match_q(g_.nodes[add].outputs[0], y, qi)) {
       bool ok;
       std::string qb = quantized_bias(bias, a.scale0(), b.s->to_float(), bt->dim(1), ok);
@@ -392,8 +391,8 @@ class Fuser {
         ir::Node q;
         q.op_type = "QGemm";
         q.domain = kQbenchDomain;
-        q.inputs = {a.data, a.scale, zp_name(a), b.data, b.scale, zp_name(b), y.scale, zp_name(y),
-                    qb};
+        q.inputs = {a.data,     a.scale, zp_name(a), b.data, b.scale,
+                    zp_name(b), y.scale, zp_name(y), qb};
         q.outputs = {y.data};
         replace(i, std::move(q), qi, add);
         return true;
@@ -498,7 +497,8 @@ class Fuser {
     if (!sp || sp->op_type != "Mul" || !sp->domain.empty() || sp->inputs.size() != 2 ||
         sp_uses == uses_.end() || sp_uses->second != 1 || outputs_.count(sp_name))
       return false;
-    const int xs = sp->inputs[0] == dql->outputs[1] ? 0 : (sp->inputs[1] == dql->outputs[1] ? 1 : -1);
+    const int xs =
+        sp->inputs[0] == dql->outputs[1] ? 0 : (sp->inputs[1] == dql->outputs[1] ? 1 : -1);
     if (xs < 0) return false;
     const std::string& ws = sp->inputs[1 - xs];
     const Tensor* wst = g_.constant(ws);
@@ -511,8 +511,8 @@ class Fuser {
     q.op_type = "MatMulIntegerToFloat";
     q.domain = kQbenchDomain;
     q.name = n.name;
-    q.inputs = {n.inputs[0], n.inputs[1], dql->outputs[1],
-                wst->rank() <= 1 ? ws : flat_bias(ws), n.inputs[2]};
+    q.inputs = {n.inputs[0], n.inputs[1], dql->outputs[1], wst->rank() <= 1 ? ws : flat_bias(ws),
+                n.inputs[2]};
     q.inputs.push_back(n.has_input(3) ? n.inputs[3] : "");
     if (add >= 0) q.inputs.push_back(flat_bias(bias));
     q.outputs = {add >= 0 ? g_.nodes[add].outputs[0] : m.outputs[0]};

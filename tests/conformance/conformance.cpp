@@ -8,8 +8,8 @@
 // feature it explicitly does not support (sequence/optional/map values, string or float8
 // tensors, map values, an opset below what the reference implements, an engine or kernel error
 // that says "not supported"). Sequence and optional values are loaded from their
-// SequenceProto/OptionalProto files and compared element by element. failed: a wrong output or any other error.
-// passed: everything else. A failure exits with status 1; the last line is always
+// SequenceProto/OptionalProto files and compared element by element. failed: a wrong output or any
+// other error. passed: everything else. A failure exits with status 1; the last line is always
 // `conformance: N passed, N failed, N skipped`.
 //
 // Each case runs in a forked child, so a crash or a hang (--timeout) fails that case only.
@@ -336,8 +336,7 @@ std::string run_config(const ir::Graph& graph, const engine::EngineOptions& eo,
     }
     std::vector<engine::RunValue> outputs = eng.run_values(inputs);
     for (size_t o = 0; o < outputs.size(); ++o) {
-      engine::RunValue want =
-          load_value_pb(out_files[o], graph.values.at(graph.outputs[o]).kind);
+      engine::RunValue want = load_value_pb(out_files[o], graph.values.at(graph.outputs[o]).kind);
       std::string why = compare_values(outputs[o], want);
       if (!why.empty())
         return fmt::format("{}: output '{}' {}", set.filename().string(), graph.outputs[o], why);

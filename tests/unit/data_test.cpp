@@ -40,14 +40,17 @@ std::string images() {
   for (int i = 0; i < 12; ++i) b += char(i * 20);
   return b;
 }
-std::string labels() { return be32(0x801) + be32(3) + std::string{2, 0, 1}; }
+std::string labels() {
+  return be32(0x801) + be32(3) + std::string{2, 0, 1};
+}
 
 void expect_error(const std::function<void()>& f, std::vector<std::string> fragments) {
   try {
     f();
     FAIL() << "should have thrown";
   } catch (const Error& e) {
-    for (const auto& s : fragments) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
+    for (const auto& s : fragments)
+      EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
   }
 }
 
@@ -82,7 +85,8 @@ TEST(Idx, WrongMagicTruncatedAndMismatchedCounts) {
   expect_error([&] { data::load_idx(d + "/short.raw", d + "/l.raw"); },
                {d + "/short.raw", "truncated", "3 images of 2x2"});
   write_gz(d + "/short.gz", images().substr(0, 20));
-  expect_error([&] { data::load_idx(d + "/short.gz", d + "/l.raw"); }, {d + "/short.gz", "truncated"});
+  expect_error([&] { data::load_idx(d + "/short.gz", d + "/l.raw"); },
+               {d + "/short.gz", "truncated"});
   // A gzip stream cut in the middle.
   std::string gz;
   write_gz(d + "/full.gz", images() + std::string(4000, 'x'));
@@ -94,12 +98,14 @@ TEST(Idx, WrongMagicTruncatedAndMismatchedCounts) {
   expect_error([&] { data::load_idx(d + "/cut.gz", d + "/l.raw"); }, {d + "/cut.gz"});
   write_raw(d + "/l2.raw", be32(0x801) + be32(2) + std::string{1, 1});
   expect_error([&] { data::load_idx(d + "/full.gz", d + "/l2.raw"); }, {"2 labels", "3 images"});
-  expect_error([&] { data::load_idx(d + "/missing", d + "/l.raw"); }, {d + "/missing", "does not exist"});
+  expect_error([&] { data::load_idx(d + "/missing", d + "/l.raw"); },
+               {d + "/missing", "does not exist"});
 }
 
 TEST(Idx, UnknownSpecAndDirectory) {
   expect_error([] { data::load_dataset("imagenette", data::Split::Test); }, {"imagenette"});
-  expect_error([] { data::load_dataset("mnist:/no/such/dir", data::Split::Test); }, {"/no/such/dir"});
+  expect_error([] { data::load_dataset("mnist:/no/such/dir", data::Split::Test); },
+               {"/no/such/dir"});
 }
 
 TEST(Preprocess, ToTensorThenNormalize) {
@@ -169,8 +175,8 @@ TEST(Npy, FortranOrderIsReordered) {
   const float col_major[] = {1, 4, 2, 5, 3, 6};
   write_raw(d + "/f.npy",
             npy("<f4", "2, 3", std::string(reinterpret_cast<const char*>(col_major), 24)));
-  EXPECT_TRUE(data::load_npy(d + "/f.npy").same_as(
-      Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6})));
+  EXPECT_TRUE(
+      data::load_npy(d + "/f.npy").same_as(Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6})));
   // Column-major order of (i, j, k): i fastest, then j, then k.
   std::vector<int16_t> cm;
   for (int k = 0; k < 2; ++k)

@@ -118,7 +118,8 @@ TEST(NativeQConvert, DynamicQuantizeLinearIsBitExact) {
       ASSERT_EQ(got.size(), 3u);
       std::vector<Tensor> want = kernels::run_reference(p.node, p.opset, p.input_ptrs());
       for (int o = 0; o < 3; ++o)
-        EXPECT_TRUE(bytes_equal(got[o], want[o])) << "output " << o << " n=" << n << " sign=" << sign;
+        EXPECT_TRUE(bytes_equal(got[o], want[o]))
+            << "output " << o << " n=" << n << " sign=" << sign;
     }
 }
 

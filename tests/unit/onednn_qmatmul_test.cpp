@@ -109,9 +109,10 @@ TEST(OnednnQMatMul, MatMulIntegerExact) {
 // makes an activation B), batch dims broadcast as in numpy.
 TEST(OnednnQMatMul, BatchedRuntimeBMatchesReferenceWithin1Lsb) {
   std::mt19937 rng(17);
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{1, 4, 50, 16}, {1, 4, 16, 50}}, {{2, 3, 7, 9}, {2, 3, 9, 5}}, {{3, 6, 8}, {1, 8, 4}},
-      {{2, 1, 5, 12}, {1, 3, 12, 6}}};
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{1, 4, 50, 16}, {1, 4, 16, 50}},
+                                                       {{2, 3, 7, 9}, {2, 3, 9, 5}},
+                                                       {{3, 6, 8}, {1, 8, 4}},
+                                                       {{2, 1, 5, 12}, {1, 3, 12, 6}}};
   for (const auto& [a, b] : shapes)
     for (DType at : {DType::U8, DType::I8}) {
       Problem p = make_qmatmul(rng, "QLinearMatMul", a, b.back(), at, DType::U8, false, false);
@@ -132,65 +133,64 @@ TEST(OnednnQMatMul, IntegerToFloatMatchesReference) {
     bool const_b, per_column, bias;
     const char* act;
   };
-  const std::vector<Case> cases = {
-      {{1, 50, 64}, {64, 192}, true, true, true, ""},
-      {{4, 100}, {100, 10}, true, false, true, "Relu"},
-      {{7, 33}, {33, 65}, true, true, false, "Gelu"},
-      {{1, 4, 50, 16}, {1, 4, 16, 50}, false, false, false, ""},
-      {{2, 3, 7, 9}, {1, 3, 9, 5}, false, false, true, ""}};
+  const std::vector<Case> cases = {{{1, 50, 64}, {64, 192}, true, true, true, ""},
+                                   {{4, 100}, {100, 10}, true, false, true, "Relu"},
+                                   {{7, 33}, {33, 65}, true, true, false, "Gelu"},
+                                   {{1, 4, 50, 16}, {1, 4, 16, 50}, false, false, false, ""},
+                                   {{2, 3, 7, 9}, {1, 3, 9, 5}, false, false, true, ""}};
   for (const Case& c : cases)
     for (DType at : {DType::U8, DType::I8})
       for (bool runtime_a : {false, true}) {
-      const int64_t n = c.b.back();
-      Problem p;
-      p.node = kernels::onednn::testing::make_node("MatMulIntegerToFloat", c.bias ? 7 : 6);
-      p.node.domain = kernels::ref::kQbenchDomain;
-      if (*c.act) {
-        ir::FusedOp f;
-        f.op_type = c.act;
-        p.node.fused.push_back(f);
-      }
-      std::vector<float> bs(c.per_column ? n : 1);
-      std::uniform_real_distribution<float> sd(0.002f, 0.01f);
-      for (float& s : bs) s = sd(rng);
-      const bool u8 = at == DType::U8;
-      p.inputs = {test::random_ints(rng, at, c.a, u8 ? 0 : -128, u8 ? 255 : 127),
-                  test::random_ints(rng, DType::I8, c.b, -127, 127),
-                  Tensor::scalar(0.03f),
-                  bs.size() == 1 ? Tensor::scalar(bs[0]) : Tensor::from_vector<float>({n}, bs),
-                  test::zero_point(at, u8 ? 120 : -3),
-                  Tensor::scalar<int8_t>(0)};
-      if (c.bias) {
-        std::vector<float> b(n);
-        std::uniform_real_distribution<float> bd(-2.f, 2.f);
-        for (float& v : b) v = bd(rng);
-        p.inputs.push_back(Tensor::from_vector<float>({n}, b));
-      }
-      p.constant.assign(p.inputs.size(), true);
-      p.constant[0] = false;
-      p.constant[1] = c.const_b;
-      p.constant[2] = p.constant[4] = !runtime_a;
-      SCOPED_TRACE(fmt::format("A{} B{} a={} {}{}", shape_str(c.a), shape_str(c.b), dtype_name(at),
-                               c.act, runtime_a ? " runtime a_scale/a_zp" : ""));
-      std::string why;
-      std::vector<kernels::TensorType> types;
-      auto k = p.make(why, types);
-      ASSERT_TRUE(k) << "declined: " << why;
-      ASSERT_EQ(types[0].dtype, DType::F32);
-      Tensor got(DType::F32, types[0].shape);
-      std::vector<Tensor*> outs{&got};
-      kernels::ExecContext ctx;
-      k->run(p.input_ptrs(), outs, ctx);
-      Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
-      EXPECT_LE(kernels::onednn::testing::relative_error(got, want), 1e-5);
-      if (runtime_a) {  // a second batch with other quantization parameters
-        p.inputs[2] = Tensor::scalar(0.011f);
-        p.inputs[4] = test::zero_point(at, u8 ? 30 : 9);
+        const int64_t n = c.b.back();
+        Problem p;
+        p.node = kernels::onednn::testing::make_node("MatMulIntegerToFloat", c.bias ? 7 : 6);
+        p.node.domain = kernels::ref::kQbenchDomain;
+        if (*c.act) {
+          ir::FusedOp f;
+          f.op_type = c.act;
+          p.node.fused.push_back(f);
+        }
+        std::vector<float> bs(c.per_column ? n : 1);
+        std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+        for (float& s : bs) s = sd(rng);
+        const bool u8 = at == DType::U8;
+        p.inputs = {test::random_ints(rng, at, c.a, u8 ? 0 : -128, u8 ? 255 : 127),
+                    test::random_ints(rng, DType::I8, c.b, -127, 127),
+                    Tensor::scalar(0.03f),
+                    bs.size() == 1 ? Tensor::scalar(bs[0]) : Tensor::from_vector<float>({n}, bs),
+                    test::zero_point(at, u8 ? 120 : -3),
+                    Tensor::scalar<int8_t>(0)};
+        if (c.bias) {
+          std::vector<float> b(n);
+          std::uniform_real_distribution<float> bd(-2.f, 2.f);
+          for (float& v : b) v = bd(rng);
+          p.inputs.push_back(Tensor::from_vector<float>({n}, b));
+        }
+        p.constant.assign(p.inputs.size(), true);
+        p.constant[0] = false;
+        p.constant[1] = c.const_b;
+        p.constant[2] = p.constant[4] = !runtime_a;
+        SCOPED_TRACE(fmt::format("A{} B{} a={} {}{}", shape_str(c.a), shape_str(c.b),
+                                 dtype_name(at), c.act, runtime_a ? " runtime a_scale/a_zp" : ""));
+        std::string why;
+        std::vector<kernels::TensorType> types;
+        auto k = p.make(why, types);
+        ASSERT_TRUE(k) << "declined: " << why;
+        ASSERT_EQ(types[0].dtype, DType::F32);
+        Tensor got(DType::F32, types[0].shape);
+        std::vector<Tensor*> outs{&got};
+        kernels::ExecContext ctx;
         k->run(p.input_ptrs(), outs, ctx);
-        want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
-        EXPECT_LE(kernels::onednn::testing::relative_error(got, want), 1e-5) << "second run";
+        Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+        EXPECT_LE(kernels::onednn::testing::relative_error(got, want), 1e-5);
+        if (runtime_a) {  // a second batch with other quantization parameters
+          p.inputs[2] = Tensor::scalar(0.011f);
+          p.inputs[4] = test::zero_point(at, u8 ? 30 : 9);
+          k->run(p.input_ptrs(), outs, ctx);
+          want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+          EXPECT_LE(kernels::onednn::testing::relative_error(got, want), 1e-5) << "second run";
+        }
       }
-    }
 }
 
 }  // namespace

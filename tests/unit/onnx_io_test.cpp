@@ -1,4 +1,6 @@
 // Loading and saving ONNX: round trips and the errors bad files must give.
+#include "onnx/onnx_io.h"
+
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -7,7 +9,6 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
-#include "onnx/onnx_io.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -279,9 +280,8 @@ TEST(OnnxIo, SequenceAndOptionalTypesRoundTrip) {
   EXPECT_EQ(b.values.at("none").kind, ir::ValueKind::Optional);
   ASSERT_EQ(b.nodes.size(), 2u);
   EXPECT_TRUE(b.nodes[1].attrs == a.nodes[1].attrs);
-  auto out = engine::Engine(b).run_values(
-      {engine::RunValue::of_sequence({Tensor(DType::F32, {2}), Tensor(DType::F32, {2}),
-                                      Tensor(DType::F32, {2})})});
+  auto out = engine::Engine(b).run_values({engine::RunValue::of_sequence(
+      {Tensor(DType::F32, {2}), Tensor(DType::F32, {2}), Tensor(DType::F32, {2})})});
   EXPECT_EQ(out[0].tensor.to_int64(), std::vector<int64_t>{3});
   EXPECT_EQ(out[1].kind, engine::RunValue::Kind::None);
 }

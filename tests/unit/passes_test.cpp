@@ -1,9 +1,10 @@
 // Graph passes keep the function the graph computes (checked with the reference kernels on the
 // unoptimized graph) while removing, folding and fusing the nodes they are meant to.
+#include "passes/passes.h"
+
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
-#include "passes/passes.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -98,9 +99,9 @@ TEST(Passes, FoldBatchNormIntoGemm) {
   EXPECT_EQ(passes::fold_batchnorm(opt), 1);
   EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
   Tensor x = random_tensor({3, 5}, 8);
-  EXPECT_LT(test::max_rel_diff(run(opt, x, reference_unoptimized()),
-                                  run(g, x, reference_unoptimized())),
-            1e-5f);
+  EXPECT_LT(
+      test::max_rel_diff(run(opt, x, reference_unoptimized()), run(g, x, reference_unoptimized())),
+      1e-5f);
 }
 
 TEST(Passes, RemoveIdentityAndDropout) {

@@ -51,11 +51,16 @@ inline float max_rel_diff(const Tensor& a, const Tensor& b) {
   std::vector<float> x = a.to_float(), y = b.to_float();
   float scale = 1.0f, diff = 0.0f;
   for (float v : y) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i) diff = std::max(diff, std::abs(x[i] - y[i]));
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+    diff = std::max(diff, std::abs(x[i] - y[i]));
   return diff / scale;
 }
 
-inline std::string models_dir() { return QBENCH_MODELS_DIR; }
-inline std::string test_data_dir() { return QBENCH_TEST_DATA; }
+inline std::string models_dir() {
+  return QBENCH_MODELS_DIR;
+}
+inline std::string test_data_dir() {
+  return QBENCH_TEST_DATA;
+}
 
 }  // namespace qbench::test

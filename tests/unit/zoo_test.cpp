@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "data/npy.h"
@@ -21,7 +20,9 @@ nlohmann::json zoo() {
   return nlohmann::json::parse(f);
 }
 
-std::string repo_path(const std::string& p) { return test::models_dir() + "/../" + p; }
+std::string repo_path(const std::string& p) {
+  return test::models_dir() + "/../" + p;
+}
 
 const data::Dataset& test_set() {
   static data::Dataset ds = data::load_dataset("fashion-mnist", data::Split::Test);

@@ -59,9 +59,8 @@ class ConvKernel final : public Kernel {
     tag t = act_tag(layout, nd);
     // bf16 compute (ir::Node::compute_type, weights that were bfloat16): source and weights in
     // bf16, f32 accumulation and output; the source reorder converts the activations.
-    const memory::data_type cdt = init.node.compute_type == DType::BF16
-                                      ? memory::data_type::bf16
-                                      : memory::data_type::f32;
+    const memory::data_type cdt =
+        init.node.compute_type == DType::BF16 ? memory::data_type::bf16 : memory::data_type::f32;
     memory::desc src_md(to_dims(x), cdt, t);
     memory::desc dst_md(to_dims(y), memory::data_type::f32, t);
     memory::desc wei_any(wdims, cdt, tag::any);

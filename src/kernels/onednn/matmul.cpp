@@ -58,7 +58,9 @@ class MatMulCore {
       b_ = user_memory(b_md);
     }
     step_ = {dnnl::matmul(pd),
-             {{DNNL_ARG_SRC, has_convert_ ? a_conv_ : a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, dst_}}};
+             {{DNNL_ARG_SRC, has_convert_ ? a_conv_ : a_},
+              {DNNL_ARG_WEIGHTS, b_},
+              {DNNL_ARG_DST, dst_}}};
     if (bias_md) {
       bias_ = user_memory(bias_md);
       step_.args[DNNL_ARG_BIAS] = bias_;

@@ -199,8 +199,7 @@ std::unique_ptr<Kernel> make_native_dequantize(const KernelInit& init, std::stri
   return std::make_unique<DequantizeKernel>();
 }
 
-std::unique_ptr<Kernel> make_native_dynamic_quantize(const KernelInit& init,
-                                                     std::string& why_not) {
+std::unique_ptr<Kernel> make_native_dynamic_quantize(const KernelInit& init, std::string& why_not) {
   if (init.inputs.size() != 1 || init.inputs[0].dtype != DType::F32 || init.outputs.size() != 3) {
     why_not = "expects one f32 input and three outputs";
     return nullptr;

@@ -241,7 +241,8 @@ ir::Node matmul_integer_of(const ir::Node& node) {
 }
 
 void infer_matmul_integer_to_float(InferContext& ctx) {
-  if (ctx.num_inputs() < 4) fail("{}: expects at least A, B, a_scale, b_scale", ctx.node.describe());
+  if (ctx.num_inputs() < 4)
+    fail("{}: expects at least A, B, a_scale, b_scale", ctx.node.describe());
   std::vector<TensorType> ins = {ctx.inputs[0], ctx.inputs[1]};
   std::vector<const Tensor*> cs = {ctx.constants[0], ctx.constants[1]};
   for (size_t i : {4, 5}) {

@@ -221,6 +221,39 @@ TEST(Passes, GeluWithSharedIntermediateStays) {
   EXPECT_EQ(g.nodes.size(), 5u);
 }
 
+// Before a save (allow_growth false) folding must not store what a small node computes:
+// ConstantOfShape [64, 64] stays a node, while a Cast of float16 weights (2x) still folds.
+TEST(Passes, FoldingBeforeASaveDoesNotGrowTheFile) {
+  auto build = [] {
+    ir::Graph g;
+    g.opsets[""] = 13;
+    add_input(g, "x", {{64, ""}, {64, ""}});
+    add_constant(g, "shape", Tensor::from_vector<int64_t>({2}, {64, 64}));
+    std::vector<uint16_t> half(64 * 64, 0x3c00);  // 1.0 in float16
+    add_constant(g, "w16", Tensor::from_vector<uint16_t>({64, 64}, half));
+    g.value("w16").data = Tensor::from_data(DType::F16, {64, 64}, g.value("w16").data->raw());
+    g.value("w16").dtype = DType::F16;
+    auto& c = add_node(g, "ConstantOfShape", {"shape"}, {"zeros"});
+    c.attrs["value"] = ir::Attribute::of_tensor(Tensor::from_vector<float>({1}, {0.5f}));
+    auto& cast = add_node(g, "Cast", {"w16"}, {"w"});
+    cast.attrs["to"] = ir::Attribute::of_int(static_cast<int64_t>(DType::F32));
+    add_node(g, "Add", {"x", "zeros"}, {"a"});
+    add_node(g, "MatMul", {"a", "w"}, {"y"});
+    g.outputs = {"y"};
+    return g;
+  };
+  ir::Graph saved = build(), engine = build();
+  passes::fold_constants(saved, /*allow_growth=*/false);
+  passes::fold_constants(engine);
+  EXPECT_EQ(count_op(saved, "ConstantOfShape"), 1);
+  EXPECT_EQ(count_op(saved, "Cast"), 0);
+  EXPECT_EQ(count_op(engine, "ConstantOfShape"), 0);
+  Tensor x = random_tensor({64, 64}, 3);
+  EXPECT_LT(test::max_rel_diff(run(saved, x, reference_unoptimized()),
+                               run(build(), x, reference_unoptimized())),
+            1e-6f);
+}
+
 TEST(ShapeInference, SymbolicBatchStaysSymbolic) {
   ir::Graph g;
   g.opsets[""] = 13;

@@ -63,6 +63,24 @@ struct Step {
   void execute() { prim.execute(cpu_stream(), args); }
 };
 
+// A convolution-like primitive over plain (row-major) user buffers: constant weights reordered
+// once into the primitive's layout, the source and destination reordered around it when the
+// primitive prefers another layout, an optional bias read from the user's buffer. Conv and
+// ConvTranspose share it.
+class WeightedPrimitive {
+ public:
+  // `weights` is described by `wei_user`; `bias_md` is empty when there is no bias.
+  void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
+             const memory::desc& wei_user, const void* weights, const memory::desc& src_plain,
+             const memory::desc& dst_plain, const memory::desc& bias_md);
+  // `bias` may be null when build() had no bias.
+  void run(const Tensor* src, const Tensor* bias, Tensor* dst);
+
+ private:
+  memory weights_, src_user_, dst_user_, bias_user_, scratch_;
+  std::vector<Step> steps_;
+};
+
 // Runs `fn` and turns a dnnl::error (no implementation for these descriptors) into a why_not
 // reason; returns false in that case.
 template <typename Fn>

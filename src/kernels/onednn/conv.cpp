@@ -52,10 +52,10 @@ class ConvKernel final : public Kernel {
       wdims[0] = w[0] / groups;
       wdims.insert(wdims.begin(), groups);
     }
-    has_bias_ = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
+    const bool has_bias = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
     memory::desc src_plain = plain_desc(x), dst_plain = plain_desc(y);
     memory::desc wei_plain = plain_desc(wdims);
-    memory::desc bias_md = has_bias_ ? plain_desc(Shape{w[0]}) : memory::desc();
+    memory::desc bias_md = has_bias ? plain_desc(Shape{w[0]}) : memory::desc();
     tag t = act_tag(layout, nd);
     // bf16 compute (ir::Node::compute_type, weights that were bfloat16): source and weights in
     // bf16, f32 accumulation and output; the source reorder converts the activations.
@@ -84,52 +84,21 @@ class ConvKernel final : public Kernel {
     }
     impl_ = pd.impl_info_str();
 
-    // Weights: reorder once from the constant ONNX layout into the primitive's.
-    const Tensor* wt = init.constants[1];
-    weights_ = memory(pd.weights_desc(), cpu_engine());
-    memory wuser(wei_plain, cpu_engine(), const_cast<void*>(wt->raw()));
-    dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
-    cpu_stream().wait();
-
-    src_user_ = user_memory(src_plain);
-    dst_user_ = user_memory(dst_plain);
-    memory src = src_user_, dst = dst_user_;
-    if (pd.src_desc() != src_plain) {
-      src = memory(pd.src_desc(), cpu_engine());
-      steps_.push_back(
-          {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
-    }
-    if (pd.dst_desc() != dst_plain) dst = memory(pd.dst_desc(), cpu_engine());
-    Step conv{dnnl::convolution_forward(pd),
-              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
-    if (has_bias_) {
-      bias_user_ = user_memory(bias_md);
-      conv.args[DNNL_ARG_BIAS] = bias_user_;
-    }
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) conv.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-    steps_.push_back(std::move(conv));
-    if (dst != dst_user_)
-      steps_.push_back(
-          {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    // Weights: reordered once from the constant ONNX layout into the primitive's.
+    prim_.build(pd, dnnl::convolution_forward(pd), wei_plain, init.constants[1]->raw(), src_plain,
+                dst_plain, bias_md);
     return true;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
-    bind(src_user_, inputs[0]);
-    if (has_bias_) bind(bias_user_, inputs[2]);
-    bind(dst_user_, outputs[0]);
-    for (Step& s : steps_) s.execute();
-    cpu_stream().wait();
+    prim_.run(inputs[0], inputs.size() > 2 ? inputs[2] : nullptr, outputs[0]);
   }
 
   const std::string& impl() const { return impl_; }
 
  private:
-  memory weights_, src_user_, dst_user_, bias_user_, scratch_;
-  std::vector<Step> steps_;
-  bool has_bias_ = false;
+  WeightedPrimitive prim_;
   std::string impl_;
 };
 

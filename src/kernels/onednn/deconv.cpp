@@ -54,9 +54,9 @@ class DeconvKernel final : public Kernel {
     for (size_t i = 0; i < ns; ++i) wdims.push_back(w[2 + i]), wstrides.push_back(kstrides[i]);
     memory::desc wei_user_md(wdims, memory::data_type::f32, wstrides);
 
-    has_bias_ = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
+    const bool has_bias = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
     memory::desc src_plain = plain_desc(x), dst_plain = plain_desc(y);
-    memory::desc bias_md = has_bias_ ? plain_desc(Shape{g.m}) : memory::desc();
+    memory::desc bias_md = has_bias ? plain_desc(Shape{g.m}) : memory::desc();
     memory::desc src_any(to_dims(x), memory::data_type::f32, tag::any);
     memory::desc dst_any(to_dims(y), memory::data_type::f32, tag::any);
     memory::desc wei_any(wdims, memory::data_type::f32, tag::any);
@@ -78,48 +78,18 @@ class DeconvKernel final : public Kernel {
       return false;
     }
 
-    weights_ = memory(pd.weights_desc(), cpu_engine());
-    memory wuser(wei_user_md, cpu_engine(), const_cast<void*>(init.constants[1]->raw()));
-    dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
-    cpu_stream().wait();
-
-    src_user_ = user_memory(src_plain);
-    dst_user_ = user_memory(dst_plain);
-    memory src = src_user_, dst = dst_user_;
-    if (pd.src_desc() != src_plain) {
-      src = memory(pd.src_desc(), cpu_engine());
-      steps_.push_back(
-          {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
-    }
-    if (pd.dst_desc() != dst_plain) dst = memory(pd.dst_desc(), cpu_engine());
-    Step deconv{dnnl::deconvolution_forward(pd),
-                {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
-    if (has_bias_) {
-      bias_user_ = user_memory(bias_md);
-      deconv.args[DNNL_ARG_BIAS] = bias_user_;
-    }
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) deconv.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-    steps_.push_back(std::move(deconv));
-    if (dst != dst_user_)
-      steps_.push_back(
-          {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    prim_.build(pd, dnnl::deconvolution_forward(pd), wei_user_md, init.constants[1]->raw(),
+                src_plain, dst_plain, bias_md);
     return true;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
-    bind(src_user_, inputs[0]);
-    if (has_bias_) bind(bias_user_, inputs[2]);
-    bind(dst_user_, outputs[0]);
-    for (Step& s : steps_) s.execute();
-    cpu_stream().wait();
+    prim_.run(inputs[0], inputs.size() > 2 ? inputs[2] : nullptr, outputs[0]);
   }
 
  private:
-  memory weights_, src_user_, dst_user_, bias_user_, scratch_;
-  std::vector<Step> steps_;
-  bool has_bias_ = false;
+  WeightedPrimitive prim_;
 };
 
 }  // namespace

@@ -151,6 +151,39 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
   return impl && std::strncmp(impl, "ref", 3) == 0;
 }
 
+void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
+                             const memory::desc& src_plain, const memory::desc& dst_plain,
+                             const memory::desc& src_md, const memory::desc& dst_md,
+                             std::unordered_map<int, memory> extra) {
+  src_user_ = user_memory(src_plain);
+  dst_user_ = user_memory(dst_plain);
+  memory src = src_md == src_plain ? src_user_ : memory(src_md, cpu_engine());
+  memory dst = dst_md == dst_plain ? dst_user_ : memory(dst_md, cpu_engine());
+  if (src != src_user_)
+    steps_.push_back(
+        {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
+  Step main{std::move(prim), std::move(extra)};
+  main.args[DNNL_ARG_SRC] = src;
+  main.args[DNNL_ARG_DST] = dst;
+  scratch_ = make_scratchpad(pd);
+  if (scratch_) main.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+  if (pd.workspace_desc().get_size() != 0) {
+    workspace_ = memory(pd.workspace_desc(), cpu_engine());
+    main.args[DNNL_ARG_WORKSPACE] = workspace_;
+  }
+  steps_.push_back(std::move(main));
+  if (dst != dst_user_)
+    steps_.push_back(
+        {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+}
+
+void PlainIoPrimitive::run(const Tensor* src, Tensor* dst) {
+  bind(src_user_, src);
+  bind(dst_user_, dst);
+  for (Step& s : steps_) s.execute();
+  cpu_stream().wait();
+}
+
 void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
                               const memory::desc& wei_user, const void* weights,
                               const memory::desc& src_plain, const memory::desc& dst_plain,
@@ -159,36 +192,18 @@ void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primiti
   memory wuser(wei_user, cpu_engine(), const_cast<void*>(weights));
   dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
   cpu_stream().wait();
-
-  src_user_ = user_memory(src_plain);
-  dst_user_ = user_memory(dst_plain);
-  memory src = src_user_, dst = dst_user_;
-  if (pd.src_desc(0) != src_plain) {
-    src = memory(pd.src_desc(0), cpu_engine());
-    steps_.push_back(
-        {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
-  }
-  if (pd.dst_desc(0) != dst_plain) dst = memory(pd.dst_desc(0), cpu_engine());
-  Step main{std::move(prim),
-            {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
+  std::unordered_map<int, memory> extra{{DNNL_ARG_WEIGHTS, weights_}};
   if (bias_md.get_size() != 0) {
     bias_user_ = user_memory(bias_md);
-    main.args[DNNL_ARG_BIAS] = bias_user_;
+    extra[DNNL_ARG_BIAS] = bias_user_;
   }
-  scratch_ = make_scratchpad(pd);
-  if (scratch_) main.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-  steps_.push_back(std::move(main));
-  if (dst != dst_user_)
-    steps_.push_back(
-        {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+  io_.build(pd, std::move(prim), src_plain, dst_plain, pd.src_desc(0), pd.dst_desc(0),
+            std::move(extra));
 }
 
 void WeightedPrimitive::run(const Tensor* src, const Tensor* bias, Tensor* dst) {
-  bind(src_user_, src);
   if (bias_user_) bind(bias_user_, bias);
-  bind(dst_user_, dst);
-  for (Step& s : steps_) s.execute();
-  cpu_stream().wait();
+  io_.run(src, dst);
 }
 
 int64_t dims_product(const Shape& s, size_t begin, size_t end) {

@@ -63,10 +63,34 @@ struct Step {
   void execute() { prim.execute(cpu_stream(), args); }
 };
 
-// A convolution-like primitive over plain (row-major) user buffers: constant weights reordered
-// once into the primitive's layout, the source and destination reordered around it when the
-// primitive prefers another layout, an optional bias read from the user's buffer. Conv and
-// ConvTranspose share it.
+// One primitive that reads a source and writes a destination, over plain (row-major) user
+// buffers: the source and destination are reordered into and out of the layouts it runs on
+// where those differ, and its scratchpad and workspace are allocated once. `extra` holds its
+// other arguments (constant weights, scale and shift...).
+class PlainIoPrimitive {
+ public:
+  void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
+             const memory::desc& src_plain, const memory::desc& dst_plain, const memory::desc& src,
+             const memory::desc& dst, std::unordered_map<int, memory> extra = {});
+  void run(const Tensor* src, Tensor* dst);
+
+ private:
+  memory src_user_, dst_user_, scratch_, workspace_;
+  std::vector<Step> steps_;
+};
+
+// A kernel that is just such a primitive: input 0 to output 0.
+class PrimitiveKernel final : public Kernel {
+ public:
+  PlainIoPrimitive prim;
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    prim.run(in[0], out[0]);
+  }
+};
+
+// A convolution-like primitive (Conv, ConvTranspose): constant weights reordered once into the
+// primitive's layout, an optional bias read from the user's buffer, plain source and destination
+// as in PlainIoPrimitive.
 class WeightedPrimitive {
  public:
   // `weights` is described by `wei_user`; `bias_md` is empty when there is no bias.
@@ -77,8 +101,8 @@ class WeightedPrimitive {
   void run(const Tensor* src, const Tensor* bias, Tensor* dst);
 
  private:
-  memory weights_, src_user_, dst_user_, bias_user_, scratch_;
-  std::vector<Step> steps_;
+  memory weights_, bias_user_;
+  PlainIoPrimitive io_;
 };
 
 // Runs `fn` and turns a dnnl::error (no implementation for these descriptors) into a why_not

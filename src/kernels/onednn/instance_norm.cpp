@@ -37,33 +37,22 @@ class InstanceNormKernel final : public Kernel {
       sp[i] = scale.data<float>()[i % c];
       bp[i] = bias.data<float>()[i % c];
     }
-    src_ = user_memory(md);
-    dst_ = user_memory(md);
-    step_ = {dnnl::batch_normalization_forward(pd),
-             {{DNNL_ARG_SRC, src_},
-              {DNNL_ARG_DST, dst_},
-              {DNNL_ARG_SCALE, scale_},
-              {DNNL_ARG_SHIFT, shift_}}};
     // Inference without global statistics still writes the batch mean and variance.
-    mean_ = memory(pd.mean_desc(), cpu_engine());
-    var_ = memory(pd.variance_desc(), cpu_engine());
-    step_.args[DNNL_ARG_MEAN] = mean_;
-    step_.args[DNNL_ARG_VARIANCE] = var_;
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    prim_.build(pd, dnnl::batch_normalization_forward(pd), md, md, md, md,
+                {{DNNL_ARG_SCALE, scale_},
+                 {DNNL_ARG_SHIFT, shift_},
+                 {DNNL_ARG_MEAN, memory(pd.mean_desc(), cpu_engine())},
+                 {DNNL_ARG_VARIANCE, memory(pd.variance_desc(), cpu_engine())}});
     return true;
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    bind(src_, in[0]);
-    bind(dst_, out[0]);
-    step_.execute();
-    cpu_stream().wait();
+    prim_.run(in[0], out[0]);
   }
 
  private:
-  memory src_, dst_, scale_, shift_, mean_, var_, scratch_;
-  Step step_;
+  memory scale_, shift_;
+  PlainIoPrimitive prim_;
 };
 
 }  // namespace

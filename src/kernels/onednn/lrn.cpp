@@ -32,38 +32,16 @@ class LrnKernel final : public Kernel {
       why_not = "oneDNN has only its reference LRN for this case";
       return false;
     }
-    src_user_ = user_memory(plain);
-    dst_user_ = user_memory(plain);
-    memory src = src_user_, dst = dst_user_;
-    if (md != plain) {
-      src = memory(md, cpu_engine());
-      dst = memory(md, cpu_engine());
-      steps_.push_back(
-          {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
-    }
-    Step lrn{dnnl::lrn_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) lrn.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-    workspace_ =
-        pd.workspace_desc().get_size() ? memory(pd.workspace_desc(), cpu_engine()) : memory();
-    if (workspace_) lrn.args[DNNL_ARG_WORKSPACE] = workspace_;
-    steps_.push_back(std::move(lrn));
-    if (dst != dst_user_)
-      steps_.push_back(
-          {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    prim_.build(pd, dnnl::lrn_forward(pd), plain, plain, md, md);
     return true;
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    bind(src_user_, in[0]);
-    bind(dst_user_, out[0]);
-    for (Step& s : steps_) s.execute();
-    cpu_stream().wait();
+    prim_.run(in[0], out[0]);
   }
 
  private:
-  memory src_user_, dst_user_, scratch_, workspace_;
-  std::vector<Step> steps_;
+  PlainIoPrimitive prim_;
 };
 
 }  // namespace

@@ -26,24 +26,16 @@ class PoolKernel final : public Kernel {
       why_not = "oneDNN has only its reference pooling for this case";
       return false;
     }
-    src_ = user_memory(src_md);
-    dst_ = user_memory(dst_md);
-    step_ = {dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    prim_.build(pd, dnnl::pooling_v2_forward(pd), src_md, dst_md, src_md, dst_md);
     return true;
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    bind(src_, in[0]);
-    bind(dst_, out[0]);
-    step_.execute();
-    cpu_stream().wait();
+    prim_.run(in[0], out[0]);
   }
 
  private:
-  memory src_, dst_, scratch_;
-  Step step_;
+  PlainIoPrimitive prim_;
 };
 
 bool check_pool_io(const KernelInit& init, std::string& why_not) {

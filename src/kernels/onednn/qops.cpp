@@ -75,40 +75,6 @@ class QAddKernel final : public Kernel {
   Step step_;
 };
 
-// Reorder in, primitive, reorder out: for ops whose int8 JIT kernels want channels-last.
-class ChannelsLastKernel final : public Kernel {
- public:
-  bool init(const memory::desc& src_plain, const memory::desc& dst_plain, const memory::desc& src,
-            const memory::desc& dst, dnnl::primitive prim, const dnnl::primitive_desc_base& pd) {
-    src_user_ = user_memory(src_plain);
-    dst_user_ = user_memory(dst_plain);
-    src_ = src == src_plain ? src_user_ : memory(src, cpu_engine());
-    dst_ = dst == dst_plain ? dst_user_ : memory(dst, cpu_engine());
-    if (src_ != src_user_)
-      steps_.push_back(
-          {dnnl::reorder(src_user_, src_), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src_}}});
-    Step s{prim, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) s.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-    steps_.push_back(std::move(s));
-    if (dst_ != dst_user_)
-      steps_.push_back(
-          {dnnl::reorder(dst_, dst_user_), {{DNNL_ARG_FROM, dst_}, {DNNL_ARG_TO, dst_user_}}});
-    return true;
-  }
-
-  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    bind(src_user_, in[0]);
-    bind(dst_user_, out[0]);
-    for (Step& s : steps_) s.execute();
-    cpu_stream().wait();
-  }
-
- private:
-  memory src_user_, dst_user_, src_, dst_, scratch_;
-  std::vector<Step> steps_;
-};
-
 class QGlobalAvgPoolKernel final : public Kernel {
  public:
   int64_t planes = 0, plane = 0;
@@ -325,9 +291,10 @@ std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string
     why_not = "oneDNN has only its reference int8 pooling for this case";
     return nullptr;
   }
-  auto k = std::make_unique<ChannelsLastKernel>();
-  k->init(nhwc_io ? src : plain_desc(to_dims(x), d), nhwc_io ? dst : plain_desc(to_dims(y), d), src,
-          dst, dnnl::pooling_v2_forward(pd), pd);
+  // Reorder in, primitive, reorder out: the int8 JIT pooling wants channels-last.
+  auto k = std::make_unique<PrimitiveKernel>();
+  k->prim.build(pd, dnnl::pooling_v2_forward(pd), nhwc_io ? src : plain_desc(to_dims(x), d),
+                nhwc_io ? dst : plain_desc(to_dims(y), d), src, dst);
   return k;
 }
 

@@ -73,25 +73,17 @@ class ResampleKernel final : public Kernel {
       why_not = "oneDNN has only its reference resampling for this case";
       return false;
     }
-    src_ = user_memory(src);
-    dst_ = user_memory(dst);
-    step_ = {dnnl::resampling_forward(pd), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    prim_.build(pd, dnnl::resampling_forward(pd), src, dst, src, dst);
     return true;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
-    bind(src_, inputs[0]);
-    bind(dst_, outputs[0]);
-    step_.execute();
-    cpu_stream().wait();
+    prim_.run(inputs[0], outputs[0]);
   }
 
  private:
-  memory src_, dst_, scratch_;
-  Step step_;
+  PlainIoPrimitive prim_;
 };
 
 }  // namespace

@@ -20,24 +20,16 @@ class SoftmaxKernel final : public Kernel {
           pd = dnnl::softmax_v2_forward::primitive_desc(d, scratch_attr(), cpu_engine());
         }))
       return false;
-    src_ = user_memory(md);
-    dst_ = user_memory(md);
-    step_ = {dnnl::softmax_v2_forward(pd), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    prim_.build(pd, dnnl::softmax_v2_forward(pd), md, md, md, md);
     return true;
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    bind(src_, in[0]);
-    bind(dst_, out[0]);
-    step_.execute();
-    cpu_stream().wait();
+    prim_.run(in[0], out[0]);
   }
 
  private:
-  memory src_, dst_, scratch_;
-  Step step_;
+  PlainIoPrimitive prim_;
 };
 
 }  // namespace

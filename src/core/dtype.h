@@ -29,6 +29,10 @@ size_t dtype_size(DType t);
 // Short lowercase name as used in reports: "f32", "u8", "bf16"...
 const char* dtype_name(DType t);
 bool dtype_is_float(DType t);
+// uint8 or int8: the 8-bit integer types of quantized tensors.
+inline bool dtype_is_8bit(DType t) {
+  return t == DType::U8 || t == DType::I8;
+}
 // True for the ONNX data type numbers qbench knows.
 bool dtype_valid(int32_t onnx_type);
 

@@ -44,10 +44,6 @@ int64_t node_macs(const ir::Node& n, const std::vector<kernels::TensorType>& in,
 
 namespace {
 
-bool is_int8(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 std::string precision_of(const Step& s) {
   static const std::unordered_set<std::string> kInteger = {"QLinearConv",
                                                            "QLinearMatMul",
@@ -61,7 +57,8 @@ std::string precision_of(const Step& s) {
   if (kInteger.count(s.node.op_type)) return "int8";
   if (s.out_types.empty()) return "";
   const DType out = s.out_types[0].dtype;
-  if (!s.in_types.empty() && is_int8(s.in_types[0].dtype) && is_int8(out)) return "int8";
+  if (!s.in_types.empty() && dtype_is_8bit(s.in_types[0].dtype) && dtype_is_8bit(out))
+    return "int8";
   if (s.node.compute_type == DType::BF16 && s.kernel_name != "reference") return "bf16";
   // Conversions (QuantizeLinear, DequantizeLinear, Cast) read or write float: f32.
   bool any_float = out == DType::F32;

@@ -15,10 +15,6 @@ namespace {
 
 using kernels::ref::kQbenchDomain;
 
-bool is_int8(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 // Quantization parameters read by a DequantizeLinear or QuantizeLinear node.
 struct QParams {
   std::string data;   // DQ: the integer tensor it reads; Q: the integer tensor it writes
@@ -121,39 +117,43 @@ class Fuser {
       return false;
     if (!read_params(*p, q, p->inputs[0])) return false;
     if (q.type == DType::Undefined) q.type = int_type_of(q.data);
-    return is_int8(q.type) || q.type == DType::I32;
+    return dtype_is_8bit(q.type) || q.type == DType::I32;
   }
 
   bool match_dq_tensor(const std::string& v, QParams& q) const {
-    return match_dq(v, q) && !q.per_axis && is_int8(q.type);
+    return match_dq(v, q) && !q.per_axis && dtype_is_8bit(q.type);
   }
 
   // `v` is read only by one QuantizeLinear with per-tensor parameters: its index.
   bool match_q(const std::string& v, QParams& q, size_t& qi) const {
-    if (outputs_.count(v)) return false;
-    auto u = uses_.find(v);
-    auto c = consumers_.find(v);
-    if (u == uses_.end() || u->second != 1 || c == consumers_.end() || c->second.size() != 1)
-      return false;
-    qi = c->second[0];
+    const long k = sole_consumer(v);
+    if (k < 0) return false;
+    qi = static_cast<size_t>(k);
     const ir::Node& n = g_.nodes[qi];
-    if (drop_[qi] || n.op_type != "QuantizeLinear" || !n.domain.empty() || n.inputs[0] != v ||
+    if (n.op_type != "QuantizeLinear" || !n.domain.empty() || n.inputs[0] != v ||
         n.outputs.size() != 1)
       return false;
     if (!read_params(n, q, n.outputs[0]) || q.per_axis) return false;
     if (q.type == DType::Undefined) q.type = DType::U8;
-    return is_int8(q.type);
+    return dtype_is_8bit(q.type);
+  }
+
+  // The only consumer of `v` (not a graph output, not dropped), or -1.
+  long sole_consumer(const std::string& v) const {
+    auto u = uses_.find(v);
+    auto c = consumers_.find(v);
+    if (outputs_.count(v) || u == uses_.end() || u->second != 1 || c == consumers_.end() ||
+        c->second.size() != 1 || drop_[c->second[0]])
+      return -1;
+    return static_cast<long>(c->second[0]);
   }
 
   // The only consumer of `v` when it is a Relu (domain ""), else -1.
   long single_relu(const std::string& v) const {
-    auto u = uses_.find(v);
-    if (outputs_.count(v) || u == uses_.end() || u->second != 1) return -1;
-    auto c = consumers_.find(v);
-    if (c == consumers_.end() || c->second.size() != 1) return -1;
-    const ir::Node& n = g_.nodes[c->second[0]];
-    return n.op_type == "Relu" && n.domain.empty() && !drop_[c->second[0]] ? long(c->second[0])
-                                                                           : -1;
+    const long k = sole_consumer(v);
+    if (k < 0) return -1;
+    const ir::Node& n = g_.nodes[k];
+    return n.op_type == "Relu" && n.domain.empty() ? k : -1;
   }
 
   static bool same_params(const QParams& a, const QParams& b) {
@@ -259,7 +259,7 @@ class Fuser {
     if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
     QParams x, w, y;
     size_t qi;
-    if (!match_dq_tensor(n.inputs[0], x) || !match_dq(n.inputs[1], w) || !is_int8(w.type))
+    if (!match_dq_tensor(n.inputs[0], x) || !match_dq(n.inputs[1], w) || !dtype_is_8bit(w.type))
       return false;
     const Tensor* wt = g_.constant(w.data);
     if (!wt || wt->rank() < 3) return false;
@@ -287,15 +287,11 @@ class Fuser {
   // column (either operand order, as exporters write Linear as MatMul + Add): its index and the
   // bias name; -1 otherwise.
   long single_bias_add(const std::string& v, int64_t columns, std::string& bias) const {
-    auto u = uses_.find(v);
-    auto c = consumers_.find(v);
-    if (outputs_.count(v) || u == uses_.end() || u->second != 1 || c == consumers_.end() ||
-        c->second.size() != 1)
-      return -1;
-    const size_t k = c->second[0];
+    const long k = sole_consumer(v);
+    if (k < 0) return -1;
     const ir::Node& a = g_.nodes[k];
-    if (drop_[k] || a.op_type != "Add" || !a.domain.empty() || a.inputs.size() != 2 ||
-        a.outputs.size() != 1 || !a.fused.empty())
+    if (a.op_type != "Add" || !a.domain.empty() || a.inputs.size() != 2 || a.outputs.size() != 1 ||
+        !a.fused.empty())
       return -1;
     bias = a.inputs[0] == v ? a.inputs[1] : a.inputs[0];
     const Tensor* t = g_.constant(bias);
@@ -305,7 +301,7 @@ class Fuser {
     // bias never does.
     const ir::Value* out = g_.find(v);
     if (t->rank() > 1 && (!out || !out->dims || t->rank() > int64_t(out->dims->size()))) return -1;
-    return static_cast<long>(k);
+    return k;
   }
 
   // A float bias of `columns` values: a constant, or the DQ of an int32 constant (as the
@@ -360,7 +356,7 @@ class Fuser {
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
     QParams a, b, y;
     size_t qi;
-    if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || !is_int8(b.type))
+    if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || !dtype_is_8bit(b.type))
       return false;
     const ir::Value* bv = g_.find(b.data);
     const Tensor* bt = g_.constant(b.data);
@@ -452,16 +448,6 @@ class Fuser {
     if (has_c) q.domain = kQbenchDomain;
     replace(i, std::move(q), qi);
     return true;
-  }
-
-  // The only consumer of `v` (not a graph output, not dropped), or -1.
-  long sole_consumer(const std::string& v) const {
-    auto u = uses_.find(v);
-    auto c = consumers_.find(v);
-    if (outputs_.count(v) || u == uses_.end() || u->second != 1 || c == consumers_.end() ||
-        c->second.size() != 1 || drop_[c->second[0]])
-      return -1;
-    return static_cast<long>(c->second[0]);
   }
 
   // Dynamic quantization as the dynamic-int8 recipe (and ONNX Runtime's quantize_dynamic)

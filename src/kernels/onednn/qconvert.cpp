@@ -147,10 +147,6 @@ class DynamicQuantizeKernel final : public Kernel {
   }
 };
 
-bool is_8bit(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 // Scale (input 1) and zero point (input 2) of one element each; they may be runtime inputs.
 bool per_tensor(const KernelInit& init, std::string& why_not) {
   if (init.inputs.size() < 2 || init.outputs.size() != 1) {
@@ -178,7 +174,7 @@ bool per_tensor(const KernelInit& init, std::string& why_not) {
 
 std::unique_ptr<Kernel> make_native_quantize(const KernelInit& init, std::string& why_not) {
   if (!per_tensor(init, why_not)) return nullptr;
-  if (init.inputs[0].dtype != DType::F32 || !is_8bit(init.outputs[0].dtype)) {
+  if (init.inputs[0].dtype != DType::F32 || !dtype_is_8bit(init.outputs[0].dtype)) {
     why_not = fmt::format("x {} y {} (only f32 to u8/s8)", dtype_name(init.inputs[0].dtype),
                           dtype_name(init.outputs[0].dtype));
     return nullptr;
@@ -192,7 +188,7 @@ std::unique_ptr<Kernel> make_native_quantize(const KernelInit& init, std::string
 
 std::unique_ptr<Kernel> make_native_dequantize(const KernelInit& init, std::string& why_not) {
   if (!per_tensor(init, why_not)) return nullptr;
-  if (!is_8bit(init.inputs[0].dtype) || init.outputs[0].dtype != DType::F32) {
+  if (!dtype_is_8bit(init.inputs[0].dtype) || init.outputs[0].dtype != DType::F32) {
     why_not = fmt::format("x {} (only u8/s8 to f32)", dtype_name(init.inputs[0].dtype));
     return nullptr;
   }

@@ -135,10 +135,6 @@ class QMatMulKernel final : public Kernel {
   Step step_;
 };
 
-bool is_8bit(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 // A [..., M, K] times B [K, N] (A's leading dims fold into M) or times a batched B [..., K, N]
 // (batch dims broadcast as in numpy; oneDNN broadcasts a batch dim of 1).
 bool matmul_dims(const KernelInit& init, size_t b_index, MatMulDims& d, std::string& why_not) {
@@ -187,7 +183,7 @@ std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string&
     return nullptr;
   }
   const DType at = init.inputs[0].dtype, bt = init.inputs[3].dtype, yt = init.outputs[0].dtype;
-  if (!is_8bit(at) || bt != DType::I8 || !is_8bit(yt)) {
+  if (!dtype_is_8bit(at) || bt != DType::I8 || !dtype_is_8bit(yt)) {
     why_not = fmt::format("a {} b {} y {} (only u8/s8 a, s8 b, u8/s8 y)", dtype_name(at),
                           dtype_name(bt), dtype_name(yt));
     return nullptr;
@@ -215,7 +211,7 @@ std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::
     return nullptr;
   }
   const DType at = init.inputs[0].dtype, bt = init.inputs[1].dtype;
-  if (!is_8bit(at) || bt != DType::I8) {
+  if (!dtype_is_8bit(at) || bt != DType::I8) {
     why_not = fmt::format("a {} b {} (only u8/s8 A, s8 B)", dtype_name(at), dtype_name(bt));
     return nullptr;
   }
@@ -254,7 +250,7 @@ std::unique_ptr<Kernel> make_onednn_matmul_integer_to_float(const KernelInit& in
     return nullptr;
   }
   const DType at = init.inputs[0].dtype, bt = init.inputs[1].dtype;
-  if (!is_8bit(at) || bt != DType::I8) {
+  if (!dtype_is_8bit(at) || bt != DType::I8) {
     why_not = fmt::format("a {} b {} (only u8/s8 A, s8 B)", dtype_name(at), dtype_name(bt));
     return nullptr;
   }

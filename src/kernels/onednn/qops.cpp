@@ -24,10 +24,6 @@ namespace {
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-bool is_8bit(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 class QAddKernel final : public Kernel {
  public:
   bool swap = false;
@@ -190,7 +186,7 @@ std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& wh
     return nullptr;
   }
   const DType at = init.inputs[0].dtype, bt = init.inputs[3].dtype, yt = init.outputs[0].dtype;
-  if (!is_8bit(at) || !is_8bit(bt) || !is_8bit(yt)) {
+  if (!dtype_is_8bit(at) || !dtype_is_8bit(bt) || !dtype_is_8bit(yt)) {
     why_not = "only u8/s8 operands";
     return nullptr;
   }
@@ -241,7 +237,7 @@ std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& wh
 std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string& why_not) {
   const ir::Node& n = init.node;
   const DType t = init.inputs.empty() ? DType::Undefined : init.inputs[0].dtype;
-  if (!is_8bit(t)) return make_onednn_pool(init, why_not);
+  if (!dtype_is_8bit(t)) return make_onednn_pool(init, why_not);
   if (init.inputs[0].shape.size() != 4) {
     why_not = "only 2-D pooling";
     return nullptr;
@@ -299,8 +295,8 @@ std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string
 }
 
 std::unique_ptr<Kernel> make_qglobal_avg_pool(const KernelInit& init, std::string& why_not) {
-  if (init.inputs.size() != 5 || !is_8bit(init.inputs[0].dtype) ||
-      !is_8bit(init.outputs[0].dtype)) {
+  if (init.inputs.size() != 5 || !dtype_is_8bit(init.inputs[0].dtype) ||
+      !dtype_is_8bit(init.outputs[0].dtype)) {
     why_not = "expects X, x_scale, x_zp, y_scale, y_zp with u8/s8 data";
     return nullptr;
   }

@@ -12,10 +12,6 @@ namespace qbench::kernels::ref {
 
 namespace {
 
-bool is_int8(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-
 void qrange(DType t, int32_t& lo, int32_t& hi) {
   if (t == DType::U8) {
     lo = 0;
@@ -100,7 +96,7 @@ void infer_quantize_linear(InferContext& ctx) {
   DType out = DType::U8;
   if (ctx.has_input(2)) {
     out = ctx.inputs[2].dtype;
-    if (!is_int8(out)) fail_dtype(ctx.node, out, "y_zero_point");
+    if (!dtype_is_8bit(out)) fail_dtype(ctx.node, out, "y_zero_point");
   }
   quant_axis(ctx.node, ctx.opset, ctx.inputs[0].shape, ctx.inputs[1].shape, "y_scale");
   check_zero_point(ctx, 2, ctx.inputs[1].shape);
@@ -129,7 +125,7 @@ void ref_quantize_linear(const ir::Node& node, int64_t opset, std::span<const Te
 void infer_dequantize_linear(InferContext& ctx) {
   require_inputs(ctx, 2);
   const DType t = ctx.inputs[0].dtype;
-  if (!is_int8(t) && t != DType::I32) fail_dtype(ctx.node, t, "x");
+  if (!dtype_is_8bit(t) && t != DType::I32) fail_dtype(ctx.node, t, "x");
   if (ctx.inputs[1].dtype != DType::F32) fail_dtype(ctx.node, ctx.inputs[1].dtype, "x_scale");
   if (ctx.has_input(2) && ctx.inputs[2].dtype != t)
     fail("{}: x_zero_point has dtype {} but x has {}", ctx.node.describe(),
@@ -330,7 +326,7 @@ std::vector<int32_t> int_conv(const ir::Node& node, const IntConv& g, const Tens
 
 void require_int8(const InferContext& ctx, size_t i, const char* what) {
   if (!ctx.has_input(i)) return;
-  if (!is_int8(ctx.inputs[i].dtype)) fail_dtype(ctx.node, ctx.inputs[i].dtype, what);
+  if (!dtype_is_8bit(ctx.inputs[i].dtype)) fail_dtype(ctx.node, ctx.inputs[i].dtype, what);
 }
 
 void require_f32(const InferContext& ctx, size_t i, const char* what) {

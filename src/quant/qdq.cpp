@@ -38,24 +38,25 @@ struct HandlerContext {
   const ir::Graph& g;
   size_t index;
   const QdqOptions& opts;
+  const std::unordered_map<std::string, size_t>& producers;
   std::string why_not;
   const ir::Node& node() const { return g.nodes[index]; }
+  // True when `v` is the output of a MatMul (default domain).
+  bool produced_by_matmul(const std::string& v) const {
+    auto p = producers.find(v);
+    return p != producers.end() && g.nodes[p->second].op_type == "MatMul" &&
+           g.nodes[p->second].domain.empty();
+  }
 };
 
 using Handler = bool (*)(HandlerContext&, NodeIntent&);
-
-bool produced_by_matmul(const ir::Graph& g, const std::string& v) {
-  for (const auto& n : g.nodes)
-    if (!n.outputs.empty() && n.outputs[0] == v) return n.op_type == "MatMul" && n.domain.empty();
-  return false;
-}
 
 bool activation_input(HandlerContext& c, NodeIntent& it, size_t i) {
   const ir::Node& n = c.node();
   if (!n.has_input(i) || !is_float_activation(c.g, n.inputs[i])) {
     const ir::Value* v = n.has_input(i) ? c.g.find(n.inputs[i]) : nullptr;
     if (v && v->is_constant() && n.op_type == "Add" && n.inputs.size() == 2 &&
-        produced_by_matmul(c.g, n.inputs[1 - i]))
+        c.produced_by_matmul(n.inputs[1 - i]))
       c.why_not = "adds a constant bias to a MatMul (the engine fuses it into the integer MatMul)";
     else if (v && v->is_constant())
       c.why_not = fmt::format("input {} is a constant, not an activation", i);
@@ -195,6 +196,7 @@ std::vector<std::string> QdqPlan::calibrated_tensors() const {
 
 QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
   const Consumers cons = consumers_of(g);
+  const auto producers = g.producers();
   const std::set<std::string> graph_outputs(g.outputs.begin(), g.outputs.end());
   // 1. Handlers declare intent.
   std::vector<NodeIntent> candidates;
@@ -208,7 +210,7 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
       continue;
     }
     if (!h) continue;
-    HandlerContext c{g, i, opts, ""};
+    HandlerContext c{g, i, opts, producers, ""};
     NodeIntent it;
     it.node = i;
     if (!h->handler(c, it)) {

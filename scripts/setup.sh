@@ -7,7 +7,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 BUILD_TYPE="${BUILD_TYPE:-Release}"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config git
-          libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
+          libdnnl-dev ocl-icd-opencl-dev libonnx-dev libprotobuf-dev protobuf-compiler
           libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libjpeg-dev libpng-dev
           libgtest-dev googletest libbenchmark-dev
           dataset-fashion-mnist libonnx-testdata)

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/cpu_paths.h"
 
 namespace qbench::bench {
 namespace {
@@ -50,6 +51,8 @@ Machine describe_machine(int threads) {
   m.logical_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   m.isa = isa_flags_of(cpuinfo_field("flags"));
   m.onednn_isa = kernels::onednn::effective_isa();
+  m.int8_path = kernels::onednn::int8_path();
+  m.bf16_path = kernels::onednn::bf16_path();
   m.onednn_version = kernels::onednn::library_version();
   m.threads = threads;
   m.build_type = QBENCH_BUILD_TYPE;

@@ -12,6 +12,11 @@ struct Machine {
   int logical_cpus = 0;          // online CPUs
   std::vector<std::string> isa;  // the /proc/cpuinfo flags that matter for the kernels
   std::string onednn_isa;        // the ISA oneDNN dispatched to
+  // How int8 and bf16 really run here (kernels/onednn/cpu_paths.h): "VNNI (avx512_core_vnni):
+  // u8 x s8 dot products exact in int32", "AVX2 pairwise (vpmaddubsw, avx2): ...",
+  // "native (avx512_core_bf16)", "emulated: this CPU has no native bf16 ...".
+  std::string int8_path;
+  std::string bf16_path;
   std::string onednn_version;
   int threads = 1;
   std::string build_type;  // QBENCH_BUILD_TYPE

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "bench/sysinfo.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "onnx/onnx_io.h"
@@ -83,6 +84,8 @@ void run_inspect(const InspectArgs& a) {
                        {"params", n.params},
                        {"macs", n.macs},
                        {"kernel", n.kernel},
+                       {"impl", n.impl},
+                       {"emulated", n.emulated},
                        {"rejected", n.rejected}});
     nlohmann::json j = {{"model", a.model},
                         {"opset", original.opset()},
@@ -101,7 +104,10 @@ void run_inspect(const InspectArgs& a) {
                           {"params_f32", r.params_f32},
                           {"macs_int8", r.macs_int8},
                           {"macs_bf16", r.macs_bf16},
-                          {"macs_f32", r.macs_f32}}},
+                          {"macs_f32", r.macs_f32},
+                          {"params_emulated", r.params_emulated},
+                          {"macs_emulated", r.macs_emulated}}},
+                        {"implementations", r.implementations},
                         {"nodes", nodes},
                         {"dynamic", plan.dynamic()},
                         {"dynamic_reason", plan.dynamic_reason()},
@@ -127,8 +133,13 @@ void run_inspect(const InspectArgs& a) {
       "lifetimes do not overlap)\n\n",
       plan.arena_bytes() / 1e6);
   const bool prof = a.profile_runs > 0;
-  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", "#", "node", "op",
-             "output", "params", "MACs", "prec", "kernel", prof ? "     us  " : "", "note");
+  if (!a.reference) {
+    const bench::Machine m = bench::describe_machine(a.threads);
+    fmt::print("int8      {}\n", m.int8_path);
+    fmt::print("bf16      {}\n\n", m.bf16_path);
+  }
+  fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {}{:<28} {}\n", "#", "node", "op",
+             "output", "params", "MACs", "prec", prof ? "     us  " : "", "kernel", "note");
   int i = 0;
   int fallback = 0;
   for (const auto& n : r.nodes) {
@@ -137,9 +148,11 @@ void run_inspect(const InspectArgs& a) {
     std::string name = n.name.size() > 28 ? "..." + n.name.substr(n.name.size() - 25) : n.name;
     std::string us =
         prof ? fmt::format("{:>7.1f}  ", plan.step_seconds()[i] * 1e6 / a.profile_runs) : "";
-    fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {:<9} {}{}\n", i, name, op,
+    // oneDNN's implementation name where a oneDNN kernel ran, else qbench's kernel name.
+    const std::string kernel = n.impl.empty() ? n.kernel : n.impl;
+    fmt::print("{:<4} {:<28} {:<22} {:<18} {:>9} {:>9} {:<5} {}{:<28} {}\n", i, name, op,
                n.output_shape, n.params ? human(n.params) : "", n.macs ? human(n.macs) : "",
-               n.precision, n.kernel, us, n.rejected);
+               n.precision, us, kernel, n.rejected);
     i++;
     if (n.kernel == "reference" && !n.rejected.empty()) fallback++;
   }

@@ -389,6 +389,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     KernelChoice choice =
         choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, opts_);
     step.kernel = std::move(choice.kernel);
+    step.impl = step.kernel->impl();
+    step.emulated = step.kernel->emulated();
     step.kernel_name = std::move(choice.name);
     step.rejected = std::move(choice.rejected);
     for (size_t o = 0; o < node.outputs.size(); ++o) {

@@ -64,6 +64,10 @@ struct Step {
   // Why the kernels tried before this one declined the node, "onednn: <reason>"; empty when the
   // first choice was taken.
   std::string rejected;
+  // The kernel's implementation (kernels::Kernel::impl: "brgconv:avx512_core_vnni") and whether
+  // it emulates a precision this CPU lacks.
+  std::string impl;
+  bool emulated = false;
   std::unique_ptr<kernels::Kernel> kernel;  // null in the steps of a dynamic plan
   std::vector<int> in_slots;                // -1 for an omitted optional input
   std::vector<int> out_slots;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <set>
 #include <unordered_set>
 
 namespace qbench::engine {
@@ -59,7 +60,8 @@ std::string precision_of(const Step& s) {
   const DType out = s.out_types[0].dtype;
   if (!s.in_types.empty() && dtype_is_8bit(s.in_types[0].dtype) && dtype_is_8bit(out))
     return "int8";
-  if (s.node.compute_type == DType::BF16 && s.kernel_name != "reference") return "bf16";
+  if (s.node.compute_type == DType::BF16 && s.kernel_name != "reference" && !s.emulated)
+    return "bf16";
   // Conversions (QuantizeLinear, DequantizeLinear, Cast) read or write float: f32.
   bool any_float = out == DType::F32;
   for (const auto& t : s.in_types) any_float |= t.dtype == DType::F32;
@@ -80,6 +82,7 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
   std::unordered_set<std::string> runtime(g.inputs.begin(), g.inputs.end());
   for (const Step& s : plan.steps()) runtime.insert(s.node.outputs.begin(), s.node.outputs.end());
   std::unordered_set<std::string> counted;
+  std::set<std::string> impls;
   for (const Step& s : plan.steps()) {
     NodeReport nr;
     nr.name = s.node.name;
@@ -97,7 +100,10 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
     }
     nr.macs = node_macs(s.node, s.in_types, s.out_types);
     nr.kernel = s.kernel_name;
+    nr.impl = s.impl;
+    nr.emulated = s.emulated;
     nr.rejected = s.rejected;
+    if (!s.impl.empty()) impls.insert(s.impl);
     r.params += new_params;
     r.macs += nr.macs;
     if (nr.precision == "int8") {
@@ -109,17 +115,30 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
     } else {
       r.params_f32 += new_params;
       r.macs_f32 += nr.macs;
+      if (nr.emulated) {
+        r.params_emulated += new_params;
+        r.macs_emulated += nr.macs;
+      }
     }
     r.nodes.push_back(std::move(nr));
   }
+  r.implementations.assign(impls.begin(), impls.end());
   return r;
 }
 
+bool is_onednn_reference(const std::string& impl) {
+  return impl.rfind("ref", 0) == 0;
+}
+
 std::string coverage_line(const PlanReport& r) {
-  return fmt::format(
+  std::string line = fmt::format(
       "int8 {:.1f}% of MACs, {:.1f}% of params; bf16 {:.1f}%, {:.1f}%; f32 {:.1f}%, {:.1f}%",
       pct(r.macs_int8, r.macs), pct(r.params_int8, r.params), pct(r.macs_bf16, r.macs),
       pct(r.params_bf16, r.params), pct(r.macs_f32, r.macs), pct(r.params_f32, r.params));
+  if (r.macs_emulated > 0)
+    line += fmt::format(" (bf16 emulated in f32: {:.1f}% of MACs; no native bf16 on this CPU)",
+                        pct(r.macs_emulated, r.macs));
+  return line;
 }
 
 }  // namespace qbench::engine

@@ -18,9 +18,12 @@ struct NodeReport {
   // movement on uint8/int8), "bf16" (a bf16 kernel ran it), "f32", or the output dtype of
   // non-float nodes ("i64").
   std::string precision;
-  int64_t params = 0;    // elements of constant float/int8 inputs (weights, biases)
-  int64_t macs = 0;      // multiply-accumulates for one run of the plan
-  std::string kernel;    // "onednn", "reference"
+  int64_t params = 0;  // elements of constant float/int8 inputs (weights, biases)
+  int64_t macs = 0;    // multiply-accumulates for one run of the plan
+  std::string kernel;  // "onednn", "reference"
+  std::string impl;    // the implementation that ran ("jit_uni_int8:avx2, two 7-bit ...")
+  // The node's bf16 compute was emulated by f32 kernels on this CPU (precision is then "f32").
+  bool emulated = false;
   std::string rejected;  // reasons faster kernels declined
 };
 
@@ -32,14 +35,23 @@ struct PlanReport {
   // bf16 counts as f32). A quantized model whose MACs run in f32 was not really quantized.
   int64_t params_int8 = 0, params_bf16 = 0, params_f32 = 0;
   int64_t macs_int8 = 0, macs_bf16 = 0, macs_f32 = 0;
+  // Of the f32 share: what a bf16 model ran emulated (bf16 values, f32 kernels) on this CPU.
+  int64_t params_emulated = 0, macs_emulated = 0;
+  // Every distinct kernel implementation in the plan ("brgconv:avx512_core_vnni"), sorted.
+  std::vector<std::string> implementations;
   int folded_nodes = 0;
   std::string input_shapes;
 };
 
 PlanReport describe_plan(const Plan& plan, const ir::Graph& g);
 
-// "int8 92.1% of MACs, 91.8% of params; bf16 0.0%, 0.0%; f32 7.9%, 8.2%"
+// "int8 92.1% of MACs, 91.8% of params; bf16 0.0%, 0.0%; f32 7.9%, 8.2%", plus
+// "(bf16 emulated in f32: 100.0% of MACs)" when some ran emulated.
 std::string coverage_line(const PlanReport& r);
+
+// True when oneDNN resolved the implementation to its slow reference code ("ref:any",
+// "ref_int8:any"); qbench's kernels decline those, so a plan should never hold one.
+bool is_onednn_reference(const std::string& impl);
 
 // Multiply-accumulates of one node given its concrete input/output types (0 for ops without
 // a dot product).

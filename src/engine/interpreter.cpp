@@ -811,6 +811,8 @@ std::vector<Step> Interpreter::last_steps() const {
     if (ns->kind == Kind::Kernel && ns->last) {
       s.kernel_name = ns->last->k.name;
       s.rejected = ns->last->k.rejected;
+      s.impl = ns->last->k.kernel->impl();
+      s.emulated = ns->last->k.kernel->emulated();
     } else {
       s.kernel_name = ns->kind == Kind::Sequence ? "engine" : "subgraph";
     }

@@ -69,6 +69,13 @@ class Kernel {
   // the inferred shapes and dtypes; kernels write into them.
   virtual void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
                    ExecContext& ctx) = 0;
+  // The implementation that runs, for inspect and reports: oneDNN's name for it
+  // ("brgconv:avx512_core_vnni", "jit_uni_int8:avx2") and how qbench drives it ("two 7-bit
+  // halves"); empty for qbench's own loops.
+  virtual std::string impl() const { return {}; }
+  // True when the kernel computes a precision this CPU lacks by emulation (bf16 values computed
+  // by f32 kernels): numerically that precision, but not its speed.
+  virtual bool emulated() const { return false; }
 };
 
 // Everything a kernel factory may look at to decide whether (and how) to handle a node.

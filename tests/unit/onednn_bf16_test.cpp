@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/testing.h"
 
 namespace qbench {
@@ -23,6 +24,27 @@ Tensor bf16_values(Tensor t) {
   return t;
 }
 
+// bf16 semantics: the kernel reads its activations rounded to bf16 and multiplies them by the
+// bf16 weights with f32 accumulation. Natively (AVX512_BF16, AMX) oneDNN does that in bf16;
+// without it the kernel emulates it with f32 kernels on rounded activations. Either way the
+// result is the f32 reference on rounded activations, up to the order of the f32 sums.
+void expect_bf16_semantics(const Problem& p) {
+  std::vector<kernels::TensorType> types;
+  std::string why;
+  auto k = p.make(why, types);
+  ASSERT_TRUE(k) << why;
+  EXPECT_EQ(k->emulated(), !kernels::onednn::native_bf16()) << k->impl();
+  Tensor got(DType::F32, types[0].shape);
+  std::vector<Tensor*> outs{&got};
+  kernels::ExecContext ctx;
+  k->run(p.input_ptrs(), outs, ctx);
+  Problem rounded = p;
+  rounded.inputs[0] = bf16_values(p.inputs[0]);
+  rounded.node.compute_type = DType::Undefined;
+  Tensor want = kernels::run_reference(rounded.node, rounded.opset, rounded.input_ptrs())[0];
+  EXPECT_LT(relative_error(got, want), 1e-5) << k->impl();
+}
+
 void expect_bf16_close(Problem p, const char* what) {
   SCOPED_TRACE(what);
   p.node.compute_type = DType::BF16;
@@ -32,6 +54,7 @@ void expect_bf16_close(Problem p, const char* what) {
   // bf16 has an 8-bit mantissa: relative error ~2^-9 per product, accumulation in f32.
   EXPECT_LT(o.error, 2e-2);
   EXPECT_GT(o.error, 0.0);  // it really ran in bf16 (f32 would match to ~1e-6)
+  expect_bf16_semantics(p);
 }
 
 TEST(OnednnBf16, ConvMatMulGemm) {

@@ -122,7 +122,9 @@ TEST(OnednnQConv, DeclinesWeightZeroPoint) {
 TEST(OnednnQConv, ConvIntegerExact) {
   std::mt19937 rng(21);
   for (bool runtime_zp : {false, true})
-    for (int64_t group : {1, 4}) {
+    // Groups of 4 input channels: on AVX2, oneDNN has JIT int8 grouped convolutions only for
+    // multiples of 4 input channels per group (fewer run on the reference kernel).
+    for (int64_t group : {1, 2}) {
       Problem p;
       p.node = kernels::onednn::testing::make_node("ConvInteger", 3,
                                                    {{"pads", ir::Attribute::of_ints({1, 1, 1, 1})},

@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "engine/inspect.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/ref/qbench_ops.h"
 #include "onnx/onnx_io.h"
 #include "passes/passes.h"
@@ -304,7 +305,8 @@ TEST(QdqFusion, SavingInternalOpsFails) {
 }
 
 // Weights stored as bfloat16 and cast to float: the Cast survives constant folding, the Conv
-// and Gemm are marked to compute in bf16 and run on oneDNN's bf16 kernels.
+// and Gemm are marked to compute in bf16 and run on oneDNN's bf16 kernels, or, on a CPU without
+// native bf16, emulated by the f32 kernels, which the coverage then counts as f32 (emulated).
 TEST(QdqFusion, Bf16WeightsComputeInBf16) {
   ir::Graph g;
   g.opsets[""] = 13;
@@ -339,8 +341,23 @@ TEST(QdqFusion, Bf16WeightsComputeInBf16) {
   EXPECT_EQ(eng.graph().constant("w")->dtype(), DType::BF16);
   auto& plan = eng.plan_for(eng.input_types(1));
   engine::PlanReport r = engine::describe_plan(plan, eng.graph());
-  EXPECT_EQ(r.macs_bf16, r.macs);
-  EXPECT_EQ(r.params_bf16, r.params);
+  if (kernels::onednn::native_bf16()) {
+    EXPECT_EQ(r.macs_bf16, r.macs);
+    EXPECT_EQ(r.params_bf16, r.params);
+    EXPECT_EQ(r.macs_emulated, 0);
+  } else {
+    EXPECT_EQ(r.macs_bf16, 0);
+    EXPECT_EQ(r.macs_emulated, r.macs);
+    EXPECT_EQ(r.params_emulated, r.params);
+    EXPECT_NE(engine::coverage_line(r).find("bf16 emulated in f32: 100.0% of MACs"),
+              std::string::npos)
+        << engine::coverage_line(r);
+  }
+  for (const auto& n : r.nodes) {
+    if (n.macs > 0) {
+      EXPECT_EQ(n.emulated, !kernels::onednn::native_bf16()) << n.name << n.impl;
+    }
+  }
   Tensor x = test::random_tensor({1, 8, 6, 6}, 3, -1.f, 1.f);
   Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
   EXPECT_LT(test::max_rel_diff(eng.run({x})[0], want), 2e-2f);

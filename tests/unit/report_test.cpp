@@ -55,8 +55,19 @@ report::CompareResults fixture() {
   r.settings.calib_data = "fashion-mnist";
   r.settings.calib_size = 512;
   r.settings.bench.min_seconds = 2;
-  r.machine = {"Test CPU", 2,       {"avx2", "avx512f"}, "avx512_core",     "2.6.3", 1, "Release",
-               "12.2.0",   "0.1.0", "abc1234",           "Linux 6.1 x86_64"};
+  r.machine.cpu = "Test CPU";
+  r.machine.logical_cpus = 2;
+  r.machine.isa = {"avx2", "avx512f"};
+  r.machine.onednn_isa = "avx512_core";
+  r.machine.int8_path = "AVX-512 pairwise (vpmaddubsw, avx512_core): int16 pair sums saturate";
+  r.machine.bf16_path = "emulated: this CPU has no native bf16";
+  r.machine.onednn_version = "2.6.3";
+  r.machine.threads = 1;
+  r.machine.build_type = "Release";
+  r.machine.compiler = "12.2.0";
+  r.machine.qbench_version = "0.1.0";
+  r.machine.git_commit = "abc1234";
+  r.machine.os = "Linux 6.1 x86_64";
   VariantResult fp32 = variant("fp32", 900, 990, 2.0, 1000000);
   VariantResult s8 = variant("static-int8", 895, 989, 0.5, 250000);
   s8.drop_points = -0.5;

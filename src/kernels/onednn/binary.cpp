@@ -87,6 +87,7 @@ class BinaryKernel final : public Kernel {
       why_not = "oneDNN has only its reference binary for this broadcast";
       return false;
     }
+    impl_ = pd.impl_info_str();
     src0_ = user_memory(s0);
     src1_ = user_memory(s1);
     dst_ = user_memory(d);
@@ -117,7 +118,10 @@ class BinaryKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src0_, src1_, dst_, scratch_;
   Step step_;
 };

@@ -155,6 +155,7 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
                              const memory::desc& src_plain, const memory::desc& dst_plain,
                              const memory::desc& src_md, const memory::desc& dst_md,
                              std::unordered_map<int, memory> extra) {
+  impl_ = pd.impl_info_str();
   src_user_ = user_memory(src_plain);
   dst_user_ = user_memory(dst_plain);
   memory src = src_md == src_plain ? src_user_ : memory(src_md, cpu_engine());
@@ -177,9 +178,9 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
         {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
 }
 
-void PlainIoPrimitive::run(const Tensor* src, Tensor* dst) {
-  bind(src_user_, src);
-  bind(dst_user_, dst);
+void PlainIoPrimitive::run(const void* src, void* dst) {
+  src_user_.set_data_handle(const_cast<void*>(src));
+  dst_user_.set_data_handle(dst);
   for (Step& s : steps_) s.execute();
   cpu_stream().wait();
 }
@@ -201,9 +202,9 @@ void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primiti
             std::move(extra));
 }
 
-void WeightedPrimitive::run(const Tensor* src, const Tensor* bias, Tensor* dst) {
+void WeightedPrimitive::run(const void* src, const Tensor* bias, Tensor* dst) {
   if (bias_user_) bind(bias_user_, bias);
-  io_.run(src, dst);
+  io_.run(src, dst->raw());
 }
 
 int64_t dims_product(const Shape& s, size_t begin, size_t end) {

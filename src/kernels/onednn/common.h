@@ -72,10 +72,14 @@ class PlainIoPrimitive {
   void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
              const memory::desc& src_plain, const memory::desc& dst_plain, const memory::desc& src,
              const memory::desc& dst, std::unordered_map<int, memory> extra = {});
-  void run(const Tensor* src, Tensor* dst);
+  void run(const Tensor* src, Tensor* dst) { run(src->raw(), dst->raw()); }
+  void run(const void* src, void* dst);
+  // oneDNN's name for the implementation ("brgconv:avx512_core").
+  const std::string& impl() const { return impl_; }
 
  private:
   memory src_user_, dst_user_, scratch_, workspace_;
+  std::string impl_;
   std::vector<Step> steps_;
 };
 
@@ -86,6 +90,7 @@ class PrimitiveKernel final : public Kernel {
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
     prim.run(in[0], out[0]);
   }
+  std::string impl() const override { return prim.impl(); }
 };
 
 // A convolution-like primitive (Conv, ConvTranspose): constant weights reordered once into the
@@ -97,8 +102,10 @@ class WeightedPrimitive {
   void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
              const memory::desc& wei_user, const void* weights, const memory::desc& src_plain,
              const memory::desc& dst_plain, const memory::desc& bias_md);
-  // `bias` may be null when build() had no bias.
-  void run(const Tensor* src, const Tensor* bias, Tensor* dst);
+  // `bias` may be null when build() had no bias. `src` may be a copy of the input tensor's data
+  // (in its layout), e.g. rounded to bf16.
+  void run(const void* src, const Tensor* bias, Tensor* dst);
+  const std::string& impl() const { return io_.impl(); }
 
  private:
   memory weights_, bias_user_;

@@ -20,6 +20,7 @@ class ConcatKernel final : public Kernel {
           pd = dnnl::concat::primitive_desc(dst, axis, srcs, cpu_engine(), scratch_attr());
         }))
       return false;
+    impl_ = pd.impl_info_str();
     dst_ = user_memory(dst);
     step_ = {dnnl::concat(pd), {{DNNL_ARG_DST, dst_}}};
     for (size_t i = 0; i < srcs.size(); ++i) {
@@ -38,7 +39,10 @@ class ConcatKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   std::vector<memory> srcs_;
   memory dst_, scratch_;
   Step step_;

@@ -8,7 +8,9 @@
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/conv_geometry.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/loops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -58,9 +60,13 @@ class ConvKernel final : public Kernel {
     memory::desc bias_md = has_bias ? plain_desc(Shape{w[0]}) : memory::desc();
     tag t = act_tag(layout, nd);
     // bf16 compute (ir::Node::compute_type, weights that were bfloat16): source and weights in
-    // bf16, f32 accumulation and output; the source reorder converts the activations.
+    // bf16, f32 accumulation and output; the source reorder converts the activations. A CPU
+    // without native bf16 runs the f32 primitive on the source rounded to bf16 (the weights
+    // already are), which is the same arithmetic up to the order of the f32 sums.
+    const bool bf16 = init.node.compute_type == DType::BF16;
+    emulated_ = bf16 && !native_bf16();
     const memory::data_type cdt =
-        init.node.compute_type == DType::BF16 ? memory::data_type::bf16 : memory::data_type::f32;
+        bf16 && !emulated_ ? memory::data_type::bf16 : memory::data_type::f32;
     memory::desc src_md(to_dims(x), cdt, t);
     memory::desc dst_md(to_dims(y), memory::data_type::f32, t);
     memory::desc wei_any(wdims, cdt, tag::any);
@@ -83,6 +89,7 @@ class ConvKernel final : public Kernel {
       return false;
     }
     impl_ = pd.impl_info_str();
+    if (emulated_) impl_ += ", bf16 emulated in f32";
 
     // Weights: reordered once from the constant ONNX layout into the primitive's.
     prim_.build(pd, dnnl::convolution_forward(pd), wei_plain, init.constants[1]->raw(), src_plain,
@@ -92,14 +99,24 @@ class ConvKernel final : public Kernel {
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
-    prim_.run(inputs[0], inputs.size() > 2 ? inputs[2] : nullptr, outputs[0]);
+    const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
+    if (!emulated_) {
+      prim_.run(inputs[0]->raw(), bias, outputs[0]);
+      return;
+    }
+    const int64_t n = inputs[0]->numel();
+    float* x = static_cast<float*>(thread_scratch(0, size_t(n) * sizeof(float)));
+    round_to_bf16(inputs[0]->data<float>(), x, n);
+    prim_.run(x, bias, outputs[0]);
   }
 
-  const std::string& impl() const { return impl_; }
+  std::string impl() const override { return impl_; }
+  bool emulated() const override { return emulated_; }
 
  private:
   WeightedPrimitive prim_;
   std::string impl_;
+  bool emulated_ = false;
 };
 
 }  // namespace

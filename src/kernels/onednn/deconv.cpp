@@ -85,8 +85,10 @@ class DeconvKernel final : public Kernel {
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
-    prim_.run(inputs[0], inputs.size() > 2 ? inputs[2] : nullptr, outputs[0]);
+    prim_.run(inputs[0]->raw(), inputs.size() > 2 ? inputs[2] : nullptr, outputs[0]);
   }
+
+  std::string impl() const override { return prim_.impl(); }
 
  private:
   WeightedPrimitive prim_;

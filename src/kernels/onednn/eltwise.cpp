@@ -24,6 +24,7 @@ class EltwiseKernel final : public Kernel {
             pd = dnnl::eltwise_forward::primitive_desc(d, cpu_engine());
           }))
         return false;
+      impl_ += (impl_.empty() ? "" : " + ") + std::string(pd.impl_info_str());
       steps_.push_back({dnnl::eltwise_forward(pd),
                         {{DNNL_ARG_SRC, i == 0 ? src_ : dst_}, {DNNL_ARG_DST, dst_}}});
     }
@@ -37,7 +38,10 @@ class EltwiseKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src_, dst_;
   std::vector<Step> steps_;
 };

@@ -50,6 +50,8 @@ class InstanceNormKernel final : public Kernel {
     prim_.run(in[0], out[0]);
   }
 
+  std::string impl() const override { return prim_.impl(); }
+
  private:
   memory scale_, shift_;
   PlainIoPrimitive prim_;

@@ -35,6 +35,7 @@ class LayerNormKernel final : public Kernel {
       why_not = "oneDNN has only its reference layer normalization for this case";
       return false;
     }
+    impl_ = pd.impl_info_str();
     src_ = user_memory(md);
     dst_ = user_memory(md);
     scale_ = user_memory(ss_md);
@@ -72,7 +73,10 @@ class LayerNormKernel final : public Kernel {
     }
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src_, dst_, scale_, shift_, mean_, var_, scratch_;
   Step step_;
   int64_t outer_ = 0;

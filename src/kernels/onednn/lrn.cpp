@@ -40,6 +40,8 @@ class LrnKernel final : public Kernel {
     prim_.run(in[0], out[0]);
   }
 
+  std::string impl() const override { return prim_.impl(); }
+
  private:
   PlainIoPrimitive prim_;
 };

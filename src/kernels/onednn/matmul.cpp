@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "kernels/onednn/common.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/loops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -18,7 +20,8 @@ using tag = memory::format_tag;
 // (constant) or bound per run.
 class MatMulCore {
  public:
-  // bf16: A is converted by a reorder before the matmul, a constant B once; f32 output.
+  // bf16: A is converted by a reorder before the matmul, a constant B once; f32 output. A CPU
+  // without native bf16 runs the f32 matmul on A rounded to bf16 (B's values already are).
   bool init(const memory::desc& a_md, const memory::desc& b_md, const memory::desc& dst_md,
             const memory::desc& bias_md, const Tensor* b_const, dnnl::primitive_attr attr,
             std::string& why_not, bool bf16 = false) {
@@ -27,6 +30,8 @@ class MatMulCore {
       why_not = "bf16 compute needs constant weights";
       return false;
     }
+    emulated_ = bf16 && !native_bf16();
+    if (emulated_) bf16 = false;
     const memory::data_type cdt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
     memory::desc b_pd_md = b_const ? memory::desc(b_md.dims(), cdt, tag::any) : b_md;
     memory::desc a_pd_md = bf16 ? memory::desc(a_md.dims(), cdt, tag::any) : a_md;
@@ -41,6 +46,8 @@ class MatMulCore {
                             bf16 ? "bf16" : "f32");
       return false;
     }
+    impl_ = pd.impl_info_str();
+    if (emulated_) impl_ += ", bf16 emulated in f32";
     a_ = user_memory(a_md);
     if (bf16) {
       a_conv_ = memory(pd.src_desc(), cpu_engine());
@@ -75,7 +82,13 @@ class MatMulCore {
     step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1] = m;
   }
   void run(const Tensor* a, const Tensor* b, const void* bias, Tensor* dst) {
-    bind(a_, a);
+    if (emulated_) {
+      float* rounded = static_cast<float*>(thread_scratch(0, size_t(a->numel()) * sizeof(float)));
+      round_to_bf16(a->data<float>(), rounded, a->numel());
+      a_.set_data_handle(rounded);
+    } else {
+      bind(a_, a);
+    }
     if (!b_bound_) bind(b_, b);
     if (bias) bias_.set_data_handle(const_cast<void*>(bias));
     bind(dst_, dst);
@@ -84,9 +97,13 @@ class MatMulCore {
     cpu_stream().wait();
   }
 
+  const std::string& impl() const { return impl_; }
+  bool emulated() const { return emulated_; }
+
  private:
   memory a_, b_, dst_, bias_, scratch_, a_conv_;
-  bool b_bound_ = false, has_convert_ = false;
+  std::string impl_;
+  bool b_bound_ = false, has_convert_ = false, emulated_ = false;
   Step step_, convert_a_;
 };
 
@@ -98,6 +115,8 @@ class MatMulKernel final : public Kernel {
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
     core.run(in[0], in[1], nullptr, out[0]);
   }
+  std::string impl() const override { return core.impl(); }
+  bool emulated() const override { return core.emulated(); }
 };
 
 // ---- Gemm ---------------------------------------------------------------------------------
@@ -115,6 +134,8 @@ class GemmKernel final : public Kernel {
     if (runtime_c) expand_c(*in[2], *out[0]);
     core.run(in[0], in[1], bias.defined() ? bias.raw() : nullptr, out[0]);
   }
+  std::string impl() const override { return core.impl(); }
+  bool emulated() const override { return core.emulated(); }
 
   // Y = beta * broadcast(C) for the C shapes Gemm allows: [], [N], [1|M, 1|N].
   void expand_c(const Tensor& c, Tensor& y) const {

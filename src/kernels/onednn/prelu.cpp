@@ -23,6 +23,7 @@ class PReluKernel final : public Kernel {
       why_not = "oneDNN has only its reference prelu for this broadcast";
       return false;
     }
+    impl_ = pd.impl_info_str();
     src_ = user_memory(src);
     wei_ = user_memory(wei);
     dst_ = user_memory(src);
@@ -41,7 +42,10 @@ class PReluKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src_, wei_, dst_, scratch_;
   Step step_;
 };

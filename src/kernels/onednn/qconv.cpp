@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "kernels/onednn/conv_geometry.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/loops.h"
 #include "kernels/onednn/qcommon.h"
 #include "kernels/ref/qbench_ops.h"
 
@@ -31,6 +33,12 @@ class QConvKernel final : public Kernel {
   int runtime_x_zp = -1;
 
   // `nhwc_io`: the node is channels_last, its tensors are NHWC and need no reorder.
+  //
+  // Where this CPU's int8 dot products saturate (cpu_paths.h), full-range weights run as two
+  // convolutions over their 7-bit halves: the first writes its scaled result in f32 (int32 for
+  // ConvInteger), the second adds it as a binary post-op before its own clip and zero point, so
+  // the sum of both is requantized once. int8 sources go in as uint8 (x + 128) with the zero
+  // point 128 higher, which is the same sum.
   bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
             std::string& why_not) {
     const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
@@ -46,64 +54,116 @@ class QConvKernel final : public Kernel {
       wdims[0] = w[0] / groups;
       wdims.insert(wdims.begin(), groups);
     }
-    const dt xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
+    const Int8Behaviour& cpu = int8_behaviour();
+    const bool depthwise = groups > 1 && w[1] == 1 && w[0] == groups;
+    const dt user_xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
+    shift_src_ = user_xt == dt::s8 && cpu.conv_s8_source_inexact;
+    const dt xt = shift_src_ ? dt::u8 : user_xt;
+    if (shift_src_) rq_.src_zp.value += 128;
+    const std::span<const int8_t> wvals(init.constants[wi]->data<int8_t>(), size_t(shape_numel(w)));
+    split_ =
+        (depthwise ? cpu.depthwise_pairs_saturate : cpu.conv_pairs_saturate) && !pair_safe(wvals);
     has_bias_ = !integer && init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
     memory::desc src_plain =
-        nhwc_io ? memory::desc(to_dims(x), xt, tag::nhwc) : plain_desc(to_dims(x), xt);
+        nhwc_io ? memory::desc(to_dims(x), user_xt, tag::nhwc) : plain_desc(to_dims(x), user_xt);
     memory::desc dst_plain =
         nhwc_io ? memory::desc(to_dims(y), yt, tag::nhwc) : plain_desc(to_dims(y), yt);
     memory::desc bias_md = has_bias_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
     memory::desc src_md(to_dims(x), xt, act), dst_md(to_dims(y), yt, act);
+    // The first half's result, in the destination's layout.
+    memory::desc part_md(to_dims(y), integer ? dt::s32 : dt::f32, act);
     memory::desc wei_any(wdims, dt::s8, tag::any);
 
-    dnnl::primitive_attr attr = scratch_attr();
-    if (!integer) apply_requant(rq_, 1 << 1, attr);
     if (runtime_x_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
+    auto make_pd = [&](const dnnl::primitive_attr& attr, const memory::desc& bias,
+                       const memory::desc& dst, dnnl::convolution_forward::primitive_desc& pd) {
+      return try_dnnl(why_not, "int8 convolution", [&] {
+        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, src_md, wei_any,
+                                          bias, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+        pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+      });
+    };
+    dnnl::primitive_attr attr = scratch_attr();
+    if (!integer) apply_requant(rq_, 1 << 1, attr, split_ ? &part_md : nullptr);
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
     rq_.dst_zp.apply(attr, DNNL_ARG_DST);
-    dnnl::convolution_forward::primitive_desc pd;
-    if (!try_dnnl(why_not, "int8 convolution", [&] {
-          dnnl::convolution_forward::desc d(
-              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-              wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
-          pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
-        }))
-      return false;
-    if (is_reference_impl(pd)) {
+    dnnl::convolution_forward::primitive_desc pd, part_pd;
+    if (!make_pd(attr, bias_md, dst_md, pd)) return false;
+    if (split_) {
+      dnnl::primitive_attr part_attr = scratch_attr();
+      if (!integer) part_attr.set_output_scales(rq_.scales.size() > 1 ? 1 << 1 : 0, rq_.scales);
+      rq_.src_zp.apply(part_attr, DNNL_ARG_SRC);
+      if (!make_pd(part_attr, memory::desc(), part_md, part_pd)) return false;
+    }
+    if (is_reference_impl(pd) || (split_ && is_reference_impl(part_pd))) {
       why_not = "oneDNN has only its reference int8 convolution for this case";
       return false;
     }
+    impl_ = pd.impl_info_str();
+    if (split_) impl_ += ", two 7-bit weight halves";
+    if (shift_src_) impl_ += ", int8 source as uint8";
+
     // Weights: once, into the primitive's layout (with any compensation it wants).
-    weights_ = memory(pd.weights_desc(), cpu_engine());
-    memory wuser(plain_desc(wdims, dt::s8), cpu_engine(),
-                 const_cast<void*>(init.constants[wi]->raw()));
-    dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
+    auto reorder_weights = [&](const dnnl::convolution_forward::primitive_desc& p,
+                               const int8_t* values) {
+      memory m(p.weights_desc(), cpu_engine());
+      memory wuser(plain_desc(wdims, dt::s8), cpu_engine(), const_cast<int8_t*>(values));
+      dnnl::reorder(wuser, m).execute(cpu_stream(), wuser, m);
+      cpu_stream().wait();
+      return m;
+    };
+    if (split_) {
+      std::vector<int8_t> hi, lo;
+      split_halves(wvals, hi, lo);
+      part_weights_ = reorder_weights(part_pd, hi.data());
+      weights_ = reorder_weights(pd, lo.data());
+    } else {
+      weights_ = reorder_weights(pd, wvals.data());
+    }
     if (has_bias_) {
       bias_ = memory(bias_md, cpu_engine());
       std::memcpy(bias_.get_data_handle(), init.constants[8]->raw(), bias_md.get_size());
     }
-    cpu_stream().wait();
 
     src_user_ = user_memory(src_plain);
     dst_user_ = user_memory(dst_plain);
-    memory src = src_user_, dst = dst_user_;
-    if (pd.src_desc() != src_plain) {
-      src = memory(pd.src_desc(), cpu_engine());
-      steps_.push_back(
-          {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
+    // The source as the primitive reads it: reordered from the user's layout where they differ,
+    // then shifted to uint8 where the CPU needs that.
+    memory::desc src_layout = pd.src_desc();
+    src_layout.data.data_type = memory::convert_to_c(user_xt);
+    memory src = src_user_;
+    if (src_layout != src_plain) {
+      src_reordered_ = memory(src_layout, cpu_engine());
+      src_reorder_ = {dnnl::reorder(src_user_, src_reordered_),
+                      {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src_reordered_}}};
+      src = src_reordered_;
     }
-    if (pd.dst_desc() != dst_plain) dst = memory(pd.dst_desc(), cpu_engine());
-    Step conv{dnnl::convolution_forward(pd),
-              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}}};
-    if (has_bias_) conv.args[DNNL_ARG_BIAS] = bias_;
-    rq_.src_zp.bind(conv.args, DNNL_ARG_SRC);
-    rq_.dst_zp.bind(conv.args, DNNL_ARG_DST);
+    if (shift_src_) {
+      src_shifted_ = user_memory(pd.src_desc());
+      src = src_shifted_;
+    }
+    dst_ = pd.dst_desc() != dst_plain ? memory(pd.dst_desc(), cpu_engine()) : dst_user_;
+    conv_ = {dnnl::convolution_forward(pd),
+             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}}};
+    if (has_bias_) conv_.args[DNNL_ARG_BIAS] = bias_;
+    rq_.src_zp.bind(conv_.args, DNNL_ARG_SRC);
+    rq_.dst_zp.bind(conv_.args, DNNL_ARG_DST);
     scratch_ = make_scratchpad(pd);
-    if (scratch_) conv.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-    steps_.push_back(std::move(conv));
-    if (dst != dst_user_)
-      steps_.push_back(
-          {dnnl::reorder(dst, dst_user_), {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_user_}}});
+    if (scratch_) conv_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    if (split_) {
+      part_ = user_memory(part_md);
+      part_conv_ = {
+          dnnl::convolution_forward(part_pd),
+          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, part_weights_}, {DNNL_ARG_DST, part_}}};
+      rq_.src_zp.bind(part_conv_.args, DNNL_ARG_SRC);
+      part_scratch_ = make_scratchpad(part_pd);
+      if (part_scratch_) part_conv_.args[DNNL_ARG_SCRATCHPAD] = part_scratch_;
+      if (!integer) conv_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
+    }
+    if (dst_ != dst_user_)
+      dst_reorder_ = {dnnl::reorder(dst_, dst_user_),
+                      {{DNNL_ARG_FROM, dst_}, {DNNL_ARG_TO, dst_user_}}};
     return true;
   }
 
@@ -114,17 +174,47 @@ class QConvKernel final : public Kernel {
     if (runtime_x_zp >= 0) {
       const Tensor* z = inputs[runtime_x_zp];
       *static_cast<int32_t*>(rq_.src_zp.mem.get_data_handle()) =
-          z->dtype() == DType::U8 ? int32_t(z->data<uint8_t>()[0]) : int32_t(z->data<int8_t>()[0]);
+          (z->dtype() == DType::U8 ? int32_t(z->data<uint8_t>()[0])
+                                   : int32_t(z->data<int8_t>()[0])) +
+          (shift_src_ ? 128 : 0);
     }
-    for (Step& s : steps_) s.execute();
+    if (src_reorder_.prim) src_reorder_.execute();
+    if (shift_src_) {
+      // In place over the reordered copy (owned), else into a scratch buffer.
+      const memory& from = src_reordered_ ? src_reordered_ : src_user_;
+      const size_t n = from.get_desc().get_size();
+      void* to = src_reordered_ ? src_reordered_.get_data_handle() : thread_scratch(0, n);
+      cpu_stream().wait();
+      int8_to_shifted_uint8(static_cast<const int8_t*>(from.get_data_handle()),
+                            static_cast<uint8_t*>(to), int64_t(n));
+      src_shifted_.set_data_handle(to);
+    }
+    if (split_) {
+      part_.set_data_handle(thread_scratch(1, part_.get_desc().get_size()));
+      part_conv_.execute();
+    }
+    conv_.execute();
+    if (split_ && integer) {
+      cpu_stream().wait();
+      add_int32(static_cast<const int32_t*>(part_.get_data_handle()),
+                static_cast<int32_t*>(dst_.get_data_handle()),
+                int64_t(dst_.get_desc().get_size() / sizeof(int32_t)));
+    }
+    if (dst_reorder_.prim) dst_reorder_.execute();
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
   Requant rq_;
-  memory weights_, bias_, src_user_, dst_user_, scratch_;
-  std::vector<Step> steps_;
-  bool has_bias_ = false;
+  memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_, part_, scratch_, part_scratch_;
+  // The source reordered into the primitive's layout (owned), and shifted to uint8 (over the
+  // reordered buffer or a scratch buffer).
+  memory src_reordered_, src_shifted_;
+  Step src_reorder_, part_conv_, conv_, dst_reorder_;
+  std::string impl_;
+  bool has_bias_ = false, split_ = false, shift_src_ = false;
 };
 
 tag act_tag(int nd, int which) {

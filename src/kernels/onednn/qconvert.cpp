@@ -13,20 +13,13 @@
 #include <cstring>
 
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/loops.h"
 #include "kernels/onednn/qcommon.h"
 #include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
 
 namespace {
-
-// Above this many elements the loops are split over the OpenMP threads; below, waking the
-// threads costs more than the loop.
-constexpr int64_t kParallelMin = int64_t(1) << 16;
-
-// Cloned per ISA (dispatched when the library loads): the portable x86-64 baseline has no wide
-// vectors, and these loops are memory-bound only at AVX2 width and above.
-#define QBENCH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 template <typename T>
 QBENCH_CLONES void quantize_block(const float* x, T* y, int64_t n, float scale, int32_t zp,
@@ -46,32 +39,16 @@ QBENCH_CLONES void dequantize_block(const T* x, float* y, int64_t n, float scale
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t(x[i]) - zp) * scale;
 }
 
-// Runs fn(begin, count) over [0, n): in one call for small n, in one block per OpenMP thread for
-// large n.
-template <typename Fn>
-void split(int64_t n, Fn&& fn) {
-  if (n < kParallelMin) {
-    fn(0, n);
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
-    fn(begin, end - begin);
-  }
-}
-
 template <typename T>
 void quantize_span(const float* x, T* y, int64_t n, float scale, int32_t zp, int32_t qmin,
                    int32_t qmax) {
   const float lo = float(qmin - zp), hi = float(qmax - zp);
-  split(n, [&](int64_t b, int64_t c) { quantize_block(x + b, y + b, c, scale, zp, lo, hi); });
+  split_loop(n, [&](int64_t b, int64_t c) { quantize_block(x + b, y + b, c, scale, zp, lo, hi); });
 }
 
 template <typename T>
 void dequantize_span(const T* x, float* y, int64_t n, float scale, int32_t zp) {
-  split(n, [&](int64_t b, int64_t c) { dequantize_block(x + b, y + b, c, scale, zp); });
+  split_loop(n, [&](int64_t b, int64_t c) { dequantize_block(x + b, y + b, c, scale, zp); });
 }
 
 // Reads a one-element scale or zero point from a runtime input.

@@ -6,7 +6,9 @@
 // (attention's Q x K^T and softmax x V).
 #include <fmt/format.h>
 
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/loops.h"
 #include "kernels/onednn/qcommon.h"
 
 namespace qbench::kernels::onednn {
@@ -36,6 +38,11 @@ class QMatMulKernel final : public Kernel {
 
   // `bias` is the s32 bias of QGemm, in accumulator units; `post` are extra eltwise post-ops
   // (fused float activations), applied after post_bias.
+  //
+  // Where this CPU's int8 dot products saturate (cpu_paths.h), a B with full-range values runs
+  // as two matmuls over its 7-bit halves (a runtime B is split on every run): the first writes
+  // its scaled result in f32 (int32 for MatMulInteger), the second adds it as its first
+  // post-op, so the sum is requantized once.
   bool init(const KernelInit& init, size_t b_index, const MatMulDims& d, const Requant* rq,
             const Tensor* bias, const std::vector<EltwiseStep>& post, std::string& why_not) {
     const dt at = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
@@ -46,14 +53,33 @@ class QMatMulKernel final : public Kernel {
     memory::dims bias_dims(d.rank(), 1);
     bias_dims.back() = d.n;
     memory::desc bias_md = bias ? plain_desc(bias_dims, dt::s32) : memory::desc();
-    dnnl::primitive_attr attr = scratch_attr();
+    integer_ = yt == dt::s32;
+    const size_t b_numel = size_t(dims_product(d.b, 0, d.b.size()));
+    split_ = int8_behaviour().matmul_pairs_saturate &&
+             (!b_const || !pair_safe({b_const->data<int8_t>(), b_numel}));
+    memory::desc part_md = plain_desc(d.y, integer_ ? dt::s32 : dt::f32);
+    const memory::desc* add_first = split_ && !integer_ ? &part_md : nullptr;
     rq_ = *rq;
     const int n_mask = 1 << (d.rank() - 1);
+    const int scale_mask = b_scales.size() > 1 || rq_.scales.size() > 1 ? n_mask : 0;
+    // The scales both halves apply: constant, or set on every run (runtime A scale).
+    auto set_scales = [&](dnnl::primitive_attr& attr) {
+      if (runtime_a_scale >= 0)
+        attr.set_output_scales(scale_mask, {DNNL_RUNTIME_F32_VAL});
+      else if (!rq_.scales.empty())
+        attr.set_output_scales(scale_mask, rq_.scales);
+    };
+    dnnl::primitive_attr attr = scratch_attr();
     if (runtime_a_scale >= 0) {
-      attr.set_output_scales(b_scales.size() > 1 ? n_mask : 0, {DNNL_RUNTIME_F32_VAL});
+      set_scales(attr);
       scales_ = memory(plain_desc({int64_t(b_scales.size())}, dt::f32), cpu_engine());
+      if (add_first) {
+        dnnl::post_ops po;
+        po.append_binary(dnnl::algorithm::binary_add, *add_first);
+        attr.set_post_ops(po);
+      }
     } else if (!rq_.scales.empty()) {
-      apply_requant(rq_, n_mask, attr);
+      apply_requant(rq_, n_mask, attr, add_first);
     }
     int bias_post_op = -1;
     if (post_bias || !post.empty()) {
@@ -68,27 +94,47 @@ class QMatMulKernel final : public Kernel {
     if (runtime_a_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
     rq_.dst_zp.apply(attr, DNNL_ARG_DST);
-    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul::primitive_desc pd, part_pd;
     if (!try_dnnl(why_not, "int8 matmul", [&] {
           pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_pd, bias_md, dst_md), attr,
                                             cpu_engine());
+          if (split_) {
+            dnnl::primitive_attr part_attr = scratch_attr();
+            set_scales(part_attr);
+            rq_.src_zp.apply(part_attr, DNNL_ARG_SRC);
+            part_pd = dnnl::matmul::primitive_desc(
+                dnnl::matmul::desc(a_md, b_pd, memory::desc(), part_md), part_attr, cpu_engine());
+          }
         }))
       return false;
-    if (is_reference_impl(pd)) {
+    if (is_reference_impl(pd) || (split_ && is_reference_impl(part_pd))) {
       why_not = "oneDNN has only its reference int8 matmul for this case";
       return false;
     }
+    impl_ = pd.impl_info_str();
+    if (split_) impl_ += ", two 7-bit B halves";
     a_ = user_memory(a_md);
     dst_ = user_memory(dst_md);
     b_index_ = b_index;
-    if (b_const) {
-      b_ = memory(pd.weights_desc(), cpu_engine());
-      memory user(b_md, cpu_engine(), const_cast<void*>(b_const->raw()));
-      dnnl::reorder(user, b_).execute(cpu_stream(), user, b_);
+    auto reorder_b = [&](const dnnl::matmul::primitive_desc& p, const int8_t* values) {
+      memory m(p.weights_desc(), cpu_engine());
+      memory user(b_md, cpu_engine(), const_cast<int8_t*>(values));
+      dnnl::reorder(user, m).execute(cpu_stream(), user, m);
       cpu_stream().wait();
+      return m;
+    };
+    if (b_const && split_) {
+      std::vector<int8_t> hi, lo;
+      split_halves({b_const->data<int8_t>(), b_numel}, hi, lo);
+      part_b_ = reorder_b(part_pd, hi.data());
+      b_ = reorder_b(pd, lo.data());
+      b_bound_ = true;
+    } else if (b_const) {
+      b_ = reorder_b(pd, b_const->data<int8_t>());
       b_bound_ = true;
     } else {
       b_ = user_memory(b_md);
+      if (split_) part_b_ = user_memory(b_md);
     }
     step_ = {dnnl::matmul(pd), {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, dst_}}};
     if (bias) {
@@ -106,12 +152,34 @@ class QMatMulKernel final : public Kernel {
     rq_.dst_zp.bind(step_.args, DNNL_ARG_DST);
     scratch_ = make_scratchpad(pd);
     if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    if (split_) {
+      part_ = user_memory(part_md);
+      part_step_ = {dnnl::matmul(part_pd),
+                    {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, part_b_}, {DNNL_ARG_DST, part_}}};
+      if (scales_) part_step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
+      rq_.src_zp.bind(part_step_.args, DNNL_ARG_SRC);
+      part_scratch_ = make_scratchpad(part_pd);
+      if (part_scratch_) part_step_.args[DNNL_ARG_SCRATCHPAD] = part_scratch_;
+      if (!integer_) step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
+    }
     return true;
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
     bind(a_, in[0]);
-    if (!b_bound_) bind(b_, in[b_index_]);
+    if (!b_bound_) {
+      const Tensor* b = in[b_index_];
+      if (split_) {
+        const size_t n = size_t(b->numel());
+        auto* hi = static_cast<int8_t*>(thread_scratch(2, n));
+        auto* lo = static_cast<int8_t*>(thread_scratch(3, n));
+        split_int8_halves(b->data<int8_t>(), hi, lo, int64_t(n));
+        part_b_.set_data_handle(hi);
+        b_.set_data_handle(lo);
+      } else {
+        bind(b_, b);
+      }
+    }
     if (runtime_a_zp >= 0) {
       const Tensor* z = in[runtime_a_zp];
       *static_cast<int32_t*>(rq_.src_zp.mem.get_data_handle()) =
@@ -123,16 +191,26 @@ class QMatMulKernel final : public Kernel {
       for (size_t c = 0; c < b_scales.size(); ++c) sc[c] = a * b_scales[c];
     }
     bind(dst_, out[0]);
+    if (split_) {
+      part_.set_data_handle(thread_scratch(1, part_.get_desc().get_size()));
+      part_step_.execute();
+    }
     step_.execute();
     cpu_stream().wait();
+    if (split_ && integer_)
+      add_int32(static_cast<const int32_t*>(part_.get_data_handle()), out[0]->data<int32_t>(),
+                out[0]->numel());
   }
+
+  std::string impl() const override { return impl_; }
 
  private:
   Requant rq_;
-  memory a_, b_, dst_, bias_, scales_, scratch_;
+  memory a_, b_, part_b_, dst_, part_, bias_, scales_, scratch_, part_scratch_;
   size_t b_index_ = 1;
-  bool b_bound_ = false;
-  Step step_;
+  bool b_bound_ = false, split_ = false, integer_ = false;
+  Step step_, part_step_;
+  std::string impl_;
 };
 
 // A [..., M, K] times B [K, N] (A's leading dims fold into M) or times a batched B [..., K, N]

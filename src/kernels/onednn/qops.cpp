@@ -48,6 +48,7 @@ class QAddKernel final : public Kernel {
       why_not = "oneDNN has only its reference int8 binary for this case";
       return false;
     }
+    impl_ = pd.impl_info_str();
     src0_ = user_memory(s0);
     src1_ = user_memory(s1);
     dst_ = user_memory(d);
@@ -66,7 +67,10 @@ class QAddKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src0_, src1_, dst_, scratch_;
   Step step_;
 };
@@ -138,7 +142,9 @@ class TransposeKernel final : public Kernel {
     if (!try_dnnl(why_not, "reorder", [&] {
           src_ = user_memory(src);
           dst_ = user_memory(dst);
-          step_ = {dnnl::reorder(src_, dst_), {{DNNL_ARG_FROM, src_}, {DNNL_ARG_TO, dst_}}};
+          dnnl::reorder::primitive_desc pd(src_, dst_);
+          impl_ = pd.impl_info_str();
+          step_ = {dnnl::reorder(pd), {{DNNL_ARG_FROM, src_}, {DNNL_ARG_TO, dst_}}};
         }))
       return false;
     return true;
@@ -150,7 +156,10 @@ class TransposeKernel final : public Kernel {
     cpu_stream().wait();
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   memory src_, dst_;
   Step step_;
 };

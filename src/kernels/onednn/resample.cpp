@@ -82,6 +82,8 @@ class ResampleKernel final : public Kernel {
     prim_.run(inputs[0], outputs[0]);
   }
 
+  std::string impl() const override { return prim_.impl(); }
+
  private:
   PlainIoPrimitive prim_;
 };

@@ -103,6 +103,7 @@ class RnnKernel final : public Kernel {
           }
         }))
       return false;
+    impl_ = pd_base.impl_info_str();
     // No is_reference_impl() check: oneDNN's "ref:any" RNN runs its cells on packed JIT GEMMs
     // (only brgemm is faster, and only for some cells); it is still far faster than ours.
 
@@ -202,7 +203,10 @@ class RnnKernel final : public Kernel {
     if (s_.cell == Cell::Lstm) store_state(dst_iter_c_, out(2));
   }
 
+  std::string impl() const override { return impl_; }
+
  private:
+  std::string impl_;
   static memory reordered(const memory::desc& user_md, float* data, const memory::desc& want) {
     memory user(user_md, cpu_engine(), data);
     memory m(want, cpu_engine());

@@ -28,6 +28,8 @@ class SoftmaxKernel final : public Kernel {
     prim_.run(in[0], out[0]);
   }
 
+  std::string impl() const override { return prim_.impl(); }
+
  private:
   PlainIoPrimitive prim_;
 };

@@ -1,0 +1,50 @@
+#pragma once
+// What oneDNN's kernels really compute on this CPU, found once per process by running them on
+// worst-case inputs rather than assumed from the ISA name.
+//
+// Without VNNI, oneDNN's u8 x s8 kernels multiply with vpmaddubsw, which adds each pair of
+// products in int16 and saturates: two products of 255 x 127 overflow, so convolutions and
+// matmuls with full-range int8 weights are not the exact ONNX result. Weights within [-64, 64]
+// never overflow (255 x 64 x 2 = 32640). Convolutions with int8 sources also halve the weights
+// (a lost bit) on such CPUs. The int8 kernels read this to run exactly everywhere (qconv.cpp,
+// qmatmul.cpp); reports read it to say which path ran.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qbench::kernels::onednn {
+
+struct Int8Behaviour {
+  // Dense and grouped convolutions with full-range weights lose products to int16 saturation.
+  bool conv_pairs_saturate = false;
+  // Depthwise convolutions do (oneDNN widens to int32 there on every CPU seen so far).
+  bool depthwise_pairs_saturate = false;
+  // Convolutions with int8 (not uint8) sources are inexact even with 7-bit weights.
+  bool conv_s8_source_inexact = false;
+  // Matmuls (and inner products) with full-range weights lose products to int16 saturation.
+  bool matmul_pairs_saturate = false;
+};
+
+// Probed on first use (a few small primitives, well under a millisecond each), then cached.
+const Int8Behaviour& int8_behaviour();
+
+// True when the CPU has bf16 arithmetic oneDNN uses (AVX512_BF16 or AMX-BF16). Without it, bf16
+// Conv/MatMul/Gemm run emulated: values rounded to bf16, computed by the f32 kernels.
+bool native_bf16();
+
+// One line each for the machine section of reports:
+//   "VNNI (avx512_core_vnni): u8 x s8 dot products exact in int32"
+//   "AVX2 pairwise (vpmaddubsw): int16 pair sums saturate; full-range weights run as two 7-bit
+//    halves (exact), 7-bit weights directly"
+std::string int8_path();
+//   "native (avx512_core_bf16)" or "emulated: this CPU has no native bf16 ..."
+std::string bf16_path();
+
+// Weights within [-64, 64] cannot saturate a pair sum: 255 x 64 x 2 = 32640 <= 32767.
+constexpr int kPairSafeWeight = 64;
+bool pair_safe(std::span<const int8_t> w);
+// Splits w into hi + lo with both halves within [-64, 64]: hi = floor(w / 2), lo = w - hi.
+void split_halves(std::span<const int8_t> w, std::vector<int8_t>& hi, std::vector<int8_t>& lo);
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,50 @@
+#pragma once
+// Element-wise loops the oneDNN kernels run around their primitives, written so the compiler
+// vectorizes them (cloned per ISA, dispatched when the library loads: the portable x86-64
+// baseline has no wide vectors), and per-thread scratch buffers for their temporaries.
+#include <omp.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qbench::kernels::onednn {
+
+#define QBENCH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// Above this many elements a loop is split over the OpenMP threads; below, waking the threads
+// costs more than the loop.
+constexpr int64_t kParallelMin = int64_t(1) << 16;
+
+// Runs fn(begin, count) over [0, n): in one call for small n, in one block per OpenMP thread for
+// large n.
+template <typename Fn>
+void split_loop(int64_t n, Fn&& fn) {
+  if (n < kParallelMin) {
+    fn(0, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    fn(begin, end - begin);
+  }
+}
+
+// A buffer of at least `bytes` (64-byte aligned) owned by the calling thread, one per `slot`
+// (0-3). It grows to the largest request and is reused by every kernel on that thread: the
+// kernels of a plan run one after the other, and each uses its slots only inside run(), so a
+// model needs one temporary of the largest size instead of one per kernel.
+void* thread_scratch(int slot, size_t bytes);
+
+// y = x XOR 0x80: int8 values as uint8 values 128 higher (x + 128), exactly.
+void int8_to_shifted_uint8(const int8_t* x, uint8_t* y, int64_t n);
+// hi = floor(w / 2), lo = w - hi: two halves within [-64, 64] whose sum is w.
+void split_int8_halves(const int8_t* w, int8_t* hi, int8_t* lo, int64_t n);
+// y += x.
+void add_int32(const int32_t* x, int32_t* y, int64_t n);
+// y = x rounded to the nearest bfloat16 (ties to even, as oneDNN's f32 -> bf16 conversion),
+// kept in float: what a bf16 kernel reads, for kernels that emulate bf16 in f32.
+void round_to_bf16(const float* x, float* y, int64_t n);
+
+}  // namespace qbench::kernels::onednn

@@ -12,6 +12,7 @@
 // node's shapes from the actual values and caches one kernel per node and concrete types.
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,9 @@ struct EngineOptions {
   // Use optimized (oneDNN) kernels where they accept a node; false runs the reference kernels
   // only, which is the oracle the tests compare against.
   bool optimized_kernels = true;
+  // Op types that run on the reference kernel even where an optimized one would take them; the
+  // tests use it to check one kernel family against its oracle with everything else unchanged.
+  std::set<std::string> reference_op_types;
   // Run the graph passes (constant folding, BN folding, activation fusion).
   bool optimize_graph = true;
 };

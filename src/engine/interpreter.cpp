@@ -226,7 +226,7 @@ KernelChoice choose_kernel(const ir::Node& node, int64_t opset,
   KernelChoice c;
   kernels::KernelInit init{node, opset, in, out, constants, opts.threads};
   std::vector<std::string> reasons;
-  if (opts.optimized_kernels) {
+  if (opts.optimized_kernels && !opts.reference_op_types.count(node.op_type)) {
     for (const auto& k : kernels::optimized_kernels()) {
       if (node.op_type != k.op_type) continue;
       if (!node.domain.empty() && node.domain != kernels::ref::kQbenchDomain) continue;

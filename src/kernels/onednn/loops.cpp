@@ -1,5 +1,6 @@
 #include "kernels/onednn/loops.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -46,7 +47,47 @@ QBENCH_CLONES void bf16_block(const float* x, float* y, int64_t n) {
   }
 }
 
+template <typename T>
+QBENCH_CLONES void requantize_row(const int32_t* a, const int32_t* b, int64_t channels,
+                                  const Requantization& r, float qmin, float qmax, T* y) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to even
+  for (int64_t c = 0; c < channels; ++c) {
+    float v = static_cast<float>(a[c] + b[c]);
+    if (r.bias) v += static_cast<float>(r.bias[c]);
+    v *= r.scales[r.per_channel ? c : 0];
+    if (r.clip) v = std::min(std::max(v, r.clip_lo), r.clip_hi);
+    v += r.zero_point;
+    v = std::min(std::max(v, qmin), qmax);
+    y[c] = static_cast<T>(static_cast<int32_t>((v + kMagic) - kMagic));
+  }
+}
+
 }  // namespace
+
+void requantize_halves(const int32_t* a, const int32_t* b, int64_t rows, int64_t channels,
+                       const Requantization& r, void* y) {
+  auto run = [&](auto* out, float qmin, float qmax) {
+    auto rows_block = [&](int64_t begin, int64_t count) {
+      for (int64_t i = begin; i < begin + count; ++i)
+        requantize_row(a + i * channels, b + i * channels, channels, r, qmin, qmax,
+                       out + i * channels);
+    };
+    if (rows * channels < kParallelMin) {
+      rows_block(0, rows);
+      return;
+    }
+#pragma omp parallel
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t begin = rows * t / nt, end = rows * (t + 1) / nt;
+      rows_block(begin, end - begin);
+    }
+  };
+  if (r.to_signed)
+    run(static_cast<int8_t*>(y), -128.f, 127.f);
+  else
+    run(static_cast<uint8_t*>(y), 0.f, 255.f);
+}
 
 void* thread_scratch(int slot, size_t bytes) {
   thread_local Scratch slots[4];

@@ -43,6 +43,22 @@ void int8_to_shifted_uint8(const int8_t* x, uint8_t* y, int64_t n);
 void split_int8_halves(const int8_t* w, int8_t* hi, int8_t* lo, int64_t n);
 // y += x.
 void add_int32(const int32_t* x, int32_t* y, int64_t n);
+// Requantizes int32 accumulators that a convolution or matmul produced in two halves (a + b,
+// channels innermost: `rows` x `channels`) into uint8 or int8, in the order of oneDNN's own int8
+// epilogue, so the result equals what one primitive would have written:
+// v = (float(a + b) + float(bias[c])) * scale[c], clipped to [clip_lo, clip_hi] (fused
+// Relu/Clip), plus the zero point, saturated to the output type, rounded half to even.
+struct Requantization {
+  const int32_t* bias = nullptr;  // one per channel, or none
+  const float* scales = nullptr;  // one per channel, or one
+  bool per_channel = false;
+  bool clip = false;
+  float clip_lo = 0, clip_hi = 0;
+  float zero_point = 0;
+  bool to_signed = false;  // int8 (else uint8) output
+};
+void requantize_halves(const int32_t* a, const int32_t* b, int64_t rows, int64_t channels,
+                       const Requantization& r, void* y);
 // y = x rounded to the nearest bfloat16 (ties to even, as oneDNN's f32 -> bf16 conversion),
 // kept in float: what a bf16 kernel reads, for kernels that emulate bf16 in f32.
 void round_to_bf16(const float* x, float* y, int64_t n);

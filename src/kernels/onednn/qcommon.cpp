@@ -108,16 +108,15 @@ bool read_requant(const KernelInit& init, int64_t channels, Requant& r, std::str
   return true;
 }
 
-void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr,
-                   const memory::desc* add_first) {
+void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr) {
   attr.set_output_scales(r.scales.size() > 1 ? channel_mask : 0, r.scales);
   // Post-ops see the scaled value before the destination zero point is added.
-  dnnl::post_ops po;
-  if (add_first) po.append_binary(dnnl::algorithm::binary_add, *add_first);
-  if (r.clip)
+  if (r.clip) {
+    dnnl::post_ops po;
     po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, float(r.lo - r.dst_zp.value),
                       float(r.hi - r.dst_zp.value));
-  if (po.len() > 0) attr.set_post_ops(po);
+    attr.set_post_ops(po);
+  }
 }
 
 }  // namespace qbench::kernels::onednn

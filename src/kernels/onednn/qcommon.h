@@ -41,10 +41,7 @@ struct Requant {
 // Fills `r` from the constant inputs of a QLinearConv/QLinearMatMul-style node (x_scale 1,
 // x_zp 2, w 3, w_scale 4, w_zp 5, y_scale 6, y_zp 7). Declines a non-zero weight zero point.
 bool read_requant(const KernelInit& init, int64_t channels, Requant& r, std::string& why_not);
-// Output scales (mask `channel_mask` when per channel) and the clip post-op on `attr`. With
-// `add_first`, a binary add of a tensor of that description comes first among the post-ops
-// (post-op 0): the scaled result of a weight half computed before (cpu_paths.h).
-void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr,
-                   const memory::desc* add_first = nullptr);
+// Output scales (mask `channel_mask` when per channel) and the clip post-op on `attr`.
+void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr);
 
 }  // namespace qbench::kernels::onednn

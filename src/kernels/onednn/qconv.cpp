@@ -25,6 +25,10 @@ Shape nchw_dims(const Shape& s) {
   return {s[0], s[3], s[1], s[2]};
 }
 
+bool channels_last(tag t) {
+  return t == tag::nwc || t == tag::nhwc || t == tag::ndhwc;
+}
+
 class QConvKernel final : public Kernel {
  public:
   // ConvInteger: weights are input 1, no bias, int32 output without scales, and the input zero
@@ -35,10 +39,10 @@ class QConvKernel final : public Kernel {
   // `nhwc_io`: the node is channels_last, its tensors are NHWC and need no reorder.
   //
   // Where this CPU's int8 dot products saturate (cpu_paths.h), full-range weights run as two
-  // convolutions over their 7-bit halves: the first writes its scaled result in f32 (int32 for
-  // ConvInteger), the second adds it as a binary post-op before its own clip and zero point, so
-  // the sum of both is requantized once. int8 sources go in as uint8 (x + 128) with the zero
-  // point 128 higher, which is the same sum.
+  // convolutions over their 7-bit halves, each accumulating in int32; the halves are added and
+  // requantized once, in the order of oneDNN's own epilogue (loops.h), so the output is what
+  // one primitive computes on a CPU with VNNI. int8 sources go in as uint8 (x + 128) with the
+  // zero point 128 higher, which is the same sum.
   bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
             std::string& why_not) {
     const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
@@ -63,40 +67,36 @@ class QConvKernel final : public Kernel {
     const std::span<const int8_t> wvals(init.constants[wi]->data<int8_t>(), size_t(shape_numel(w)));
     split_ =
         (depthwise ? cpu.depthwise_pairs_saturate : cpu.conv_pairs_saturate) && !pair_safe(wvals);
+    if (split_ && !integer && !channels_last(act)) {
+      why_not = "weight halves are requantized in channels-last layout only";
+      return false;
+    }
     has_bias_ = !integer && init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
     memory::desc src_plain =
         nhwc_io ? memory::desc(to_dims(x), user_xt, tag::nhwc) : plain_desc(to_dims(x), user_xt);
     memory::desc dst_plain =
         nhwc_io ? memory::desc(to_dims(y), yt, tag::nhwc) : plain_desc(to_dims(y), yt);
-    memory::desc bias_md = has_bias_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
-    memory::desc src_md(to_dims(x), xt, act), dst_md(to_dims(y), yt, act);
-    // The first half's result, in the destination's layout.
-    memory::desc part_md(to_dims(y), integer ? dt::s32 : dt::f32, act);
+    memory::desc bias_md =
+        has_bias_ && !split_ ? plain_desc(memory::dims{w[0]}, dt::s32) : memory::desc();
+    memory::desc src_md(to_dims(x), xt, act);
+    // The halves write int32 accumulators; one primitive writes the requantized output.
+    memory::desc dst_md(to_dims(y), split_ ? dt::s32 : yt, act);
     memory::desc wei_any(wdims, dt::s8, tag::any);
 
-    if (runtime_x_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
-    auto make_pd = [&](const dnnl::primitive_attr& attr, const memory::desc& bias,
-                       const memory::desc& dst, dnnl::convolution_forward::primitive_desc& pd) {
-      return try_dnnl(why_not, "int8 convolution", [&] {
-        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::convolution_direct, src_md, wei_any,
-                                          bias, dst, g.strides, g.dilates, g.pad_l, g.pad_r);
-        pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
-      });
-    };
     dnnl::primitive_attr attr = scratch_attr();
-    if (!integer) apply_requant(rq_, 1 << 1, attr, split_ ? &part_md : nullptr);
+    if (!integer && !split_) apply_requant(rq_, 1 << 1, attr);
+    if (runtime_x_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
-    rq_.dst_zp.apply(attr, DNNL_ARG_DST);
-    dnnl::convolution_forward::primitive_desc pd, part_pd;
-    if (!make_pd(attr, bias_md, dst_md, pd)) return false;
-    if (split_) {
-      dnnl::primitive_attr part_attr = scratch_attr();
-      if (!integer) part_attr.set_output_scales(rq_.scales.size() > 1 ? 1 << 1 : 0, rq_.scales);
-      rq_.src_zp.apply(part_attr, DNNL_ARG_SRC);
-      if (!make_pd(part_attr, memory::desc(), part_md, part_pd)) return false;
-    }
-    if (is_reference_impl(pd) || (split_ && is_reference_impl(part_pd))) {
+    if (!split_) rq_.dst_zp.apply(attr, DNNL_ARG_DST);
+    dnnl::convolution_forward::primitive_desc pd;
+    if (!try_dnnl(why_not, "int8 convolution", [&] {
+          dnnl::convolution_forward::desc d(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+              wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
+          pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+        }))
+      return false;
+    if (is_reference_impl(pd)) {
       why_not = "oneDNN has only its reference int8 convolution for this case";
       return false;
     }
@@ -105,9 +105,8 @@ class QConvKernel final : public Kernel {
     if (shift_src_) impl_ += ", int8 source as uint8";
 
     // Weights: once, into the primitive's layout (with any compensation it wants).
-    auto reorder_weights = [&](const dnnl::convolution_forward::primitive_desc& p,
-                               const int8_t* values) {
-      memory m(p.weights_desc(), cpu_engine());
+    auto reorder_weights = [&](const int8_t* values) {
+      memory m(pd.weights_desc(), cpu_engine());
       memory wuser(plain_desc(wdims, dt::s8), cpu_engine(), const_cast<int8_t*>(values));
       dnnl::reorder(wuser, m).execute(cpu_stream(), wuser, m);
       cpu_stream().wait();
@@ -116,14 +115,14 @@ class QConvKernel final : public Kernel {
     if (split_) {
       std::vector<int8_t> hi, lo;
       split_halves(wvals, hi, lo);
-      part_weights_ = reorder_weights(part_pd, hi.data());
-      weights_ = reorder_weights(pd, lo.data());
+      part_weights_ = reorder_weights(hi.data());
+      weights_ = reorder_weights(lo.data());
     } else {
-      weights_ = reorder_weights(pd, wvals.data());
+      weights_ = reorder_weights(wvals.data());
     }
     if (has_bias_) {
-      bias_ = memory(bias_md, cpu_engine());
-      std::memcpy(bias_.get_data_handle(), init.constants[8]->raw(), bias_md.get_size());
+      bias_ = memory(plain_desc(memory::dims{w[0]}, dt::s32), cpu_engine());
+      std::memcpy(bias_.get_data_handle(), init.constants[8]->raw(), w[0] * sizeof(int32_t));
     }
 
     src_user_ = user_memory(src_plain);
@@ -143,23 +142,37 @@ class QConvKernel final : public Kernel {
       src_shifted_ = user_memory(pd.src_desc());
       src = src_shifted_;
     }
-    dst_ = pd.dst_desc() != dst_plain ? memory(pd.dst_desc(), cpu_engine()) : dst_user_;
+    // The output in the primitive's layout (requantized or int32), before any reorder to the
+    // user's; with halves, the requantized output in that layout.
+    memory::desc out_md = pd.dst_desc();
+    out_md.data.data_type = memory::convert_to_c(yt);
+    dst_ = out_md != dst_plain ? memory(out_md, cpu_engine()) : dst_user_;
+    if (split_) {
+      channels_ = w[0];
+      acc_ = user_memory(pd.dst_desc());
+      part_acc_ = user_memory(pd.dst_desc());
+      requant_.bias = has_bias_ ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr;
+      requant_.scales = rq_.scales.data();
+      requant_.per_channel = rq_.scales.size() > 1;
+      requant_.clip = rq_.clip;
+      requant_.clip_lo = float(rq_.lo - rq_.dst_zp.value);
+      requant_.clip_hi = float(rq_.hi - rq_.dst_zp.value);
+      requant_.zero_point = float(rq_.dst_zp.value);
+      requant_.to_signed = yt == dt::s8;
+    }
     conv_ = {dnnl::convolution_forward(pd),
-             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}}};
-    if (has_bias_) conv_.args[DNNL_ARG_BIAS] = bias_;
+             {{DNNL_ARG_SRC, src},
+              {DNNL_ARG_WEIGHTS, weights_},
+              {DNNL_ARG_DST, split_ ? (integer ? dst_ : acc_) : dst_}}};
+    if (has_bias_ && !split_) conv_.args[DNNL_ARG_BIAS] = bias_;
     rq_.src_zp.bind(conv_.args, DNNL_ARG_SRC);
-    rq_.dst_zp.bind(conv_.args, DNNL_ARG_DST);
+    if (!split_) rq_.dst_zp.bind(conv_.args, DNNL_ARG_DST);
     scratch_ = make_scratchpad(pd);
     if (scratch_) conv_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
     if (split_) {
-      part_ = user_memory(part_md);
-      part_conv_ = {
-          dnnl::convolution_forward(part_pd),
-          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, part_weights_}, {DNNL_ARG_DST, part_}}};
-      rq_.src_zp.bind(part_conv_.args, DNNL_ARG_SRC);
-      part_scratch_ = make_scratchpad(part_pd);
-      if (part_scratch_) part_conv_.args[DNNL_ARG_SCRATCHPAD] = part_scratch_;
-      if (!integer) conv_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
+      part_conv_ = conv_;
+      part_conv_.args[DNNL_ARG_WEIGHTS] = part_weights_;
+      part_conv_.args[DNNL_ARG_DST] = part_acc_;
     }
     if (dst_ != dst_user_)
       dst_reorder_ = {dnnl::reorder(dst_, dst_user_),
@@ -190,15 +203,21 @@ class QConvKernel final : public Kernel {
       src_shifted_.set_data_handle(to);
     }
     if (split_) {
-      part_.set_data_handle(thread_scratch(1, part_.get_desc().get_size()));
+      const size_t bytes = part_acc_.get_desc().get_size();
+      part_acc_.set_data_handle(thread_scratch(1, bytes));
+      if (!integer) acc_.set_data_handle(thread_scratch(2, bytes));
       part_conv_.execute();
     }
     conv_.execute();
-    if (split_ && integer) {
+    if (split_) {
       cpu_stream().wait();
-      add_int32(static_cast<const int32_t*>(part_.get_data_handle()),
-                static_cast<int32_t*>(dst_.get_data_handle()),
-                int64_t(dst_.get_desc().get_size() / sizeof(int32_t)));
+      const auto* part = static_cast<const int32_t*>(part_acc_.get_data_handle());
+      const int64_t n = int64_t(part_acc_.get_desc().get_size() / sizeof(int32_t));
+      if (integer)
+        add_int32(part, static_cast<int32_t*>(dst_.get_data_handle()), n);
+      else
+        requantize_halves(part, static_cast<const int32_t*>(acc_.get_data_handle()), n / channels_,
+                          channels_, requant_, dst_.get_data_handle());
     }
     if (dst_reorder_.prim) dst_reorder_.execute();
     cpu_stream().wait();
@@ -208,11 +227,15 @@ class QConvKernel final : public Kernel {
 
  private:
   Requant rq_;
-  memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_, part_, scratch_, part_scratch_;
+  memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_, scratch_;
+  // The int32 accumulators of the two weight halves (scratch buffers).
+  memory acc_, part_acc_;
   // The source reordered into the primitive's layout (owned), and shifted to uint8 (over the
   // reordered buffer or a scratch buffer).
   memory src_reordered_, src_shifted_;
   Step src_reorder_, part_conv_, conv_, dst_reorder_;
+  Requantization requant_;
+  int64_t channels_ = 0;
   std::string impl_;
   bool has_bias_ = false, split_ = false, shift_src_ = false;
 };

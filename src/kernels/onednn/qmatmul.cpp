@@ -40,29 +40,33 @@ class QMatMulKernel final : public Kernel {
   // (fused float activations), applied after post_bias.
   //
   // Where this CPU's int8 dot products saturate (cpu_paths.h), a B with full-range values runs
-  // as two matmuls over its 7-bit halves (a runtime B is split on every run): the first writes
-  // its scaled result in f32 (int32 for MatMulInteger), the second adds it as its first
-  // post-op, so the sum is requantized once.
+  // as two matmuls over its 7-bit halves (a runtime B is split on every run). For uint8/int8
+  // and int32 outputs both halves accumulate in int32 and are added (and requantized once, in
+  // the order of oneDNN's own epilogue, loops.h), so the output is what one primitive computes
+  // on a CPU with VNNI; for float outputs the first half's scaled result is added by the
+  // second's first post-op.
   bool init(const KernelInit& init, size_t b_index, const MatMulDims& d, const Requant* rq,
             const Tensor* bias, const std::vector<EltwiseStep>& post, std::string& why_not) {
     const dt at = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
     const Tensor* b_const = init.constants[b_index];
-    memory::desc a_md = plain_desc(d.a, at), dst_md = plain_desc(d.y, yt);
+    memory::desc a_md = plain_desc(d.a, at);
     memory::desc b_md = plain_desc(d.b, dt::s8);
     memory::desc b_pd = b_const ? memory::desc(d.b, dt::s8, tag::any) : b_md;
     memory::dims bias_dims(d.rank(), 1);
     bias_dims.back() = d.n;
-    memory::desc bias_md = bias ? plain_desc(bias_dims, dt::s32) : memory::desc();
-    integer_ = yt == dt::s32;
     const size_t b_numel = size_t(dims_product(d.b, 0, d.b.size()));
     split_ = int8_behaviour().matmul_pairs_saturate &&
              (!b_const || !pair_safe({b_const->data<int8_t>(), b_numel}));
-    memory::desc part_md = plain_desc(d.y, integer_ ? dt::s32 : dt::f32);
-    const memory::desc* add_first = split_ && !integer_ ? &part_md : nullptr;
+    float_out_ = yt == dt::f32;
+    // Integer halves: int32 accumulators, everything else applied by requantize_halves().
+    const bool int_halves = split_ && !float_out_;
+    memory::desc dst_md = plain_desc(d.y, int_halves ? dt::s32 : yt);
+    memory::desc bias_md = bias && !int_halves ? plain_desc(bias_dims, dt::s32) : memory::desc();
+    memory::desc part_md = plain_desc(d.y, float_out_ ? dt::f32 : dt::s32);
     rq_ = *rq;
     const int n_mask = 1 << (d.rank() - 1);
     const int scale_mask = b_scales.size() > 1 || rq_.scales.size() > 1 ? n_mask : 0;
-    // The scales both halves apply: constant, or set on every run (runtime A scale).
+    // The scales of a float output: constant, or set on every run (runtime A scale).
     auto set_scales = [&](dnnl::primitive_attr& attr) {
       if (runtime_a_scale >= 0)
         attr.set_output_scales(scale_mask, {DNNL_RUNTIME_F32_VAL});
@@ -70,51 +74,50 @@ class QMatMulKernel final : public Kernel {
         attr.set_output_scales(scale_mask, rq_.scales);
     };
     dnnl::primitive_attr attr = scratch_attr();
-    if (runtime_a_scale >= 0) {
-      set_scales(attr);
-      scales_ = memory(plain_desc({int64_t(b_scales.size())}, dt::f32), cpu_engine());
-      if (add_first) {
-        dnnl::post_ops po;
-        po.append_binary(dnnl::algorithm::binary_add, *add_first);
-        attr.set_post_ops(po);
-      }
-    } else if (!rq_.scales.empty()) {
-      apply_requant(rq_, n_mask, attr, add_first);
-    }
     int bias_post_op = -1;
-    if (post_bias || !post.empty()) {
-      dnnl::post_ops po = attr.get_post_ops();
-      if (post_bias) {
-        bias_post_op = po.len();
-        po.append_binary(dnnl::algorithm::binary_add, plain_desc(bias_dims, dt::f32));
+    if (!int_halves) {
+      if (runtime_a_scale >= 0)
+        scales_ = memory(plain_desc({int64_t(b_scales.size())}, dt::f32), cpu_engine());
+      if (float_out_) {
+        set_scales(attr);
+        dnnl::post_ops po;
+        if (split_) po.append_binary(dnnl::algorithm::binary_add, part_md);  // post-op 0
+        if (post_bias) {
+          bias_post_op = po.len();
+          po.append_binary(dnnl::algorithm::binary_add, plain_desc(bias_dims, dt::f32));
+        }
+        append_steps(po, post);
+        if (po.len() > 0) attr.set_post_ops(po);
+      } else if (!rq_.scales.empty()) {
+        apply_requant(rq_, n_mask, attr);
       }
-      append_steps(po, post);
-      attr.set_post_ops(po);
     }
     if (runtime_a_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
-    rq_.dst_zp.apply(attr, DNNL_ARG_DST);
+    if (!int_halves) rq_.dst_zp.apply(attr, DNNL_ARG_DST);
     dnnl::matmul::primitive_desc pd, part_pd;
     if (!try_dnnl(why_not, "int8 matmul", [&] {
           pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_pd, bias_md, dst_md), attr,
                                             cpu_engine());
-          if (split_) {
+          if (split_ && float_out_) {
             dnnl::primitive_attr part_attr = scratch_attr();
             set_scales(part_attr);
             rq_.src_zp.apply(part_attr, DNNL_ARG_SRC);
             part_pd = dnnl::matmul::primitive_desc(
                 dnnl::matmul::desc(a_md, b_pd, memory::desc(), part_md), part_attr, cpu_engine());
+          } else {
+            part_pd = pd;
           }
         }))
       return false;
-    if (is_reference_impl(pd) || (split_ && is_reference_impl(part_pd))) {
+    if (is_reference_impl(pd) || is_reference_impl(part_pd)) {
       why_not = "oneDNN has only its reference int8 matmul for this case";
       return false;
     }
     impl_ = pd.impl_info_str();
     if (split_) impl_ += ", two 7-bit B halves";
     a_ = user_memory(a_md);
-    dst_ = user_memory(dst_md);
+    dst_ = user_memory(plain_desc(d.y, yt));
     b_index_ = b_index;
     auto reorder_b = [&](const dnnl::matmul::primitive_desc& p, const int8_t* values) {
       memory m(p.weights_desc(), cpu_engine());
@@ -136,31 +139,43 @@ class QMatMulKernel final : public Kernel {
       b_ = user_memory(b_md);
       if (split_) part_b_ = user_memory(b_md);
     }
-    step_ = {dnnl::matmul(pd), {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, dst_}}};
+    acc_ = int_halves && yt != dt::s32 ? user_memory(dst_md) : dst_;
+    step_ = {dnnl::matmul(pd), {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, acc_}}};
     if (bias) {
-      bias_ = memory(bias_md, cpu_engine());
-      std::memcpy(bias_.get_data_handle(), bias->raw(), bias_md.get_size());
-      step_.args[DNNL_ARG_BIAS] = bias_;
+      bias_ = memory(plain_desc(bias_dims, dt::s32), cpu_engine());
+      std::memcpy(bias_.get_data_handle(), bias->raw(), d.n * sizeof(int32_t));
+      if (!int_halves) step_.args[DNNL_ARG_BIAS] = bias_;
     }
     if (post_bias) {
-      bias_ = memory(plain_desc(bias_dims, dt::f32), cpu_engine());
-      std::memcpy(bias_.get_data_handle(), post_bias->raw(), d.n * sizeof(float));
-      step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(bias_post_op) | DNNL_ARG_SRC_1] = bias_;
+      post_bias_ = memory(plain_desc(bias_dims, dt::f32), cpu_engine());
+      std::memcpy(post_bias_.get_data_handle(), post_bias->raw(), d.n * sizeof(float));
+      step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(bias_post_op) | DNNL_ARG_SRC_1] = post_bias_;
     }
     if (scales_) step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
     rq_.src_zp.bind(step_.args, DNNL_ARG_SRC);
-    rq_.dst_zp.bind(step_.args, DNNL_ARG_DST);
+    if (!int_halves) rq_.dst_zp.bind(step_.args, DNNL_ARG_DST);
     scratch_ = make_scratchpad(pd);
     if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
     if (split_) {
       part_ = user_memory(part_md);
       part_step_ = {dnnl::matmul(part_pd),
                     {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, part_b_}, {DNNL_ARG_DST, part_}}};
-      if (scales_) part_step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
+      if (scales_ && float_out_) part_step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
       rq_.src_zp.bind(part_step_.args, DNNL_ARG_SRC);
       part_scratch_ = make_scratchpad(part_pd);
       if (part_scratch_) part_step_.args[DNNL_ARG_SCRATCHPAD] = part_scratch_;
-      if (!integer_) step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
+      if (float_out_) step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
+    }
+    if (int_halves && yt != dt::s32) {
+      n_ = d.n;
+      requant_.bias = bias ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr;
+      requant_.scales = rq_.scales.data();
+      requant_.per_channel = rq_.scales.size() > 1;
+      requant_.clip = rq_.clip;
+      requant_.clip_lo = float(rq_.lo - rq_.dst_zp.value);
+      requant_.clip_hi = float(rq_.hi - rq_.dst_zp.value);
+      requant_.zero_point = float(rq_.dst_zp.value);
+      requant_.to_signed = yt == dt::s8;
     }
     return true;
   }
@@ -191,25 +206,34 @@ class QMatMulKernel final : public Kernel {
       for (size_t c = 0; c < b_scales.size(); ++c) sc[c] = a * b_scales[c];
     }
     bind(dst_, out[0]);
+    const bool requantize = split_ && n_ > 0;
     if (split_) {
-      part_.set_data_handle(thread_scratch(1, part_.get_desc().get_size()));
+      const size_t bytes = part_.get_desc().get_size();
+      part_.set_data_handle(thread_scratch(1, bytes));
+      if (requantize) acc_.set_data_handle(thread_scratch(0, bytes));
       part_step_.execute();
     }
     step_.execute();
     cpu_stream().wait();
-    if (split_ && integer_)
-      add_int32(static_cast<const int32_t*>(part_.get_data_handle()), out[0]->data<int32_t>(),
-                out[0]->numel());
+    if (!split_ || float_out_) return;
+    const auto* part = static_cast<const int32_t*>(part_.get_data_handle());
+    if (requantize)
+      requantize_halves(part, static_cast<const int32_t*>(acc_.get_data_handle()),
+                        out[0]->numel() / n_, n_, requant_, out[0]->raw());
+    else
+      add_int32(part, out[0]->data<int32_t>(), out[0]->numel());
   }
 
   std::string impl() const override { return impl_; }
 
  private:
   Requant rq_;
-  memory a_, b_, part_b_, dst_, part_, bias_, scales_, scratch_, part_scratch_;
+  memory a_, b_, part_b_, dst_, acc_, part_, bias_, post_bias_, scales_, scratch_, part_scratch_;
   size_t b_index_ = 1;
-  bool b_bound_ = false, split_ = false, integer_ = false;
+  bool b_bound_ = false, split_ = false, float_out_ = false;
   Step step_, part_step_;
+  Requantization requant_;
+  int64_t n_ = 0;  // columns, when the halves are requantized here
   std::string impl_;
 };
 

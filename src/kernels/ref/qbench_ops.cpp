@@ -225,9 +225,8 @@ void ref_qgemm(const ir::Node& node, int64_t opset, std::span<const Tensor* cons
   for (int64_t i = 0; i < acc_t[0].numel(); ++i) {
     const int64_t c = i % n;
     const float mult = as * bs[bs.size() == 1 ? 0 : c] / ys;
-    const double a = static_cast<double>(acc[i]) + (bias.empty() ? 0 : bias[c]);
-    const double q = quant::round_half_even(a * mult) + zp;
-    store_int(*out[0], i, static_cast<int32_t>(std::clamp<double>(q, lo, hi)));
+    const int64_t a = int64_t(acc[i]) + (bias.empty() ? 0 : bias[c]);
+    store_int(*out[0], i, quant::requantize_value(a, mult, zp, lo, hi));
   }
 }
 

@@ -237,6 +237,7 @@ std::vector<int32_t> int_matmul(const ir::Node& node, const IntMatMul& d, const 
     const int32_t* ap = av.data() + off[0] * mk;
     const int32_t* bp = bv.data() + off[1] * kn;
     int32_t* yp = y.data() + bi * mn;
+#pragma omp parallel for schedule(static) if (d.m * d.n * d.k > (1 << 16))
     for (int64_t m = 0; m < d.m; ++m) {
       int32_t* yrow = yp + m * d.n;
       for (int64_t k = 0; k < d.k; ++k) {
@@ -295,6 +296,8 @@ std::vector<int32_t> int_conv(const ir::Node& node, const IntConv& g, const Tens
   const int64_t ph = one_d ? 0 : g.w.pad_begin[0], pw = g.w.pad_begin.back();
   const int64_t cg = g.c / g.group, mg = g.m / g.group;
   std::vector<int32_t> y(static_cast<size_t>(shape_numel(g.out)), 0);
+  // Each (image, output channel) plane is summed on its own, so the planes run in parallel.
+#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t oc = 0; oc < g.m; ++oc) {
       const int64_t grp = oc / mg;
@@ -344,9 +347,8 @@ std::vector<float> per_channel(const ir::Node& node, const Tensor& t, int64_t co
   return v;
 }
 
-// Requantizes int32 accumulators: y = saturate(round(acc * multiplier[c]) + y_zp), where
-// multiplier = input scale * weight scale / y_scale (as ONNX's reference computes it) and
-// c = (i / inner) % channels.
+// Requantizes int32 accumulators (quant::requantize_value), where multiplier = input scale *
+// weight scale / y_scale (as ONNX's reference computes it) and c = (i / inner) % channels.
 void requantize(const std::vector<int32_t>& acc, const std::vector<float>& multiplier,
                 int64_t inner, int32_t y_zp, Tensor& y) {
   int32_t lo, hi;
@@ -354,8 +356,8 @@ void requantize(const std::vector<int32_t>& acc, const std::vector<float>& multi
   const int64_t channels = static_cast<int64_t>(multiplier.size());
   for (size_t i = 0; i < acc.size(); ++i) {
     const int64_t c = (static_cast<int64_t>(i) / inner) % channels;
-    const double q = quant::round_half_even(static_cast<double>(acc[i]) * multiplier[c]) + y_zp;
-    store_int(y, static_cast<int64_t>(i), static_cast<int32_t>(std::clamp<double>(q, lo, hi)));
+    store_int(y, static_cast<int64_t>(i),
+              quant::requantize_value(acc[i], multiplier[c], y_zp, lo, hi));
   }
 }
 

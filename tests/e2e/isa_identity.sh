@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The same int8 file gives the same answers on every CPU class. Each zoo model's static-int8 file
+# (and a QDQ file with full-range weights made by PyTorch) is evaluated on the 10,000 test images
+# at this machine's ISA and with oneDNN capped at AVX2 (int16 pair sums that saturate, no VNNI)
+# and, where this CPU has AVX-512, at AVX512_CORE (no VNNI either). The CNNs' predicted labels
+# must be identical: the integer path is exact on every ISA and requantizes in the same order.
+# The ViT's float ops (LayerNorm, Softmax, GELU) run on ISA-specific oneDNN code whose float
+# results differ in the last bits, so it may differ on a tie-level handful (at most 3 images).
+# Also checks that each capped run reports the int8 path it took. Usage: isa_identity.sh QBENCH SOURCE_DIR
+set -uo pipefail
+QB="$1"
+SRC="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+
+caps=(AVX2)
+grep -q avx512bw /proc/cpuinfo && caps+=(AVX512_CORE)
+
+files=()
+for m in lenet resnet mobilenet vit mlp; do
+  "$QB" quantize --model "$SRC/models/$m.onnx" --recipe static-int8 --calib-data fashion-mnist \
+    --out "$TMP/$m.onnx" >/dev/null 2>&1 || fail "quantize $m"
+  files+=("$m")
+done
+cp "$SRC/tests/data/torch_qdq.onnx" "$TMP/torch_qdq.onnx"
+files+=(torch_qdq)
+
+for f in "${files[@]}"; do
+  "$QB" eval --model "$TMP/$f.onnx" --data fashion-mnist --predictions "$TMP/$f.host.txt" \
+    >/dev/null 2>&1 || { fail "eval $f at the host ISA"; continue; }
+  for isa in "${caps[@]}"; do
+    ONEDNN_MAX_CPU_ISA=$isa "$QB" eval --model "$TMP/$f.onnx" --data fashion-mnist \
+      --predictions "$TMP/$f.$isa.txt" >/dev/null 2>&1 || { fail "eval $f at $isa"; continue; }
+    differ="$(paste "$TMP/$f.host.txt" "$TMP/$f.$isa.txt" | awk '$1 != $2' | wc -l)"
+    allowed=0
+    [ "$f" = vit ] && allowed=3
+    if [ "$(wc -l <"$TMP/$f.$isa.txt")" -eq 10000 ] && [ "$differ" -le "$allowed" ]; then
+      pass
+    else
+      fail "$f: $differ of 10000 predictions differ between the host ISA and $isa (allowed $allowed)"
+    fi
+    echo "$f: $differ of 10000 predictions differ between the host ISA and $isa"
+  done
+done
+
+# The capped run names the path: pairwise int16 sums, weights split into 7-bit halves.
+out="$(ONEDNN_MAX_CPU_ISA=AVX2 "$QB" inspect --model "$TMP/torch_qdq.onnx" 2>&1)"
+case "$out" in
+  *"int8      AVX2 pairwise"*"two 7-bit weight halves"*) pass ;;
+  *) fail "inspect under AVX2 does not name the pairwise int8 path and the weight halves: $out" ;;
+esac
+case "$out" in
+  *"bf16      emulated"*) pass ;;
+  *) fail "inspect under AVX2 does not say bf16 is emulated" ;;
+esac
+
+echo "isa_identity: $((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

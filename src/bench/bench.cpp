@@ -7,10 +7,12 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "bench/sysinfo.h"
 #include "engine/engine.h"
 #include "engine/inspect.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "onnx/onnx_io.h"
 
 namespace qbench::bench {
@@ -64,6 +66,25 @@ std::vector<std::string> trust_warnings(const std::string& build_type, const eva
   return w;
 }
 
+namespace {
+
+// A Conv/MatMul/Gemm weight stored as float16 and cast to float (the fp16 recipe's form).
+bool has_fp16_weights(const ir::Graph& g) {
+  std::set<std::string> casts;
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "Cast" || n.inputs.empty()) continue;
+    const Tensor* t = g.constant(n.inputs[0]);
+    if (t && t->dtype() == DType::F16) casts.insert(n.outputs[0]);
+  }
+  for (const auto& n : g.nodes)
+    if ((n.op_type == "Conv" || n.op_type == "MatMul" || n.op_type == "Gemm") &&
+        n.inputs.size() > 1 && casts.count(n.inputs[1]))
+      return true;
+  return false;
+}
+
+}  // namespace
+
 BenchResult run_bench(const std::string& path, const BenchOptions& o,
                       const std::function<void(int64_t, int64_t)>& progress) {
   BenchResult r;
@@ -74,6 +95,8 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
   auto t0 = Clock::now();
   ir::Graph g = onnxio::load_model(path);
   r.load_seconds = since(t0);
+  r.saturation = quant::saturation_risk(g);
+  const bool fp16_weights = has_fp16_weights(g);
   t0 = Clock::now();
   engine::EngineOptions eo;
   eo.threads = o.threads;
@@ -99,8 +122,17 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
   eng.run(in_b);
   // After a run: a dynamic plan (shapes known only at run time) knows its kernels only then.
   const engine::PlanReport rep = engine::describe_plan(plan1, eng.graph());
-  r.coverage = {rep.params_int8, rep.params_bf16, rep.params_f32,
-                rep.macs_int8,   rep.macs_bf16,   rep.macs_f32};
+  r.coverage = {rep.params_int8, rep.params_bf16, rep.params_f32,   rep.macs_int8,
+                rep.macs_bf16,   rep.macs_f32,    rep.macs_emulated};
+  r.kernels = rep.implementations;
+  if (rep.macs_emulated > 0)
+    r.emulation = fmt::format("bf16 emulated on {:.0f}% of MACs: {}",
+                              100.0 * double(rep.macs_emulated) / double(rep.macs),
+                              kernels::onednn::bf16_emulation_reason());
+  else if (fp16_weights)
+    r.emulation =
+        "fp16 weights computed by the f32 kernels: qbench has no fp16 compute path, so this is "
+        "f32 speed, not what fp16 hardware would do";
 
   const CpuSample before = sample_cpu();
   std::vector<double> ms;

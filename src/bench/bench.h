@@ -12,6 +12,7 @@
 
 #include "core/tensor.h"
 #include "eval/stats.h"
+#include "quant/saturation.h"
 
 namespace qbench::bench {
 
@@ -30,6 +31,8 @@ struct BenchOptions {
 struct PrecisionCoverage {
   int64_t params_int8 = 0, params_bf16 = 0, params_f32 = 0;
   int64_t macs_int8 = 0, macs_bf16 = 0, macs_f32 = 0;
+  // Of the f32 MACs: a bf16 model's, emulated by f32 kernels on a CPU without native bf16.
+  int64_t macs_emulated = 0;
   int64_t params() const { return params_int8 + params_bf16 + params_f32; }
   int64_t macs() const { return macs_int8 + macs_bf16 + macs_f32; }
 };
@@ -50,6 +53,14 @@ struct BenchResult {
   double images_per_second = 0;
   int64_t peak_rss_bytes = 0;
   PrecisionCoverage coverage;
+  // Set when part of the model ran in a precision this CPU lacks, emulated ("bf16 emulated: this
+  // CPU has no native bf16 ..."): accuracy is that precision's, the timing is not.
+  std::string emulation;
+  // The distinct kernel implementations of the batch-1 plan ("brgconv:avx512_core_vnni",
+  // "jit_uni_int8:avx2, two 7-bit weight halves"), sorted.
+  std::vector<std::string> kernels;
+  // The file's int8 weights, for runtimes that add u8 x s8 pairs in int16 (quant/saturation.h).
+  quant::SaturationRisk saturation;
   double other_cpu_share = 0;  // CPU used by other processes during the timed phases
   std::vector<std::string> warnings;
 };

@@ -91,7 +91,7 @@ quant::QuantizeOptions quantize_options(const CompareOptions& o, quant::Recipe r
   q.calib.threads = o.bench.threads;
   q.calib.image = o.image;
   q.calib.preprocess = o.preprocess;
-  if (o.progress && recipe == quant::Recipe::StaticInt8)
+  if (o.progress && quant::is_static_int8(recipe))
     q.calib.progress = o.progress("calibrate " + std::string(quant::recipe_name(recipe)));
   return q;
 }
@@ -120,7 +120,7 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   report::VariantResult v;
   v.recipe = recipe_name;
   const quant::Recipe recipe = quant::parse_recipe(recipe_name);
-  if (!o.quiet && recipe == quant::Recipe::StaticInt8)
+  if (!o.quiet && quant::is_static_int8(recipe))
     std::fprintf(stderr, "%s: calibrating on %lld images of %s (train split)\n",
                  recipe_name.c_str(), static_cast<long long>(o.calib_size),
                  (o.calib_data.empty() ? o.data : o.calib_data).c_str());

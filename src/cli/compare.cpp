@@ -41,7 +41,7 @@ void run_compare(CompareArgs a) {
 void register_compare(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
   auto& o = a->opts;
-  o.recipes = {"fp32", "bf16", "dynamic-int8", "static-int8"};
+  o.recipes = {"fp32", "bf16", "dynamic-int8", "static-int8", "static-int8-rr"};
   std::string recipes;
   for (auto r : quant::all_recipes())
     recipes += fmt::format("\n  {}: {}", quant::recipe_name(r), quant::recipe_description(r));

@@ -48,7 +48,7 @@ std::vector<std::string> demo_recipes(const ir::Graph& g) {
     conv |= n.op_type == "Conv";
     matmul |= n.op_type == "MatMul" || n.op_type == "Gemm";
   }
-  std::vector<std::string> r = {"fp32", "bf16", "fp16", "static-int8"};
+  std::vector<std::string> r = {"fp32", "bf16", "fp16", "static-int8", "static-int8-rr"};
   if (matmul) r.insert(r.end(), {"dynamic-int8", "weight-only-int8"});
   if (matmul && !conv) r.push_back("weight-only-int4");
   return r;

@@ -9,7 +9,9 @@
 int main(int argc, char** argv) {
   // Idle OpenMP threads sleep instead of spinning: on 2-vCPU machines shared with other work a
   // spinning worker steals the core the main thread needs, which made 2-thread runs up to 25x
-  // slower than 1-thread ones. Set before OpenMP starts; an explicit OMP_WAIT_POLICY wins.
+  // slower than 1-thread ones. libgomp reads the variable when it loads, before main, so this
+  // reaches the processes qbench starts (compare's timing children), not this one; an explicit
+  // OMP_WAIT_POLICY wins.
   setenv("OMP_WAIT_POLICY", "passive", 0);
   CLI::App app{
       "qbench: evaluate and benchmark ONNX models and their quantized variants on one "

@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "onnx/onnx_io.h"
 #include "quant/recipes.h"
+#include "quant/saturation.h"
 
 namespace qbench::cli {
 namespace {
@@ -14,6 +15,7 @@ struct QuantizeArgs {
   std::vector<std::string> exclude;
   bool per_tensor = false;
   bool dynamic_conv = false;
+  bool reduce_range = false;
   std::string calib_data;
   std::string mean, std;
   data::ImageOptions image;
@@ -61,6 +63,10 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
     fail("--group-size must be 0 (per channel), 32, 64 or 128 (got {})", a.group_size);
   if (a.dynamic_conv && o.recipe != quant::Recipe::DynamicInt8)
     fail("--dynamic-conv applies to the dynamic-int8 recipe, not {}", a.recipe);
+  if (a.reduce_range && o.recipe != quant::Recipe::DynamicInt8 && !quant::is_static_int8(o.recipe))
+    fail("--reduce-range applies to the int8 recipes (static-int8, dynamic-int8), not {}",
+         a.recipe);
+  o.reduce_range = a.reduce_range;
   o.group_size = a.group_size;
   o.calib.data = a.calib_data;
   o.calib.size = a.calib_size;
@@ -73,7 +79,7 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   o.calib.progress = progress_printer("calibrate", false);
   o.calib_table = a.calib_table;
   o.save_calib_table = a.save_calib_table;
-  if (o.recipe == quant::Recipe::StaticInt8 && o.calib.data.empty() &&
+  if (quant::is_static_int8(o.recipe) && o.calib.data.empty() &&
       !(!a.calib_table.empty() && std::filesystem::exists(a.calib_table)))
     fail("static-int8 needs --calib-data (or an existing --calib-table)");
   return o;
@@ -98,7 +104,10 @@ void run_quantize(const QuantizeArgs& a) {
              quant::recipe_description(opts.recipe));
   if (opts.recipe != quant::Recipe::Fp32 && opts.recipe != quant::Recipe::Fp16 &&
       opts.recipe != quant::Recipe::Bf16)
-    fmt::print("weights     {}\n", opts.per_channel ? "per channel" : "per tensor");
+    fmt::print("weights     {}{}\n", opts.per_channel ? "per channel" : "per tensor",
+               opts.reduce_range || opts.recipe == quant::Recipe::StaticInt8ReduceRange
+                   ? ", reduce-range 7-bit [-64, 64]"
+                   : "");
   if (!r.calib_source.empty())
     fmt::print("calibration {} tensors {}; {:.2f} s\n", r.calibrated_tensors.size(), r.calib_source,
                r.calib_seconds);
@@ -125,6 +134,13 @@ void run_quantize(const QuantizeArgs& a) {
   fmt::print("coverage    {:.1f}% of parameters ({} of {}), {:.1f}% of MACs ({} of {}, batch 1)\n",
              100 * c.params_share(), c.params_quantized, c.params_total, 100 * c.macs_share(),
              c.macs_quantized, c.macs_total);
+  const quant::SaturationRisk risk = quant::saturation_risk(r.graph);
+  if (risk.layers > 0)
+    fmt::print("int16 risk  {}{}\n", risk.summary(),
+               risk.pairs_at_risk > 0
+                   ? ": pair sums of u8 x s8 products overflow int16 in runtimes without VNNI "
+                     "(qbench is exact; --reduce-range avoids it)"
+                   : "");
   for (const auto& n : r.notes) fmt::print("note        {}\n", n);
   fmt::print("saved       {}: {} -> {} ({:.2f}x)\n", a.out, bytes_str(before), bytes_str(after),
              before ? double(after) / double(before) : 0.0);
@@ -146,6 +162,9 @@ void register_quantize(CLI::App& app) {
   c->add_flag("--per-tensor", a->per_tensor,
               "One scale per weight tensor instead of per output channel");
   c->add_flag("--dynamic-conv", a->dynamic_conv, "dynamic-int8: also quantize Conv (ConvInteger)");
+  c->add_flag("--reduce-range", a->reduce_range,
+              "static-int8, dynamic-int8: 7-bit weights in [-64, 64], so u8 x s8 pair sums never "
+              "overflow int16 on CPUs without VNNI (static-int8-rr is static-int8 with this)");
   c->add_option("--calib-data", a->calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
                 "fashion-mnist:DIR, mnist:DIR, folder:DIR)");

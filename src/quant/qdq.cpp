@@ -302,7 +302,7 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
 }
 
 void insert_qdq(ir::Graph& g, const QdqPlan& plan, const std::map<std::string, QParams>& params,
-                const QdqOptions&) {
+                const QdqOptions& opts) {
   std::vector<ir::Node> added;
   auto params_of = [&](const std::string& t) -> const QParams& {
     const std::string& src = plan.scale_source.at(t);
@@ -353,7 +353,8 @@ void insert_qdq(ir::Graph& g, const QdqPlan& plan, const std::map<std::string, Q
       const std::string key = fmt::format("{}|{}|{}", wname, in.per_channel, in.axis);
       auto ci = weight_cache.find(key);
       if (ci == weight_cache.end()) {
-        QuantizedWeight w = quantize_weight(*g.constant(wname), in.per_channel, in.axis);
+        QuantizedWeight w =
+            quantize_weight(*g.constant(wname), in.per_channel, in.axis, opts.weight_qmax);
         ir::Node dq;
         dq.op_type = "DequantizeLinear";
         dq.name = unique_name(g, wname + "_DequantizeLinear");

@@ -19,6 +19,8 @@ struct QdqOptions {
   // false: one scale per weight tensor.
   bool per_channel = true;
   ActType activations = ActType::U8Asymmetric;
+  // Weights are symmetric in [-weight_qmax, weight_qmax]: 127, or 64 for reduce-range.
+  int weight_qmax = 127;
   // Node names or op types that stay float.
   std::vector<std::string> exclude;
 };

@@ -17,7 +17,19 @@
 
 namespace qbench::quant {
 
-enum class Recipe { Fp32, Fp16, Bf16, DynamicInt8, StaticInt8, WeightOnlyInt8, WeightOnlyInt4 };
+enum class Recipe {
+  Fp32,
+  Fp16,
+  Bf16,
+  DynamicInt8,
+  StaticInt8,
+  StaticInt8ReduceRange,
+  WeightOnlyInt8,
+  WeightOnlyInt4
+};
+
+// static-int8 and static-int8-rr (calibrated activations); they share one rewrite.
+bool is_static_int8(Recipe r);
 
 const char* recipe_name(Recipe r);
 // One line for --help and reports: what is stored and computed in which precision.
@@ -34,6 +46,10 @@ struct QuantizeOptions {
   bool per_channel = true;
   // dynamic-int8: also Conv (ConvInteger).
   bool dynamic_conv = false;
+  // static-int8 and dynamic-int8: 7-bit weights in [-64, 64] (ONNX Runtime's and OpenVINO's
+  // reduce_range), so no pair of u8 x s8 products overflows int16 on CPUs without VNNI, in
+  // qbench or in any runtime that adds pairs in int16. static-int8-rr implies it.
+  bool reduce_range = false;
   // static-int8: activation encoding and range method.
   ActType activations = ActType::U8Asymmetric;
   RangeOptions range;

@@ -57,7 +57,7 @@ int64_t rank_of(const ir::Graph& g, const std::string& name) {
 }  // namespace
 
 RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
-                              const std::vector<std::string>& exclude) {
+                              const std::vector<std::string>& exclude, int weight_qmax) {
   RewriteReport r;
   std::vector<ir::Node> result;
   struct Dq {
@@ -135,7 +135,7 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
         continue;
       }
     }
-    QuantizedWeight q = quantize_weight(wk, per_channel, channel_axis);
+    QuantizedWeight q = quantize_weight(wk, per_channel, channel_axis, weight_qmax);
     if (alpha != 1.0f)
       for (int64_t i = 0; i < q.scale.numel(); ++i) q.scale.data<float>()[i] *= alpha;
     // Per-channel scales and the bias broadcast over Conv's spatial dimensions.

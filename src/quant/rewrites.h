@@ -24,8 +24,9 @@ struct RewriteReport {
 // with W_q int8 symmetric (zero point 0) per output channel or per tensor. Gemm's transB is
 // applied to the weight here ([K, N] for MatMulInteger); alpha folds into w_scale and beta * C
 // into the bias. One DynamicQuantizeLinear per input tensor, shared by all its consumers.
+// Weights lie in [-weight_qmax, weight_qmax] (127, or 64 for reduce-range).
 RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
-                              const std::vector<std::string>& exclude);
+                              const std::vector<std::string>& exclude, int weight_qmax = 127);
 
 // MatMul/Gemm constant weights stored as int8 (qmax 127) or int4 values (qmax 7, one value per
 // int8 byte). group == 0: per output channel -> DequantizeLinear(W_q, scale, zp, axis) (or per

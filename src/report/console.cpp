@@ -25,6 +25,7 @@ void ConsoleReporter::report(const CompareResults& r, std::ostream& out) const {
                      r.model_hash);
   out << fmt::format("data     {}, {} images\n", r.data, r.images);
   out << fmt::format("machine  {}\n", machine_line(r.machine));
+  for (const auto& l : path_lines(r.machine)) out << l << "\n";
   out << fmt::format(
       "timing   batch 1: >= {} queries and >= {} s after a {} s / {} query "
       "warm-up; offline batch {}\n\n",

@@ -248,6 +248,13 @@ void HtmlReporter::report(const CompareResults& r, std::ostream& out) const {
   out << "</tbody>\n</table>\n</div>\n";
   for (const auto& l : legend_lines()) out << "<p class=\"note\">" << esc(l) << "</p>\n";
   for (const auto& x : r.skipped) out << "<p class=\"note\">skipped: " << esc(x) << "</p>\n";
+  out << "<h2>Kernels</h2>\n<dl id=\"kernels\">\n";
+  for (const auto& v : r.variants) {
+    std::string k;
+    for (const auto& i : v.bench.kernels) k += (k.empty() ? "" : "; ") + i;
+    out << "<dt>" << esc(v.recipe) << "</dt><dd>" << esc(k.empty() ? "-" : k) << "</dd>\n";
+  }
+  out << "</dl>\n";
   const auto& s = r.settings.bench;
   out << "<h2>Machine</h2>\n<dl id=\"machine\">\n";
   auto row = [&](const std::string& k, const std::string& v) {
@@ -258,6 +265,8 @@ void HtmlReporter::report(const CompareResults& r, std::ostream& out) const {
   for (const auto& f : m.isa) isa += (isa.empty() ? "" : " ") + f;
   row("ISA flags", isa.empty() ? "-" : isa);
   row("oneDNN", fmt::format("{}, dispatching {}", m.onednn_version, m.onednn_isa));
+  row("int8 path", m.int8_path);
+  row("bf16 path", m.bf16_path);
   row("threads", std::to_string(m.threads));
   row("build", fmt::format("{}, {}", m.build_type, m.compiler));
   row("qbench", fmt::format("{} ({})", m.qbench_version, m.git_commit));

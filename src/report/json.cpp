@@ -30,6 +30,8 @@ nlohmann::json to_json(const bench::Machine& m) {
           {"logical_cpus", m.logical_cpus},
           {"isa_flags", m.isa},
           {"onednn_isa", m.onednn_isa},
+          {"int8_path", m.int8_path},
+          {"bf16_path", m.bf16_path},
           {"onednn_version", m.onednn_version},
           {"threads", m.threads},
           {"build_type", m.build_type},
@@ -42,6 +44,7 @@ nlohmann::json to_json(const bench::Machine& m) {
 nlohmann::json to_json(const bench::BenchResult& b) {
   const auto& l = b.latency_ms;
   const auto& c = b.coverage;
+  const auto& s = b.saturation;
   return {{"model", b.model},
           {"model_bytes", b.model_bytes},
           {"threads", b.threads},
@@ -64,7 +67,17 @@ nlohmann::json to_json(const bench::BenchResult& b) {
           {"peak_rss_bytes", b.peak_rss_bytes},
           {"coverage",
            {{"params", shares(c.params_int8, c.params_bf16, c.params_f32)},
-            {"macs", shares(c.macs_int8, c.macs_bf16, c.macs_f32)}}},
+            {"macs", shares(c.macs_int8, c.macs_bf16, c.macs_f32)},
+            {"macs_emulated", c.macs_emulated}}},
+          {"emulated", !b.emulation.empty()},
+          {"emulation", b.emulation},
+          {"kernels", b.kernels},
+          {"saturation_risk",
+           {{"layers", s.layers},
+            {"layers_at_risk", s.layers_at_risk},
+            {"pairs", s.pairs},
+            {"pairs_at_risk", s.pairs_at_risk},
+            {"pair_share", s.pair_share()}}},
           {"other_cpu_share", b.other_cpu_share},
           {"warnings", b.warnings}};
 }
@@ -94,8 +107,18 @@ bench::BenchResult bench_from_json(const nlohmann::json& j) {
   b.peak_rss_bytes = get<int64_t>(j, "peak_rss_bytes");
   const auto& p = j.at("coverage").at("params");
   const auto& m = j.at("coverage").at("macs");
-  b.coverage = {get<int64_t>(p, "int8"), get<int64_t>(p, "bf16"), get<int64_t>(p, "f32"),
-                get<int64_t>(m, "int8"), get<int64_t>(m, "bf16"), get<int64_t>(m, "f32")};
+  b.coverage = {get<int64_t>(p, "int8"),
+                get<int64_t>(p, "bf16"),
+                get<int64_t>(p, "f32"),
+                get<int64_t>(m, "int8"),
+                get<int64_t>(m, "bf16"),
+                get<int64_t>(m, "f32"),
+                get<int64_t>(j.at("coverage"), "macs_emulated")};
+  b.emulation = get<std::string>(j, "emulation");
+  b.kernels = get<std::vector<std::string>>(j, "kernels");
+  const auto& s = j.at("saturation_risk");
+  b.saturation = {get<int64_t>(s, "layers"), get<int64_t>(s, "layers_at_risk"),
+                  get<int64_t>(s, "pairs"), get<int64_t>(s, "pairs_at_risk")};
   b.other_cpu_share = get<double>(j, "other_cpu_share");
   b.warnings = get<std::vector<std::string>>(j, "warnings");
   return b;

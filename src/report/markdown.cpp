@@ -12,6 +12,8 @@ void MarkdownReporter::report(const CompareResults& r, std::ostream& out) const 
                      r.model_hash);
   out << fmt::format("- data: {}, {} images\n", r.data, r.images);
   out << fmt::format("- machine: {}\n", machine_line(r.machine));
+  out << fmt::format("- int8 path: {}\n- bf16 path: {}\n", r.machine.int8_path,
+                     r.machine.bf16_path);
   out << fmt::format(
       "- timing: batch 1, >= {} queries and >= {} s after a {} s / {} query "
       "warm-up; offline batch {}\n\n",

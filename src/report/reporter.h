@@ -53,6 +53,8 @@ std::vector<std::string> table_headers();
 std::vector<std::string> table_cells(const VariantResult& v);
 // One line: "Intel Xeon ... (2 CPUs; avx2 avx512f ...); oneDNN 3.0 dispatching avx512_core; ..."
 std::string machine_line(const bench::Machine& m);
+// "int8     VNNI (...)", "bf16     native (...)": how int8 and bf16 ran on the machine.
+std::vector<std::string> path_lines(const bench::Machine& m);
 // Explanations printed under the table.
 std::vector<std::string> legend_lines();
 

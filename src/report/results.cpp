@@ -1,5 +1,7 @@
 #include "report/results.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace qbench::report {
@@ -39,6 +41,28 @@ void finalize(CompareResults& r) {
     std::string line;
     for (const auto& w : v.bench.warnings) line += (line.empty() ? "" : "; ") + w;
     if (!line.empty()) r.warnings.push_back(v.recipe + ": " + line);
+  }
+  // Emulated precisions: the accuracy holds, the timing is not what that precision gives.
+  for (const auto& v : r.variants)
+    if (!v.bench.emulation.empty())
+      r.warnings.push_back(
+          fmt::format("{}: {}; the accuracy is that precision's, the timing (marked *) is not",
+                      v.recipe, v.bench.emulation));
+  // int8 files that lose accuracy where a runtime adds u8 x s8 pairs in int16.
+  const VariantResult* safe = nullptr;
+  for (const auto& v : r.variants)
+    if (v.bench.saturation.layers > 0 && v.bench.saturation.pairs_at_risk == 0) safe = &v;
+  for (const auto& v : r.variants) {
+    const quant::SaturationRisk& s = v.bench.saturation;
+    if (s.pairs_at_risk == 0) continue;
+    r.warnings.push_back(fmt::format(
+        "{}: {:.1f}% of its int8 weight pairs ({} of {} layers) overflow int16 when u8 x s8 "
+        "products are added in pairs, as runtimes do on CPUs without VNNI (ONNX Runtime's u8s8 "
+        "kernels, oneDNN); qbench computes them exactly, but this file may lose accuracy "
+        "there{}",
+        v.recipe, 100 * s.pair_share(), s.layers_at_risk, s.layers,
+        safe ? fmt::format(" ({} has no such pair)", safe->recipe)
+             : "; static-int8-rr (reduce-range 7-bit weights) has none"));
   }
 }
 

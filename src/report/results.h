@@ -12,7 +12,7 @@
 namespace qbench::report {
 
 // Version of the JSON schema ("schema_version"); bump when a field changes meaning or goes away.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct VariantResult {
   std::string recipe;  // "fp32", "static-int8", ...

@@ -50,8 +50,15 @@ std::vector<std::string> table_headers() {
           "peak RSS",
           "MACs i8/bf16/f32 %",
           "params i8/bf16/f32 %",
+          "int16 risk",
           "calib s",
           "best"};
+}
+
+std::string saturation_cell(const quant::SaturationRisk& s) {
+  if (s.layers == 0) return "-";
+  if (s.pairs_at_risk == 0) return "none";
+  return fmt::format("{:.1f}% {}/{}", 100 * s.pair_share(), s.layers_at_risk, s.layers);
 }
 
 std::vector<std::string> table_cells(const VariantResult& v) {
@@ -59,6 +66,8 @@ std::vector<std::string> table_cells(const VariantResult& v) {
   std::string best;
   if (v.pareto_latency) best = "lat";
   if (v.pareto_size) best += best.empty() ? "size" : "+size";
+  // Timings of a precision this CPU lacks, emulated, are marked.
+  const std::string mark = v.bench.emulation.empty() ? "" : "*";
   return {v.recipe,
           pct(v.top1()),
           pct(v.top5()),
@@ -66,15 +75,16 @@ std::vector<std::string> table_cells(const VariantResult& v) {
           fmt::format("[{:+.2f}, {:+.2f}]", v.drop_ci_low, v.drop_ci_high),
           p_value(v.mcnemar_p),
           pct(v.agreement),
-          ms(v.bench.latency_ms.p50),
-          ms(v.bench.latency_ms.p90),
-          fmt::format("{:.0f}", v.bench.images_per_second),
-          fmt::format("{:.2f}x", v.speedup),
+          ms(v.bench.latency_ms.p50) + mark,
+          ms(v.bench.latency_ms.p90) + mark,
+          fmt::format("{:.0f}", v.bench.images_per_second) + mark,
+          fmt::format("{:.2f}x", v.speedup) + mark,
           bytes_str(v.bench.model_bytes),
           fmt::format("{:.2f}x", v.size_ratio),
           bytes_str(v.bench.peak_rss_bytes),
           split3(c.macs_int8, c.macs_bf16, c.macs_f32),
           split3(c.params_int8, c.params_bf16, c.params_f32),
+          saturation_cell(v.bench.saturation),
           v.calib_seconds > 0 ? fmt::format("{:.2f}", v.calib_seconds) : "-",
           best.empty() ? "" : best};
 }
@@ -89,14 +99,20 @@ std::string machine_line(const bench::Machine& m) {
       m.qbench_version, m.git_commit);
 }
 
+std::vector<std::string> path_lines(const bench::Machine& m) {
+  return {"int8     " + m.int8_path, "bf16     " + m.bf16_path};
+}
+
 std::vector<std::string> legend_lines() {
   return {
       "Δ top-1: variant minus FP32 in points, 95% CI by paired bootstrap over images; "
       "McNemar p: exact test on the paired predictions.",
       "agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: "
-      "offline batch. speedup and size ratio vs FP32.",
+      "offline batch. speedup and size ratio vs FP32; *: emulated on this CPU (see warnings).",
       "MACs/params %: share that ran in int8/bf16/f32 in the compiled plan. best: "
-      "Pareto-best on accuracy vs latency (lat) and vs size (size)."};
+      "Pareto-best on accuracy vs latency (lat) and vs size (size).",
+      "int16 risk: int8 weight pairs (%) and layers whose u8 x s8 pair sums overflow int16 in "
+      "runtimes without VNNI that add products in pairs; -rr: reduce-range 7-bit weights."};
 }
 
 }  // namespace qbench::report

@@ -358,8 +358,10 @@ Result run_case(const Case& c) {
     std::string why = run_config(g, engine::EngineOptions{}, sets);
     if (!why.empty()) return {State::Failed, "", why};
     stage = "reference";
-    why = run_config(g, engine::EngineOptions{.optimized_kernels = false, .optimize_graph = false},
-                     sets);
+    engine::EngineOptions reference;
+    reference.optimized_kernels = false;
+    reference.optimize_graph = false;
+    why = run_config(g, reference, sets);
     if (!why.empty()) return {State::Failed, "", "[reference kernels] " + why};
   } catch (const SkipCase& s) {
     return s.result;

@@ -31,10 +31,11 @@ check "console table has every recipe" bash -c \
 check "results.json has every column" python3 - "$OUT/run/results.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["schema"] == "qbench.compare" and r["schema_version"] == 1
-for k in ["cpu", "isa_flags", "onednn_isa", "threads", "build_type", "compiler",
-          "onednn_version", "git_commit"]:
+assert r["schema"] == "qbench.compare" and r["schema_version"] == 2
+for k in ["cpu", "isa_flags", "onednn_isa", "int8_path", "bf16_path", "threads", "build_type",
+          "compiler", "onednn_version", "git_commit"]:
     assert k in r["machine"], k
+emulated_bf16 = r["machine"]["bf16_path"].startswith("emulated")
 assert {v["recipe"] for v in r["variants"]} == {"fp32", "bf16", "dynamic-int8", "static-int8"}
 for v in r["variants"]:
     for k in ["top1", "top5", "drop_points", "drop_ci95", "mcnemar_p", "agreement", "speedup",
@@ -47,10 +48,18 @@ for v in r["variants"]:
     assert b["peak_rss_bytes"] > 0
     for k in ["int8_share", "bf16_share", "f32_share"]:
         assert k in b["coverage"]["macs"] and k in b["coverage"]["params"]
+    assert b["kernels"], "no kernel implementations listed"
+    assert not any(k.startswith("ref") for k in b["kernels"]), b["kernels"]
+    for k in ["layers", "layers_at_risk", "pairs", "pairs_at_risk", "pair_share"]:
+        assert k in b["saturation_risk"], k
+    # bf16 is marked emulated exactly where this CPU has no native bf16.
+    assert b["emulated"] == (v["recipe"] == "bf16" and emulated_bf16), (v["recipe"], b["emulation"])
     assert v["n"] == 200
 s8 = [v for v in r["variants"] if v["recipe"] == "static-int8"][0]
 assert s8["bench"]["coverage"]["macs"]["int8_share"] > 0.5, "static-int8 did not run in int8"
 assert s8["calib_seconds"] > 0
+assert s8["bench"]["saturation_risk"]["layers"] == 5, s8["bench"]["saturation_risk"]
+assert [v for v in r["variants"] if v["recipe"] == "fp32"][0]["bench"]["saturation_risk"]["layers"] == 0
 PY
 check "results.csv has a header and 4 rows" test "$(wc -l <"$OUT/run/results.csv")" -eq 5
 

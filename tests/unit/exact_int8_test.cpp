@@ -145,3 +145,22 @@ TEST(ExactInt8, ZooPlansUseNoReferenceImplementation) {
     }
   }
 }
+
+// Reduce-range (7-bit) weights cannot saturate a pair sum, so they run as one primitive on every
+// CPU (no halves), and still equal the reference integer kernels.
+TEST(ExactInt8, ReduceRangeRunsWithoutHalves) {
+  quant::QuantizeOptions o;
+  o.recipe = quant::Recipe::StaticInt8ReduceRange;
+  o.calib.data = "fashion-mnist";
+  const ir::Graph g = quant::quantize(onnxio::load_model(model_path("resnet")), o).graph;
+  const engine::PlanReport r = plan_report(g, 1);
+  int int8_layers = 0;
+  for (const auto& n : r.nodes) {
+    if (n.macs == 0) continue;
+    int8_layers++;
+    EXPECT_EQ(n.precision, "int8") << n.name;
+    EXPECT_EQ(n.impl.find("7-bit"), std::string::npos) << n.name << ": " << n.impl;
+  }
+  EXPECT_GT(int8_layers, 0);
+  expect_predictions_equal_reference(g, "resnet static-int8-rr");
+}

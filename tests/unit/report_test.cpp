@@ -80,10 +80,13 @@ report::CompareResults fixture() {
   s8.calib_seconds = 1.5;
   s8.quantize_seconds = 2;
   s8.bench.coverage = {980, 0, 20, 3900, 0, 100};
+  s8.bench.saturation = {4, 3, 1000, 11};  // 1.1% of pairs, 3 of 4 layers
   VariantResult bf = variant("bf16", 900, 990, 1.0, 500000);
   bf.agreement = 0.999;
   bf.mcnemar_p = 1;
-  bf.bench.coverage = {0, 1000, 0, 0, 4000, 0};
+  // A CPU without native bf16: the f32 kernels ran it, emulated.
+  bf.bench.coverage = {0, 0, 1000, 0, 0, 4000, 4000};
+  bf.bench.emulation = "bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2)";
   bf.bench.warnings = {"latency varies a lot: coefficient of variation 25.0% (over 10%)"};
   r.variants = {fp32, s8, bf};
   r.skipped = {"fp16: no kernel"};
@@ -96,18 +99,23 @@ report::CompareResults fixture() {
 const char* const kConsole = R"x(model    lenet.onnx (1.00 MB, fnv1a64 0123456789abcdef)
 data     fashion-mnist (test), 1000 images
 machine  Test CPU (2 CPUs; avx2 avx512f); oneDNN 2.6.3 dispatching avx512_core; 1 thread; Release build, 12.2.0; qbench 0.1.0 (abc1234)
+int8     AVX-512 pairwise (vpmaddubsw, avx512_core): int16 pair sums saturate
+bf16     emulated: this CPU has no native bf16
 timing   batch 1: >= 100 queries and >= 2 s after a 1 s / 10 query warm-up; offline batch 64
 
-recipe        top-1   top-5  Δ top-1          95% CI  McNemar p    agree  p50 ms  p90 ms  img/s  speedup      size  size ratio  peak RSS  MACs i8/bf16/f32 %  params i8/bf16/f32 %  calib s  best
-static-int8  89.50%  98.90%    -0.50  [-1.25, +0.00]     0.1797   98.50%   0.500   0.625   4000    4.00x  250.0 kB       0.25x  25.00 MB              98/0/2                98/0/2     1.50  lat+size
-bf16         90.00%  99.00%    +0.00  [+0.00, +0.00]     1.0000   99.90%   1.000   1.250   2000    2.00x  500.0 kB       0.50x  25.00 MB             0/100/0               0/100/0        -  lat+size
-fp32         90.00%  99.00%    +0.00  [+0.00, +0.00]     1.0000  100.00%   2.000   2.500   1000    1.00x   1.00 MB       1.00x  25.00 MB             0/0/100               0/0/100        -
+recipe        top-1   top-5  Δ top-1          95% CI  McNemar p    agree  p50 ms  p90 ms  img/s  speedup      size  size ratio  peak RSS  MACs i8/bf16/f32 %  params i8/bf16/f32 %  int16 risk  calib s  best
+static-int8  89.50%  98.90%    -0.50  [-1.25, +0.00]     0.1797   98.50%   0.500   0.625   4000    4.00x  250.0 kB       0.25x  25.00 MB              98/0/2                98/0/2    1.1% 3/4     1.50  lat+size
+bf16         90.00%  99.00%    +0.00  [+0.00, +0.00]     1.0000   99.90%  1.000*  1.250*  2000*   2.00x*  500.0 kB       0.50x  25.00 MB             0/0/100               0/0/100           -        -  lat+size
+fp32         90.00%  99.00%    +0.00  [+0.00, +0.00]     1.0000  100.00%   2.000   2.500   1000    1.00x   1.00 MB       1.00x  25.00 MB             0/0/100               0/0/100           -        -
 
 Δ top-1: variant minus FP32 in points, 95% CI by paired bootstrap over images; McNemar p: exact test on the paired predictions.
-agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: offline batch. speedup and size ratio vs FP32.
+agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: offline batch. speedup and size ratio vs FP32; *: emulated on this CPU (see warnings).
 MACs/params %: share that ran in int8/bf16/f32 in the compiled plan. best: Pareto-best on accuracy vs latency (lat) and vs size (size).
+int16 risk: int8 weight pairs (%) and layers whose u8 x s8 pair sums overflow int16 in runtimes without VNNI that add products in pairs; -rr: reduce-range 7-bit weights.
 skipped: fp16: no kernel
 warning: bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)
+warning: bf16: bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2); the accuracy is that precision's, the timing (marked *) is not
+warning: static-int8: 1.1% of its int8 weight pairs (3 of 4 layers) overflow int16 when u8 x s8 products are added in pairs, as runtimes do on CPUs without VNNI (ONNX Runtime's u8s8 kernels, oneDNN); qbench computes them exactly, but this file may lose accuracy there; static-int8-rr (reduce-range 7-bit weights) has none
 )x";
 
 const char* const kMarkdown = R"x(# qbench compare: lenet.onnx
@@ -115,37 +123,44 @@ const char* const kMarkdown = R"x(# qbench compare: lenet.onnx
 - model: `lenet.onnx`, 1.00 MB, fnv1a64 `0123456789abcdef`
 - data: fashion-mnist (test), 1000 images
 - machine: Test CPU (2 CPUs; avx2 avx512f); oneDNN 2.6.3 dispatching avx512_core; 1 thread; Release build, 12.2.0; qbench 0.1.0 (abc1234)
+- int8 path: AVX-512 pairwise (vpmaddubsw, avx512_core): int16 pair sums saturate
+- bf16 path: emulated: this CPU has no native bf16
 - timing: batch 1, >= 100 queries and >= 2 s after a 1 s / 10 query warm-up; offline batch 64
 
-| recipe | top-1 | top-5 | Δ top-1 | 95% CI | McNemar p | agree | p50 ms | p90 ms | img/s | speedup | size | size ratio | peak RSS | MACs i8/bf16/f32 % | params i8/bf16/f32 % | calib s | best |
-|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|
-| **static-int8** | 89.50% | 98.90% | -0.50 | [-1.25, +0.00] | 0.1797 | 98.50% | 0.500 | 0.625 | 4000 | 4.00x | 250.0 kB | 0.25x | 25.00 MB | 98/0/2 | 98/0/2 | 1.50 | lat+size |
-| **bf16** | 90.00% | 99.00% | +0.00 | [+0.00, +0.00] | 1.0000 | 99.90% | 1.000 | 1.250 | 2000 | 2.00x | 500.0 kB | 0.50x | 25.00 MB | 0/100/0 | 0/100/0 | - | lat+size |
-| fp32 | 90.00% | 99.00% | +0.00 | [+0.00, +0.00] | 1.0000 | 100.00% | 2.000 | 2.500 | 1000 | 1.00x | 1.00 MB | 1.00x | 25.00 MB | 0/0/100 | 0/0/100 | - |  |
+| recipe | top-1 | top-5 | Δ top-1 | 95% CI | McNemar p | agree | p50 ms | p90 ms | img/s | speedup | size | size ratio | peak RSS | MACs i8/bf16/f32 % | params i8/bf16/f32 % | int16 risk | calib s | best |
+|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|
+| **static-int8** | 89.50% | 98.90% | -0.50 | [-1.25, +0.00] | 0.1797 | 98.50% | 0.500 | 0.625 | 4000 | 4.00x | 250.0 kB | 0.25x | 25.00 MB | 98/0/2 | 98/0/2 | 1.1% 3/4 | 1.50 | lat+size |
+| **bf16** | 90.00% | 99.00% | +0.00 | [+0.00, +0.00] | 1.0000 | 99.90% | 1.000* | 1.250* | 2000* | 2.00x* | 500.0 kB | 0.50x | 25.00 MB | 0/0/100 | 0/0/100 | - | - | lat+size |
+| fp32 | 90.00% | 99.00% | +0.00 | [+0.00, +0.00] | 1.0000 | 100.00% | 2.000 | 2.500 | 1000 | 1.00x | 1.00 MB | 1.00x | 25.00 MB | 0/0/100 | 0/0/100 | - | - |  |
 
 Δ top-1: variant minus FP32 in points, 95% CI by paired bootstrap over images; McNemar p: exact test on the paired predictions.
-agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: offline batch. speedup and size ratio vs FP32.
+agree: images with the same label as FP32. Latency: batch 1, single stream; img/s: offline batch. speedup and size ratio vs FP32; *: emulated on this CPU (see warnings).
 MACs/params %: share that ran in int8/bf16/f32 in the compiled plan. best: Pareto-best on accuracy vs latency (lat) and vs size (size).
+int16 risk: int8 weight pairs (%) and layers whose u8 x s8 pair sums overflow int16 in runtimes without VNNI that add products in pairs; -rr: reduce-range 7-bit weights.
 
 - skipped: fp16: no kernel
 - **warning**: bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)
+- **warning**: bf16: bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2); the accuracy is that precision's, the timing (marked *) is not
+- **warning**: static-int8: 1.1% of its int8 weight pairs (3 of 4 layers) overflow int16 when u8 x s8 products are added in pairs, as runtimes do on CPUs without VNNI (ONNX Runtime's u8s8 kernels, oneDNN); qbench computes them exactly, but this file may lose accuracy there; static-int8-rr (reduce-range 7-bit weights) has none
 )x";
 
 const char* const kCsv =
-    R"x(recipe,file,n,top1,top5,drop_points,drop_ci95_low,drop_ci95_high,mcnemar_p,fp32_only,variant_only,agreement,p50_ms,p90_ms,p99_ms,max_ms,mean_ms,std_ms,queries,images_per_second,offline_batch,speedup,model_bytes,size_ratio,peak_rss_bytes,params_int8,params_bf16,params_f32,macs_int8,macs_bf16,macs_f32,load_seconds,compile_seconds,quantize_seconds,calib_seconds,pareto_latency,pareto_size
-static-int8,out/models/static-int8.onnx,1000,0.895,0.989,-0.5,-1.25,0,0.1796875,7,2,0.985,0.5,0.625,0.75,1,0.5625,0.125,200,4000,64,4,250000,0.25,25000000,980,0,20,3900,0,100,0.5,0.25,2,1.5,1,1
-bf16,out/models/bf16.onnx,1000,0.9,0.99,0,0,0,1,0,0,0.999,1,1.25,1.5,2,1.125,0.25,200,2000,64,2,500000,0.5,25000000,0,1000,0,0,4000,0,0.5,0.25,0,0,1,1
-fp32,out/models/fp32.onnx,1000,0.9,0.99,0,0,0,1,0,0,1,2,2.5,3,4,2.25,0.5,200,1000,64,1,1000000,1,25000000,0,0,1000,0,0,4000,0.5,0.25,0,0,0,0
+    R"x(recipe,file,n,top1,top5,drop_points,drop_ci95_low,drop_ci95_high,mcnemar_p,fp32_only,variant_only,agreement,p50_ms,p90_ms,p99_ms,max_ms,mean_ms,std_ms,queries,images_per_second,offline_batch,speedup,model_bytes,size_ratio,peak_rss_bytes,params_int8,params_bf16,params_f32,macs_int8,macs_bf16,macs_f32,load_seconds,compile_seconds,quantize_seconds,calib_seconds,pareto_latency,pareto_size,emulated,emulation,macs_emulated,int16_layers,int16_layers_at_risk,int16_pairs,int16_pairs_at_risk
+static-int8,out/models/static-int8.onnx,1000,0.895,0.989,-0.5,-1.25,0,0.1796875,7,2,0.985,0.5,0.625,0.75,1,0.5625,0.125,200,4000,64,4,250000,0.25,25000000,980,0,20,3900,0,100,0.5,0.25,2,1.5,1,1,0,,0,4,3,1000,11
+bf16,out/models/bf16.onnx,1000,0.9,0.99,0,0,0,1,0,0,0.999,1,1.25,1.5,2,1.125,0.25,200,2000,64,2,500000,0.5,25000000,0,0,1000,0,0,4000,0.5,0.25,0,0,1,1,1,bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2),4000,0,0,0,0
+fp32,out/models/fp32.onnx,1000,0.9,0.99,0,0,0,1,0,0,1,2,2.5,3,4,2.25,0.5,200,1000,64,1,1000000,1,25000000,0,0,1000,0,0,4000,0.5,0.25,0,0,0,0,0,,0,0,0,0,0
 )x";
 
 const char* const kJson = R"x({
   "data": "fashion-mnist (test)",
   "images": 1000,
   "machine": {
+    "bf16_path": "emulated: this CPU has no native bf16",
     "build_type": "Release",
     "compiler": "12.2.0",
     "cpu": "Test CPU",
     "git_commit": "abc1234",
+    "int8_path": "AVX-512 pairwise (vpmaddubsw, avx512_core): int16 pair sums saturate",
     "isa_flags": [
       "avx2",
       "avx512f"
@@ -161,7 +176,7 @@ const char* const kJson = R"x({
   "model_bytes": 1000000,
   "model_hash": "0123456789abcdef",
   "schema": "qbench.compare",
-  "schema_version": 1,
+  "schema_version": 2,
   "settings": {
     "bootstrap_resamples": 1000,
     "bootstrap_seed": 20240601,
@@ -193,6 +208,7 @@ const char* const kJson = R"x({
             "int8": 3900,
             "int8_share": 0.975
           },
+          "macs_emulated": 0,
           "params": {
             "bf16": 0,
             "bf16_share": 0.0,
@@ -202,6 +218,9 @@ const char* const kJson = R"x({
             "int8_share": 0.98
           }
         },
+        "emulated": false,
+        "emulation": "",
+        "kernels": [],
         "latency_ms": {
           "max": 1.0,
           "mean": 0.5625,
@@ -223,6 +242,13 @@ const char* const kJson = R"x({
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,
+        "saturation_risk": {
+          "layers": 4,
+          "layers_at_risk": 3,
+          "pair_share": 0.011,
+          "pairs": 1000,
+          "pairs_at_risk": 11
+        },
         "threads": 1,
         "warnings": []
       },
@@ -254,22 +280,26 @@ const char* const kJson = R"x({
         "compile_seconds": 0.25,
         "coverage": {
           "macs": {
-            "bf16": 4000,
-            "bf16_share": 1.0,
-            "f32": 0,
-            "f32_share": 0.0,
+            "bf16": 0,
+            "bf16_share": 0.0,
+            "f32": 4000,
+            "f32_share": 1.0,
             "int8": 0,
             "int8_share": 0.0
           },
+          "macs_emulated": 4000,
           "params": {
-            "bf16": 1000,
-            "bf16_share": 1.0,
-            "f32": 0,
-            "f32_share": 0.0,
+            "bf16": 0,
+            "bf16_share": 0.0,
+            "f32": 1000,
+            "f32_share": 1.0,
             "int8": 0,
             "int8_share": 0.0
           }
         },
+        "emulated": true,
+        "emulation": "bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2)",
+        "kernels": [],
         "latency_ms": {
           "max": 2.0,
           "mean": 1.125,
@@ -291,6 +321,13 @@ const char* const kJson = R"x({
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,
+        "saturation_risk": {
+          "layers": 0,
+          "layers_at_risk": 0,
+          "pair_share": 0.0,
+          "pairs": 0,
+          "pairs_at_risk": 0
+        },
         "threads": 1,
         "warnings": [
           "latency varies a lot: coefficient of variation 25.0% (over 10%)"
@@ -331,6 +368,7 @@ const char* const kJson = R"x({
             "int8": 0,
             "int8_share": 0.0
           },
+          "macs_emulated": 0,
           "params": {
             "bf16": 0,
             "bf16_share": 0.0,
@@ -340,6 +378,9 @@ const char* const kJson = R"x({
             "int8_share": 0.0
           }
         },
+        "emulated": false,
+        "emulation": "",
+        "kernels": [],
         "latency_ms": {
           "max": 4.0,
           "mean": 2.25,
@@ -361,6 +402,13 @@ const char* const kJson = R"x({
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,
+        "saturation_risk": {
+          "layers": 0,
+          "layers_at_risk": 0,
+          "pair_share": 0.0,
+          "pairs": 0,
+          "pairs_at_risk": 0
+        },
         "threads": 1,
         "warnings": []
       },
@@ -388,7 +436,9 @@ const char* const kJson = R"x({
     }
   ],
   "warnings": [
-    "bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)"
+    "bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)",
+    "bf16: bf16 emulated on 100% of MACs: this CPU has no native bf16 (avx2); the accuracy is that precision's, the timing (marked *) is not",
+    "static-int8: 1.1% of its int8 weight pairs (3 of 4 layers) overflow int16 when u8 x s8 products are added in pairs, as runtimes do on CPUs without VNNI (ONNX Runtime's u8s8 kernels, oneDNN); qbench computes them exactly, but this file may lose accuracy there; static-int8-rr (reduce-range 7-bit weights) has none"
   ]
 }
 )x";
@@ -418,9 +468,36 @@ TEST(Finalize, SpeedupSizeRatioParetoAndOrder) {
   EXPECT_DOUBLE_EQ(r.variants[0].speedup, 4.0);
   EXPECT_DOUBLE_EQ(r.variants[1].speedup, 2.0);
   EXPECT_DOUBLE_EQ(r.variants[0].size_ratio, 0.25);
-  EXPECT_EQ(r.warnings,
-            std::vector<std::string>{
-                "bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)"});
+  // Trust warnings first, then the emulated timing, then the file's int16 risk (11 of 1000
+  // pairs, 3 of 4 layers; no variant without risk, so the reduce-range recipe is suggested).
+  ASSERT_EQ(r.warnings.size(), 3u);
+  EXPECT_EQ(r.warnings[0], "bf16: latency varies a lot: coefficient of variation 25.0% (over 10%)");
+  EXPECT_EQ(r.warnings[1].rfind("bf16: bf16 emulated on 100% of MACs", 0), 0u) << r.warnings[1];
+  EXPECT_NE(r.warnings[1].find("timing (marked *) is not"), std::string::npos);
+  EXPECT_EQ(r.warnings[2].rfind("static-int8: 1.1% of its int8 weight pairs (3 of 4 layers)", 0),
+            0u)
+      << r.warnings[2];
+  EXPECT_NE(r.warnings[2].find("static-int8-rr (reduce-range 7-bit weights) has none"),
+            std::string::npos);
+}
+
+// A reduce-range variant without risky pairs is named beside the one that has them.
+TEST(Finalize, SaturationWarningNamesTheSafeVariant) {
+  report::CompareResults r = fixture();
+  VariantResult rr = r.variants[0];
+  rr.recipe = "static-int8-rr";
+  rr.bench.saturation = {4, 0, 1000, 0};
+  r.variants.push_back(rr);
+  r.warnings.clear();
+  report::finalize(r);
+  int risky = 0;
+  for (const auto& w : r.warnings) {
+    if (w.find("overflow int16") == std::string::npos) continue;
+    risky++;
+    EXPECT_EQ(w.rfind("static-int8: ", 0), 0u) << w;
+    EXPECT_NE(w.find("(static-int8-rr has no such pair)"), std::string::npos) << w;
+  }
+  EXPECT_EQ(risky, 1);
 }
 
 TEST(ConsoleReporter, ExactOutput) {

@@ -112,12 +112,15 @@ std::string int8_path() {
       isa.rfind("avx512", 0) == 0 ? "AVX-512" : "AVX2", isa);
 }
 
+std::string bf16_emulation_reason() {
+  return fmt::format(
+      "this CPU has no native bf16 ({}): values rounded to bf16, computed by the f32 kernels",
+      effective_isa());
+}
+
 std::string bf16_path() {
   if (native_bf16()) return fmt::format("native ({})", effective_isa());
-  return fmt::format(
-      "emulated: this CPU has no native bf16 ({}); values rounded to bf16, computed by the f32 "
-      "kernels",
-      effective_isa());
+  return "emulated: " + bf16_emulation_reason();
 }
 
 bool pair_safe(std::span<const int8_t> w) {

@@ -38,8 +38,10 @@ bool native_bf16();
 //   "AVX2 pairwise (vpmaddubsw): int16 pair sums saturate; full-range weights run as two 7-bit
 //    halves (exact), 7-bit weights directly"
 std::string int8_path();
-//   "native (avx512_core_bf16)" or "emulated: this CPU has no native bf16 ..."
+//   "native (avx512_core_bf16)" or "emulated: " + bf16_emulation_reason()
 std::string bf16_path();
+//   "this CPU has no native bf16 (avx2): values rounded to bf16, computed by the f32 kernels"
+std::string bf16_emulation_reason();
 
 // Weights within [-64, 64] cannot saturate a pair sum: 255 x 64 x 2 = 32640 <= 32767.
 constexpr int kPairSafeWeight = 64;

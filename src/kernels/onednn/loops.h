@@ -4,8 +4,10 @@
 // baseline has no wide vectors), and per-thread scratch buffers for their temporaries.
 #include <omp.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace qbench::kernels::onednn {
 
@@ -49,11 +51,9 @@ void add_int32(const int32_t* x, int32_t* y, int64_t n);
 // v = (float(a + b) + float(bias[c])) * scale[c], clipped to [clip_lo, clip_hi] (fused
 // Relu/Clip), plus the zero point, saturated to the output type, rounded half to even.
 struct Requantization {
-  const int32_t* bias = nullptr;  // one per channel, or none
-  const float* scales = nullptr;  // one per channel, or one
-  bool per_channel = false;
-  bool clip = false;
-  float clip_lo = 0, clip_hi = 0;
+  std::vector<float> bias;   // float(bias[c]), zeros without a bias
+  std::vector<float> scale;  // one per channel
+  float clip_lo = -INFINITY, clip_hi = INFINITY;
   float zero_point = 0;
   bool to_signed = false;  // int8 (else uint8) output
 };

@@ -119,4 +119,20 @@ void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& att
   }
 }
 
+Requantization halves_requantization(const Requant& r, const int32_t* bias, int64_t channels,
+                                     bool to_signed) {
+  Requantization q;
+  for (int64_t c = 0; c < channels; ++c) {
+    q.bias.push_back(bias ? static_cast<float>(bias[c]) : 0.f);
+    q.scale.push_back(r.scales[r.scales.size() > 1 ? size_t(c) : 0]);
+  }
+  if (r.clip) {
+    q.clip_lo = float(r.lo - r.dst_zp.value);
+    q.clip_hi = float(r.hi - r.dst_zp.value);
+  }
+  q.zero_point = float(r.dst_zp.value);
+  q.to_signed = to_signed;
+  return q;
+}
+
 }  // namespace qbench::kernels::onednn

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/onednn/common.h"
+#include "kernels/onednn/loops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -43,5 +44,9 @@ struct Requant {
 bool read_requant(const KernelInit& init, int64_t channels, Requant& r, std::string& why_not);
 // Output scales (mask `channel_mask` when per channel) and the clip post-op on `attr`.
 void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr);
+// The same requantization, for int32 accumulators of weight halves added by qbench
+// (requantize_halves in loops.h); `bias` holds one int32 per channel, or is null.
+Requantization halves_requantization(const Requant& r, const int32_t* bias, int64_t channels,
+                                     bool to_signed);
 
 }  // namespace qbench::kernels::onednn

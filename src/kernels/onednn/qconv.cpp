@@ -151,14 +151,10 @@ class QConvKernel final : public Kernel {
       channels_ = w[0];
       acc_ = user_memory(pd.dst_desc());
       part_acc_ = user_memory(pd.dst_desc());
-      requant_.bias = has_bias_ ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr;
-      requant_.scales = rq_.scales.data();
-      requant_.per_channel = rq_.scales.size() > 1;
-      requant_.clip = rq_.clip;
-      requant_.clip_lo = float(rq_.lo - rq_.dst_zp.value);
-      requant_.clip_hi = float(rq_.hi - rq_.dst_zp.value);
-      requant_.zero_point = float(rq_.dst_zp.value);
-      requant_.to_signed = yt == dt::s8;
+      if (!integer)
+        requant_ = halves_requantization(
+            rq_, has_bias_ ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr,
+            channels_, yt == dt::s8);
     }
     conv_ = {dnnl::convolution_forward(pd),
              {{DNNL_ARG_SRC, src},

@@ -168,14 +168,9 @@ class QMatMulKernel final : public Kernel {
     }
     if (int_halves && yt != dt::s32) {
       n_ = d.n;
-      requant_.bias = bias ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr;
-      requant_.scales = rq_.scales.data();
-      requant_.per_channel = rq_.scales.size() > 1;
-      requant_.clip = rq_.clip;
-      requant_.clip_lo = float(rq_.lo - rq_.dst_zp.value);
-      requant_.clip_hi = float(rq_.hi - rq_.dst_zp.value);
-      requant_.zero_point = float(rq_.dst_zp.value);
-      requant_.to_signed = yt == dt::s8;
+      requant_ = halves_requantization(
+          rq_, bias ? static_cast<const int32_t*>(bias_.get_data_handle()) : nullptr, d.n,
+          yt == dt::s8);
     }
     return true;
   }

@@ -58,6 +58,12 @@ SaturationRisk saturation_risk(const ir::Graph& g) {
     const bool matmul = op == "MatMul" || op == "QLinearMatMul" || op == "MatMulInteger";
     if (!conv && !matmul && op != "Gemm") continue;
     const size_t wi = op == "QLinearConv" || op == "QLinearMatMul" ? 3 : 1;
+    // A float op computes in integers only when its activation is quantized too; with a float
+    // activation (weight-only recipes) runtimes dequantize the weights and compute in float.
+    if (op == "Conv" || op == "MatMul" || op == "Gemm") {
+      auto a = n.inputs.empty() ? producer.end() : producer.find(n.inputs[0]);
+      if (a == producer.end() || a->second->op_type != "DequantizeLinear") continue;
+    }
     const Tensor* w = int8_weight(g, producer, n, wi);
     if (!w || w->rank() < 2) continue;
     const int8_t* p = w->data<int8_t>();

@@ -20,8 +20,10 @@ Tensor int8_tensor(Shape s, std::vector<int8_t> v) {
   return t;
 }
 
-// x -> DequantizeLinear(w) -> op; the weight's layout decides which pairs are adjacent.
-ir::Graph one_layer(const std::string& op, Tensor w, bool trans_b = false) {
+// Q/DQ(x), DequantizeLinear(w) -> op (x stays float when `weight_only`); the weight's layout
+// decides which pairs are adjacent.
+ir::Graph one_layer(const std::string& op, Tensor w, bool trans_b = false,
+                    bool weight_only = false) {
   ir::Graph g;
   g.opsets[""] = 13;
   test::add_input(g, "x", {{1, ""}, {4, ""}});
@@ -29,8 +31,11 @@ ir::Graph one_layer(const std::string& op, Tensor w, bool trans_b = false) {
   Tensor s(DType::F32, {});
   s.data<float>()[0] = 0.1f;
   test::add_constant(g, "w_s", s);
+  test::add_constant(g, "x_s", s);
   test::add_node(g, "DequantizeLinear", {"w_q", "w_s"}, {"w"});
-  ir::Node& n = test::add_node(g, op, {"x", "w"}, {"y"});
+  test::add_node(g, "QuantizeLinear", {"x", "x_s"}, {"x_q"});
+  test::add_node(g, "DequantizeLinear", {"x_q", "x_s"}, {"x_dq"});
+  ir::Node& n = test::add_node(g, op, {weight_only ? "x" : "x_dq", "w"}, {"y"});
   if (trans_b) n.attrs["transB"] = ir::Attribute::of_int(1);
   g.outputs = {"y"};
   return g;
@@ -66,6 +71,15 @@ TEST(SaturationRisk, ReduceRangeWeightsHaveNone) {
   ir::Graph g = one_layer("MatMul", int8_tensor({2, 2}, {64, 64, 64, -64}));
   EXPECT_EQ(quant::saturation_risk(g).pairs_at_risk, 0);
   EXPECT_EQ(quant::saturation_risk(g).summary(), "none");
+}
+
+// Weight-only files compute in float (the activation is not quantized): no integer pairs.
+TEST(SaturationRisk, WeightOnlyComputesInFloat) {
+  ir::Graph g = one_layer("MatMul", int8_tensor({2, 2}, {127, 127, 127, 127}), false, true);
+  EXPECT_EQ(quant::saturation_risk(g).layers, 0);
+  EXPECT_EQ(quant::saturation_risk(one_layer("MatMul", int8_tensor({2, 2}, {127, 127, 127, 127})))
+                .pairs_at_risk,
+            2);
 }
 
 TEST(SaturationRisk, FloatModelHasNoInt8Layers) {

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 int main(int argc, char** argv) {
   // Idle OpenMP threads sleep instead of spinning: on 2-vCPU machines shared with other work a
@@ -19,6 +20,16 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
                                         QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE + ")");
   app.require_subcommand(1);
+  std::string max_memory;
+  app.add_option("--max-memory", max_memory,
+                 "Largest single allocation (tensor, plan buffers, decoded image, inflated file) "
+                 "anything may make, e.g. 4G or 512M; default half of physical memory (" +
+                     qbench::memory_str(qbench::max_memory()) + ")");
+  app.fallthrough();  // --max-memory may also follow the subcommand
+  app.parse_complete_callback([&] {
+    if (!max_memory.empty())
+      qbench::set_max_memory(qbench::parse_memory_size(max_memory, "--max-memory"));
+  });
   qbench::cli::register_bench(app);
   qbench::cli::register_compare(app);
   qbench::cli::register_eval(app);
@@ -41,7 +52,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "qbench: error: out of memory\n");
+    std::fprintf(stderr, "qbench: error: out of memory (lower --max-memory to fail earlier)\n");
+    return 2;
+  } catch (const std::exception& e) {
+    // Not ours (the standard library, protobuf, oneDNN): still one line and exit 2, never abort.
+    std::fprintf(stderr, "qbench: error: %s\n", e.what());
+    return 2;
+  } catch (...) {
+    std::fprintf(stderr, "qbench: error: unexpected failure\n");
     return 2;
   }
   return 0;

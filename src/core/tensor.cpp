@@ -5,11 +5,23 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/error.h"
+#include "core/limits.h"
+
 namespace qbench {
 
 int64_t shape_numel(const Shape& s) {
+  // Shapes come from models and files: a negative dim, or a product that would wrap around into
+  // a small number (and a small allocation), is an error, not a size.
+  constexpr int64_t kMaxElements = int64_t(1) << 58;  // x 16 bytes still fits int64
+  for (int64_t d : s) {
+    if (d < 0) fail("shape {} has a negative dimension", shape_str(s));
+    if (d == 0) return 0;
+  }
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    if (__builtin_mul_overflow(n, d, &n) || n > kMaxElements)
+      fail("shape {} has too many elements (more than 2^58)", shape_str(s));
   return n;
 }
 
@@ -29,7 +41,12 @@ std::shared_ptr<std::byte> alloc_zeroed(size_t bytes) {
 }  // namespace
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  buf_ = alloc_zeroed(nbytes());
+  const int64_t bytes =
+      checked_mul(numel(), int64_t(dtype_size(dtype_)),
+                  fmt::format("a {} tensor of shape {}", dtype_name(dtype_), shape_str(shape_)));
+  check_memory(bytes,
+               fmt::format("a {} tensor of shape {}", dtype_name(dtype_), shape_str(shape_)));
+  buf_ = alloc_zeroed(static_cast<size_t>(bytes));
 }
 
 Tensor Tensor::from_data(DType dtype, Shape shape, const void* data) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 // jpeglib.h uses FILE and size_t without including their headers.
 #include <jerror.h>
@@ -72,6 +73,15 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
 }
 
+// PIL refuses larger images as decompression bombs (Image.MAX_IMAGE_PIXELS x 2): a few hundred
+// kilobytes of PNG can declare gigabytes of pixels.
+constexpr int64_t kMaxPixels = 2 * 89478485;
+
+std::string too_many_pixels(int64_t width, int64_t height) {
+  return fmt::format("{}x{} is {} pixels, more than {} (PIL's decompression-bomb limit)", width,
+                     height, width * height, kMaxPixels);
+}
+
 // PIL's CMYK -> RGB conversion (Convert.c, cmyk2rgb).
 uint8_t cmyk_channel(int c, int nk) {
   int tmp = c * nk + 128;
@@ -95,6 +105,10 @@ std::string decode_jpeg_into(FILE* f, std::vector<uint8_t>& out, std::vector<uin
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
+  if (int64_t(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+    jpeg_destroy_decompress(&cinfo);
+    return too_many_pixels(cinfo.image_width, cinfo.image_height);
+  }
   // Same settings as PIL's decoder: libjpeg's defaults (ISLOW DCT, fancy upsampling).
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   const bool gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
@@ -154,6 +168,12 @@ std::string decode_png_into(FILE* f, std::string& message, std::vector<uint8_t>&
   }
   png_init_io(png, f);
   png_read_info(png, info);
+  if (int64_t(png_get_image_width(png, info)) * png_get_image_height(png, info) > kMaxPixels) {
+    const std::string why =
+        too_many_pixels(png_get_image_width(png, info), png_get_image_height(png, info));
+    png_destroy_read_struct(&png, &info, nullptr);
+    return why;
+  }
   const int color = png_get_color_type(png, info);
   // The conversions PIL's Image.convert("RGB") makes: palette looked up, low bit depths scaled
   // to 0..255, 16-bit samples cut to their high byte, alpha dropped (not composited), gray
@@ -351,7 +371,9 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
   }
 
   Dataset ds;
-  int64_t skipped = 0;
+  int64_t skipped = 0;      // other image formats
+  int64_t not_regular = 0;  // image names that are no regular file (dangling link, FIFO, device)
+  int64_t loops = 0;        // directory links back to a folder already walked
   // ImageFolder's classes: every subfolder, sorted by name.
   for (const auto& e : fs::directory_iterator(root, ec))
     if (e.is_directory(ec)) ds.class_names.push_back(e.path().filename().string());
@@ -363,10 +385,24 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
     const fs::path cdir = fs::path(root) / ds.class_names[c];
     // os.walk order sorted by (folder, file name), as ImageFolder lists files.
     std::vector<std::pair<std::string, std::string>> found;
+    // Directory links are followed, as os.walk(followlinks=True) does for ImageFolder, but each
+    // real directory is walked once: a link back up would otherwise repeat images forever.
+    std::set<fs::path> walked = {fs::canonical(cdir, ec)};
     for (auto it = fs::recursive_directory_iterator(
              cdir, fs::directory_options::follow_directory_symlink, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
+      std::error_code e2;
+      if (it->is_directory(e2)) {
+        if (!walked.insert(fs::canonical(it->path(), e2)).second) {
+          it.disable_recursion_pending();
+          loops++;
+        }
+        continue;
+      }
+      if (!it->is_regular_file(e2)) {
+        if (is_image_name(it->path()) || is_other_image_name(it->path())) not_regular++;
+        continue;
+      }
       if (is_image_name(it->path()))
         found.emplace_back(it->path().parent_path().string(), it->path().filename().string());
       else if (is_other_image_name(it->path()))
@@ -383,6 +419,13 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
   if (skipped > 0)
     note += fmt::format(", {} .bmp/.ppm/.pgm/.tif/.webp files skipped: only JPEG and PNG decode",
                         skipped);
+  if (not_regular > 0)
+    note += fmt::format(
+        ", {} image names skipped that are no regular file (dangling links, FIFOs, devices)",
+        not_regular);
+  if (loops > 0)
+    note +=
+        fmt::format(", {} directory links skipped that lead back to a folder already read", loops);
   ds.name = fmt::format("folder ({}, {}{})", split_name, root, note);
   ds.count = static_cast<int64_t>(ds.files.size());
   ds.channels = image.grayscale ? 1 : 3;

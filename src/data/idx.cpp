@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "data/dataset.h"
 
 namespace qbench::data {
@@ -27,6 +28,12 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
       fail("dataset file '{}' is corrupt: {}", path, msg);
     }
     if (n == 0) break;
+    // A small gzip file can inflate to gigabytes: stop at the memory limit.
+    if (static_cast<int64_t>(out.size()) + n > max_memory()) {
+      gzclose(f);
+      fail("dataset file '{}' inflates to more than the memory limit of {} (--max-memory)", path,
+           memory_str(max_memory()));
+    }
     out.insert(out.end(), buf, buf + n);
   }
   // A truncated gzip stream reads as a short file; zlib reports it at close.
@@ -59,8 +66,11 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
     fail("'{}' is not an IDX image file: magic number 0x{:08x}, expected 0x00000803", images_path,
          be32(img.data()));
   const int64_t n = be32(img.data() + 4), h = be32(img.data() + 8), w = be32(img.data() + 12);
-  const uint64_t need = static_cast<uint64_t>(n) * h * w;
-  if (img.size() - 16 < need)
+  if (n == 0) fail("'{}' holds no images", images_path);
+  if (h == 0 || w == 0) fail("'{}' declares {}x{} images", images_path, h, w);
+  const std::string what = fmt::format("'{}': {} images of {}x{}", images_path, n, h, w);
+  const int64_t need = checked_mul(checked_mul(n, h, what), w, what);
+  if (static_cast<int64_t>(img.size()) - 16 < need)
     fail("'{}' is truncated: the header says {} images of {}x{} ({} bytes) but {} bytes follow",
          images_path, n, h, w, need, img.size() - 16);
 

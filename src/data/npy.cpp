@@ -4,11 +4,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace qbench::data {
 namespace {
@@ -25,8 +27,13 @@ constexpr NpyType kTypes[] = {{"<f4", DType::F32}, {"<f8", DType::F64}, {"<f2", 
 }  // namespace
 
 Tensor load_npy(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(".npy file '{}' is a directory", path);
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("cannot open .npy file '{}': {}", path, std::strerror(errno));
+  if (std::filesystem::is_regular_file(path, ec))
+    check_memory(static_cast<int64_t>(std::filesystem::file_size(path, ec)),
+                 fmt::format(".npy file '{}'", path));
   std::stringstream ss;
   ss << f.rdbuf();
   const std::string b = ss.str();
@@ -65,11 +72,28 @@ Tensor load_npy(const std::string& path) {
   std::stringstream dims(m[1]);
   std::string item;
   while (std::getline(dims, item, ',')) {
-    if (item.find_first_not_of(" ") == std::string::npos) continue;
-    shape.push_back(std::stoll(item));
+    const size_t first = item.find_first_not_of(" ");
+    if (first == std::string::npos) continue;
+    size_t used = 0;
+    int64_t d = -1;
+    try {
+      d = std::stoll(item.substr(first), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || item.find_first_not_of(" ", first + used) != std::string::npos || d < 0)
+      fail("'{}': .npy shape entry '{}' is not a non-negative integer", path, item);
+    shape.push_back(d);
   }
   const size_t data_at = offset + header_len;
-  const size_t need = static_cast<size_t>(shape_numel(shape)) * dtype_size(dt);
+  int64_t numel = 0;
+  try {
+    numel = shape_numel(shape);
+  } catch (const Error& e) {
+    fail("'{}': {}", path, e.what());
+  }
+  const size_t need = static_cast<size_t>(checked_mul(
+      numel, int64_t(dtype_size(dt)), fmt::format("'{}': shape {}", path, shape_str(shape))));
   if (b.size() - data_at < need)
     fail("'{}' is truncated: shape {} needs {} bytes but {} follow", path, shape_str(shape), need,
          b.size() - data_at);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "engine/interpreter.h"
 #include "kernels/onednn/context.h"
 #include "kernels/ref/qbench_ops.h"
@@ -428,10 +429,16 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
   };
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i) {
     const Step& step = plan.steps_[i];
-    for (int s : step.out_slots) {
+    for (size_t o = 0; o < step.out_slots.size(); ++o) {
+      const int s = step.out_slots[o];
       const auto& t = slot_type[s];
-      const int64_t bytes =
-          std::max<int64_t>(1, shape_numel(t.shape) * static_cast<int64_t>(dtype_size(t.dtype)));
+      // Shapes come from the model and its inputs: sizes are checked, and the plan's buffers
+      // together must stay within the memory limit.
+      const std::string what =
+          fmt::format("{} output '{}' ({} {})", step.node.describe(), step.node.outputs[o],
+                      dtype_name(t.dtype), shape_str(t.shape));
+      const int64_t bytes = std::max<int64_t>(
+          1, checked_mul(shape_numel(t.shape), int64_t(dtype_size(t.dtype)), what));
       // Best fit among free buffers, else a new one.
       int best = -1;
       for (int b = 0; b < static_cast<int>(free_buffers.size()); ++b)
@@ -442,6 +449,8 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
         owner[s] = std::move(free_buffers[best]);
         free_buffers.erase(free_buffers.begin() + best);
       } else {
+        check_memory(checked_add(plan.arena_bytes_, bytes, what),
+                     "the plan's intermediate tensors, up to " + what + ",");
         owner[s] = Tensor(DType::U8, {bytes});
         plan.arena_bytes_ += bytes;
       }

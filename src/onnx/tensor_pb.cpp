@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "onnx/tensor_proto.h"
 
 namespace qbench::onnxio {
@@ -42,18 +43,99 @@ std::string read_file(const std::string& path, const char* what) {
   return ss.str();
 }
 
+namespace {
+
+// A non-negative integer from an external_data entry; an Error names the tensor and the key.
+int64_t external_int(const std::string& text, const char* key, const std::string& where) {
+  size_t used = 0;
+  int64_t v = -1;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || v < 0)
+    fail("{}: external_data {} '{}' is not a non-negative integer", where, key, text);
+  return v;
+}
+
+// Bytes [offset, offset + length) of a file that must lie inside the model's directory: a
+// model may not name absolute paths, '..', devices or FIFOs (it would read files the user never
+// gave it). length -1: to the end of the file.
+std::string read_external(const std::string& base_dir, const std::string& location, int64_t offset,
+                          int64_t length, const std::string& where) {
+  namespace fs = std::filesystem;
+  if (location.empty()) fail("{}: external data has no location", where);
+  const fs::path rel(location);
+  if (rel.is_absolute())
+    fail("{}: external data location '{}' is an absolute path", where, location);
+  for (const auto& part : rel)
+    if (part == "..")
+      fail("{}: external data location '{}' leaves the model's directory", where, location);
+  std::error_code ec;
+  const fs::path dir = fs::canonical(base_dir, ec);
+  const fs::path path = fs::weakly_canonical(fs::path(base_dir) / rel, ec);
+  const std::string shown = (fs::path(base_dir) / rel).string();
+  if (!fs::exists(path, ec)) fail("{}: external data file '{}' does not exist", where, shown);
+  // Symlinks resolved: the file itself must still be inside the model's directory.
+  const auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  if (d != dir.end())
+    fail("{}: external data file '{}' resolves outside the model's directory", where, shown);
+  if (!fs::is_regular_file(path, ec))
+    fail("{}: external data file '{}' is not a regular file", where, shown);
+  const int64_t size = static_cast<int64_t>(fs::file_size(path, ec));
+  if (ec) fail("{}: cannot read the size of external data file '{}'", where, shown);
+  if (length < 0) length = offset <= size ? size - offset : -1;
+  if (length < 0 || checked_add(offset, length, where + ": external data offset + length") > size)
+    fail("{}: external data file '{}' ({} bytes) is shorter than offset {} + length {}", where,
+         shown, size, offset, length);
+  check_memory(length, where + ": external data");
+  std::ifstream f(path, std::ios::binary);
+  std::string bytes(static_cast<size_t>(length), '\0');
+  if (!f.seekg(offset) || !f.read(bytes.data(), length))
+    fail("{}: cannot read {} bytes at offset {} of external data file '{}'", where, length, offset,
+         shown);
+  return bytes;
+}
+
+// Elements a TensorProto's typed field holds for dtype `dt`.
+int64_t field_count(const onnx::TensorProto& tp, DType dt) {
+  switch (dt) {
+    case DType::F32:
+      return tp.float_data_size();
+    case DType::F64:
+      return tp.double_data_size();
+    case DType::I64:
+      return tp.int64_data_size();
+    case DType::U32:
+    case DType::U64:
+      return tp.uint64_data_size();
+    default:
+      return tp.int32_data_size();
+  }
+}
+
+}  // namespace
+
 Tensor tensor_from_proto(const onnx::TensorProto& tp, const std::string& origin,
                          const std::string& base_dir, const char* role) {
   if (!dtype_valid(tp.data_type()) || tp.data_type() == static_cast<int>(DType::String))
     fail("{} {} in '{}' has unsupported data type {}", role, tensor_desc(tp), origin,
          tp.data_type());
-  DType dt = static_cast<DType>(tp.data_type());
-  Shape shape(tp.dims().begin(), tp.dims().end());
+  const DType dt = static_cast<DType>(tp.data_type());
+  const std::string where = fmt::format("{} {} in '{}'", role, tensor_desc(tp), origin);
+  const Shape shape(tp.dims().begin(), tp.dims().end());
   for (int64_t d : shape)
-    if (d < 0) fail("{} {} in '{}' has a negative dimension {}", role, tensor_desc(tp), origin, d);
-  Tensor t(dt, shape);
-  const int64_t n = t.numel();
+    if (d < 0) fail("{} has a negative dimension {}", where, d);
+  // Sizes from the file are checked before anything is allocated.
+  int64_t n = 0;
+  try {
+    n = shape_numel(shape);
+  } catch (const Error& e) {
+    fail("{}: {}", where, e.what());
+  }
   const size_t esz = dtype_size(dt);
+  const int64_t bytes = checked_mul(n, int64_t(esz), where);
 
   std::string external;
   const std::string* raw = tp.has_raw_data() ? &tp.raw_data() : nullptr;
@@ -62,52 +144,41 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const std::string& origin,
     int64_t offset = 0, length = -1;
     for (const auto& kv : tp.external_data()) {
       if (kv.key() == "location") location = kv.value();
-      if (kv.key() == "offset") offset = std::stoll(kv.value());
-      if (kv.key() == "length") length = std::stoll(kv.value());
+      if (kv.key() == "offset") offset = external_int(kv.value(), "offset", where);
+      if (kv.key() == "length") length = external_int(kv.value(), "length", where);
     }
-    std::string path = (std::filesystem::path(base_dir) / location).string();
-    std::string all = read_file(path, "external data");
-    if (length < 0) length = static_cast<int64_t>(all.size()) - offset;
-    if (offset < 0 || offset + length > static_cast<int64_t>(all.size()))
-      fail("{} {} in '{}': external data '{}' is shorter than offset {} + length {}", role,
-           tensor_desc(tp), origin, path, offset, length);
-    external = all.substr(offset, length);
+    external = read_external(base_dir, location, offset, length, where);
     raw = &external;
   }
 
-  auto mismatch = [&](int64_t have) {
-    fail("{} {} in '{}': data holds {} elements but dims {} need {}", role, tensor_desc(tp), origin,
-         have, shape_str(shape), n);
-  };
+  const int64_t have =
+      raw ? static_cast<int64_t>(raw->size() / std::max<size_t>(esz, 1)) : field_count(tp, dt);
+  if ((raw && static_cast<int64_t>(raw->size()) != bytes) || (!raw && have != n))
+    fail("{}: data holds {} elements but dims {} need {}", where, have, shape_str(shape), n);
+  check_memory(bytes, where);
+  Tensor t(dt, shape);
   if (raw) {
-    if (raw->size() != static_cast<size_t>(n) * esz)
-      mismatch(static_cast<int64_t>(raw->size() / std::max<size_t>(esz, 1)));
     if (n) std::memcpy(t.raw(), raw->data(), raw->size());
     return t;
   }
   switch (dt) {
     case DType::F32:
-      if (tp.float_data_size() != n) mismatch(tp.float_data_size());
       copy_field<float>(tp.float_data(), t.raw());
       break;
     case DType::F64:
-      if (tp.double_data_size() != n) mismatch(tp.double_data_size());
       copy_field<double>(tp.double_data(), t.raw());
       break;
     case DType::I64:
-      if (tp.int64_data_size() != n) mismatch(tp.int64_data_size());
       copy_field<int64_t>(tp.int64_data(), t.raw());
       break;
     case DType::U32:
     case DType::U64:
-      if (tp.uint64_data_size() != n) mismatch(tp.uint64_data_size());
       if (dt == DType::U32)
         copy_field<uint32_t>(tp.uint64_data(), t.raw());
       else
         copy_field<uint64_t>(tp.uint64_data(), t.raw());
       break;
     default:
-      if (tp.int32_data_size() != n) mismatch(tp.int32_data_size());
       if (dt == DType::I32) copy_field<int32_t>(tp.int32_data(), t.raw());
       if (dt == DType::I8) copy_field<int8_t>(tp.int32_data(), t.raw());
       if (dt == DType::U8) copy_field<uint8_t>(tp.int32_data(), t.raw());

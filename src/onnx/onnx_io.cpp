@@ -4,10 +4,12 @@
 #include <onnx/onnx_pb.h>
 
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -123,6 +125,8 @@ ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx) {
   std::unordered_set<std::string> init_names;
   for (const auto& init : gp.initializer()) {
     if (init.name().empty()) fail("'{}' has an initializer without a name", ctx.origin);
+    if (init_names.count(init.name()))
+      fail("'{}' has two initializers named '{}'", ctx.origin, init.name());
     ir::Value& v = g.value(init.name());
     v.data = tensor_from_proto(init, ctx, "initializer");
     v.dtype = v.data->dtype();
@@ -145,6 +149,11 @@ ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx) {
     if (!v.data) type_from_proto(out, v, ctx);
     g.outputs.push_back(out.name());
   }
+  // Each value has one producer: a graph input, an initializer, or one node output. A second
+  // one would silently win (the last write), so it is refused.
+  std::unordered_map<std::string, std::string> producer;
+  for (const auto& name : init_names) producer[name] = "an initializer";
+  for (const auto& name : g.inputs) producer[name] = "a graph input";
   for (const auto& np : gp.node()) {
     ir::Node n;
     n.name = np.name();
@@ -158,8 +167,13 @@ ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx) {
              ctx.origin);
       n.attrs[ap.name()] = attr_from_proto(ap, n, ctx);
     }
-    for (const auto& o : n.outputs)
-      if (!o.empty()) g.value(o);
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      auto [it, fresh] = producer.emplace(o, n.describe());
+      if (!fresh)
+        fail("'{}': {} and {} both produce '{}'", ctx.origin, it->second, n.describe(), o);
+      g.value(o);
+    }
     for (const auto& i : n.inputs)
       if (!i.empty()) g.value(i);
     g.nodes.push_back(std::move(n));
@@ -307,6 +321,52 @@ void graph_to_proto(const ir::Graph& g, onnx::GraphProto* gp) {
 
 }  // namespace
 
+namespace {
+
+// The newest ONNX versions qbench implements: opset 18 (ONNX 1.13) for the default domain. IR
+// versions up to 10 differ from 8 only in data types the loader refuses one by one.
+constexpr int64_t kMaxOpset = 18, kMaxIrVersion = 10;
+
+void validate_versions(const ir::Graph& g, const std::string& origin) {
+  if (g.ir_version > kMaxIrVersion)
+    fail("'{}' has ir_version {}: qbench reads ONNX IR versions 1 to {}", origin, g.ir_version,
+         kMaxIrVersion);
+  const int64_t opset = g.opsets.at("");
+  if (opset < 1 || opset > kMaxOpset)
+    fail("'{}' imports opset {} of the default ONNX domain: qbench supports opsets 1 to {}", origin,
+         opset, kMaxOpset);
+}
+
+// Quantization parameters that are constants must make sense: a scale of 0, a negative one, NaN
+// or infinity would divide by zero or poison every value the kernels compute.
+void validate_quant_params(const ir::Graph& g, const std::string& origin) {
+  struct ScaleInputs {
+    const char* op;
+    std::vector<size_t> scales;
+  };
+  static const ScaleInputs kOps[] = {
+      {"QuantizeLinear", {1}},      {"DequantizeLinear", {1}}, {"QLinearConv", {1, 4, 6}},
+      {"QLinearMatMul", {1, 4, 6}}, {"QLinearAdd", {1, 4, 6}}, {"QLinearMul", {1, 4, 6}},
+  };
+  for (const auto& n : g.nodes)
+    for (const auto& k : kOps) {
+      if (n.op_type != k.op) continue;
+      for (size_t i : k.scales) {
+        if (i >= n.inputs.size()) continue;
+        const Tensor* t = g.constant(n.inputs[i]);
+        if (!t || (t->dtype() != DType::F32 && t->dtype() != DType::F16 &&
+                   t->dtype() != DType::BF16 && t->dtype() != DType::F64))
+          continue;
+        for (float v : t->to_float())
+          if (!(v > 0) || !std::isfinite(v))
+            fail("'{}': {} has scale '{}' = {}; scales must be finite and positive", origin,
+                 n.describe(), n.inputs[i], v);
+      }
+    }
+}
+
+}  // namespace
+
 ir::Graph load_model_from_bytes(const std::string& bytes, const std::string& origin,
                                 const std::string& base_dir) {
   if (bytes.empty()) fail("model file '{}' is empty", origin);
@@ -334,6 +394,8 @@ ir::Graph load_model_from_bytes(const std::string& bytes, const std::string& ori
       fail("'{}' declares no opset for the default ONNX domain", origin);
   }
   for (const auto& kv : mp.metadata_props()) g.metadata.emplace_back(kv.key(), kv.value());
+  validate_versions(g, origin);
+  validate_quant_params(g, origin);
   return g;
 }
 

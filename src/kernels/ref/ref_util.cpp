@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/limits.h"
+
 namespace qbench::kernels::ref {
 
 int64_t norm_axis(const ir::Node& node, int64_t axis, int64_t rank, const char* what) {
@@ -226,7 +228,9 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
           "{}: strides, dilations and kernel sizes must be positive (dim {}: stride {}, dilation "
           "{}, kernel {})",
           node.describe(), i, s, g.dilations[i], kernel[i]);
-    const int64_t dk = (kernel[i] - 1) * g.dilations[i] + 1;
+    // Attributes come from the model: checked, so a huge value is an error, not a wrap-around.
+    const std::string what = fmt::format("{}: window of spatial dim {}", node.describe(), i);
+    const int64_t dk = checked_add(checked_mul(kernel[i] - 1, g.dilations[i], what), 1, what);
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       g.out[i] = (in + s - 1) / s;
       int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * s + dk - in);
@@ -238,7 +242,10 @@ WindowGeom window_geometry(const ir::Node& node, const Shape& in_spatial,
     } else if (auto_pad == "NOTSET") {
       g.pad_begin[i] = pads[i];
       g.pad_end[i] = pads[i + n];
-      const int64_t span = in + g.pad_begin[i] + g.pad_end[i] - dk;
+      if (pads[i] < 0 || pads[i + n] < 0)
+        fail("{}: pads must not be negative (dim {}: {} and {})", node.describe(), i, pads[i],
+             pads[i + n]);
+      const int64_t span = checked_add(checked_add(in, pads[i], what), pads[i + n], what) - dk;
       if (span < 0) {
         g.out[i] = 0;
       } else {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -85,16 +86,32 @@ bool has_fp16_weights(const ir::Graph& g) {
 
 }  // namespace
 
+void check_options(const BenchOptions& o) {
+  auto within = [](double v, double lo, double hi) {
+    return std::isfinite(v) && v >= lo && v <= hi;
+  };
+  if (!within(o.threads, 1, 1024)) fail("--threads must be in [1, 1024] (got {})", o.threads);
+  if (!within(double(o.batch), 1, 65536)) fail("--batch must be in [1, 65536] (got {})", o.batch);
+  if (!within(o.warmup_seconds, 0, 3600))
+    fail("--warmup-s must be in [0, 3600] seconds (got {})", o.warmup_seconds);
+  if (!within(double(o.warmup_queries), 0, 1e9))
+    fail("--warmup-queries must be in [0, 1e9] (got {})", o.warmup_queries);
+  if (!within(double(o.min_queries), 1, 1e9))
+    fail("--min-queries must be in [1, 1e9] (got {})", o.min_queries);
+  if (!within(o.min_seconds, 0, 3600))
+    fail("--min-seconds must be in [0, 3600] seconds (got {})", o.min_seconds);
+}
+
 BenchResult run_bench(const std::string& path, const BenchOptions& o,
                       const std::function<void(int64_t, int64_t)>& progress) {
+  check_options(o);
   BenchResult r;
   r.model = path;
   r.threads = o.threads;
-  r.model_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-
   auto t0 = Clock::now();
   ir::Graph g = onnxio::load_model(path);
   r.load_seconds = since(t0);
+  r.model_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
   r.saturation = quant::saturation_risk(g);
   const bool fp16_weights = has_fp16_weights(g);
   t0 = Clock::now();

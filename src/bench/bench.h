@@ -65,6 +65,10 @@ struct BenchResult {
   std::vector<std::string> warnings;
 };
 
+// An Error naming the option when a setting cannot be run (threads, batch, queries, seconds out
+// of range, NaN); run_bench and run_compare call it before any work.
+void check_options(const BenchOptions& o);
+
 // progress(done, total) in percent of the timed phases.
 BenchResult run_bench(const std::string& model_path, const BenchOptions& opts,
                       const std::function<void(int64_t, int64_t)>& progress = {});

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -48,7 +49,19 @@ std::string self_exe() {
   return p.string();
 }
 
-// Runs `argv` with stdout piped back; stderr is shared so the child's progress shows.
+// The timing child's process group while it runs (0: none). A SIGINT or SIGTERM to compare
+// ends the child too, instead of leaving it burning a core on a timing machine.
+volatile sig_atomic_t g_child_group = 0;
+
+extern "C" void end_child_and_exit(int sig) {
+  if (g_child_group > 0) kill(-static_cast<pid_t>(g_child_group), SIGTERM);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// Runs `argv` with stdout piped back; stderr is shared so the child's progress shows. The child
+// runs in its own process group, ended with this process on SIGINT/SIGTERM, and (through
+// QBENCH_PARENT_PID, see main.cpp) ends itself if this process dies.
 std::string run_child(const std::vector<std::string>& args) {
   int fd[2];
   if (pipe(fd) != 0) fail("pipe() failed: {}", std::strerror(errno));
@@ -57,17 +70,37 @@ std::string run_child(const std::vector<std::string>& args) {
   posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&fa, fd[0]);
   posix_spawn_file_actions_addclose(&fa, fd[1]);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "QBENCH_PARENT_PID=", 18) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back("QBENCH_PARENT_PID=" + std::to_string(getpid()));
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  struct sigaction forward {
+  }, old_int{}, old_term{};
+  forward.sa_handler = end_child_and_exit;
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   close(fd[1]);
   if (rc != 0) {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
     close(fd[0]);
     fail("cannot start '{}': {}", args[0], std::strerror(rc));
   }
+  g_child_group = pid;
   std::string out;
   char buf[4096];
   ssize_t n;
@@ -77,6 +110,9 @@ std::string run_child(const std::vector<std::string>& args) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  g_child_group = 0;
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail("'{} {}' failed (exit status {})", args[0], args[1],
          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
@@ -205,8 +241,16 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   if (ec) fail("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
 }
 
+void make_output_dir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    fail("--out '{}' exists and is not a directory", dir);
+  fs::create_directories(dir, ec);
+  if (ec) fail("cannot create the output directory '{}': {}", dir, ec.message());
+}
+
 void write_reports(const report::CompareResults& r, const std::string& dir) {
-  fs::create_directories(dir);
+  make_output_dir(dir);
   auto render = [&](const report::Reporter& rep) {
     std::ostringstream s;
     rep.report(r, s);
@@ -221,6 +265,11 @@ void write_reports(const report::CompareResults& r, const std::string& dir) {
 report::CompareResults run_compare(const CompareOptions& o) {
   if (o.recipes.empty()) fail("--recipes: name at least one recipe");
   for (const auto& r : o.recipes) quant::parse_recipe(r);  // an Error lists the known ones
+  // Everything that can be wrong with the options fails here, before an hour of evaluation.
+  check_options(o.bench);
+  make_output_dir(o.out_dir);
+  std::error_code ec;
+  if (!fs::is_regular_file(o.model, ec)) fail("model file '{}' does not exist", o.model);
   report::CompareResults res;
   res.model = o.model;
   res.model_bytes = static_cast<int64_t>(fs::file_size(o.model));
@@ -239,7 +288,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
   res.images = o.limit > 0 ? std::min(o.limit, ds.count) : ds.count;
   const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;
   const fs::path cache_dir = fs::path(o.out_dir) / "cache";
-  fs::create_directories(cache_dir);
+  make_output_dir(cache_dir.string());
 
   // fp32 first: every other variant is compared with it.
   std::vector<std::string> order = o.recipes;

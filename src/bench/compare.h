@@ -46,6 +46,9 @@ std::string fnv1a64(const std::string& text);
 // never sees half a file.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// Creates `dir` (and its parents) for output; an Error when it names a file or cannot be made.
+void make_output_dir(const std::string& dir);
+
 // Writes results.json, results.csv, report.md and report.html into `dir`.
 void write_reports(const report::CompareResults& r, const std::string& dir);
 

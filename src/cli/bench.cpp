@@ -76,17 +76,24 @@ void register_bench(CLI::App& app) {
   c->add_option("--model", a->model, "ONNX model file")->required();
   c->add_option("--batch", a->opts.batch,
                 "Offline throughput batch (a fixed-batch model uses its own)")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
-  c->add_option("--threads", a->opts.threads, "Threads for every kernel")->capture_default_str();
+  c->add_option("--threads", a->opts.threads, "Threads for every kernel")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   c->add_option("--warmup-s", a->opts.warmup_seconds, "Warm-up lasts at least this many seconds")
+      ->check(in_range(0, 3600))
       ->capture_default_str();
   c->add_option("--warmup-queries", a->opts.warmup_queries, "... and at least this many queries")
+      ->check(in_range(0, 1000000000))
       ->capture_default_str();
   c->add_option("--min-queries", a->opts.min_queries,
                 "Single stream: time at least this many batch-1 queries ...")
+      ->check(in_range(1, 1000000000))
       ->capture_default_str();
   c->add_option("--min-seconds", a->opts.min_seconds,
                 "... and for at least this many seconds (offline throughput too)")
+      ->check(in_range(0, 3600))
       ->capture_default_str();
   c->add_option("--label", a->label, "Label of the progress line on stderr")->capture_default_str();
   c->add_flag("--json", a->json, "Print one JSON object on stdout (see docs/results-schema.md)");

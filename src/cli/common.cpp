@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -44,9 +45,11 @@ void add_image_options(CLI::App* c, data::ImageOptions& image) {
   c->add_option("--resize", image.resize,
                 "folder:DIR images: resize so the shorter side is this (bilinear with "
                 "antialiasing, as torchvision's Resize on PIL images)")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_option("--crop", image.crop,
                 "folder:DIR images: center crop to CROP x CROP; must match the model's input")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_flag("--grayscale", image.grayscale,
               "folder:DIR images: convert to one channel first (PIL's convert(\"L\"), "
@@ -111,6 +114,19 @@ nlohmann::json machine_json(int threads) {
   nlohmann::json j = report::to_json(bench::describe_machine(threads));
   j["omp_wait_policy"] = std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "";
   return j;
+}
+
+CLI::Validator in_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != 0 || !std::isfinite(v))
+          return "'" + text + "' is not a finite number";
+        if (v < lo || v > hi) return fmt::format("{} is outside [{}, {}]", text, lo, hi);
+        return {};
+      },
+      fmt::format("in [{}, {}]", lo, hi));
 }
 
 }  // namespace qbench::cli

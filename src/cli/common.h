@@ -37,6 +37,9 @@ inline constexpr const char* kDataSpecHelp =
 // A progress reporter for stderr: a bar redrawn in place on a terminal, a line every ~10%
 // otherwise; silent when `quiet`.
 std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet);
+// A CLI11 check for numeric options: a finite number within [lo, hi]. NaN and infinities are
+// refused (CLI::Range lets NaN through), so a bad value fails before any work starts.
+CLI::Validator in_range(double lo, double hi);
 // Machine and build description recorded with every result.
 nlohmann::json machine_json(int threads);
 

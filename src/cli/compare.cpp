@@ -60,21 +60,30 @@ void register_compare(CLI::App& app) {
   c->add_option("--calib-data", o.calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (default: --data)");
   c->add_option("--calib-size", o.calib_size, "static-int8: calibration images")
+      ->check(in_range(1, 10000000))
       ->capture_default_str();
   c->add_option("--limit", o.limit, "Evaluate only the first N test images (0: all)")
+      ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   c->add_option("--eval-batch", o.eval_batch, "Images per inference during evaluation")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
-  c->add_option("--batch", o.bench.batch, "Offline throughput batch")->capture_default_str();
+  c->add_option("--batch", o.bench.batch, "Offline throughput batch")
+      ->check(in_range(1, 65536))
+      ->capture_default_str();
   c->add_option("--threads", o.bench.threads,
                 "Threads for every kernel (1 gives repeatable timings on small VMs)")
+      ->check(in_range(1, 1024))
       ->capture_default_str();
   c->add_option("--warmup-s", o.bench.warmup_seconds, "Warm-up seconds per variant")
+      ->check(in_range(0, 3600))
       ->capture_default_str();
   c->add_option("--min-queries", o.bench.min_queries, "Batch-1 queries timed per variant, at least")
+      ->check(in_range(1, 1000000000))
       ->capture_default_str();
   c->add_option("--min-seconds", o.bench.min_seconds,
                 "Seconds of batch-1 timing (and of offline timing) per variant, at least")
+      ->check(in_range(0, 3600))
       ->capture_default_str();
   c->add_option("--out", o.out_dir,
                 "Directory for results.json, results.csv, report.md, report.html, the variants' "

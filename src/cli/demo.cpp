@@ -67,8 +67,22 @@ void run_demo(const DemoArgs& a) {
   }
   nlohmann::json all = nlohmann::json::array();
   std::vector<std::string> agreement_lines, reports;
+  if (!z.contains("models") || !z.at("models").is_array())
+    fail("'{}' has no \"models\" list", index);
   for (const auto& m : z.at("models")) {
+    if (!m.contains("name") || !m.at("name").is_string() || !m.contains("file") ||
+        !m.at("file").is_string())
+      fail("'{}': every model entry needs a \"name\" and a \"file\" string", index);
     const std::string name = m.at("name");
+    // The name becomes a directory under --out: a plain name only, never a path.
+    if (name.empty() || name.front() == '.' ||
+        name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            std::string::npos)
+      fail(
+          "'{}': model name '{}' must be letters, digits, '_', '-' and '.' (not starting with "
+          "'.'): it names a directory under --out",
+          index, name);
     if (!a.models.empty() && std::find(a.models.begin(), a.models.end(), name) == a.models.end())
       continue;
     bench::CompareOptions o;
@@ -145,10 +159,14 @@ void register_demo(CLI::App& app) {
   c->add_option("--out", a->out, "Output directory: one compare report per model")
       ->capture_default_str();
   c->add_option("--models", a->models, "Only these zoo models (comma separated)")->delimiter(',');
-  c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for every kernel")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   c->add_option("--limit", a->limit, "Evaluate only the first N test images (0: all)")
+      ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   c->add_option("--min-seconds", a->min_seconds, "Seconds of timing per variant and phase")
+      ->check(in_range(0, 3600))
       ->capture_default_str();
   c->add_flag("--fresh", a->fresh, "Ignore cached results");
   c->add_flag("--json", a->json, "Print one JSON object on stdout");

@@ -71,9 +71,13 @@ void register_eval(CLI::App& app) {
   c->add_option("--data", a->data, std::string("Test set: ") + kDataSpecHelp)->required();
   c->add_option("--batch", a->batch,
                 "Images per inference (a model with a fixed batch uses its own)")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
-  c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for every kernel")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   c->add_option("--limit", a->limit, "Evaluate only the first N images (0: all)")
+      ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   add_normalize_options(c, a->mean, a->std);
   add_image_options(c, a->image);

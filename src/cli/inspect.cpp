@@ -169,11 +169,15 @@ void register_inspect(CLI::App& app) {
       "inspect", "List a model's nodes with shapes, parameters, MACs and the kernel each runs");
   c->add_option("--model", a->model, "ONNX model file")->required();
   c->add_option("--batch", a->batch, "Batch size to compile for (symbolic batch dims)")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
-  c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for every kernel")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   c->add_flag("--reference", a->reference, "Show the plan with reference kernels only");
   c->add_option("--profile", a->profile_runs,
-                "Run the plan N times on zero inputs and show each node's mean time");
+                "Run the plan N times on zero inputs and show each node's mean time")
+      ->check(in_range(0, 1000000));
   add_shape_option(c, a->shapes);
   c->add_flag("--json", a->json, "Print one JSON object on stdout");
   c->callback([a] { run_inspect(*a); });

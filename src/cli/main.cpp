@@ -1,13 +1,24 @@
 // qbench: how much accuracy, speed and size does quantizing this model cost, on this machine?
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/limits.h"
 
 int main(int argc, char** argv) {
+  // A timing child of `compare` (bench/compare.cpp) ends when its parent does, even if the parent
+  // was killed outright; the pid check closes the race where the parent died before prctl.
+  if (const char* parent = std::getenv("QBENCH_PARENT_PID")) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (std::to_string(getppid()) != parent) return 2;
+  }
   // Idle OpenMP threads sleep instead of spinning: on 2-vCPU machines shared with other work a
   // spinning worker steals the core the main thread needs, which made 2-thread runs up to 25x
   // slower than 1-thread ones. libgomp reads the variable when it loads, before main, so this

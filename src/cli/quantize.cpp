@@ -93,6 +93,9 @@ std::string bytes_str(uintmax_t n) {
 
 void run_quantize(const QuantizeArgs& a) {
   quant::QuantizeOptions opts = options_of(a);
+  std::error_code ec;
+  if (std::filesystem::equivalent(a.model, a.out, ec))
+    fail("--out '{}' is the input model: write the variant to another file", a.out);
   ir::Graph model = onnxio::load_model(a.model);
   const uintmax_t before = std::filesystem::file_size(a.model);
   quant::QuantizeResult r = quant::quantize(model, opts);
@@ -174,8 +177,10 @@ void register_quantize(CLI::App& app) {
                         "evaluation will use)");
   c->add_option("--calib-size", a->calib_size,
                 "static-int8: calibration images, drawn with a fixed seed")
+      ->check(in_range(1, 10000000))
       ->capture_default_str();
   c->add_option("--calib-batch", a->calib_batch, "static-int8: images per calibration run")
+      ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_option("--calib-seed", a->calib_seed,
                 "static-int8: seed that draws the calibration images")
@@ -185,8 +190,11 @@ void register_quantize(CLI::App& app) {
                 "TensorRT-style) or mse")
       ->capture_default_str();
   c->add_option("--percentile", a->percentile, "percentile method: share of |x| kept, in percent")
+      ->check(in_range(0, 100))
       ->capture_default_str();
-  c->add_option("--bins", a->bins, "static-int8: histogram bins per tensor")->capture_default_str();
+  c->add_option("--bins", a->bins, "static-int8: histogram bins per tensor")
+      ->check(in_range(256, 1048576))
+      ->capture_default_str();
   c->add_option("--activations", a->activations,
                 "static-int8 activations: u8 (asymmetric uint8) or s8 (symmetric int8)")
       ->capture_default_str();
@@ -198,7 +206,9 @@ void register_quantize(CLI::App& app) {
                 "exists, written after calibrating when it does not");
   c->add_option("--save-calib-table", a->save_calib_table,
                 "static-int8: write the calibration table here");
-  c->add_option("--threads", a->threads, "Threads for calibration")->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for calibration")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   add_shape_option(c, a->shapes);
   c->callback([a] { run_quantize(*a); });
 }

@@ -306,7 +306,9 @@ void register_run(CLI::App& app) {
               "With --compare: judge each output against its scale instead: every element must "
               "satisfy |got - want| <= TOL * S, S the largest finite |want| of that output "
               "(integers stay exact)");
-  c->add_option("--threads", a->threads, "Threads for every kernel")->capture_default_str();
+  c->add_option("--threads", a->threads, "Threads for every kernel")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
   c->add_flag("--reference", a->reference,
               "Run the plain reference kernels only (slow; the oracle)");
   c->callback([a] { run_run(*a); });

@@ -385,15 +385,20 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
     const fs::path cdir = fs::path(root) / ds.class_names[c];
     // os.walk order sorted by (folder, file name), as ImageFolder lists files.
     std::vector<std::pair<std::string, std::string>> found;
-    // Directory links are followed, as os.walk(followlinks=True) does for ImageFolder, but each
-    // real directory is walked once: a link back up would otherwise repeat images forever.
-    std::set<fs::path> walked = {fs::canonical(cdir, ec)};
+    // Directory links are followed, as os.walk(followlinks=True) does for ImageFolder, but only
+    // into directories inside this class folder, each once: a link back up would repeat images
+    // forever, and one into another class would give its images this class's label.
+    const fs::path class_root = fs::canonical(cdir, ec);
+    std::set<fs::path> walked = {class_root};
     for (auto it = fs::recursive_directory_iterator(
              cdir, fs::directory_options::follow_directory_symlink, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code e2;
       if (it->is_directory(e2)) {
-        if (!walked.insert(fs::canonical(it->path(), e2)).second) {
+        const fs::path real = fs::canonical(it->path(), e2);
+        const auto [c, r] =
+            std::mismatch(class_root.begin(), class_root.end(), real.begin(), real.end());
+        if (c != class_root.end() || !walked.insert(real).second) {
           it.disable_recursion_pending();
           loops++;
         }
@@ -424,8 +429,8 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
         ", {} image names skipped that are no regular file (dangling links, FIFOs, devices)",
         not_regular);
   if (loops > 0)
-    note +=
-        fmt::format(", {} directory links skipped that lead back to a folder already read", loops);
+    note += fmt::format(
+        ", {} directory links skipped that lead out of their class folder or back into it", loops);
   ds.name = fmt::format("folder ({}, {}{})", split_name, root, note);
   ds.count = static_cast<int64_t>(ds.files.size());
   ds.channels = image.grayscale ? 1 : 3;

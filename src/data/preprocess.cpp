@@ -1,3 +1,4 @@
+#include <cmath>
 #include <exception>
 #include <sstream>
 
@@ -15,9 +16,9 @@ std::vector<float> parse_floats(const std::string& text, const std::string& what
       size_t used = 0;
       out.push_back(std::stof(item, &used));
       while (used < item.size() && std::isspace(static_cast<unsigned char>(item[used]))) ++used;
-      if (used != item.size()) throw std::invalid_argument(item);
+      if (used != item.size() || !std::isfinite(out.back())) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      fail("{}: '{}' is not a comma-separated list of numbers", what, text);
+      fail("{}: '{}' is not a comma-separated list of finite numbers", what, text);
     }
   }
   if (out.empty()) fail("{}: empty list", what);

@@ -286,7 +286,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
   }
   plan->input_types_ = input_types;
 
-  std::function<void(const ir::Node&)> compile_node = [&](const ir::Node& node) {
+  std::function<void(const ir::Node&)> compile_node;
+  std::function<void(const ir::Node&)> compile_one = [&](const ir::Node& node) {
     const kernels::OpDef* def = kernels::find_op(node.domain, node.op_type);
     if (!def)
       fail("{}: op type '{}' is not supported (opset {})", node.describe(), node.op_type, opset);
@@ -400,6 +401,18 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       step.out_slots.push_back(s);
     }
     plan->steps_.push_back(std::move(step));
+  };
+  // Errors while compiling a node (sizes from inference or folding, attributes, memory) name it.
+  compile_node = [&](const ir::Node& node) {
+    try {
+      compile_one(node);
+    } catch (const kernels::DataDependent&) {
+      throw;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.find(node.describe()) != std::string::npos) throw;
+      fail("{}: {}", node.describe(), what);
+    }
   };
   for (const ir::Node& node : g.nodes) compile_node(node);
   for (const auto& out : g.outputs) {

@@ -1,6 +1,7 @@
 #include "eval/evaluate.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -59,6 +60,7 @@ data::Preprocess model_preprocess(const ir::Graph& g) {
 bool in_top_k(const float* logits, int64_t classes, int32_t label, int k) {
   if (label < 0 || label >= classes) return false;
   const float v = logits[label];
+  if (std::isnan(v)) return false;  // compares false with everything: it would always "win"
   int64_t better = 0;
   for (int64_t j = 0; j < classes; ++j)
     if (logits[j] > v || (logits[j] == v && j < label)) better++;
@@ -108,8 +110,10 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
     const float* p = y.data<float>();
     for (int64_t i = 0; i < count; ++i) {
       const float* row = p + i * classes;
+      // A NaN logit never wins (the first non-NaN class starts the search).
       int32_t best = 0;
-      for (int64_t j = 1; j < classes; ++j)
+      while (best + 1 < classes && std::isnan(row[best])) ++best;
+      for (int64_t j = best + 1; j < classes; ++j)
         if (row[j] > row[best]) best = static_cast<int32_t>(j);
       int32_t label = ds.labels[start + i];
       r.predictions.push_back(best);

@@ -242,25 +242,45 @@ std::unordered_map<std::string, int> Graph::use_counts() const {
 
 void Graph::toposort() {
   auto prod = producers();
-  std::vector<int> state(nodes.size(), 0);  // 0 new, 1 visiting, 2 done
+  // Depth-first, dependencies before their readers, with an explicit stack: a model may chain
+  // hundreds of thousands of nodes, more than the call stack holds.
+  std::vector<int> state(nodes.size(), 0);  // 0 new, 1 on the stack, 2 done
   std::vector<Node> sorted;
   sorted.reserve(nodes.size());
-  std::function<void(size_t)> visit = [&](size_t i) {
-    if (state[i] == 2) return;
-    if (state[i] == 1) fail("graph '{}' has a cycle through {}", name, nodes[i].describe());
-    state[i] = 1;
+  auto reads_of = [&](size_t i) {
     std::vector<std::string> reads = nodes[i].inputs;
     if (nodes[i].has_subgraph())
       for (auto& in : nodes[i].subgraph_reads()) reads.push_back(std::move(in));
-    for (const auto& in : reads) {
-      if (in.empty()) continue;
-      auto it = prod.find(in);
-      if (it != prod.end()) visit(it->second);
-    }
-    state[i] = 2;
-    sorted.push_back(nodes[i]);
+    return reads;
   };
-  for (size_t i = 0; i < nodes.size(); ++i) visit(i);
+  struct Frame {
+    size_t node;
+    std::vector<std::string> reads;
+    size_t next = 0;
+  };
+  for (size_t root = 0; root < nodes.size(); ++root) {
+    if (state[root] != 0) continue;
+    std::vector<Frame> stack;
+    stack.push_back({root, reads_of(root)});
+    state[root] = 1;
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next < f.reads.size()) {
+        const std::string& in = f.reads[f.next++];
+        if (in.empty()) continue;
+        auto it = prod.find(in);
+        if (it == prod.end() || state[it->second] == 2) continue;
+        if (state[it->second] == 1)
+          fail("graph '{}' has a cycle through {}", name, nodes[it->second].describe());
+        state[it->second] = 1;
+        stack.push_back({it->second, reads_of(it->second)});
+        continue;
+      }
+      state[f.node] = 2;
+      sorted.push_back(nodes[f.node]);
+      stack.pop_back();
+    }
+  }
   nodes = std::move(sorted);
 }
 

@@ -396,6 +396,13 @@ ir::Graph load_model_from_bytes(const std::string& bytes, const std::string& ori
   for (const auto& kv : mp.metadata_props()) g.metadata.emplace_back(kv.key(), kv.value());
   validate_versions(g, origin);
   validate_quant_params(g, origin);
+  // ONNX files list nodes in topological order; one that does not is put in order here, and a
+  // cycle is named instead of surfacing later as an input "not produced".
+  try {
+    g.toposort();
+  } catch (const Error& e) {
+    fail("'{}': {}", origin, e.what());
+  }
   return g;
 }
 
@@ -435,15 +442,25 @@ std::string serialize_model(const ir::Graph& g) {
 }
 
 void save_model(const ir::Graph& g, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail("cannot write model file '{}': it is a directory", path);
   std::string bytes = serialize_model(g);
-  std::string tmp = path + ".tmp";
+  // Written beside the target and renamed, so a reader never sees half a model; the temporary
+  // file does not outlive a failure.
+  const std::string tmp = path + ".tmp";
+  bool ok = false;
   {
     std::ofstream f(tmp, std::ios::binary);
-    if (!f) fail("cannot write model file '{}': {}", path, std::strerror(errno));
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) fail("cannot write model file '{}': {}", path, std::strerror(errno));
+    if (f) f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    ok = static_cast<bool>(f);
   }
-  std::filesystem::rename(tmp, path);
+  if (ok) std::filesystem::rename(tmp, path, ec);
+  if (!ok || ec) {
+    const std::string why = ok ? ec.message() : std::strerror(errno);
+    std::filesystem::remove(tmp, ec);
+    fail("cannot write model file '{}': {}", path, why);
+  }
 }
 
 }  // namespace qbench::onnxio

@@ -61,6 +61,10 @@ int fold_constants(ir::Graph& g, bool allow_growth) {
       // Ops the engine's interpreter runs (SequenceEmpty has no inputs, yet no tensor output).
       kept.push_back(std::move(n));
       continue;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.find(n.describe()) != std::string::npos) throw;
+      fail("{}: {}", n.describe(), what);
     }
     // A Constant's value is already in the file, as its attribute.
     if (!allow_growth && n.op_type != "Constant") {

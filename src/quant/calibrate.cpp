@@ -79,7 +79,11 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
       if (t.dtype() != DType::F32)
         fail("cannot calibrate tensor '{}': it holds {} data, not f32", tensors[k],
              dtype_name(t.dtype()));
-      st.observers.at(tensors[k]).observe(t);
+      try {
+        st.observers.at(tensors[k]).observe(t);
+      } catch (const Error& e) {
+        fail("tensor '{}': {}", tensors[k], e.what());
+      }
     }
     st.images += n;
     if (opts.progress) opts.progress(st.images, usable);

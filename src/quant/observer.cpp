@@ -43,13 +43,15 @@ void Observer::widen(float limit) {
 
 void Observer::observe(const float* data, int64_t n) {
   if (n <= 0) return;
+  // min/max skip NaN silently, and a NaN histogram index is undefined: look for it first.
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(data[i]))
+      fail("calibration saw a non-finite value ({}) at element {} of {}", data[i], i, n);
   float lo = data[0], hi = data[0];
   for (int64_t i = 1; i < n; ++i) {
     lo = std::min(lo, data[i]);
     hi = std::max(hi, data[i]);
   }
-  if (!std::isfinite(lo) || !std::isfinite(hi))
-    fail("calibration saw a non-finite value (min {}, max {})", lo, hi);
   min_ = count_ ? std::min(min_, lo) : lo;
   max_ = count_ ? std::max(max_, hi) : hi;
   count_ += n;

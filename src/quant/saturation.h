@@ -27,8 +27,9 @@ struct SaturationRisk {
 // Scans every Conv, MatMul and Gemm whose activation comes from a DequantizeLinear and whose
 // weight is a DequantizeLinear of a constant int8 tensor (QDQ; weight-only files compute in float
 // and have no such pairs), and every QLinearConv, QLinearMatMul, ConvInteger and MatMulInteger
-// with a constant int8 weight. Pairs are (2j, 2j+1) along the reduction axis: input channels at the same kernel tap
-// for convolutions (the channels-last order these kernels pack), rows of B for matmuls.
+// with a constant int8 weight. Pairs are (2j, 2j+1) along the reduction axis: input channels at the
+// same kernel tap for convolutions (the channels-last order these kernels pack), rows of B for
+// matmuls.
 SaturationRisk saturation_risk(const ir::Graph& g);
 
 }  // namespace qbench::quant

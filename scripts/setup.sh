@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qbench needs (only the missing ones), then configures and builds.
-# Sourced by scripts/demo.sh and scripts/test.sh. BUILD_DIR and BUILD_TYPE may be overridden.
+# Sourced by scripts/demo.sh and scripts/test.sh. BUILD_DIR and BUILD_TYPE may be overridden;
+# qbench_build DIR TYPE [CMAKE_ARGS...] configures and builds another tree (test.sh's sanitizer
+# build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
@@ -12,7 +14,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
           libgtest-dev googletest libbenchmark-dev
           dataset-fashion-mnist libonnx-testdata)
 # scripts/test.sh adds what only the tests need (Chromium for the report check, python3 for
-# the end-to-end scripts' JSON checks).
+# the end-to-end scripts' JSON checks, clang with its sanitizer/libFuzzer runtime and OpenMP for
+# the sanitizer and fuzzing build).
 read -r -a extra <<<"${QBENCH_EXTRA_PACKAGES:-}"
 PACKAGES+=("${extra[@]}")
 
@@ -28,5 +31,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >&2
-ninja -C "$BUILD_DIR" -j"$(nproc)" >&2
+qbench_build() {
+  local dir="$1" type="$2"
+  shift 2
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >&2
+  ninja -C "$dir" -j"$(nproc)" >&2
+}
+qbench_build "$BUILD_DIR" "$BUILD_TYPE"

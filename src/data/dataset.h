@@ -3,6 +3,7 @@
 // demand (folders of JPEG/PNG files), and the preprocessing that turns a slice of them into a
 // model input batch.
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& image = {});
 // Loads an IDX image file (magic 0x00000803) and label file (0x00000801), gzip or raw.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path);
+// The same from the files' (inflated) bytes; the names appear in errors.
+Dataset parse_idx(const std::vector<uint8_t>& img, const std::string& images_path,
+                  const std::vector<uint8_t>& lab, const std::string& labels_path);
 // Lists an image folder the way torchvision.datasets.ImageFolder does: DIR/<class>/**/<image>
 // with a .jpg/.jpeg/.png name (any case), class index = rank of the class folder's name, files in
 // sorted order. When DIR has train/, val/ or test/ subfolders, Split::Test reads val/ (else
@@ -56,6 +60,9 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
 // Decodes a JPEG or PNG file as RGB, height x width x 3 (grayscale is repeated, alpha dropped,
 // CMYK converted as PIL's Image.convert("RGB") does); Error naming the file when it is unreadable.
 std::vector<uint8_t> decode_image(const std::string& path, int64_t& height, int64_t& width);
+// The same from an open file; `name` appears in errors.
+std::vector<uint8_t> decode_image_file(FILE* f, const std::string& name, int64_t& height,
+                                       int64_t& width);
 // Resizes an HxWxC image so its shorter side is `resize` (PIL's antialiased bilinear, which
 // torchvision's Resize uses on PIL images) and center-crops crop x crop, writing CHW to `out`.
 void resize_center_crop(const uint8_t* pixels, int64_t height, int64_t width, int channels,

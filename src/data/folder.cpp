@@ -16,6 +16,7 @@
 #include <png.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "data/dataset.h"
 
 namespace qbench::data {
@@ -77,9 +78,19 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
 // kilobytes of PNG can declare gigabytes of pixels.
 constexpr int64_t kMaxPixels = 2 * 89478485;
 
-std::string too_many_pixels(int64_t width, int64_t height) {
-  return fmt::format("{}x{} is {} pixels, more than {} (PIL's decompression-bomb limit)", width,
-                     height, width * height, kMaxPixels);
+// Why an image of width x height cannot be decoded ("is too large: ..."), or empty: PIL's pixel
+// limit, then the memory limit for the RGB pixels.
+std::string size_problem(int64_t width, int64_t height) {
+  const int64_t pixels = width * height;  // both below 2^32
+  if (pixels > kMaxPixels)
+    return fmt::format("is too large: {}x{} is {} pixels, more than {} (PIL's decompression-bomb "
+                       "limit)",
+                       width, height, pixels, kMaxPixels);
+  if (pixels * 3 > max_memory())
+    return fmt::format("is too large: {}x{} pixels take {} as RGB, more than the memory limit of "
+                       "{} (--max-memory)",
+                       width, height, memory_str(pixels * 3), memory_str(max_memory()));
+  return {};
 }
 
 // PIL's CMYK -> RGB conversion (Convert.c, cmyk2rgb).
@@ -88,7 +99,8 @@ uint8_t cmyk_channel(int c, int nk) {
   return static_cast<uint8_t>(std::clamp(nk - (((tmp >> 8) + tmp) >> 8), 0, 255));
 }
 
-// Decodes into `out` (which outlives the jump); returns the libjpeg message on failure, empty on
+// Decodes into `out` (which outlives the jump); returns what is wrong ("is corrupt: " and the
+// libjpeg message, or "is too large: ...") on failure, empty on
 // success. No object with a destructor lives between setjmp and the libjpeg calls.
 std::string decode_jpeg_into(FILE* f, std::vector<uint8_t>& out, std::vector<uint8_t>& row,
                              int64_t& height, int64_t& width) {
@@ -99,15 +111,15 @@ std::string decode_jpeg_into(FILE* f, std::vector<uint8_t>& out, std::vector<uin
   err.mgr.emit_message = jpeg_emit_message;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
-    return err.message[0] ? err.message : "decoding failed";
+    return std::string("is corrupt: ") + (err.message[0] ? err.message : "decoding failed");
   }
   err.message[0] = 0;
   jpeg_create_decompress(&cinfo);
   jpeg_stdio_src(&cinfo, f);
   jpeg_read_header(&cinfo, TRUE);
-  if (int64_t(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+  if (std::string why = size_problem(cinfo.image_width, cinfo.image_height); !why.empty()) {
     jpeg_destroy_decompress(&cinfo);
-    return too_many_pixels(cinfo.image_width, cinfo.image_height);
+    return why;
   }
   // Same settings as PIL's decoder: libjpeg's defaults (ISLOW DCT, fancy upsampling).
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
@@ -156,21 +168,21 @@ std::string decode_png_into(FILE* f, std::string& message, std::vector<uint8_t>&
                             std::vector<png_bytep>& rows, int64_t& height, int64_t& width) {
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &message, png_error_fn, png_warning_fn);
-  if (!png) return "out of memory";
+  if (!png) return "is corrupt: out of memory";
   png_infop info = png_create_info_struct(png);
   if (!info) {
     png_destroy_read_struct(&png, nullptr, nullptr);
-    return "out of memory";
+    return "is corrupt: out of memory";
   }
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
-    return message.empty() ? "decoding failed" : message;
+    return "is corrupt: " + (message.empty() ? std::string("decoding failed") : message);
   }
   png_init_io(png, f);
   png_read_info(png, info);
-  if (int64_t(png_get_image_width(png, info)) * png_get_image_height(png, info) > kMaxPixels) {
-    const std::string why =
-        too_many_pixels(png_get_image_width(png, info), png_get_image_height(png, info));
+  if (std::string why =
+          size_problem(png_get_image_width(png, info), png_get_image_height(png, info));
+      !why.empty()) {
     png_destroy_read_struct(&png, &info, nullptr);
     return why;
   }
@@ -254,6 +266,15 @@ uint8_t clip8(int32_t v) {
 
 std::vector<uint8_t> decode_image(const std::string& path, int64_t& height, int64_t& width) {
   File f = open_image(path);
+  return decode_image_file(f.get(), path, height, width);
+}
+
+std::vector<uint8_t> decode_image_file(FILE* file, const std::string& path, int64_t& height,
+                                       int64_t& width) {
+  struct Borrowed {
+    FILE* f;
+    FILE* get() const { return f; }
+  } f{file};
   uint8_t magic[8] = {};
   const size_t got = std::fread(magic, 1, sizeof magic, f.get());
   std::rewind(f.get());
@@ -271,7 +292,7 @@ std::vector<uint8_t> decode_image(const std::string& path, int64_t& height, int6
     fail("image '{}' is neither JPEG nor PNG (its first bytes are not a JPEG or PNG signature)",
          path);
   }
-  if (!error.empty()) fail("image '{}' is corrupt: {}", path, error);
+  if (!error.empty()) fail("image '{}' {}", path, error);
   if (height < 1 || width < 1) fail("image '{}' is empty ({}x{})", path, width, height);
   return out;
 }

@@ -59,7 +59,12 @@ std::string first_existing(const std::string& dir, const std::string& stem) {
 }  // namespace
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path) {
-  std::vector<uint8_t> img = read_maybe_gzip(images_path);
+  return parse_idx(read_maybe_gzip(images_path), images_path, read_maybe_gzip(labels_path),
+                   labels_path);
+}
+
+Dataset parse_idx(const std::vector<uint8_t>& img, const std::string& images_path,
+                  const std::vector<uint8_t>& lab, const std::string& labels_path) {
   if (img.size() < 16)
     fail("'{}' is not an IDX image file: only {} bytes", images_path, img.size());
   if (be32(img.data()) != 0x00000803u)
@@ -74,7 +79,6 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
     fail("'{}' is truncated: the header says {} images of {}x{} ({} bytes) but {} bytes follow",
          images_path, n, h, w, need, img.size() - 16);
 
-  std::vector<uint8_t> lab = read_maybe_gzip(labels_path);
   if (lab.size() < 8) fail("'{}' is not an IDX label file: only {} bytes", labels_path, lab.size());
   if (be32(lab.data()) != 0x00000801u)
     fail("'{}' is not an IDX label file: magic number 0x{:08x}, expected 0x00000801", labels_path,

@@ -36,7 +36,10 @@ Tensor load_npy(const std::string& path) {
                  fmt::format(".npy file '{}'", path));
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string b = ss.str();
+  return parse_npy(ss.str(), path);
+}
+
+Tensor parse_npy(const std::string& b, const std::string& path) {
   if (b.size() < 10 || b.compare(0, 6, "\x93NUMPY") != 0)
     fail("'{}' is not a .npy file (bad magic)", path);
   const int major = static_cast<uint8_t>(b[6]);

@@ -486,6 +486,9 @@ void Interpreter::run_node(NodeState& ns, const Scope& scope, kernels::ExecConte
     if (ic.outputs.size() < node.outputs.size())
       fail("{}: shape inference produced {} outputs but the node has {}", node.describe(),
            ic.outputs.size(), node.outputs.size());
+    // Each output's element count must be representable, so later inference may multiply dims.
+    for (const auto& t : ic.outputs)
+      if (t.dtype != DType::Undefined) shape_numel(t.shape);
     ic.outputs.resize(node.outputs.size());
     const NodeState::Cached* k = nullptr;
     for (const auto& c : ns.cache)

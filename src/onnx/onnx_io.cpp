@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -161,6 +162,10 @@ ir::Graph graph_from_proto(const onnx::GraphProto& gp, const LoadCtx& ctx) {
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
+    // A node that names no output computes nothing anyone can read (and kernels write at least
+    // one output), so it is refused rather than dropped.
+    if (std::all_of(n.outputs.begin(), n.outputs.end(), [](const auto& o) { return o.empty(); }))
+      fail("'{}': {} names no output", ctx.origin, n.describe());
     for (const auto& ap : np.attribute()) {
       if (!ap.ref_attr_name().empty())
         fail("{} in '{}': attribute references (functions) are not supported", n.describe(),

@@ -1,5 +1,6 @@
 #include "quant/calib_table.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -34,6 +35,13 @@ void save_calib_table(const CalibTable& t, const std::string& path) {
 CalibTable load_calib_table(const std::string& path) {
   std::ifstream f(path);
   if (!f) fail("cannot read calibration table '{}'", path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return parse_calib_table(text.str(), path);
+}
+
+CalibTable parse_calib_table(const std::string& text, const std::string& path) {
+  std::istringstream f(text);
   CalibTable t;
   std::string line;
   for (int lineno = 1; std::getline(f, line); ++lineno) {
@@ -50,8 +58,11 @@ CalibTable load_calib_table(const std::string& path) {
       fail("{}:{}: dtype must be u8 or s8, found '{}'", path, lineno, dtype);
     e.q.is_signed = dtype == "s8";
     const int32_t lo = e.q.is_signed ? -128 : 0, hi = e.q.is_signed ? 127 : 255;
-    if (!(e.q.scale > 0) || e.q.zero_point < lo || e.q.zero_point > hi)
-      fail("{}:{}: scale must be > 0 and zero_point within [{}, {}] (found {} and {})", path,
+    if (!(e.q.scale > 0) || !std::isfinite(e.q.scale) || !std::isfinite(e.min) ||
+        !std::isfinite(e.max) || e.q.zero_point < lo || e.q.zero_point > hi)
+      fail("{}:{}: min, max and scale must be finite, scale > 0 and zero_point within [{}, {}] "
+           "(found scale {} and zero_point {})",
+           path,
            lineno, lo, hi, e.q.scale, e.q.zero_point);
     if (t.find(e.tensor)) fail("{}:{}: tensor '{}' appears twice", path, lineno, e.tensor);
     t.entries.push_back(std::move(e));

@@ -25,5 +25,7 @@ struct CalibTable {
 void save_calib_table(const CalibTable& t, const std::string& path);
 // Errors name the file and line number.
 CalibTable load_calib_table(const std::string& path);
+// The same from the text of a table file; `name` appears in errors.
+CalibTable parse_calib_table(const std::string& text, const std::string& name);
 
 }  // namespace qbench::quant

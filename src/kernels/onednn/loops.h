@@ -11,7 +11,13 @@
 
 namespace qbench::kernels::onednn {
 
+// Clang cannot clone templates; the clang builds are the sanitizer and fuzzing ones, where the
+// baseline loops do.
+#if defined(__clang__)
+#define QBENCH_CLONES
+#else
 #define QBENCH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 // Above this many elements a loop is split over the OpenMP threads; below, waking the threads
 // costs more than the loop.

@@ -179,8 +179,8 @@ void ref_dynamic_quantize_linear(const ir::Node&, int64_t, std::span<const Tenso
   uint8_t* y = outputs[0]->data<uint8_t>();
   for (int64_t i = 0; i < n; ++i)
     y[i] = scale > 0 ? static_cast<uint8_t>(quant::quantize_value(xp[i], scale, zp, 0, 255)) : 0;
-  outputs[1]->data<float>()[0] = scale;
-  outputs[2]->data<uint8_t>()[0] = static_cast<uint8_t>(zp);
+  if (outputs.size() > 1 && outputs[1]) outputs[1]->data<float>()[0] = scale;
+  if (outputs.size() > 2 && outputs[2]) outputs[2]->data<uint8_t>()[0] = static_cast<uint8_t>(zp);
 }
 
 namespace {

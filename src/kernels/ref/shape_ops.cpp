@@ -2,6 +2,7 @@
 // Squeeze, Unsqueeze; their kernel is ref_identity), and ops producing shapes or constants.
 #include <algorithm>
 
+#include "core/limits.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/ref_util.h"
 
@@ -31,7 +32,7 @@ void infer_reshape(InferContext& ctx) {
     }
     if (d < 0) fail("{}: shape {} has invalid dim {}", ctx.node.describe(), shape_str(req), d);
     out[i] = d;
-    known *= d;
+    known = checked_mul(known, d, fmt::format("{}: shape {}", ctx.node.describe(), shape_str(req)));
   }
   const int64_t total = shape_numel(in);
   if (infer_at >= 0) {
@@ -56,7 +57,10 @@ void infer_flatten(InferContext& ctx) {
          rank, -rank, rank);
   if (axis < 0) axis += rank;
   int64_t a = 1, b = 1;
-  for (int64_t i = 0; i < rank; ++i) (i < axis ? a : b) *= in[i];
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t& side = i < axis ? a : b;
+    side = checked_mul(side, in[i], fmt::format("{}: input {}", ctx.node.describe(), shape_str(in)));
+  }
   ctx.outputs = {{ctx.inputs[0].dtype, {a, b}}};
 }
 

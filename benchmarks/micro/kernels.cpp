@@ -7,7 +7,7 @@
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/factories.h"
-#include "kernels/onednn/testing.h"
+#include "onednn_testing.h"  // tests/unit
 
 namespace qbench::kernels::onednn {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "kernels/onednn/cpu_paths.h"
-#include "kernels/onednn/testing.h"
+#include "onednn_testing.h"
 
 namespace qbench {
 namespace {

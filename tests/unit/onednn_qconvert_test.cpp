@@ -9,7 +9,7 @@
 #include <limits>
 #include <random>
 
-#include "kernels/onednn/testing.h"
+#include "onednn_testing.h"
 #include "qtest_util.h"
 
 namespace qbench {

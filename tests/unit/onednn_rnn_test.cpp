@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/onednn/factories.h"
-#include "kernels/onednn/testing.h"
+#include "onednn_testing.h"
 
 namespace qbench::kernels::onednn {
 namespace {

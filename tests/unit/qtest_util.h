@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "kernels/onednn/testing.h"
+#include "onednn_testing.h"
 
 namespace qbench::test {
 

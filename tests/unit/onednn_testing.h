@@ -1,7 +1,8 @@
 #pragma once
-// Test support for the oneDNN kernels (header only, used by tests/unit/onednn_*_test.cpp and
-// the micro-benchmarks): builds a node, creates its oneDNN kernel through the registry exactly
-// as the engine does, and compares its outputs with the reference kernel's.
+// Test support for the oneDNN kernels (header only, used by tests/unit/onednn_*_test.cpp and the
+// kernel micro-benchmarks; it lives with the tests, not in src/): builds a node, creates its
+// oneDNN kernel through the registry exactly as the engine does, and compares its outputs with
+// the reference kernel's.
 #include <algorithm>
 #include <cmath>
 #include <cstring>

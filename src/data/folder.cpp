@@ -269,25 +269,21 @@ std::vector<uint8_t> decode_image(const std::string& path, int64_t& height, int6
   return decode_image_file(f.get(), path, height, width);
 }
 
-std::vector<uint8_t> decode_image_file(FILE* file, const std::string& path, int64_t& height,
+std::vector<uint8_t> decode_image_file(FILE* f, const std::string& path, int64_t& height,
                                        int64_t& width) {
-  struct Borrowed {
-    FILE* f;
-    FILE* get() const { return f; }
-  } f{file};
   uint8_t magic[8] = {};
-  const size_t got = std::fread(magic, 1, sizeof magic, f.get());
-  std::rewind(f.get());
+  const size_t got = std::fread(magic, 1, sizeof magic, f);
+  std::rewind(f);
   std::vector<uint8_t> out;
   std::string error;
   height = width = 0;
   if (got >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
     std::vector<uint8_t> row;
-    error = decode_jpeg_into(f.get(), out, row, height, width);
+    error = decode_jpeg_into(f, out, row, height, width);
   } else if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
     std::string message;
     std::vector<png_bytep> rows;
-    error = decode_png_into(f.get(), message, out, rows, height, width);
+    error = decode_png_into(f, message, out, rows, height, width);
   } else {
     fail("image '{}' is neither JPEG nor PNG (its first bytes are not a JPEG or PNG signature)",
          path);

@@ -369,13 +369,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       plan->folded_++;
       return;
     }
-    def->infer(ic);
-    if (ic.outputs.size() < node.outputs.size())
-      fail("{}: shape inference produced {} outputs but the node has {}", node.describe(),
-           ic.outputs.size(), node.outputs.size());
-    // Each output's element count must be representable, so later inference may multiply dims.
-    for (const auto& t : ic.outputs)
-      if (t.dtype != DType::Undefined) shape_numel(t.shape);
+    kernels::infer_checked(*def, ic);
     if (all_const) {
       std::vector<const Tensor*> ins;
       for (int s : in_slots) ins.push_back(s < 0 ? nullptr : &plan->slots_[s]);

@@ -482,13 +482,7 @@ void Interpreter::run_node(NodeState& ns, const Scope& scope, kernels::ExecConte
       in.push_back(vin[i] ? &tensor_of(node, vin[i], node.inputs[i].c_str()) : nullptr);
     // Every input value is known here, so inference sees all of them as constants.
     kernels::InferContext ic{node, opset_, ns.last_in, in, {}};
-    ns.def->infer(ic);
-    if (ic.outputs.size() < node.outputs.size())
-      fail("{}: shape inference produced {} outputs but the node has {}", node.describe(),
-           ic.outputs.size(), node.outputs.size());
-    // Each output's element count must be representable, so later inference may multiply dims.
-    for (const auto& t : ic.outputs)
-      if (t.dtype != DType::Undefined) shape_numel(t.shape);
+    kernels::infer_checked(*ns.def, ic);
     ic.outputs.resize(node.outputs.size());
     const NodeState::Cached* k = nullptr;
     for (const auto& c : ns.cache)

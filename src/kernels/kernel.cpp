@@ -42,4 +42,13 @@ std::vector<Tensor> run_reference(const ir::Node& node, int64_t opset,
   return outs;
 }
 
+void infer_checked(const OpDef& def, InferContext& ctx) {
+  def.infer(ctx);
+  if (ctx.outputs.size() < ctx.node.outputs.size())
+    fail("{}: shape inference produced {} outputs but the node has {}", ctx.node.describe(),
+         ctx.outputs.size(), ctx.node.outputs.size());
+  for (const auto& t : ctx.outputs)
+    if (t.dtype != DType::Undefined) shape_numel(t.shape);
+}
+
 }  // namespace qbench::kernels

@@ -103,6 +103,10 @@ struct OpDef {
   RefFn reference;
 };
 
+// Runs def.infer on ctx, then checks what it produced: at least one type per node output, each
+// with a representable element count (so later inference may multiply dims). Errors name the node.
+void infer_checked(const OpDef& def, InferContext& ctx);
+
 struct OptimizedKernelDef {
   const char* op_type;
   const char* name;  // "onednn"

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "engine/inspect.h"
 #include "onnx/onnx_io.h"
 #include "quant/recipes.h"
 #include "quant/saturation.h"
@@ -133,10 +134,10 @@ void run_quantize(const QuantizeArgs& a) {
                fmt::join(std::vector<std::string>(nodes.begin(), nodes.begin() + shown), ", "),
                nodes.size() > shown ? fmt::format(" and {} more", nodes.size() - shown) : "");
   }
-  const quant::Coverage& c = r.coverage;
-  fmt::print("coverage    {:.1f}% of parameters ({} of {}), {:.1f}% of MACs ({} of {}, batch 1)\n",
-             100 * c.params_share(), c.params_quantized, c.params_total, 100 * c.macs_share(),
-             c.macs_quantized, c.macs_total);
+  // What the written file computes in on this machine, from its compiled plan at batch 1: the
+  // same figures `inspect` and the benchmarks print (fp16 and weight-only compute in f32).
+  const engine::PlanReport plan = engine::describe_graph(r.graph, {}, opts.shapes);
+  fmt::print("coverage    {} (batch 1, this machine)\n", engine::coverage_line(plan));
   const quant::SaturationRisk risk = quant::saturation_risk(r.graph);
   if (risk.layers > 0)
     fmt::print("int16 risk  {}{}\n", risk.summary(),

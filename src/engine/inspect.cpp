@@ -130,6 +130,19 @@ bool is_onednn_reference(const std::string& impl) {
   return impl.rfind("ref", 0) == 0;
 }
 
+PlanReport describe_graph(const ir::Graph& g, const EngineOptions& options,
+                          const std::map<std::string, Shape>& shapes) {
+  Engine eng(g, options);
+  const auto types = eng.input_types(1, shapes);
+  Plan& plan = eng.plan_for(types);
+  if (plan.dynamic()) {
+    std::vector<Tensor> zeros;
+    for (const auto& t : types) zeros.emplace_back(t.dtype, t.shape);
+    plan.run(zeros, options.threads);
+  }
+  return describe_plan(plan, eng.graph());
+}
+
 std::string coverage_line(const PlanReport& r) {
   std::string line = fmt::format(
       "int8 {:.1f}% of MACs, {:.1f}% of params; bf16 {:.1f}%, {:.1f}%; f32 {:.1f}%, {:.1f}%",

@@ -2,6 +2,7 @@
 // What a compiled plan does, node by node: shapes, parameters, MACs, and which kernel and
 // precision actually ran (and why a faster kernel was declined).
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ struct PlanReport {
 };
 
 PlanReport describe_plan(const Plan& plan, const ir::Graph& g);
+
+// The one coverage every command prints: `g` compiled by an Engine with `options` at batch 1
+// (`shapes` fixing other symbolic dims), a dynamic plan run once on zero inputs so its nodes have
+// shapes, then described. `quantize` prints it for the file it wrote; `inspect` (at its default
+// batch 1) and `bench`/`compare` describe the same plan.
+PlanReport describe_graph(const ir::Graph& g, const EngineOptions& options,
+                          const std::map<std::string, Shape>& shapes = {});
 
 // "int8 92.1% of MACs, 91.8% of params; bf16 0.0%, 0.0%; f32 7.9%, 8.2%", plus
 // "(bf16 emulated in f32: 100.0% of MACs)" when some ran emulated.

@@ -136,13 +136,14 @@ struct HandlerDef {
   const char* op_type;
   Handler handler;
   bool absorbs_activation;  // a following Relu/Clip belongs to the op's output
+  bool quantize_output = false;  // NodeIntent::quantize_output
 };
 
 // The op types the static recipe quantizes. Compute ops quantize their activation inputs,
 // weights and bias; Add/Concat/AveragePool/GlobalAveragePool keep their own output scale;
 // data-movement ops keep their input's scale (ONNX Runtime's "direct 8-bit" ops).
 constexpr HandlerDef kHandlers[] = {
-    {"Conv", handle_conv, true},
+    {"Conv", handle_conv, true, true},
     {"Gemm", handle_gemm, true},
     {"MatMul", handle_matmul, true},
     {"Add", handle_all_inputs, true},
@@ -218,6 +219,7 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
       continue;
     }
     it.output_tensor = n.outputs[0];
+    it.quantize_output = h->quantize_output;
     if (h->absorbs_activation) {
       int a = absorbed_activation(g, i, cons, graph_outputs);
       if (a >= 0 && !is_excluded(g.nodes[a], opts.exclude)) {
@@ -251,6 +253,10 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
       if (it.output == OutputRule::SameAsInput) {
         changed |= q.insert(n.outputs[0]).second;
         share[n.outputs[0]] = n.inputs[0];
+        continue;
+      }
+      if (it.quantize_output && !graph_outputs.count(it.output_tensor)) {
+        changed |= q.insert(it.output_tensor).second;
         continue;
       }
       auto ci = cons.find(it.output_tensor);

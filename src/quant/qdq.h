@@ -48,6 +48,10 @@ struct NodeIntent {
   // that follows it and is absorbed (ONNX Runtime's rule: Q/DQ after the activation).
   std::string output_tensor;
   std::string absorbed;  // name of the absorbed activation node, "" if none
+  // The output takes Q/DQ even when no quantized op reads it: the op's integer form writes
+  // integers (QLinearConv has no float-output variant, unlike MatMul/Gemm), so without it the
+  // op would run in float. ONNX Runtime's QDQ quantizer does the same for Conv.
+  bool quantize_output = false;
 };
 
 // A node left in float and why ("excluded by --exclude", "weight is not constant", ...).

@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
-#include "engine/inspect.h"
 #include "passes/passes.h"
 #include "quant/calib_table.h"
 #include "quant/rewrites.h"
@@ -240,37 +239,6 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
   return true;
 }
 
-Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized,
-                          const std::map<std::string, Shape>& shapes) {
-  engine::EngineOptions o;
-  o.optimized_kernels = false;
-  o.optimize_graph = false;
-  engine::Engine eng(float_graph, o);
-  const auto types = eng.input_types(1, shapes);
-  engine::Plan& plan = eng.plan_for(types);
-  if (plan.dynamic()) {
-    // Its nodes' shapes (and so MACs) are known only from a run: one on zero inputs.
-    std::vector<Tensor> zeros;
-    for (const auto& t : types) zeros.emplace_back(t.dtype, t.shape);
-    plan.run(zeros, 1);
-  }
-  Coverage c;
-  std::set<std::string> counted;
-  for (const auto& s : plan.steps()) {
-    const bool q = quantized.count(s.node.name) != 0;
-    const int64_t macs = engine::node_macs(s.node, s.in_types, s.out_types);
-    c.macs_total += macs;
-    if (q) c.macs_quantized += macs;
-    for (const auto& in : s.node.inputs) {
-      const Tensor* t = in.empty() ? nullptr : float_graph.constant(in);
-      if (!t || t->dtype() == DType::I64 || !counted.insert(in).second) continue;
-      c.params_total += t->numel();
-      if (q) c.params_quantized += t->numel();
-    }
-  }
-  return c;
-}
-
 QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   QuantizeResult r;
   ir::Graph g = model;
@@ -384,7 +352,6 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   }
   for (const auto& n : prepared.nodes)
     if (quantized.count(n.name)) r.quantized_by_op[n.op_type]++;
-  r.coverage = compute_coverage(prepared, quantized, opts.shapes);
   // Value types the input model did not record stay unrecorded: shape inference was only a means.
   std::set<std::string> io(g.inputs.begin(), g.inputs.end());
   io.insert(g.outputs.begin(), g.outputs.end());

@@ -67,24 +67,10 @@ struct QuantizeOptions {
   std::map<std::string, Shape> shapes;
 };
 
-// Share of the model that runs quantized (or in reduced precision).
-struct Coverage {
-  int64_t params_total = 0, params_quantized = 0;
-  int64_t macs_total = 0, macs_quantized = 0;
-  double params_share() const { return params_total ? double(params_quantized) / params_total : 0; }
-  double macs_share() const { return macs_total ? double(macs_quantized) / macs_total : 0; }
-};
-
-// Parameters (constant float/int8 inputs, counted once) and MACs (engine::node_macs at batch 1
-// on a compiled plan of `float_graph`) of the nodes named in `quantized`, against the totals.
-Coverage compute_coverage(const ir::Graph& float_graph, const std::set<std::string>& quantized,
-                          const std::map<std::string, Shape>& shapes = {});
-
 struct QuantizeResult {
   ir::Graph graph;
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
   std::vector<FloatNode> left_float;           // every other node, with the reason
-  Coverage coverage;
   // static-int8 calibration
   std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"
   double calib_seconds = 0;

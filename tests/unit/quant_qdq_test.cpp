@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
+#include "engine/inspect.h"
 #include "quant/qdq.h"
 #include "quant/recipes.h"
 #include "test_util.h"
@@ -20,6 +21,11 @@ using test::add_node;
 using test::random_tensor;
 
 namespace {
+
+// The coverage qbench prints: the written graph's compiled plan at batch 1.
+engine::PlanReport coverage_of(const ir::Graph& g) {
+  return engine::describe_graph(g, {});
+}
 
 engine::EngineOptions reference() {
   engine::EngineOptions o;
@@ -197,18 +203,23 @@ TEST(QuantRecipes, StaticFromATableWithConstantNodeWeightsAndCoverage) {
   EXPECT_EQ(r.quantized_by_op["Gemm"], 1);
   EXPECT_EQ(r.quantized_by_op["MaxPool"], 1);
   EXPECT_NE(r.calib_source.find("loaded from"), std::string::npos);
-  EXPECT_EQ(r.coverage.params_quantized, r.coverage.params_total);
-  // MACs: Conv 4*6*6 outputs x 18, Gemm 5 x 36 at batch 1.
-  EXPECT_EQ(r.coverage.macs_total, 4 * 36 * 18 + 5 * 36);
-  EXPECT_EQ(r.coverage.macs_quantized, r.coverage.macs_total);
+  // MACs: Conv 4*6*6 outputs x 18, Gemm 5 x 36 at batch 1, all in integer kernels; no float
+  // weight is left.
+  const engine::PlanReport cov = coverage_of(r.graph);
+  EXPECT_EQ(cov.macs, 4 * 36 * 18 + 5 * 36);
+  EXPECT_EQ(cov.macs_int8, cov.macs);
+  EXPECT_GE(cov.params_int8, 4 * 2 * 9 + 5 * 36);
   Tensor x = random_tensor({2, 2, 6, 6}, 5);
   EXPECT_LT(test::max_rel_diff(run(r.graph, x), run(g, x)), 0.05f);
 
   o.exclude = {"fc"};
   QuantizeResult e = quantize(g, o);
   EXPECT_EQ(e.quantized_by_op.count("Gemm"), 0u);
-  EXPECT_EQ(e.coverage.params_quantized, 4 * 2 * 9 + 4);
-  EXPECT_EQ(e.coverage.macs_quantized, 4 * 36 * 18);
+  // The excluded Gemm computes in f32 with its float weight and bias.
+  const engine::PlanReport ce = coverage_of(e.graph);
+  EXPECT_EQ(ce.macs_int8, 4 * 36 * 18);
+  EXPECT_EQ(ce.macs_f32, 5 * 36);
+  EXPECT_GE(ce.params_f32, 5 * 36 + 5);
   // A table that lacks a tensor is an error naming it.
   std::ofstream(table) << "x edited -1 1 0.00784313772 128 u8\n";
   o.exclude.clear();
@@ -247,7 +258,9 @@ TEST(QuantRecipes, DynamicInt8MatchesFloat) {
     const ir::Node* mmi = node_named(r.graph, "fc1_MatMulInteger");
     ASSERT_TRUE(mmi);
     EXPECT_EQ(shape_str(r.graph.constant(mmi->inputs[1])->shape()), "[12, 6]");  // transposed
-    EXPECT_EQ(r.coverage.macs_quantized, r.coverage.macs_total);
+    const engine::PlanReport c = coverage_of(r.graph);
+    EXPECT_GT(c.macs, 0);
+    EXPECT_EQ(c.macs_int8, c.macs);
     Tensor x = random_tensor({4, 12}, 7);
     EXPECT_LT(test::max_rel_diff(run(r.graph, x), run(g, x)), 0.03f) << per_channel;
   }
@@ -296,7 +309,15 @@ TEST(QuantRecipes, WeightOnlyAndHalfPrecisionMatchFloat) {
     o.group_size = c.group;
     QuantizeResult r = quantize(g, o);
     SCOPED_TRACE(recipe_name(c.recipe) + std::string(" group ") + std::to_string(c.group));
-    EXPECT_EQ(r.coverage.macs_quantized, r.coverage.macs_total);
+    // Weight-only and fp16 store smaller weights but compute in f32; bf16 computes in bf16
+    // (emulated in f32 on CPUs without native bf16).
+    const engine::PlanReport cov = coverage_of(r.graph);
+    EXPECT_GT(cov.macs, 0);
+    if (c.recipe == Recipe::Bf16)
+      EXPECT_EQ(cov.macs_bf16 + cov.macs_emulated, cov.macs);
+    else
+      EXPECT_EQ(cov.macs_f32, cov.macs);
+    EXPECT_EQ(cov.macs_int8, 0);
     EXPECT_EQ(r.graph.constant("w"), nullptr) << "the float weight is gone";
     const float d = test::max_rel_diff(run(r.graph, x), want);
     EXPECT_LT(d, c.tol);

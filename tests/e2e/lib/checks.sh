@@ -1,5 +1,5 @@
 # Shared by the end-to-end scripts (sourced; kept out of tests/e2e/*.sh so CTest does not run it):
-# counters and the check helpers. A script ends with `finish NAME`.
+# counters and the check helpers. A script ends by printing its counts.
 failures=0
 checks=0
 

@@ -136,9 +136,11 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
   // Warm-up: both plans, by time and by count.
   t0 = Clock::now();
   for (int64_t i = 0; i < o.warmup_queries || since(t0) < o.warmup_seconds; ++i) eng.run(in1);
-  eng.run(in_b);
-  // After a run: a dynamic plan (shapes known only at run time) knows its kernels only then.
+  // After a batch-1 run and before any other: a dynamic plan (shapes known only at run time)
+  // knows its kernels and shapes only then, and is shared by every batch size, so described
+  // after the batch-b run it would count batch b's MACs (the coverage is at batch 1).
   const engine::PlanReport rep = engine::describe_plan(plan1, eng.graph());
+  eng.run(in_b);
   r.coverage = {rep.params_int8, rep.params_bf16, rep.params_f32,   rep.macs_int8,
                 rep.macs_bf16,   rep.macs_f32,    rep.macs_emulated};
   r.kernels = rep.implementations;

@@ -9,6 +9,8 @@
 
 #include "bench/compare.h"
 #include "bench/sysinfo.h"
+#include "engine/inspect.h"
+#include "onnx/onnx_io.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -90,4 +92,32 @@ TEST(RunBench, LeNetRunReportsEveryPhase) {
   EXPECT_EQ(r.coverage.params_int8 + r.coverage.params_bf16, 0);
   EXPECT_GT(r.coverage.macs_f32, 0);
   EXPECT_GT(r.peak_rss_bytes, 0);
+}
+
+TEST(RunBench, DynamicPlanCoverageIsAtBatchOne) {
+  // x[N,4] -> MatMul(w[4,3]) -> y, and NonZero(y): NonZero's output shape is data-dependent, so
+  // the plan is dynamic and shared by every batch size. Coverage is documented at batch 1:
+  // 4 x 3 = 12 MACs, not the offline batch's 8 x 12 (what a plan described after the batch-8
+  // run would count).
+  ir::Graph g;
+  g.opsets[""] = 13;
+  test::add_input(g, "x", {{-1, "N"}, {4, ""}});
+  test::add_constant(g, "w", test::random_tensor({4, 3}, 1));
+  test::add_node(g, "MatMul", {"x", "w"}, {"y"});
+  test::add_node(g, "NonZero", {"y"}, {"nz"});
+  g.value("nz").dtype = DType::I64;
+  g.outputs = {"y", "nz"};
+  const std::string path = (std::filesystem::temp_directory_path() / "qbench_dynamic_cov.onnx");
+  onnxio::save_model(g, path);
+  bench::BenchOptions o;
+  o.warmup_seconds = 0;
+  o.warmup_queries = 1;
+  o.min_queries = 2;
+  o.min_seconds = 0;
+  o.batch = 8;
+  const bench::BenchResult r = bench::run_bench(path, o);
+  EXPECT_EQ(r.coverage.macs(), 12);
+  EXPECT_EQ(r.coverage.macs_f32, 12);
+  EXPECT_EQ(engine::describe_graph(g, {}).macs, 12);
+  std::filesystem::remove(path);
 }

@@ -13,6 +13,7 @@
 #include "bench/sysinfo.h"
 #include "engine/engine.h"
 #include "engine/inspect.h"
+#include "kernels/kernel.h"
 #include "kernels/onednn/cpu_paths.h"
 #include "onnx/onnx_io.h"
 
@@ -78,8 +79,8 @@ bool has_fp16_weights(const ir::Graph& g) {
     if (t && t->dtype() == DType::F16) casts.insert(n.outputs[0]);
   }
   for (const auto& n : g.nodes)
-    if ((n.op_type == "Conv" || n.op_type == "MatMul" || n.op_type == "Gemm") &&
-        n.inputs.size() > 1 && casts.count(n.inputs[1]))
+    if (kernels::float_dense(n) != kernels::Dense::None && n.inputs.size() > 1 &&
+        casts.count(n.inputs[1]))
       return true;
   return false;
 }

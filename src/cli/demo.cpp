@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "data/npy.h"
+#include "kernels/kernel.h"
 #include "onnx/onnx_io.h"
 #include "report/json.h"
 #include "report/reporter.h"
@@ -45,8 +46,9 @@ std::string default_zoo_dir() {
 std::vector<std::string> demo_recipes(const ir::Graph& g) {
   bool conv = false, matmul = false;
   for (const auto& n : g.nodes) {
-    conv |= n.op_type == "Conv";
-    matmul |= n.op_type == "MatMul" || n.op_type == "Gemm";
+    const kernels::Dense family = kernels::float_dense(n);
+    conv |= family == kernels::Dense::Conv;
+    matmul |= family == kernels::Dense::MatMul || family == kernels::Dense::Gemm;
   }
   std::vector<std::string> r = {"fp32", "bf16", "fp16", "static-int8", "static-int8-rr"};
   if (matmul) r.insert(r.end(), {"dynamic-int8", "weight-only-int8"});

@@ -311,7 +311,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       ic.constants.push_back(slot_const[s] ? &plan->slots_[s] : nullptr);
       all_const = all_const && slot_const[s];
     }
-    if ((node.op_type == "Shape" || node.op_type == "Size") && node.domain.empty() &&
+    if (node.domain.empty() && kernels::traits_of(node).shape_only &&
         !ic.inputs.empty() && ic.inputs[0].dtype != DType::Undefined) {
       Tensor t = shape_constant(node, opset, ic.inputs[0].shape);
       new_slot(node.outputs[0], {t.dtype(), t.shape()}, t, true);

@@ -9,53 +9,14 @@ namespace qbench::engine {
 
 int64_t node_macs(const ir::Node& n, const std::vector<kernels::TensorType>& in,
                   const std::vector<kernels::TensorType>& out) {
-  if (out.empty() || in.size() < 2) return 0;
-  const int64_t out_numel = shape_numel(out[0].shape);
-  if (n.op_type == "Conv" || n.op_type == "ConvInteger" || n.op_type == "QLinearConv") {
-    const Shape& w = in[n.op_type == "QLinearConv" ? 3 : 1].shape;
-    if (w.size() < 3) return 0;
-    return out_numel * (shape_numel(w) / w[0]);
-  }
-  if (n.op_type == "ConvTranspose") {
-    // Every input element meets every weight of its group: numel(X) * (M / group) * kernel.
-    const Shape& w = in[1].shape;
-    if (w.size() < 3 || w[0] == 0) return 0;
-    return shape_numel(in[0].shape) * (shape_numel(w) / w[0]);
-  }
-  if ((n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN") && in.size() >= 3) {
-    // Each time step of each sequence multiplies its input by W and its state by R, for every
-    // direction and gate (W and R hold all of them).
-    const Shape& x = in[0].shape;
-    if (x.size() != 3 || x[2] == 0) return 0;
-    return shape_numel(x) / x[2] * (shape_numel(in[1].shape) + shape_numel(in[2].shape));
-  }
-  if (n.op_type == "Gemm") {
-    const Shape& a = in[0].shape;
-    if (a.size() != 2) return 0;
-    return out_numel * (n.attr_int("transA", 0) ? a[0] : a[1]);
-  }
-  if (n.op_type == "MatMul" || n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul" ||
-      n.op_type == "QGemm" || n.op_type == "MatMulIntegerToFloat") {
-    const Shape& a = in[0].shape;
-    if (a.empty()) return 0;
-    return out_numel * a.back();
-  }
-  return 0;
+  const kernels::OpTraits& t = kernels::traits_of(n);
+  return t.macs ? t.macs(n, in, out) : 0;
 }
 
 namespace {
 
 std::string precision_of(const Step& s) {
-  static const std::unordered_set<std::string> kInteger = {"QLinearConv",
-                                                           "QLinearMatMul",
-                                                           "QGemm",
-                                                           "QLinearAdd",
-                                                           "QLinearGlobalAveragePool",
-                                                           "QLinearAveragePool",
-                                                           "MatMulInteger",
-                                                           "ConvInteger",
-                                                           "MatMulIntegerToFloat"};
-  if (kInteger.count(s.node.op_type)) return "int8";
+  if (kernels::traits_of(s.node).integer) return "int8";
   if (s.out_types.empty()) return "";
   const DType out = s.out_types[0].dtype;
   if (!s.in_types.empty() && dtype_is_8bit(s.in_types[0].dtype) && dtype_is_8bit(out))

@@ -35,15 +35,13 @@ enum class Kind { Kernel, If, Loop, Scan, Sequence };
 
 Kind kind_of(const ir::Node& n) {
   if (!n.domain.empty()) return Kind::Kernel;
-  if (n.op_type == "If") return Kind::If;
-  if (n.op_type == "Loop") return Kind::Loop;
-  if (n.op_type == "Scan") return Kind::Scan;
-  static const char* const kSequenceOps[] = {
-      "SequenceEmpty", "SequenceConstruct", "SequenceAt",         "SequenceInsert",
-      "SequenceErase", "SequenceLength",    "SplitToSequence",    "ConcatFromSequence",
-      "SequenceMap",   "Optional",          "OptionalHasElement", "OptionalGetElement"};
-  for (const char* op : kSequenceOps)
-    if (n.op_type == op) return Kind::Sequence;
+  switch (kernels::traits_of(n).interpreted) {
+    case kernels::Interpreted::If: return Kind::If;
+    case kernels::Interpreted::Loop: return Kind::Loop;
+    case kernels::Interpreted::Scan: return Kind::Scan;
+    case kernels::Interpreted::Sequence: return Kind::Sequence;
+    case kernels::Interpreted::No: return Kind::Kernel;
+  }
   return Kind::Kernel;
 }
 

@@ -319,4 +319,32 @@ int64_t Graph::parameter_count() const {
   return n;
 }
 
+std::string unique_name(const Graph& g, const std::string& base) {
+  auto taken = [&](const std::string& n) {
+    if (g.values.count(n)) return true;
+    for (const auto& node : g.nodes) {
+      if (node.name == n) return true;
+      for (const auto& o : node.outputs)
+        if (o == n) return true;
+    }
+    return false;
+  };
+  if (!taken(base)) return base;
+  for (int i = 1;; ++i) {
+    std::string n = base + "_" + std::to_string(i);
+    if (!taken(n)) return n;
+  }
+}
+
+std::string add_initializer(Graph& g, const std::string& base, Tensor t) {
+  std::string name = unique_name(g, base);
+  Value& v = g.value(name);
+  v.dtype = t.dtype();
+  std::vector<Dim> dims;
+  for (int64_t d : t.shape()) dims.push_back({d, ""});
+  v.dims = std::move(dims);
+  v.data = std::move(t);
+  return name;
+}
+
 }  // namespace qbench::ir

@@ -157,4 +157,10 @@ struct Graph {
   int64_t parameter_count() const;
 };
 
+// A name not used by any value, node or node output of g: `base`, else base_1, base_2, ...
+std::string unique_name(const Graph& g, const std::string& base);
+// Adds a constant value (initializer) under a fresh name derived from `base`; returns the name.
+// The one way passes and recipes add constants (folded weights, quantized weights, scales).
+std::string add_initializer(Graph& g, const std::string& base, Tensor t);
+
 }  // namespace qbench::ir

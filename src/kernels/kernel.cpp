@@ -24,6 +24,18 @@ const OpDef* find_op(const std::string& domain, const std::string& op_type) {
   return nullptr;
 }
 
+const OpTraits& traits_of(const ir::Node& node) {
+  static const OpTraits kNone;
+  const OpDef* d = find_op(node.domain, node.op_type);
+  return d ? d->traits : kNone;
+}
+
+Dense float_dense(const ir::Node& node) {
+  if (!node.domain.empty()) return Dense::None;
+  const OpTraits& t = traits_of(node);
+  return t.integer ? Dense::None : t.dense;
+}
+
 std::vector<Tensor> run_reference(const ir::Node& node, int64_t opset,
                                   const std::vector<const Tensor*>& inputs) {
   const OpDef* def = find_op(node.domain, node.op_type);

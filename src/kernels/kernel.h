@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "kernels/op_traits.h"
 
 namespace qbench::kernels {
 
@@ -96,11 +97,14 @@ using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelInit& init, std::s
 using RefFn = void (*)(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs,
                        std::span<Tensor* const> outputs);
 
+// An op's descriptor: how to infer and compute it, and what the passes, quantizer and inspect
+// know about it (op_traits.h). Registered once, one line per op (registry_ref.cpp).
 struct OpDef {
   const char* op_type;
   int64_t since_opset;  // lowest opset whose semantics the reference implements
   InferFn infer;
   RefFn reference;
+  OpTraits traits = {};
 };
 
 // Runs def.infer on ctx, then checks what it produced: at least one type per node output, each
@@ -115,6 +119,11 @@ struct OptimizedKernelDef {
 
 // Lookups in the registry table (kernels/registry.cpp). nullptr when unsupported.
 const OpDef* find_op(const std::string& domain, const std::string& op_type);
+// The traits of a node's op; default traits (nothing known) for an op qbench does not support.
+const OpTraits& traits_of(const ir::Node& node);
+// The dense family (Conv, Gemm, MatMul) of a float op of the default domain; Dense::None for
+// everything else, integer forms included.
+Dense float_dense(const ir::Node& node);
 std::span<const OpDef> all_ops();
 std::span<const OptimizedKernelDef> optimized_kernels();
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "kernels/kernel.h"
 #include "onnx/tensor_proto.h"
 
 namespace qbench::onnxio {
@@ -345,29 +346,20 @@ void validate_versions(const ir::Graph& g, const std::string& origin) {
 // Quantization parameters that are constants must make sense: a scale of 0, a negative one, NaN
 // or infinity would divide by zero or poison every value the kernels compute.
 void validate_quant_params(const ir::Graph& g, const std::string& origin) {
-  struct ScaleInputs {
-    const char* op;
-    std::vector<size_t> scales;
-  };
-  static const ScaleInputs kOps[] = {
-      {"QuantizeLinear", {1}},      {"DequantizeLinear", {1}}, {"QLinearConv", {1, 4, 6}},
-      {"QLinearMatMul", {1, 4, 6}}, {"QLinearAdd", {1, 4, 6}}, {"QLinearMul", {1, 4, 6}},
-  };
-  for (const auto& n : g.nodes)
-    for (const auto& k : kOps) {
-      if (n.op_type != k.op) continue;
-      for (size_t i : k.scales) {
-        if (i >= n.inputs.size()) continue;
-        const Tensor* t = g.constant(n.inputs[i]);
-        if (!t || (t->dtype() != DType::F32 && t->dtype() != DType::F16 &&
-                   t->dtype() != DType::BF16 && t->dtype() != DType::F64))
-          continue;
-        for (float v : t->to_float())
-          if (!(v > 0) || !std::isfinite(v))
-            fail("'{}': {} has scale '{}' = {}; scales must be finite and positive", origin,
-                 n.describe(), n.inputs[i], v);
-      }
+  for (const auto& n : g.nodes) {
+    const uint8_t scales = kernels::traits_of(n).scale_inputs;  // the op's descriptor
+    for (size_t i = 0; i < n.inputs.size() && i < 8; ++i) {
+      if (!(scales >> i & 1)) continue;
+      const Tensor* t = g.constant(n.inputs[i]);
+      if (!t || (t->dtype() != DType::F32 && t->dtype() != DType::F16 &&
+                 t->dtype() != DType::BF16 && t->dtype() != DType::F64))
+        continue;
+      for (float v : t->to_float())
+        if (!(v > 0) || !std::isfinite(v))
+          fail("'{}': {} has scale '{}' = {}; scales must be finite and positive", origin,
+               n.describe(), n.inputs[i], v);
     }
+  }
 }
 
 }  // namespace

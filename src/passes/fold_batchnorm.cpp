@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "kernels/kernel.h"
 #include "passes/passes.h"
 
 namespace qbench::passes {
@@ -10,19 +11,6 @@ const Tensor* f32_constant(const ir::Graph& g, const ir::Node& n, size_t i) {
   if (!n.has_input(i)) return nullptr;
   const Tensor* t = g.constant(n.inputs[i]);
   return t && t->dtype() == DType::F32 ? t : nullptr;
-}
-
-// Stores a new constant under a fresh name derived from `base` and returns the name.
-std::string add_constant(ir::Graph& g, const std::string& base, Tensor t) {
-  std::string name = base;
-  for (int k = 0; g.find(name); ++k) name = base + "_" + std::to_string(k);
-  ir::Value& v = g.value(name);
-  v.dtype = t.dtype();
-  std::vector<ir::Dim> dims;
-  for (int64_t d : t.shape()) dims.push_back({d, ""});
-  v.dims = dims;
-  v.data = std::move(t);
-  return name;
 }
 
 }  // namespace
@@ -40,7 +28,8 @@ int fold_batchnorm(ir::Graph& g) {
     auto pit = producers.find(bn.inputs[0]);
     if (pit == producers.end()) continue;
     ir::Node& prod = g.nodes[pit->second];
-    bool is_conv = prod.op_type == "Conv", is_gemm = prod.op_type == "Gemm";
+    const kernels::Dense family = kernels::float_dense(prod);
+    const bool is_conv = family == kernels::Dense::Conv, is_gemm = family == kernels::Dense::Gemm;
     if (!prod.domain.empty() || (!is_conv && !is_gemm) || !prod.fused.empty()) continue;
     if (uses[prod.outputs[0]] != 1) continue;
     const Tensor* scale = f32_constant(g, bn, 1);
@@ -76,9 +65,9 @@ int fold_batchnorm(ir::Graph& g) {
       for (int64_t r = 0; r < w->dim(0); ++r)
         for (int64_t c = 0; c < w->dim(1); ++c) wd[r * w->dim(1) + c] *= f[trans_b ? r : c];
     }
-    prod.inputs[1] = add_constant(g, prod.inputs[1] + "_bnfolded", std::move(nw));
+    prod.inputs[1] = ir::add_initializer(g, prod.inputs[1] + "_bnfolded", std::move(nw));
     Tensor nb = Tensor::from_vector<float>({m}, shift);
-    std::string bname = add_constant(
+    std::string bname = ir::add_initializer(
         g, (prod.name.empty() ? bn.outputs[0] : prod.name) + "_bias_bnfolded", std::move(nb));
     if (prod.inputs.size() < 3) prod.inputs.resize(3);
     prod.inputs[2] = bname;

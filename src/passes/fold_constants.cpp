@@ -7,13 +7,13 @@ namespace qbench::passes {
 
 namespace {
 
-// Values read by a Conv, Gemm or MatMul: a DequantizeLinear (int8 weights) or a Cast from a
+// Values read by a dense op (Conv, Gemm, MatMul): a DequantizeLinear (int8 weights) or a Cast from a
 // bfloat16 constant producing one is kept, so fuse_qdq can turn the pair into an integer or bf16
 // op; the engine folds what stays unfused when it compiles a plan.
 std::unordered_set<std::string> dense_op_inputs(const ir::Graph& g) {
   std::unordered_set<std::string> s;
   for (const auto& n : g.nodes)
-    if (n.domain.empty() && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+    if (kernels::float_dense(n) != kernels::Dense::None)
       s.insert(n.inputs.begin(), n.inputs.end());
   return s;
 }

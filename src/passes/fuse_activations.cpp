@@ -2,19 +2,19 @@
 #include <unordered_set>
 
 #include "passes/passes.h"
+#include "kernels/kernel.h"
 
 namespace qbench::passes {
 namespace {
 
 bool fusable_activation(const ir::Graph& g, const ir::Node& n, ir::FusedOp& op) {
-  static const std::unordered_set<std::string> kSimple = {
-      "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Gelu"};
-  if (!n.domain.empty()) return false;
+  const kernels::Fusable f = kernels::traits_of(n).fusable;
+  if (!n.domain.empty() || f == kernels::Fusable::No) return false;
   op.op_type = n.op_type;
   op.name = n.name;
   op.attrs = n.attrs;
-  if (kSimple.count(n.op_type)) return true;
-  if (n.op_type != "Clip") return false;
+  if (f == kernels::Fusable::Yes) return true;
+  // Fusable::ConstantBounds (Clip): bounds from attributes before opset 11, else inputs.
   if (g.opset() < 11) {
     op.clip_min = n.attr_float("min", -std::numeric_limits<float>::max());
     op.clip_max = n.attr_float("max", std::numeric_limits<float>::max());
@@ -34,7 +34,6 @@ bool fusable_activation(const ir::Graph& g, const ir::Node& n, ir::FusedOp& op) 
 }  // namespace
 
 int fuse_activations(ir::Graph& g) {
-  static const std::unordered_set<std::string> kHosts = {"Conv", "Gemm", "MatMul"};
   int fused = 0;
   bool changed = true;
   while (changed) {
@@ -48,7 +47,9 @@ int fuse_activations(ir::Graph& g) {
       auto pit = producers.find(act.inputs[0]);
       if (pit == producers.end()) continue;
       ir::Node& host = g.nodes[pit->second];
-      if (!host.domain.empty() || !kHosts.count(host.op_type) || host.outputs.size() != 1) continue;
+      if (!host.domain.empty() || !kernels::traits_of(host).hosts_activations ||
+          host.outputs.size() != 1)
+        continue;
       if (uses[host.outputs[0]] != 1 || graph_outputs.count(host.outputs[0])) continue;
       // Only float hosts: quantized patterns are handled by the int8 compiler.
       const ir::Value* hv = g.find(host.outputs[0]);

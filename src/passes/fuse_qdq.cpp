@@ -15,8 +15,9 @@ namespace {
 
 using kernels::ref::kQbenchDomain;
 
-// Quantization parameters read by a DequantizeLinear or QuantizeLinear node.
-struct QParams {
+// The operands of a DequantizeLinear or QuantizeLinear node: the names of its integer tensor,
+// scale and zero point, and the constants behind them (quant::QParams is the numbers alone).
+struct QdqOperands {
   std::string data;   // DQ: the integer tensor it reads; Q: the integer tensor it writes
   std::string scale;  // constant
   std::string zp;     // constant, "" when absent
@@ -45,26 +46,7 @@ class Fuser {
     int fused = 0;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       if (drop_[i] || !g_.nodes[i].domain.empty()) continue;
-      const std::string op = g_.nodes[i].op_type;
-      bool done = false;
-      if (op == "Conv")
-        done = fuse_conv(i);
-      else if (op == "MatMul")
-        done = fuse_matmul(i);
-      else if (op == "Gemm")
-        done = fuse_gemm(i);
-      else if (op == "MatMulInteger")
-        done = fuse_dynamic_matmul(i);
-      else if (op == "Add")
-        done = fuse_add(i);
-      else if (op == "GlobalAveragePool" || op == "AveragePool")
-        done = fuse_avg_pool(i);
-      else if (op == "Concat")
-        done = fuse_concat(i);
-      else if (op == "MaxPool" || op == "Reshape" || op == "Flatten" || op == "Transpose" ||
-               op == "Squeeze" || op == "Unsqueeze" || op == "Relu")
-        done = fuse_passthrough(i);
-      fused += done;
+      fused += fuse(i, kernels::traits_of(g_.nodes[i]).integer_form);
     }
     std::vector<ir::Node> kept;
     for (size_t i = 0; i < g_.nodes.size(); ++i)
@@ -74,6 +56,25 @@ class Fuser {
   }
 
  private:
+  // The rewrite of the op's integer form (kernels::IntegerForm, in its descriptor).
+  bool fuse(size_t i, kernels::IntegerForm form) {
+    using F = kernels::IntegerForm;
+    switch (form) {
+      case F::Conv: return fuse_conv(i);
+      case F::MatMul: return fuse_matmul(i);
+      case F::Gemm: return fuse_gemm(i);
+      case F::MatMulInteger: return fuse_dynamic_matmul(i);
+      case F::Add: return fuse_add(i);
+      case F::AveragePool: return fuse_avg_pool(i);
+      case F::Concat: return fuse_concat(i);
+      case F::SameScale:
+      case F::SameScaleInt:
+      case F::ClampIdentity: return fuse_passthrough(i, form);
+      case F::None: return false;
+    }
+    return false;
+  }
+
   const ir::Node* producer(const std::string& v) const {
     auto it = producers_.find(v);
     return it == producers_.end() ? nullptr : &g_.nodes[it->second];
@@ -92,7 +93,7 @@ class Fuser {
     return DType::Undefined;
   }
 
-  bool read_params(const ir::Node& n, QParams& q, const std::string& data) const {
+  bool read_params(const ir::Node& n, QdqOperands& q, const std::string& data) const {
     if (n.inputs.size() < 2) return false;
     q.data = data;
     q.scale = n.inputs[1];
@@ -111,7 +112,7 @@ class Fuser {
   }
 
   // `v` is the output of a DequantizeLinear: its parameters.
-  bool match_dq(const std::string& v, QParams& q) const {
+  bool match_dq(const std::string& v, QdqOperands& q) const {
     const ir::Node* p = producer(v);
     if (!p || p->op_type != "DequantizeLinear" || !p->domain.empty() || p->inputs.empty())
       return false;
@@ -120,12 +121,12 @@ class Fuser {
     return dtype_is_8bit(q.type) || q.type == DType::I32;
   }
 
-  bool match_dq_tensor(const std::string& v, QParams& q) const {
+  bool match_dq_tensor(const std::string& v, QdqOperands& q) const {
     return match_dq(v, q) && !q.per_axis && dtype_is_8bit(q.type);
   }
 
   // `v` is read only by one QuantizeLinear with per-tensor parameters: its index.
-  bool match_q(const std::string& v, QParams& q, size_t& qi) const {
+  bool match_q(const std::string& v, QdqOperands& q, size_t& qi) const {
     const long k = sole_consumer(v);
     if (k < 0) return false;
     qi = static_cast<size_t>(k);
@@ -153,28 +154,23 @@ class Fuser {
     const long k = sole_consumer(v);
     if (k < 0) return -1;
     const ir::Node& n = g_.nodes[k];
-    return n.op_type == "Relu" && n.domain.empty() ? k : -1;
+    return n.domain.empty() && kernels::traits_of(n).integer_form ==
+                                   kernels::IntegerForm::ClampIdentity
+               ? k
+               : -1;
   }
 
-  static bool same_params(const QParams& a, const QParams& b) {
+  static bool same_params(const QdqOperands& a, const QdqOperands& b) {
     if (a.type != b.type || a.s->numel() != 1 || b.s->numel() != 1) return false;
     return a.scale0() == b.scale0() && a.zp0() == b.zp0();
   }
 
   std::string add_constant(const std::string& base, Tensor t) {
-    std::string name = base;
-    for (int k = 0; g_.find(name); ++k) name = base + "_" + std::to_string(k);
-    ir::Value& v = g_.value(name);
-    v.dtype = t.dtype();
-    std::vector<ir::Dim> dims;
-    for (int64_t d : t.shape()) dims.push_back({d, ""});
-    v.dims = dims;
-    v.data = std::move(t);
-    return name;
+    return ir::add_initializer(g_, base, std::move(t));
   }
 
   // The zero point input, made explicit (QLinear ops require it).
-  std::string zp_name(const QParams& q) {
+  std::string zp_name(const QdqOperands& q) {
     if (!q.zp.empty()) return q.zp;
     Tensor z = q.type == DType::I8 ? Tensor::scalar<int8_t>(0) : Tensor::scalar<uint8_t>(0);
     return add_constant(q.scale + "_zero_point", std::move(z));
@@ -182,7 +178,7 @@ class Fuser {
 
   // Decides where fused activations go: dropped when saturation already does their work, kept
   // (qbench domain) when they clamp further, refused when they are not Relu/Clip.
-  bool place_activations(ir::Node& q, const QParams& y) {
+  bool place_activations(ir::Node& q, const QdqOperands& y) {
     if (q.fused.empty()) return true;
     int32_t lo, hi, qmin, qmax;
     std::string why;
@@ -202,7 +198,7 @@ class Fuser {
                              int64_t channels, bool& ok) {
     ok = false;
     std::vector<double> real;  // the bias in float
-    QParams b;
+    QdqOperands b;
     bool exact = false;
     if (match_dq(v, b)) {
       const Tensor* bt = g_.constant(b.data);
@@ -248,16 +244,19 @@ class Fuser {
     if (absorbed >= 0) drop_[absorbed] = true;
   }
 
-  static bool only_relu_clip(const ir::Node& n) {
-    for (const auto& f : n.fused)
-      if (f.op_type != "Relu" && f.op_type != "Clip") return false;
+  // Every fused activation is a clamp (Relu, Clip), which integer saturation can do.
+  static bool only_clamps(const ir::Node& n) {
+    for (const auto& f : n.fused) {
+      const kernels::OpDef* d = kernels::find_op("", f.op_type);
+      if (!d || !d->traits.clamp) return false;
+    }
     return true;
   }
 
   bool fuse_conv(size_t i) {
     const ir::Node& n = g_.nodes[i];
-    if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_relu_clip(n)) return false;
-    QParams x, w, y;
+    if (n.inputs.size() < 2 || n.outputs.size() != 1 || !only_clamps(n)) return false;
+    QdqOperands x, w, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], x) || !match_dq(n.inputs[1], w) || !dtype_is_8bit(w.type))
       return false;
@@ -307,7 +306,7 @@ class Fuser {
   // A float bias of `columns` values: a constant, or the DQ of an int32 constant (as the
   // quantizer writes a bias) evaluated here; "" when it is neither.
   std::string float_bias(const std::string& v, int64_t columns) {
-    QParams b;
+    QdqOperands b;
     if (match_dq(v, b) && (b.s->numel() == 1 || b.s->numel() == columns)) {
       const Tensor* t = g_.constant(b.data);
       if (!t || t->numel() != columns) return "";
@@ -335,7 +334,7 @@ class Fuser {
   // DQ(a), DQ(b) -> MatMul [-> Add(bias)] whose result stays float: one integer matmul with a
   // float output (qbench.MatMulIntegerToFloat), so the MACs run in int8 even where the next op
   // (Softmax, LayerNorm, GELU) is float.
-  bool to_float_output(size_t i, const QParams& a, const QParams& b, const std::string& b_name,
+  bool to_float_output(size_t i, const QdqOperands& a, const QdqOperands& b, const std::string& b_name,
                        std::string bias, long bias_add) {
     const ir::Node& n = g_.nodes[i];
     ir::Node q;
@@ -354,7 +353,7 @@ class Fuser {
   bool fuse_matmul(size_t i) {
     const ir::Node& n = g_.nodes[i];
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
-    QParams a, b, y;
+    QdqOperands a, b, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || !dtype_is_8bit(b.type))
       return false;
@@ -366,7 +365,7 @@ class Fuser {
       if (b_rank != 2 || (b.axis != 1 && b.axis != -1)) return false;
       if (bt && bt->dim(1) != b.s->numel()) return false;
     }
-    if (only_relu_clip(n) && match_q(n.outputs[0], y, qi)) {
+    if (only_clamps(n) && match_q(n.outputs[0], y, qi)) {
       ir::Node q;
       q.op_type = "QLinearMatMul";
       q.fused = n.fused;
@@ -407,7 +406,7 @@ class Fuser {
     if (n.attr_int("transA", 0) != 0 || n.attr_float("alpha", 1.f) != 1.f) return false;
     const bool has_c = n.has_input(2);
     if (has_c && n.attr_float("beta", 1.f) != 1.f) return false;
-    QParams a, b, y;
+    QdqOperands a, b, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], a) || !match_dq(n.inputs[1], b) || b.type != DType::I8)
       return false;
@@ -416,7 +415,7 @@ class Fuser {
     const bool tb = n.attr_int("transB", 0) != 0;
     const int64_t nn = tb ? bt->dim(0) : bt->dim(1), k = tb ? bt->dim(1) : bt->dim(0);
     if (b.per_axis && (b.s->numel() != nn || b.axis != (tb ? 0 : 1))) return false;
-    const bool quantized_out = only_relu_clip(n) && match_q(n.outputs[0], y, qi);
+    const bool quantized_out = only_clamps(n) && match_q(n.outputs[0], y, qi);
     std::string bias;
     if (has_c) {
       if (quantized_out) {
@@ -512,7 +511,7 @@ class Fuser {
   bool fuse_add(size_t i) {
     const ir::Node& n = g_.nodes[i];
     if (n.inputs.size() != 2 || n.outputs.size() != 1 || !n.fused.empty()) return false;
-    QParams a, b, y;
+    QdqOperands a, b, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], a) || !match_dq_tensor(n.inputs[1], b)) return false;
     ir::Node q;
@@ -539,7 +538,7 @@ class Fuser {
   bool fuse_avg_pool(size_t i) {
     const ir::Node& n = g_.nodes[i];
     if (n.inputs.size() != 1 || n.outputs.size() != 1) return false;
-    QParams x, y;
+    QdqOperands x, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], x) || !match_q(n.outputs[0], y, qi)) return false;
     ir::Node q;
@@ -556,12 +555,12 @@ class Fuser {
   bool fuse_concat(size_t i) {
     const ir::Node& n = g_.nodes[i];
     if (n.inputs.empty() || n.outputs.size() != 1) return false;
-    QParams y;
+    QdqOperands y;
     size_t qi;
     if (!match_q(n.outputs[0], y, qi)) return false;
     std::vector<std::string> ins;
     for (const auto& in : n.inputs) {
-      QParams x;
+      QdqOperands x;
       if (!match_dq_tensor(in, x) || !same_params(x, y)) return false;
       ins.push_back(x.data);
     }
@@ -574,22 +573,22 @@ class Fuser {
 
   // Data movement (and MaxPool) with the same scale and zero point on both sides: the op runs on
   // the integers. A Relu whose output zero point is the lowest integer is an identity there.
-  bool fuse_passthrough(size_t i) {
+  bool fuse_passthrough(size_t i, kernels::IntegerForm form) {
     const ir::Node& n = g_.nodes[i];
     if (n.inputs.empty() || n.outputs.empty() || !n.fused.empty()) return false;
     for (size_t o = 1; o < n.outputs.size(); ++o)
       if (!n.outputs[o].empty()) return false;
-    QParams x, y;
+    QdqOperands x, y;
     size_t qi;
     if (!match_dq_tensor(n.inputs[0], x) || !match_q(n.outputs[0], y, qi) || !same_params(x, y))
       return false;
     ir::Node q = n;
     q.inputs[0] = x.data;
     q.outputs = {y.data};
-    if (n.op_type == "MaxPool") {
+    if (form == kernels::IntegerForm::SameScaleInt) {
       if (g_.opset() < 12) return false;
       q.domain = kQbenchDomain;
-    } else if (n.op_type == "Relu") {
+    } else if (form == kernels::IntegerForm::ClampIdentity) {
       int32_t qmin, qmax;
       kernels::ref::int8_range(y.type, qmin, qmax);
       if (y.zp0() != qmin) return false;
@@ -619,9 +618,10 @@ bool bf16_weight(const ir::Graph& g, const std::unordered_map<std::string, size_
   return t && t->dtype() == DType::BF16 && c.attr_int("to", 0) == int64_t(DType::F32);
 }
 
-// Integer ops that have a channels_last form (qbench_ops.h): 2-D QLinearConv always; MaxPool,
-// QLinearGlobalAveragePool and QLinearAdd when their data inputs are already NHWC, so the
-// region grows from the convolutions and Transposes appear only at its borders.
+// Integer ops that have a channels_last form (their traits' nhwc_inputs, qbench_ops.cpp): 2-D
+// QLinearConv always (nhwc_seed); MaxPool, QLinearGlobalAveragePool and QLinearAdd when their
+// data inputs are already NHWC, so the region grows from the convolutions and Transposes appear
+// only at its borders.
 int to_channels_last(ir::Graph& g) {
   std::unordered_set<std::string> nhwc;
   std::vector<bool> convert(g.nodes.size(), false);
@@ -629,16 +629,18 @@ int to_channels_last(ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
     if (n.outputs.empty() || n.inputs.empty()) continue;
+    const kernels::OpTraits& t = kernels::traits_of(n);
     bool c = false;
-    if (n.op_type == "QLinearConv" && n.inputs.size() >= 8) {
-      const Tensor* w = g.constant(n.inputs[3]);
+    if (t.nhwc_seed) {
+      // A 2-D convolution (4-D weight) with explicit pads.
+      const Tensor* w = t.weight_input >= 0 && n.has_input(t.weight_input)
+                            ? g.constant(n.inputs[t.weight_input])
+                            : nullptr;
       c = w && w->rank() == 4 && n.attr_string("auto_pad", "NOTSET") == "NOTSET";
-    } else if (n.domain == kQbenchDomain && n.op_type == "MaxPool") {
-      c = nhwc.count(n.inputs[0]) && n.attr_ints("kernel_shape").size() == 2;
-    } else if (n.domain == kQbenchDomain && n.op_type == "QLinearGlobalAveragePool") {
-      c = nhwc.count(n.inputs[0]) != 0;
-    } else if (n.domain == kQbenchDomain && n.op_type == "QLinearAdd") {
-      c = nhwc.count(n.inputs[0]) && nhwc.count(n.inputs[3]);
+    } else if (t.nhwc_inputs) {
+      c = true;
+      for (size_t k = 0; k < 8; ++k)
+        if (t.nhwc_inputs >> k & 1) c = c && n.has_input(k) && nhwc.count(n.inputs[k]);
     }
     if (!c) continue;
     convert[i] = true;
@@ -651,7 +653,7 @@ int to_channels_last(ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i)
     for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k) {
       const std::string& in = g.nodes[i].inputs[k];
-      bool layout_input = k == 0 || (g.nodes[i].op_type == "QLinearAdd" && k == 3);
+      const bool layout_input = k < 8 && (kernels::traits_of(g.nodes[i]).nhwc_inputs >> k & 1);
       if (nhwc.count(in) && !(convert[i] && layout_input)) nchw_uses[in]++;
     }
   for (const auto& o : g.outputs)
@@ -677,8 +679,9 @@ int to_channels_last(ir::Graph& g) {
       out.push_back(std::move(n));
       continue;
     }
-    for (size_t k : {size_t(0), size_t(3)}) {
-      if (k == 3 && n.op_type != "QLinearAdd") continue;
+    const kernels::OpTraits& t = kernels::traits_of(n);
+    for (size_t k = 0; k < n.inputs.size() && k < 8; ++k) {
+      if (!(t.nhwc_inputs >> k & 1)) continue;
       std::string& in = n.inputs[k];
       if (nhwc.count(in)) {
         in += "_nhwc";
@@ -694,7 +697,7 @@ int to_channels_last(ir::Graph& g) {
     const std::string orig = n.outputs[0];
     n.outputs[0] = orig + "_nhwc";
     g.value(n.outputs[0]).dtype = g.value(orig).dtype;
-    if (n.op_type != "QLinearAdd") n.attrs["channels_last"] = ir::Attribute::of_int(1);
+    if (t.nhwc_attr) n.attrs["channels_last"] = ir::Attribute::of_int(1);
     n.domain = kQbenchDomain;
     out.push_back(std::move(n));
     if (nchw_uses.count(orig)) out.push_back(transpose(orig + "_nhwc", orig, {0, 3, 1, 2}));
@@ -719,7 +722,7 @@ int fuse_qdq(ir::Graph& g) {
   auto producers = g.producers();
   for (ir::Node& n : g.nodes) {
     if (!n.domain.empty() || n.compute_type != DType::Undefined) continue;
-    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    if (kernels::float_dense(n) == kernels::Dense::None) continue;
     if (bf16_weight(g, producers, n, 1)) {
       n.compute_type = DType::BF16;
       changed++;

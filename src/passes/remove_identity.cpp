@@ -1,6 +1,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/kernel.h"
 #include "passes/passes.h"
 
 namespace qbench::passes {
@@ -20,7 +21,7 @@ int remove_identity(ir::Graph& g) {
       auto it = rename.find(in);
       if (it != rename.end()) in = it->second;
     }
-    bool is_identity = n.domain.empty() && (n.op_type == "Identity" || n.op_type == "Dropout");
+    bool is_identity = n.domain.empty() && kernels::traits_of(n).identity;
     // Dropout in training mode (opset 12+ training_mode input) is not an identity; neither is a
     // Dropout whose mask output is used.
     if (is_identity && n.op_type == "Dropout") {

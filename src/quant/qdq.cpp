@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "kernels/kernel.h"
 #include "quant/qmath.h"
 #include "quant/weights.h"
 
@@ -44,8 +45,8 @@ struct HandlerContext {
   // True when `v` is the output of a MatMul (default domain).
   bool produced_by_matmul(const std::string& v) const {
     auto p = producers.find(v);
-    return p != producers.end() && g.nodes[p->second].op_type == "MatMul" &&
-           g.nodes[p->second].domain.empty();
+    return p != producers.end() &&
+           kernels::float_dense(g.nodes[p->second]) == kernels::Dense::MatMul;
   }
 };
 
@@ -132,40 +133,24 @@ bool handle_same_scale(HandlerContext& c, NodeIntent& it) {
   return activation_input(c, it, 0);
 }
 
-struct HandlerDef {
-  const char* op_type;
-  Handler handler;
-  bool absorbs_activation;  // a following Relu/Clip belongs to the op's output
-  bool quantize_output = false;  // NodeIntent::quantize_output
-};
-
-// The op types the static recipe quantizes. Compute ops quantize their activation inputs,
-// weights and bias; Add/Concat/AveragePool/GlobalAveragePool keep their own output scale;
-// data-movement ops keep their input's scale (ONNX Runtime's "direct 8-bit" ops).
-constexpr HandlerDef kHandlers[] = {
-    {"Conv", handle_conv, true, true},
-    {"Gemm", handle_gemm, true},
-    {"MatMul", handle_matmul, true},
-    {"Add", handle_all_inputs, true},
-    {"Concat", handle_all_inputs, false},
-    {"AveragePool", handle_first_input, false},
-    {"GlobalAveragePool", handle_first_input, false},
-    {"MaxPool", handle_same_scale, false},
-    {"Reshape", handle_same_scale, false},
-    {"Flatten", handle_same_scale, false},
-    {"Transpose", handle_same_scale, false},
-    {"Squeeze", handle_same_scale, false},
-    {"Unsqueeze", handle_same_scale, false},
-};
-
-const HandlerDef* find_handler(const ir::Node& n) {
-  if (!n.domain.empty()) return nullptr;
-  for (const auto& h : kHandlers)
-    if (n.op_type == h.op_type) return &h;
+// One handler per quantization role (kernels::QdqRole, in each op's descriptor). Compute ops
+// quantize their activation inputs, weights and bias; AllInputs/FirstInput ops keep their own
+// output scale; data-movement ops keep their input's scale (ONNX Runtime's "direct 8-bit" ops).
+Handler handler_for(kernels::QdqRole role) {
+  using R = kernels::QdqRole;
+  switch (role) {
+    case R::Conv: return handle_conv;
+    case R::Gemm: return handle_gemm;
+    case R::MatMul: return handle_matmul;
+    case R::AllInputs: return handle_all_inputs;
+    case R::FirstInput: return handle_first_input;
+    case R::SameScale: return handle_same_scale;
+    case R::None: return nullptr;
+  }
   return nullptr;
 }
 
-// The Relu or Clip (constant bounds) that alone reads node i's output, if any.
+// The clamp (Relu, or Clip with constant bounds) that alone reads node i's output, if any.
 int absorbed_activation(const ir::Graph& g, size_t i, const Consumers& cons,
                         const std::set<std::string>& graph_outputs) {
   const ir::Node& n = g.nodes[i];
@@ -174,8 +159,7 @@ int absorbed_activation(const ir::Graph& g, size_t i, const Consumers& cons,
   if (it == cons.end() || it->second.size() != 1) return -1;
   const ir::Node& a = g.nodes[it->second[0]];
   if (!a.domain.empty() || a.inputs.empty() || a.inputs[0] != n.outputs[0]) return -1;
-  if (a.op_type == "Relu") return static_cast<int>(it->second[0]);
-  if (a.op_type != "Clip") return -1;
+  if (!kernels::traits_of(a).clamp) return -1;
   for (size_t k = 1; k < a.inputs.size(); ++k)
     if (!a.inputs[k].empty() && !g.constant(a.inputs[k])) return -1;
   return static_cast<int>(it->second[0]);
@@ -205,7 +189,8 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
   std::set<size_t> absorbed;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
-    const HandlerDef* h = find_handler(n);
+    const kernels::OpTraits& traits = kernels::traits_of(n);
+    const Handler h = n.domain.empty() ? handler_for(traits.qdq) : nullptr;
     if (is_excluded(n, opts.exclude)) {
       float_reason[i] = "excluded by --exclude";
       continue;
@@ -214,13 +199,13 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
     HandlerContext c{g, i, opts, producers, ""};
     NodeIntent it;
     it.node = i;
-    if (!h->handler(c, it)) {
+    if (!h(c, it)) {
       float_reason[i] = c.why_not;
       continue;
     }
     it.output_tensor = n.outputs[0];
-    it.quantize_output = h->quantize_output;
-    if (h->absorbs_activation) {
+    it.quantize_output = traits.qdq_output_always;
+    if (traits.qdq_absorbs_clamp) {
       int a = absorbed_activation(g, i, cons, graph_outputs);
       if (a >= 0 && !is_excluded(g.nodes[a], opts.exclude)) {
         it.output_tensor = g.nodes[a].outputs[0];
@@ -301,7 +286,8 @@ QdqPlan plan_qdq(const ir::Graph& g, const QdqOptions& opts) {
   for (const auto& it : plan.intents) {
     const ir::Node& n = g.nodes[it.node];
     for (const auto& in : it.inputs)
-      if (n.op_type == "MatMul" && in.index == 1 && in.role == InputRole::Activation)
+      if (kernels::traits_of(n).qdq == kernels::QdqRole::MatMul && in.index == 1 &&
+          in.role == InputRole::Activation)
         plan.signed_sources.insert(source(n.inputs[1]));
   }
   return plan;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
+#include "kernels/kernel.h"
 #include "passes/passes.h"
 #include "quant/calib_table.h"
 #include "quant/rewrites.h"
@@ -51,80 +52,6 @@ const RecipeDef& def_of(Recipe r) {
     if (d.recipe == r) return d;
   return kRecipes[0];
 }
-
-// Opset at which an op's form changed in a way upgrade_opset must rewrite (0: never before 13).
-// Ops missing from both this table and kUnchanged are not carried over.
-struct OpChange {
-  const char* op;
-  int64_t since;
-};
-constexpr OpChange kChanges[] = {
-    {"Squeeze", 13},    {"Unsqueeze", 13}, {"Split", 13}, {"ReduceSum", 13}, {"Softmax", 13},
-    {"LogSoftmax", 13}, {"Hardmax", 13},   {"Clip", 11},  {"Pad", 11},       {"Slice", 10},
-};
-// Ops whose semantics did not change (or only gained attributes with compatible defaults)
-// between opset 7 and 13.
-const std::set<std::string> kUnchanged = {"Conv",
-                                          "Gemm",
-                                          "MatMul",
-                                          "Relu",
-                                          "LeakyRelu",
-                                          "Sigmoid",
-                                          "Tanh",
-                                          "MaxPool",
-                                          "AveragePool",
-                                          "GlobalAveragePool",
-                                          "GlobalMaxPool",
-                                          "Add",
-                                          "Sub",
-                                          "Mul",
-                                          "Div",
-                                          "Flatten",
-                                          "Reshape",
-                                          "Concat",
-                                          "Transpose",
-                                          "Gather",
-                                          "Shape",
-                                          "Cast",
-                                          "Constant",
-                                          "Identity",
-                                          "Dropout",
-                                          "Exp",
-                                          "Log",
-                                          "Sqrt",
-                                          "Neg",
-                                          "Abs",
-                                          "Pow",
-                                          "Erf",
-                                          "Equal",
-                                          "Less",
-                                          "Greater",
-                                          "Where",
-                                          "Max",
-                                          "Min",
-                                          "Expand",
-                                          "ConstantOfShape",
-                                          "Range",
-                                          "Tile",
-                                          "ArgMax",
-                                          "ReduceMean",
-                                          "ReduceMax",
-                                          "ReduceMin",
-                                          "Not",
-                                          "And",
-                                          "Or",
-                                          "HardSigmoid",
-                                          "Elu",
-                                          "Softplus",
-                                          "Reciprocal",
-                                          "BatchNormalization",
-                                          "QuantizeLinear",
-                                          "DequantizeLinear",
-                                          "DynamicQuantizeLinear",
-                                          "MatMulInteger",
-                                          "ConvInteger",
-                                          "QLinearConv",
-                                          "QLinearMatMul"};
 
 std::string ints_input(ir::Graph& g, const ir::Node& n, const std::string& what,
                        const std::vector<int64_t>& v) {
@@ -177,29 +104,30 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
       why = fmt::format("{} is in domain '{}'", n.describe(), n.domain);
       return false;
     }
-    int64_t since = 0;
-    for (const auto& c : kChanges)
-      if (n.op_type == c.op) since = c.since;
-    if (!since && !kUnchanged.count(n.op_type)) {
+    // What the op's descriptor says about its form from opset 7 to 13.
+    const kernels::OpTraits& traits = kernels::traits_of(n);
+    const int64_t since = traits.form_changed_at;
+    if (since < 0) {
       why = fmt::format("{}: qbench does not know whether op type {} changed up to opset {}",
                         n.describe(), n.op_type, target);
       return false;
     }
     if (!since || from >= since || target < since) continue;
-    const std::string& op = n.op_type;
-    if (op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") {
+    using FC = kernels::FormChange;
+    const FC change = traits.form_change;
+    if (change == FC::AxesToInput) {
       if (n.has_attr("axes")) {
         n.inputs.resize(1);
         n.inputs.push_back(ints_input(out, n, "axes", n.attr_ints("axes")));
         n.attrs.erase("axes");
       }
-    } else if (op == "Split") {
+    } else if (change == FC::SplitToInput) {
       if (n.has_attr("split")) {
         n.inputs.resize(1);
         n.inputs.push_back(ints_input(out, n, "split", n.attr_ints("split")));
         n.attrs.erase("split");
       }
-    } else if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
+    } else if (change == FC::OneAxis) {
       // Before 13 the input is coerced to 2-D at `axis`; the same as one axis only for the last.
       const ir::Value* v = out.find(n.inputs[0]);
       const int64_t axis = n.attr_int("axis", 1);
@@ -210,20 +138,20 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
         return false;
       }
       n.attrs["axis"] = ir::Attribute::of_int(-1);
-    } else if (op == "Clip") {
+    } else if (change == FC::BoundsToInputs) {
       const float lo = n.attr_float("min", -3.402823466e38f),
                   hi = n.attr_float("max", 3.402823466e38f);
       n.attrs.erase("min");
       n.attrs.erase("max");
       n.inputs = {n.inputs[0], add_initializer(out, n.name + "_min", Tensor::scalar<float>(lo)),
                   add_initializer(out, n.name + "_max", Tensor::scalar<float>(hi))};
-    } else if (op == "Pad") {
+    } else if (change == FC::PadsToInputs) {
       const float value = n.attr_float("value", 0.0f);
       n.inputs = {n.inputs[0], ints_input(out, n, "pads", n.attr_ints("pads")),
                   add_initializer(out, n.name + "_value", Tensor::scalar<float>(value))};
       n.attrs.erase("pads");
       n.attrs.erase("value");
-    } else if (op == "Slice") {
+    } else if (change == FC::SliceToInputs) {
       std::vector<std::string> ins = {n.inputs[0],
                                       ints_input(out, n, "starts", n.attr_ints("starts")),
                                       ints_input(out, n, "ends", n.attr_ints("ends"))};

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "kernels/kernel.h"
 #include "quant/weights.h"
 
 namespace qbench::quant {
@@ -67,11 +68,11 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
   std::vector<ir::Node> nodes = std::move(g.nodes);
   g.nodes.clear();
   for (auto& n : nodes) {
-    const bool candidate =
-        n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" || n.op_type == "Conv");
-    if (candidate && n.op_type == "Conv" && !conv)
+    const kernels::Dense family = kernels::float_dense(n);
+    const bool candidate = family != kernels::Dense::None;
+    if (candidate && family == kernels::Dense::Conv && !conv)
       r.left_float.push_back({n.name, n.op_type, "Conv is quantized only with --dynamic-conv"});
-    if (!candidate || (n.op_type == "Conv" && !conv)) {
+    if (!candidate || (family == kernels::Dense::Conv && !conv)) {
       result.push_back(std::move(n));
       continue;
     }
@@ -98,7 +99,7 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
     Tensor bias;
     std::string bias_input;  // a non-constant Gemm C
     int64_t channel_axis = 1;
-    if (n.op_type == "MatMul") {
+    if (family == kernels::Dense::MatMul) {
       if (w->rank() != 2) {
         skip("weight is not 2-D");
         continue;
@@ -107,7 +108,7 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
         skip("input 0 has rank < 2 or an unknown rank");
         continue;
       }
-    } else if (n.op_type == "Gemm") {
+    } else if (family == kernels::Dense::Gemm) {
       if (n.attr_int("transA", 0) != 0) {
         skip("transA = 1 is not supported by MatMulInteger");
         continue;
@@ -139,7 +140,7 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
     if (alpha != 1.0f)
       for (int64_t i = 0; i < q.scale.numel(); ++i) q.scale.data<float>()[i] *= alpha;
     // Per-channel scales and the bias broadcast over Conv's spatial dimensions.
-    if (n.op_type == "Conv") {
+    if (family == kernels::Dense::Conv) {
       Shape s{wk.dim(0)};
       for (int d = 2; d < wk.rank(); ++d) s.push_back(1);
       if (q.per_channel) q.scale = q.scale.reshaped(s);
@@ -161,7 +162,7 @@ RewriteReport rewrite_dynamic(ir::Graph& g, bool per_channel, bool conv,
     const ir::Value* ov = g.find(out);
     std::map<std::string, ir::Attribute> attrs;
     std::string int_op = "MatMulInteger";
-    if (n.op_type == "Conv") {
+    if (family == kernels::Dense::Conv) {
       int_op = "ConvInteger";
       attrs = n.attrs;
     }
@@ -196,7 +197,8 @@ RewriteReport rewrite_weight_only(ir::Graph& g, int bits, int64_t group, bool pe
   std::map<std::string, std::string> done;  // weight|axis -> dequantized name
   bool fell_back = false;
   for (auto& n : g.nodes) {
-    if (!n.domain.empty() || (n.op_type != "MatMul" && n.op_type != "Gemm")) continue;
+    const kernels::Dense family = kernels::float_dense(n);
+    if (family != kernels::Dense::MatMul && family != kernels::Dense::Gemm) continue;
     if (is_excluded(n, exclude)) {
       r.left_float.push_back({n.name, n.op_type, "excluded by --exclude"});
       continue;
@@ -207,7 +209,7 @@ RewriteReport rewrite_weight_only(ir::Graph& g, int bits, int64_t group, bool pe
           {n.name, n.op_type, "weight (input 1) is not a constant 2-D f32 tensor"});
       continue;
     }
-    const bool tb = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
+    const bool tb = family == kernels::Dense::Gemm && n.attr_int("transB", 0) != 0;
     const int64_t k_axis = tb ? 1 : 0, n_axis = tb ? 0 : 1;
     const std::string wname = n.inputs[1];
     int64_t grp = group;
@@ -274,8 +276,7 @@ RewriteReport rewrite_half(ir::Graph& g, DType storage, const std::vector<std::s
   std::map<std::string, std::string> done;
   const char* tag = storage == DType::BF16 ? "_bf16" : "_fp16";
   for (auto& n : g.nodes) {
-    if (!n.domain.empty() || (n.op_type != "MatMul" && n.op_type != "Gemm" && n.op_type != "Conv"))
-      continue;
+    if (kernels::float_dense(n) == kernels::Dense::None) continue;
     if (is_excluded(n, exclude)) {
       r.left_float.push_back({n.name, n.op_type, "excluded by --exclude"});
       continue;

@@ -4,6 +4,8 @@
 
 #include <unordered_map>
 
+#include "kernels/kernel.h"
+
 namespace qbench::quant {
 
 namespace {
@@ -53,14 +55,13 @@ SaturationRisk saturation_risk(const ir::Graph& g) {
   SaturationRisk r;
   for (const auto& n : g.nodes) {
     if (!n.domain.empty()) continue;
-    const std::string& op = n.op_type;
-    const bool conv = op == "Conv" || op == "QLinearConv" || op == "ConvInteger";
-    const bool matmul = op == "MatMul" || op == "QLinearMatMul" || op == "MatMulInteger";
-    if (!conv && !matmul && op != "Gemm") continue;
-    const size_t wi = op == "QLinearConv" || op == "QLinearMatMul" ? 3 : 1;
+    const kernels::OpTraits& t = kernels::traits_of(n);
+    if (t.dense == kernels::Dense::None || t.weight_input < 0) continue;
+    const bool conv = t.dense == kernels::Dense::Conv;
+    const size_t wi = static_cast<size_t>(t.weight_input);
     // A float op computes in integers only when its activation is quantized too; with a float
     // activation (weight-only recipes) runtimes dequantize the weights and compute in float.
-    if (op == "Conv" || op == "MatMul" || op == "Gemm") {
+    if (!t.integer) {
       auto a = n.inputs.empty() ? producer.end() : producer.find(n.inputs[0]);
       if (a == producer.end() || a->second->op_type != "DequantizeLinear") continue;
     }
@@ -72,7 +73,7 @@ SaturationRisk saturation_risk(const ir::Graph& g) {
       // [O, I, taps...]: pairs of input channels at each output channel and tap.
       const int64_t o = w->dim(0), i = w->dim(1), taps = w->numel() / (o * i);
       count_pairs(p, o, i * taps, i, taps, pairs, risky);
-    } else if (op == "Gemm" && n.attr_int("transB", 0)) {
+    } else if (t.dense == kernels::Dense::Gemm && n.attr_int("transB", 0)) {
       // [N, K]: pairs along K, adjacent in memory.
       count_pairs(p, w->dim(0), w->dim(1), w->dim(1), 1, pairs, risky);
     } else {

@@ -76,34 +76,6 @@ GroupQuantizedWeight quantize_weight_groups(const Tensor& w, int64_t axis, int64
   return r;
 }
 
-std::string unique_name(const ir::Graph& g, const std::string& base) {
-  auto taken = [&](const std::string& n) {
-    if (g.values.count(n)) return true;
-    for (const auto& node : g.nodes) {
-      if (node.name == n) return true;
-      for (const auto& o : node.outputs)
-        if (o == n) return true;
-    }
-    return false;
-  };
-  if (!taken(base)) return base;
-  for (int i = 1;; ++i) {
-    std::string n = base + "_" + std::to_string(i);
-    if (!taken(n)) return n;
-  }
-}
-
-std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t) {
-  std::string name = unique_name(g, base);
-  ir::Value& v = g.value(name);
-  v.dtype = t.dtype();
-  std::vector<ir::Dim> dims;
-  for (int64_t d : t.shape()) dims.push_back({d, ""});
-  v.dims = std::move(dims);
-  v.data = std::move(t);
-  return name;
-}
-
 void declare_value(ir::Graph& g, const std::string& name, DType dtype, const ir::Value* like) {
   std::optional<std::vector<ir::Dim>> dims;
   if (like) dims = like->dims;

@@ -30,10 +30,8 @@ struct GroupQuantizedWeight {
 };
 GroupQuantizedWeight quantize_weight_groups(const Tensor& w, int64_t axis, int64_t group, int qmax);
 
-// A name not used by any value or node output of g: `base`, else base_1, base_2, ...
-std::string unique_name(const ir::Graph& g, const std::string& base);
-// Adds a constant value (initializer) under a fresh name derived from `base`; returns the name.
-std::string add_initializer(ir::Graph& g, const std::string& base, Tensor t);
+using ir::add_initializer;  // (ir/graph.h)
+using ir::unique_name;
 // Declares a computed value with a dtype and (optionally) the dims of another value.
 void declare_value(ir::Graph& g, const std::string& name, DType dtype, const ir::Value* like);
 

@@ -69,13 +69,21 @@ TEST(Compare, Fnv1a64KnownValues) {
     EXPECT_EQ(e.path().filename().string().find("fnv.txt.tmp"), std::string::npos);
 }
 
-TEST(RunBench, LeNetRunReportsEveryPhase) {
+namespace {
+// A short run: no warm-up by time, `queries` timed queries, offline batch 8.
+bench::BenchOptions quick(int64_t queries) {
   bench::BenchOptions o;
   o.warmup_seconds = 0;
   o.warmup_queries = 2;
-  o.min_queries = 20;
+  o.min_queries = queries;
   o.min_seconds = 0;
   o.batch = 8;
+  return o;
+}
+}  // namespace
+
+TEST(RunBench, LeNetRunReportsEveryPhase) {
+  const bench::BenchOptions o = quick(20);
   const bench::BenchResult r = bench::run_bench(test::models_dir() + "/lenet.onnx", o);
   EXPECT_GE(r.queries, 20);
   EXPECT_EQ(r.latency_ms.n, r.queries);
@@ -109,13 +117,7 @@ TEST(RunBench, DynamicPlanCoverageIsAtBatchOne) {
   g.outputs = {"y", "nz"};
   const std::string path = (std::filesystem::temp_directory_path() / "qbench_dynamic_cov.onnx");
   onnxio::save_model(g, path);
-  bench::BenchOptions o;
-  o.warmup_seconds = 0;
-  o.warmup_queries = 1;
-  o.min_queries = 2;
-  o.min_seconds = 0;
-  o.batch = 8;
-  const bench::BenchResult r = bench::run_bench(path, o);
+  const bench::BenchResult r = bench::run_bench(path, quick(2));
   EXPECT_EQ(r.coverage.macs(), 12);
   EXPECT_EQ(r.coverage.macs_f32, 12);
   EXPECT_EQ(engine::describe_graph(g, {}).macs, 12);

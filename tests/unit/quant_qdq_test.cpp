@@ -231,6 +231,49 @@ TEST(QuantRecipes, StaticFromATableWithConstantNodeWeightsAndCoverage) {
   }
 }
 
+TEST(QuantRecipes, SliceRunsOnIntegersBetweenConvs) {
+  // x[N,2,6,6] -> Conv(4 channels) -> Relu -> Slice(channels 1..2) -> Conv(3 channels)
+  //   -> GlobalAveragePool -> y.
+  // Slice is a data-movement op whose descriptor says QdqRole::SameScale and
+  // IntegerForm::SameScale: it shares its input's scale, so the integer tensor flows through
+  // it and both convolutions run int8 with no float round trip between them.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {2, ""}, {6, ""}, {6, ""}});
+  add_constant(g, "w1", random_tensor({4, 2, 3, 3}, 11, -0.5f, 0.5f));
+  add_constant(g, "w2", random_tensor({3, 2, 1, 1}, 12, -0.5f, 0.5f));
+  add_constant(g, "starts", Tensor::from_vector<int64_t>({1}, {1}));
+  add_constant(g, "ends", Tensor::from_vector<int64_t>({1}, {3}));
+  add_constant(g, "axes", Tensor::from_vector<int64_t>({1}, {1}));
+  add_node(g, "Conv", {"x", "w1"}, {"c"}).attrs["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+  add_node(g, "Relu", {"c"}, {"r"});
+  add_node(g, "Slice", {"r", "starts", "ends", "axes"}, {"s"}).name = "slice";
+  add_node(g, "Conv", {"s", "w2"}, {"c2"});
+  add_node(g, "GlobalAveragePool", {"c2"}, {"y"});
+  g.outputs = {"y"};
+  const std::string table = temp_path("slice.table");
+  std::ofstream(table) << "x edited -1 1 0.00784313772 128 u8\nr edited 0 3 0.0117647061 0 u8\n"
+                          "c2 edited -2 2 0.0156862754 128 u8\n";
+  QuantizeOptions o;
+  o.recipe = Recipe::StaticInt8;
+  o.calib_table = table;
+  QuantizeResult r = quantize(g, o);
+  EXPECT_EQ(r.quantized_by_op["Slice"], 1);
+  const engine::PlanReport cov = coverage_of(r.graph);
+  EXPECT_EQ(cov.macs_int8, cov.macs);
+  bool found = false;
+  for (const auto& n : cov.nodes)
+    if (n.op_type == "Slice") {
+      found = true;
+      EXPECT_EQ(n.precision, "int8") << n.name;
+    }
+  EXPECT_TRUE(found);
+  Tensor x = random_tensor({2, 2, 6, 6}, 13);
+  EXPECT_LT(test::max_rel_diff(run(r.graph, x), run(g, x)), 0.05f);
+  // The optimized plan computes what the reference kernels compute on the same QDQ graph.
+  EXPECT_LT(test::max_rel_diff(engine::Engine(r.graph, {}).run({x})[0], run(r.graph, x)), 1e-5f);
+}
+
 TEST(QuantRecipes, DynamicInt8MatchesFloat) {
   // Gemm(transB, alpha, beta, C) -> Relu -> MatMul, and a Conv with --dynamic-conv.
   ir::Graph g;

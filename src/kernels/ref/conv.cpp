@@ -112,4 +112,20 @@ void ref_conv(const ir::Node& node, int64_t, std::span<const Tensor* const> inpu
   apply_fused_activations(node, *outputs[0]);
 }
 
+// MACs: every output element sums over one group's input channels times the kernel, i.e. the
+// weight's elements per output channel. Conv and ConvInteger read the weight at input 1,
+// QLinearConv at input 3.
+static int64_t conv_like_macs(std::span<const TensorType> out, const Shape& w) {
+  if (out.empty() || w.size() < 3 || w[0] == 0) return 0;
+  return shape_numel(out[0].shape) * (shape_numel(w) / w[0]);
+}
+int64_t macs_conv(const ir::Node&, std::span<const TensorType> in,
+                  std::span<const TensorType> out) {
+  return in.size() > 1 ? conv_like_macs(out, in[1].shape) : 0;
+}
+int64_t macs_qlinear_conv(const ir::Node&, std::span<const TensorType> in,
+                          std::span<const TensorType> out) {
+  return in.size() > 3 ? conv_like_macs(out, in[3].shape) : 0;
+}
+
 }  // namespace qbench::kernels::ref

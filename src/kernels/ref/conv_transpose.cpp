@@ -148,4 +148,13 @@ void ref_conv_transpose(const ir::Node& node, int64_t, std::span<const Tensor* c
   apply_fused_activations(node, *outputs[0]);
 }
 
+// MACs: every input element meets every weight of its group: numel(X) * (M / group) * kernel.
+int64_t macs_conv_transpose(const ir::Node&, std::span<const TensorType> in,
+                            std::span<const TensorType>) {
+  if (in.size() < 2) return 0;
+  const Shape& w = in[1].shape;
+  if (w.size() < 3 || w[0] == 0) return 0;
+  return shape_numel(in[0].shape) * (shape_numel(w) / w[0]);
+}
+
 }  // namespace qbench::kernels::ref

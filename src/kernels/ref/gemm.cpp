@@ -69,4 +69,12 @@ void ref_gemm(const ir::Node& node, int64_t, std::span<const Tensor* const> inpu
   apply_fused_activations(node, *outputs[0]);
 }
 
+// MACs: each output element sums over K (A is [M, K], or [K, M] with transA).
+int64_t macs_gemm(const ir::Node& node, std::span<const TensorType> in,
+                  std::span<const TensorType> out) {
+  if (in.empty() || out.empty() || in[0].shape.size() != 2) return 0;
+  const Shape& a = in[0].shape;
+  return shape_numel(out[0].shape) * (node.attr_int("transA", 0) ? a[0] : a[1]);
+}
+
 }  // namespace qbench::kernels::ref

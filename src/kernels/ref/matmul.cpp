@@ -53,4 +53,12 @@ void ref_matmul(const ir::Node& node, int64_t, std::span<const Tensor* const> in
   apply_fused_activations(node, *outputs[0]);
 }
 
+// MACs of MatMul and its integer forms (MatMulInteger, QLinearMatMul, QGemm,
+// MatMulIntegerToFloat): each output element sums over A's last axis.
+int64_t macs_matmul(const ir::Node&, std::span<const TensorType> in,
+                    std::span<const TensorType> out) {
+  if (in.empty() || out.empty() || in[0].shape.empty()) return 0;
+  return shape_numel(out[0].shape) * in[0].shape.back();
+}
+
 }  // namespace qbench::kernels::ref

@@ -8,6 +8,10 @@
 namespace qbench::kernels::ref {
 
 #define QBENCH_REF_INFER(name) void infer_##name(InferContext& ctx)
+// MACs counters (OpTraits::macs), in the op's file.
+#define QBENCH_REF_MACS(name)                                               \
+  int64_t macs_##name(const ir::Node& node, std::span<const TensorType> in, \
+                      std::span<const TensorType> out)
 #define QBENCH_REF_KERNEL(name)                                                               \
   void ref_##name(const ir::Node& node, int64_t opset, std::span<const Tensor* const> inputs, \
                   std::span<Tensor* const> outputs)
@@ -19,6 +23,10 @@ QBENCH_REF_INFER(gemm);
 QBENCH_REF_KERNEL(gemm);
 QBENCH_REF_INFER(matmul);
 QBENCH_REF_KERNEL(matmul);
+QBENCH_REF_MACS(conv);
+QBENCH_REF_MACS(qlinear_conv);
+QBENCH_REF_MACS(gemm);
+QBENCH_REF_MACS(matmul);  // MatMul and its integer forms
 
 // pool.cpp
 QBENCH_REF_INFER(max_pool);
@@ -148,6 +156,22 @@ QBENCH_REF_INFER(qlinear_conv);
 QBENCH_REF_KERNEL(qlinear_conv);
 QBENCH_REF_INFER(qlinear_matmul);
 QBENCH_REF_KERNEL(qlinear_matmul);
+// Shared by the ONNX ops and qbench's forms of them (qbench_ops.cpp: with kept activations).
+inline constexpr OpTraits kQLinearConvTraits = {.dense = Dense::Conv,
+                                                .weight_input = 3,
+                                                .integer = true,
+                                                .macs = macs_qlinear_conv,
+                                                .nhwc_inputs = 1,
+                                                .nhwc_seed = true,
+                                                .nhwc_attr = true,
+                                                .scale_inputs = 1 << 1 | 1 << 4 | 1 << 6,
+                                                .form_changed_at = 0};
+inline constexpr OpTraits kQLinearMatMulTraits = {.dense = Dense::MatMul,
+                                                  .weight_input = 3,
+                                                  .integer = true,
+                                                  .macs = macs_matmul,
+                                                  .scale_inputs = 1 << 1 | 1 << 4 | 1 << 6,
+                                                  .form_changed_at = 0};
 
 // --- h2: nn ops ---
 // conv_transpose.cpp, resize.cpp (Resize and Upsample), rnn.cpp (RNN, GRU, LSTM).
@@ -157,6 +181,8 @@ QBENCH_REF_INFER(resize);
 QBENCH_REF_KERNEL(resize);
 QBENCH_REF_INFER(rnn);
 QBENCH_REF_KERNEL(rnn);
+QBENCH_REF_MACS(conv_transpose);
+QBENCH_REF_MACS(rnn);
 // norm_extra.cpp
 QBENCH_REF_INFER(instance_norm);
 QBENCH_REF_KERNEL(instance_norm);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/ref/ops.h"
 #include "kernels/ref/ref_util.h"
 #include "quant/qmath.h"
 
@@ -375,15 +376,34 @@ void ref_qbench_gelu(const ir::Node& node, int64_t, std::span<const Tensor* cons
   std_op("Gelu").reference(standard(node), 20, in, out);
 }
 
+// qbench's internal ops, with their traits (op_traits.h): integer compute, MACs, and which
+// inputs take the channels-last layout (fuse_qdq's to_channels_last).
 constexpr std::array kQbenchOps = {
-    OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear},
-    OpDef{"QLinearMatMul", 10, infer_fused_qlinear, ref_fused_qlinear},
-    OpDef{"QGemm", 10, infer_qgemm, ref_qgemm},
-    OpDef{"MatMulIntegerToFloat", 10, infer_matmul_integer_to_float, ref_matmul_integer_to_float},
-    OpDef{"QLinearAdd", 10, infer_qlinear_add, ref_qlinear_add},
-    OpDef{"QLinearGlobalAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
-    OpDef{"QLinearAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool},
-    OpDef{"MaxPool", 12, infer_int_max_pool, ref_int_max_pool},
+    OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear, kQLinearConvTraits},
+    OpDef{"QLinearMatMul", 10, infer_fused_qlinear, ref_fused_qlinear, kQLinearMatMulTraits},
+    OpDef{"QGemm",
+          10,
+          infer_qgemm,
+          ref_qgemm,
+          {.dense = Dense::MatMul, .weight_input = 3, .integer = true, .macs = macs_matmul}},
+    OpDef{"MatMulIntegerToFloat",
+          10,
+          infer_matmul_integer_to_float,
+          ref_matmul_integer_to_float,
+          {.dense = Dense::MatMul, .weight_input = 1, .integer = true, .macs = macs_matmul}},
+    OpDef{"QLinearAdd",
+          10,
+          infer_qlinear_add,
+          ref_qlinear_add,
+          {.integer = true, .nhwc_inputs = 1 | 1 << 3}},
+    OpDef{"QLinearGlobalAveragePool",
+          10,
+          infer_qlinear_pool,
+          ref_qlinear_pool,
+          {.integer = true, .nhwc_inputs = 1, .nhwc_attr = true}},
+    OpDef{"QLinearAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool, {.integer = true}},
+    OpDef{
+        "MaxPool", 12, infer_int_max_pool, ref_int_max_pool, {.nhwc_inputs = 1, .nhwc_attr = true}},
     OpDef{"Gelu", 1, infer_gelu, ref_qbench_gelu},
 };
 

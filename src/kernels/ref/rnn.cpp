@@ -308,4 +308,13 @@ void ref_rnn(const ir::Node& node, int64_t opset, std::span<const Tensor* const>
   }
 }
 
+// MACs: each time step of each sequence multiplies its input by W and its state by R, for every
+// direction and gate (W and R hold all of them).
+int64_t macs_rnn(const ir::Node&, std::span<const TensorType> in, std::span<const TensorType>) {
+  if (in.size() < 3) return 0;
+  const Shape& x = in[0].shape;
+  if (x.size() != 3 || x[2] == 0) return 0;
+  return shape_numel(x) / x[2] * (shape_numel(in[1].shape) + shape_numel(in[2].shape));
+}
+
 }  // namespace qbench::kernels::ref

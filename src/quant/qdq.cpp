@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
-#include "quant/qmath.h"
+#include "core/qmath.h"
 #include "quant/weights.h"
 
 namespace qbench::quant {

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bench/compare.h"
 #include "bench/sysinfo.h"
+#include "compare/compare.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -53,11 +53,11 @@ TEST(Sysinfo, OtherCpuShare) {
 }
 
 TEST(Compare, Fnv1a64KnownValues) {
-  EXPECT_EQ(bench::fnv1a64(""), "cbf29ce484222325");
-  EXPECT_EQ(bench::fnv1a64("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(compare::fnv1a64(""), "cbf29ce484222325");
+  EXPECT_EQ(compare::fnv1a64("a"), "af63dc4c8601ec8c");
   const std::string p = testing::TempDir() + "/fnv.txt";
-  bench::write_file_atomic(p, "a");
-  EXPECT_EQ(bench::fnv1a64_file(p), "af63dc4c8601ec8c");
+  compare::write_file_atomic(p, "a");
+  EXPECT_EQ(compare::fnv1a64_file(p), "af63dc4c8601ec8c");
   std::ifstream f(p);
   std::string s;
   f >> s;

@@ -1,4 +1,4 @@
-#include "bench/compare.h"
+#include "compare/compare.h"
 
 #include <iostream>
 
@@ -12,7 +12,7 @@ namespace qbench::cli {
 namespace {
 
 struct CompareArgs {
-  bench::CompareOptions opts;
+  compare::CompareOptions opts;
   bool json = false;
   bool fresh = false;
   std::string mean, std;
@@ -25,8 +25,8 @@ void run_compare(CompareArgs a) {
   if (a.opts.bench.threads < 1) fail("--threads must be at least 1 (got {})", a.opts.bench.threads);
   if (a.opts.calib_size < 1) fail("--calib-size must be at least 1 (got {})", a.opts.calib_size);
   a.opts.progress = [](const std::string& label) { return progress_printer(label, false); };
-  report::CompareResults r = bench::run_compare(a.opts);
-  bench::write_reports(r, a.opts.out_dir);
+  report::CompareResults r = compare::run_compare(a.opts);
+  compare::write_reports(r, a.opts.out_dir);
   if (a.json) {
     report::JsonReporter{}.report(r, std::cout);
     return;

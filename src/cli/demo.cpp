@@ -5,9 +5,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "bench/compare.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "compare/compare.h"
 #include "data/npy.h"
 #include "kernels/kernel.h"
 #include "onnx/onnx_io.h"
@@ -87,7 +87,7 @@ void run_demo(const DemoArgs& a) {
           index, name);
     if (!a.models.empty() && std::find(a.models.begin(), a.models.end(), name) == a.models.end())
       continue;
-    bench::CompareOptions o;
+    compare::CompareOptions o;
     o.model = zoo_path(zoo, m.at("file"));
     o.data = a.data;
     o.recipes = demo_recipes(onnxio::load_model(o.model));
@@ -101,8 +101,8 @@ void run_demo(const DemoArgs& a) {
     o.use_cache = !a.fresh;
     o.progress = [](const std::string& label) { return progress_printer(label, false); };
     if (!a.json) std::fprintf(stderr, "== %s ==\n", name.c_str());
-    report::CompareResults r = bench::run_compare(o);
-    bench::write_reports(r, o.out_dir);
+    report::CompareResults r = compare::run_compare(o);
+    compare::write_reports(r, o.out_dir);
     reports.push_back(o.out_dir + "/report.html");
 
     // FP32 against PyTorch's own predictions on the same images.

@@ -13,7 +13,7 @@
 #include "core/limits.h"
 
 int main(int argc, char** argv) {
-  // A timing child of `compare` (bench/compare.cpp) ends when its parent does, even if the parent
+  // A timing child of `compare` (compare/compare.cpp) ends when its parent does, even if the parent
   // was killed outright; the pid check closes the race where the parent died before prctl.
   if (const char* parent = std::getenv("QBENCH_PARENT_PID")) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "kernels/onednn/registry.h"
 #include "kernels/ref/qbench_ops.h"
 #include "kernels/ref/ref_util.h"
 

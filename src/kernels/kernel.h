@@ -111,12 +111,6 @@ struct OpDef {
 // with a representable element count (so later inference may multiply dims). Errors name the node.
 void infer_checked(const OpDef& def, InferContext& ctx);
 
-struct OptimizedKernelDef {
-  const char* op_type;
-  const char* name;  // "onednn"
-  KernelFactory make;
-};
-
 // Lookups in the registry table (kernels/registry.cpp). nullptr when unsupported.
 const OpDef* find_op(const std::string& domain, const std::string& op_type);
 // The traits of a node's op; default traits (nothing known) for an op qbench does not support.
@@ -125,7 +119,6 @@ const OpTraits& traits_of(const ir::Node& node);
 // everything else, integer forms included.
 Dense float_dense(const ir::Node& node);
 std::span<const OpDef> all_ops();
-std::span<const OptimizedKernelDef> optimized_kernels();
 
 // Applies a node's fused activations (ir::Node::fused) in place; used by reference kernels of
 // ops that can carry them (Conv, Gemm, MatMul...).

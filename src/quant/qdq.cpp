@@ -6,8 +6,8 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/qmath.h"
 #include "kernels/kernel.h"
-#include "quant/qmath.h"
 #include "quant/weights.h"
 
 namespace qbench::quant {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "quant/qmath.h"
+#include "core/qmath.h"
 
 namespace qbench::quant {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "quant/qmath.h"
+#include "core/qmath.h"
 
 namespace qbench::quant {
 

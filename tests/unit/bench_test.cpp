@@ -3,12 +3,13 @@
 #include "bench/bench.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "bench/compare.h"
 #include "bench/sysinfo.h"
+#include "compare/compare.h"
 #include "engine/inspect.h"
 #include "onnx/onnx_io.h"
 #include "test_util.h"
@@ -55,11 +56,11 @@ TEST(Sysinfo, OtherCpuShare) {
 }
 
 TEST(Compare, Fnv1a64KnownValues) {
-  EXPECT_EQ(bench::fnv1a64(""), "cbf29ce484222325");
-  EXPECT_EQ(bench::fnv1a64("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(compare::fnv1a64(""), "cbf29ce484222325");
+  EXPECT_EQ(compare::fnv1a64("a"), "af63dc4c8601ec8c");
   const std::string p = testing::TempDir() + "/fnv.txt";
-  bench::write_file_atomic(p, "a");
-  EXPECT_EQ(bench::fnv1a64_file(p), "af63dc4c8601ec8c");
+  compare::write_file_atomic(p, "a");
+  EXPECT_EQ(compare::fnv1a64_file(p), "af63dc4c8601ec8c");
   std::ifstream f(p);
   std::string s;
   f >> s;
@@ -115,7 +116,8 @@ TEST(RunBench, DynamicPlanCoverageIsAtBatchOne) {
   test::add_node(g, "NonZero", {"y"}, {"nz"});
   g.value("nz").dtype = DType::I64;
   g.outputs = {"y", "nz"};
-  const std::string path = (std::filesystem::temp_directory_path() / "qbench_dynamic_cov.onnx");
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("qbench_dynamic_cov_" + std::to_string(::getpid()) + ".onnx"));
   onnxio::save_model(g, path);
   const bench::BenchResult r = bench::run_bench(path, quick(2));
   EXPECT_EQ(r.coverage.macs(), 12);

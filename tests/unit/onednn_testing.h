@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/onednn/registry.h"
 
 namespace qbench::kernels::onednn::testing {
 

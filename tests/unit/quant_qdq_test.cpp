@@ -2,6 +2,7 @@
 // Runtime's placement), what stays float and why, and that every rewritten graph computes what
 // the float graph computes within quantization error (reference kernels).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -82,8 +83,10 @@ ir::Graph small_cnn() {
   return g;
 }
 
+// Per process: the ISA matrix runs this test binary several times at once (ctest -j).
 std::string temp_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / "qbench_quant_qdq_test";
+  auto dir = std::filesystem::temp_directory_path() /
+             ("qbench_quant_qdq_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }

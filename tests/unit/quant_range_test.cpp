@@ -8,10 +8,10 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/qmath.h"
 #include "quant/calib_table.h"
 #include "quant/calibrate.h"
 #include "quant/observer.h"
-#include "quant/qmath.h"
 #include "quant/range.h"
 
 using namespace qbench;

@@ -1,6 +1,7 @@
 // The oneDNN kernels, tried before the reference kernel of each op (kernel.h).
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/qfactories.h"
+#include "kernels/onednn/registry.h"
 
 namespace qbench::kernels {
 

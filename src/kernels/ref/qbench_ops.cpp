@@ -9,9 +9,9 @@
 #include <cstring>
 #include <limits>
 
+#include "core/qmath.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/ref_util.h"
-#include "quant/qmath.h"
 
 namespace qbench::kernels::ref {
 

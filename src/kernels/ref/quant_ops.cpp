@@ -1,12 +1,12 @@
 // Quantization operators: QuantizeLinear, DequantizeLinear (per tensor, and per axis from opset
 // 13), DynamicQuantizeLinear, MatMulInteger, ConvInteger, QLinearConv and QLinearMatMul. Integer
 // products accumulate in int32 exactly as the ONNX spec defines them; requantization rounds half
-// to even and saturates (quant/qmath.h).
+// to even and saturates (core/qmath.h).
 #include <limits>
 
+#include "core/qmath.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/ref_util.h"
-#include "quant/qmath.h"
 
 namespace qbench::kernels::ref {
 

@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench.h"
 #include "data/dataset.h"
 #include "report/results.h"
 
-namespace qbench::bench {
+namespace qbench::compare {
 
 struct CompareOptions {
   std::string model;
@@ -26,7 +27,7 @@ struct CompareOptions {
   data::ImageOptions image;  // folder datasets: resize and crop (test and calibration images)
   // Normalisation for evaluation and calibration (--mean/--std); default: the model's metadata.
   std::optional<data::Preprocess> preprocess;
-  BenchOptions bench;
+  bench::BenchOptions bench;
   std::string out_dir = "qbench-compare-out";
   // The executable that runs `bench --json` for each variant (default: this one).
   std::string bench_exe;
@@ -52,4 +53,4 @@ void make_output_dir(const std::string& dir);
 // Writes results.json, results.csv, report.md and report.html into `dir`.
 void write_reports(const report::CompareResults& r, const std::string& dir);
 
-}  // namespace qbench::bench
+}  // namespace qbench::compare

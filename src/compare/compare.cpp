@@ -1,4 +1,4 @@
-#include "bench/compare.h"
+#include "compare/compare.h"
 
 #include <fmt/format.h>
 #include <spawn.h>
@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bench/sysinfo.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "engine/engine.h"
@@ -27,7 +28,7 @@
 
 extern char** environ;
 
-namespace qbench::bench {
+namespace qbench::compare {
 namespace fs = std::filesystem;
 
 namespace {
@@ -266,7 +267,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
   if (o.recipes.empty()) fail("--recipes: name at least one recipe");
   for (const auto& r : o.recipes) quant::parse_recipe(r);  // an Error lists the known ones
   // Everything that can be wrong with the options fails here, before an hour of evaluation.
-  check_options(o.bench);
+  bench::check_options(o.bench);
   make_output_dir(o.out_dir);
   std::error_code ec;
   if (!fs::is_regular_file(o.model, ec)) fail("model file '{}' does not exist", o.model);
@@ -279,7 +280,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
   res.settings.calib_data = o.calib_data.empty() ? o.data : o.calib_data;
   res.settings.calib_size = o.calib_size;
   res.settings.bench = o.bench;
-  res.machine = describe_machine(o.bench.threads);
+  res.machine = bench::describe_machine(o.bench.threads);
 
   ir::Graph model = onnxio::load_model(o.model);
   const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
@@ -347,4 +348,4 @@ report::CompareResults run_compare(const CompareOptions& o) {
   return res;
 }
 
-}  // namespace qbench::bench
+}  // namespace qbench::compare

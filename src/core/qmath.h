@@ -1,6 +1,7 @@
 #pragma once
-// The arithmetic of ONNX's QuantizeLinear / DequantizeLinear, header-only so the reference
-// kernels (qbench_ref) and the quantizer (qbench_lib) share one definition of the rounding.
+// The arithmetic of ONNX's QuantizeLinear / DequantizeLinear, header-only and in the core layer
+// so the reference kernels and the quantizer, a layer above them, share one definition of the
+// rounding. The namespace stays quant: it is the quantization arithmetic wherever it lives.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -2,12 +2,9 @@
 # End-to-end checks of the qbench CLI as a user runs it: help, eval, inspect, and the one-line
 # errors (exit status 2) that bad input must give. Usage: cli.sh QBENCH_BINARY SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 
 # expect_json_field JSON FIELD -> prints the numeric value of "FIELD": N
 json_number() { printf '%s' "$1" | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }

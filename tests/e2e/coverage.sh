@@ -3,12 +3,9 @@
 # line `qbench inspect` prints for that file (both from its compiled plan at batch 1), for every
 # recipe on every zoo model. Usage: coverage.sh QBENCH SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 
 for model in lenet mlp mobilenet resnet vit; do
   while read -r recipe opts; do

@@ -8,12 +8,9 @@
 # results differ in the last bits, so it may differ on a tie-level handful (at most 3 images).
 # Also checks that each capped run reports the int8 path it took. Usage: isa_identity.sh QBENCH SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 
 caps=(AVX2)
 grep -q avx512bw /proc/cpuinfo && caps+=(AVX512_CORE)

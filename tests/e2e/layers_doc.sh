@@ -4,10 +4,9 @@
 # cannot drift (regenerate with scripts/layers.sh --write).
 # Usage: layers_doc.sh QBENCH SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 GENERATED="$(dirname "$QB")/layers.md"
 [ -f "$GENERATED" ] || { echo "FAIL: $GENERATED is missing (CMake writes it)"; exit 1; }
 sed -n '/^<!-- layers: begin -->$/,/^<!-- layers: end -->$/p' "$SRC/docs/architecture.md" |

@@ -3,13 +3,10 @@
 # `qbench eval`, the file size, the calibration table written then reloaded, and the one-line
 # errors (exit status 2) for bad recipes and option values. Usage: quantize.sh QBENCH SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-MODEL="$SRC/models/lenet.onnx"
 # shellcheck source=lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
+MODEL="$SRC/models/lenet.onnx"
 
 json_number() { printf '%s' "$1" | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
 size_of() { stat -c %s "$1"; }

@@ -3,10 +3,9 @@
 # tests/unit/hostile_test.cpp records now (regenerate with tests/make_robustness_doc.sh).
 # Usage: robustness_doc.sh QBENCH SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 HOSTILE="$(dirname "$QB")/tests/hostile_test"
 QBENCH_ROBUSTNESS_DOC="$TMP/table.md" "$HOSTILE" >/dev/null 2>&1 || { echo "FAIL: hostile_test failed"; exit 1; }
 sed -n '/^| class |/,/^$/p' "$SRC/docs/robustness.md" | sed '/^$/d' >"$TMP/doc.md"

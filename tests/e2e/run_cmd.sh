@@ -4,12 +4,9 @@
 # --compare must fail (exit 1) on wrong expectations, and bad inputs must give one-line errors
 # (exit 2). Usage: run_cmd.sh QBENCH_BINARY SOURCE_DIR
 set -uo pipefail
-QB="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
+e2e_init "$@"
 
 # make_npy FILE DESCR SHAPE DATA_PRINTF: a .npy (version 1) with the given dtype descr ('<f4'),
 # shape tuple text ('2, 3' or '' for a 0-d scalar) and data bytes as a printf format.

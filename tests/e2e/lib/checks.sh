@@ -21,3 +21,13 @@ expect_error() {
     *) fail "$what: '$out' does not mention '$fragment'" ;;
   esac
 }
+
+# e2e_init "$@": the script's arguments (QBENCH SOURCE_DIR) as QB and SRC, and TMP, a scratch
+# directory removed when the script exits.
+e2e_init() {
+  QB="$1"
+  SRC="$2"
+  TMP="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$TMP'" EXIT
+}

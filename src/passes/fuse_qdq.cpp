@@ -650,12 +650,14 @@ int to_channels_last(ir::Graph& g) {
   if (!converted) return 0;
 
   std::unordered_map<std::string, int> nchw_uses;  // reads of an NHWC value by NCHW consumers
-  for (size_t i = 0; i < g.nodes.size(); ++i)
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const kernels::OpTraits& t = kernels::traits_of(g.nodes[i]);
     for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k) {
       const std::string& in = g.nodes[i].inputs[k];
-      const bool layout_input = k < 8 && (kernels::traits_of(g.nodes[i]).nhwc_inputs >> k & 1);
+      const bool layout_input = k < 8 && (t.nhwc_inputs >> k & 1);
       if (nhwc.count(in) && !(convert[i] && layout_input)) nchw_uses[in]++;
     }
+  }
   for (const auto& o : g.outputs)
     if (nhwc.count(o)) nchw_uses[o]++;
 

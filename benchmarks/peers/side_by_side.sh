@@ -2,10 +2,12 @@
 # qbench and its peers on the same machine in the same run (issue 14's table): median batch-1
 # latency in ms of each engine on the same ONNX files, rounds interleaved (qbench, ONNX Runtime,
 # PyTorch, qbench, ...), the median of the rounds' medians reported, at 1 thread and at all
-# threads. Models: ResNet-50 FP32 (benchmarks/resnet50/make_resnet50.py) and its QDQ int8 file
-# (make_qdq.py), and the zoo's FP32 files. PyTorch times torchvision's ResNet-50 (the module
-# the file was exported from); the zoo has no PyTorch row here. Prints a Markdown table with the
-# machine first; commit its output under benchmarks/results/.
+# threads, and ResNet-50 at batch 32 with all threads. Models: ResNet-50 FP32
+# (benchmarks/resnet50/make_resnet50.py) and its QDQ int8 file (make_qdq.py), and the zoo's FP32
+# files. PyTorch times torchvision's ResNet-50 (the module the file was exported from); the zoo
+# has no PyTorch row here. A second table times the whole process of a 10,000-image FP32
+# evaluation of each zoo model (qbench eval against ort_predict.js, 1 thread, batch 100).
+# Prints Markdown with the machine first; commit its output under benchmarks/results/.
 # Usage: benchmarks/peers/side_by_side.sh [QBENCH] [RESNET50_FP32.onnx] [RESNET50_INT8.onnx] [ROUNDS]
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,13 +23,20 @@ if [ ! -d "$HERE/node_modules/onnxruntime-node" ]; then
   (cd "$HERE" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >&2)
 fi
 
-qbench_ms() {  # model threads
-  "$QB" bench --model "$1" --threads "$2" --batch 1 --warmup-queries 5 --warmup-s 0 \
-    --min-queries 20 --min-seconds 0 --json 2>/dev/null |
+qbench_ms() {  # model threads batch runs
+  "$QB" bench --model "$1" --threads "$2" --batch "$3" --warmup-queries 5 --warmup-s 0 \
+    --min-queries "$4" --min-seconds 0 --json 2>/dev/null |
     /usr/bin/python3 -c 'import json,sys; print("%.3f" % json.load(sys.stdin)["latency_ms"]["p50"])'
 }
-ort_ms() { node "$HERE/ort_bench.js" "$1" "$2" 1 20 5; }
-torch_ms() { /usr/bin/python3 "$HERE/torch_bench.py" "$2" 1 20 5; }
+ort_ms() { node "$HERE/ort_bench.js" "$1" "$2" "$3" "$4" 5; }
+torch_ms() { /usr/bin/python3 "$HERE/torch_bench.py" "$2" "$3" "$4" 5; }
+seconds() {  # command...: whole-process wall time in seconds
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+}
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 echo "# qbench vs peers, batch 1, median of $ROUNDS interleaved rounds (ms)"
@@ -37,24 +46,45 @@ echo "- ISA flags: $(grep -o 'avx[^ ]*\|amx[^ ]*' /proc/cpuinfo | sort -u | tr '
 echo "- qbench: $("$QB" --version 2>/dev/null | head -1); oneDNN ISA: $("$QB" bench --model "$ROOT/models/lenet.onnx" --min-queries 1 --min-seconds 0 --warmup-s 0 --json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["machine"].get("onednn_isa", "?"))')"
 echo "- ONNX Runtime: onnxruntime-node $(node -e 'console.log(require("'"$HERE"'/node_modules/onnxruntime-node/package.json").version)'); PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
 echo
-echo "| model | threads | qbench | ONNX Runtime | PyTorch | qbench / ORT |"
-echo "|---|---|---|---|---|---|"
-row() {  # label file threads with_torch
-  local q="" o="" t=""
+echo "| model | batch | threads | qbench | ONNX Runtime | PyTorch | qbench / ORT |"
+echo "|---|---|---|---|---|---|---|"
+row() {  # label file threads with_torch [batch] [runs]
+  local q="" o="" t="" b="${5:-1}" n="${6:-20}"
   for _ in $(seq "$ROUNDS"); do
-    q="$q $(qbench_ms "$2" "$3")"
-    o="$o $(ort_ms "$2" "$3")"
-    [ "$4" = 1 ] && t="$t $(torch_ms "$2" "$3")"
+    q="$q $(qbench_ms "$2" "$3" "$b" "$n")"
+    o="$o $(ort_ms "$2" "$3" "$b" "$n")"
+    [ "$4" = 1 ] && t="$t $(torch_ms "$2" "$3" "$b" "$n")"
   done
   q="$(echo "$q" | median)"
   o="$(echo "$o" | median)"
   [ "$4" = 1 ] && t="$(echo "$t" | median)" || t="-"
-  echo "| $1 | $3 | $q | $o | $t | $(awk -v a="$q" -v b="$o" 'BEGIN { printf "%.2f", a / b }') |"
+  echo "| $1 | $b | $3 | $q | $o | $t | $(awk -v a="$q" -v b="$o" 'BEGIN { printf "%.2f", a / b }') |"
 }
 for threads in 1 "$ALL"; do
   row "ResNet-50 FP32" "$R50" "$threads" 1
   row "ResNet-50 INT8 (QDQ)" "$R50Q" "$threads" 0
 done
+row "ResNet-50 FP32" "$R50" "$ALL" 1 32 5
+row "ResNet-50 INT8 (QDQ)" "$R50Q" "$ALL" 0 32 5
 for m in lenet mlp mobilenet resnet vit; do
   row "zoo $m FP32" "$ROOT/models/$m.onnx" 1 0
+done
+
+echo
+echo "## 10,000-image FP32 evaluation, whole process, 1 thread, batch 100 (s, median of $ROUNDS)"
+echo
+echo "| model | qbench eval | ONNX Runtime (ort_predict.js) | qbench / ORT |"
+echo "|---|---|---|---|"
+EVAL_OUT="$(mktemp)"
+trap 'rm -f "$EVAL_OUT"' EXIT
+for m in lenet mlp mobilenet resnet vit; do
+  q="" o=""
+  for _ in $(seq "$ROUNDS"); do
+    q="$q $(seconds "$QB" eval --model "$ROOT/models/$m.onnx" --data fashion-mnist --threads 1 \
+      --batch 100)"
+    o="$o $(seconds node "$HERE/ort_predict.js" "$ROOT/models/$m.onnx" "$EVAL_OUT")"
+  done
+  q="$(echo "$q" | median)"
+  o="$(echo "$o" | median)"
+  echo "| $m | $q | $o | $(awk -v a="$q" -v b="$o" 'BEGIN { printf "%.2f", a / b }') |"
 done

@@ -46,6 +46,9 @@ void run_eval(const EvalArgs& a) {
                         {"batch", r.batch},
                         {"seconds", r.seconds},
                         {"images_per_second", r.seconds > 0 ? r.n / r.seconds : 0.0},
+                        {"data_seconds", r.data_seconds},
+                        {"data_images_per_second", r.data_seconds > 0 ? r.n / r.data_seconds : 0.0},
+                        {"wall_seconds", r.wall_seconds},
                         {"preprocess", {{"mean", pp.mean}, {"std", pp.std}, {"source", pp.source}}},
                         {"kernels", a.reference ? "reference" : "optimized"},
                         {"machine", machine_json(a.threads)}};
@@ -60,6 +63,9 @@ void run_eval(const EvalArgs& a) {
   fmt::print("time        {:.3f} s in the engine ({:.0f} images/s, batch {}, {} thread{}{})\n",
              r.seconds, r.seconds > 0 ? r.n / r.seconds : 0.0, r.batch, a.threads,
              a.threads > 1 ? "s" : "", a.reference ? ", reference kernels" : "");
+  fmt::print("            {:.3f} s reading and preprocessing ({:.0f} images/s, overlapping the "
+             "engine); {:.3f} s in all\n",
+             r.data_seconds, r.data_seconds > 0 ? r.n / r.data_seconds : 0.0, r.wall_seconds);
 }
 
 }  // namespace

@@ -424,7 +424,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
 void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type) {
   // Intermediate tensors share buffers when their lifetimes do not overlap: a step's outputs are
   // placed before the buffers of inputs it reads last are released, so no output aliases an
-  // input of its own step.
+  // input of its own step, except the one input a kernel adds onto (Kernel::inplace_input).
   const int n_slots = static_cast<int>(plan.slots_.size());
   std::vector<int> last_use(n_slots, -1);
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i)
@@ -449,6 +449,19 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
                       dtype_name(t.dtype), shape_str(t.shape));
       const int64_t bytes = std::max<int64_t>(
           1, checked_mul(shape_numel(t.shape), int64_t(dtype_size(t.dtype)), what));
+      // A kernel that adds onto one of its inputs (a residual) takes over that input's buffer
+      // when this step is its last reader and reads it through no other input.
+      const int zi = o == 0 ? step.kernel->inplace_input() : -1;
+      const int z = zi >= 0 && zi < static_cast<int>(step.in_slots.size()) ? step.in_slots[zi] : -1;
+      const bool z_alone =
+          z >= 0 && std::count(step.in_slots.begin(), step.in_slots.end(), z) == 1;
+      if (z_alone && last_use[z] == i && owner[z].defined() &&
+          shape_numel(slot_type[z].shape) * int64_t(dtype_size(slot_type[z].dtype)) == bytes) {
+        owner[s] = std::move(owner[z]);
+        owner[z] = Tensor();
+        plan.slots_[s] = Tensor::view_of(owner[s], t.dtype, t.shape);
+        continue;
+      }
       // Best fit among free buffers, else a new one.
       int best = -1;
       for (int b = 0; b < static_cast<int>(free_buffers.size()); ++b)

@@ -48,6 +48,8 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
     NodeReport nr;
     nr.name = s.node.name;
     nr.op_type = s.node.op_type;
+    const int residual = kernels::traits_of(s.node).residual_input;
+    if (residual >= 0 && s.node.has_input(residual)) nr.fused.push_back("Add");
     for (const auto& f : s.node.fused) nr.fused.push_back(f.op_type);
     nr.output_shape = s.out_types.empty() ? "" : shape_str(s.out_types[0].shape);
     nr.precision = precision_of(s);

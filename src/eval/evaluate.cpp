@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 
 #include "core/error.h"
 
@@ -81,21 +82,41 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
   EvalResult r;
   r.batch = batch;
   r.predictions.reserve(total);
-  for (int64_t start = 0; start < total; start += batch) {
-    int64_t count = std::min(batch, total - start);
-    Tensor x = data::make_batch(ds, start, count, pp, bind.layout, bind.sample_shape);
-    if (bind.fixed_batch > 0 && count < batch) {
+  // Batch k+1 is decoded and preprocessed on a second thread while the engine runs batch k.
+  struct Prepared {
+    Tensor x;
+    int64_t count = 0;
+    double seconds = 0;
+  };
+  auto prepare = [&](int64_t start) {
+    auto t0 = std::chrono::steady_clock::now();
+    Prepared p;
+    p.count = std::min(batch, total - start);
+    p.x = data::make_batch(ds, start, p.count, pp, bind.layout, bind.sample_shape);
+    if (bind.fixed_batch > 0 && p.count < batch) {
       // Fixed-batch models get a full batch padded with copies of the last image.
-      Shape s = x.shape();
+      Shape s = p.x.shape();
       s[0] = batch;
       Tensor full(DType::F32, s);
-      const size_t per = x.nbytes() / count;
-      std::memcpy(full.raw(), x.raw(), x.nbytes());
-      for (int64_t i = count; i < batch; ++i)
+      const size_t per = p.x.nbytes() / p.count;
+      std::memcpy(full.raw(), p.x.raw(), p.x.nbytes());
+      for (int64_t i = p.count; i < batch; ++i)
         std::memcpy(static_cast<char*>(full.raw()) + i * per,
-                    static_cast<char*>(x.raw()) + (count - 1) * per, per);
-      x = full;
+                    static_cast<char*>(p.x.raw()) + (p.count - 1) * per, per);
+      p.x = full;
     }
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return p;
+  };
+  const auto wall0 = std::chrono::steady_clock::now();
+  std::future<Prepared> next;
+  if (total > 0) next = std::async(std::launch::async, prepare, int64_t(0));
+  for (int64_t start = 0; start < total; start += batch) {
+    Prepared cur = next.get();
+    r.data_seconds += cur.seconds;
+    if (start + batch < total) next = std::async(std::launch::async, prepare, start + batch);
+    const int64_t count = cur.count;
+    const Tensor& x = cur.x;
     auto t0 = std::chrono::steady_clock::now();
     std::vector<Tensor> outs = eng.run({x});
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -123,6 +144,7 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
     r.n += count;
     if (progress) progress(r.n, total);
   }
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   return r;
 }
 

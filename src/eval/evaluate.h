@@ -35,7 +35,9 @@ struct EvalResult {
   int64_t correct_top1 = 0;
   int64_t correct_top5 = 0;
   int64_t batch = 0;   // batch size actually used
-  double seconds = 0;  // wall time of the engine runs (preprocessing excluded)
+  double seconds = 0;       // wall time of the engine runs (preprocessing excluded)
+  double data_seconds = 0;  // decoding and preprocessing, on a second thread overlapping them
+  double wall_seconds = 0;  // the whole evaluation
   std::vector<int32_t> predictions;
   double top1() const { return n ? double(correct_top1) / double(n) : 0.0; }
   double top5() const { return n ? double(correct_top5) / double(n) : 0.0; }

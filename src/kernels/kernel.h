@@ -77,6 +77,10 @@ class Kernel {
   // True when the kernel computes a precision this CPU lacks by emulation (bf16 values computed
   // by f32 kernels): numerically that precision, but not its speed.
   virtual bool emulated() const { return false; }
+  // The input whose value output 0 starts from (a residual the kernel adds to in place), or -1.
+  // The plan lets output 0 take over that input's buffer when nothing reads the input later and
+  // the sizes match; otherwise the kernel copies the input into output 0 itself.
+  virtual int inplace_input() const { return -1; }
 };
 
 // Everything a kernel factory may look at to decide whether (and how) to handle a node.

@@ -84,12 +84,17 @@ struct OpTraits {
   bool qdq_output_always = false;  // output Q/DQ even when no quantized op reads it (its
                                    // integer form writes integers: QLinearConv)
   IntegerForm integer_form = IntegerForm::None;
-  // Channels-last integer region (fuse_qdq): data inputs (bit i = input i) that take NHWC when
-  // the op is converted; `nhwc_seed` ops start a region, the others join one when all those
-  // inputs are already NHWC.
+  // Channels-last regions (passes/channels_last.cpp): data inputs (bit i = input i) that take
+  // NHWC when the op is converted; `nhwc_seed` ops (2-D convolutions) start a region, the others
+  // join one when all those inputs are already NHWC.
   uint8_t nhwc_inputs = 0;
+  // An input added to the result before the fused activations (qbench.Conv's residual Z,
+  // passes/fuse_residual.cpp), or -1.
+  int8_t residual_input = -1;
   bool nhwc_seed = false;
-  bool nhwc_attr = false;  // the converted op carries channels_last=1 (else its form implies it)
+  // The converted op becomes qbench's form with channels_last=1; element-wise ops, which compute
+  // the same on any layout, stay as they are.
+  bool nhwc_attr = false;
   // Inputs that are quantization scales (bit i = input i): where constant, the loader requires
   // them finite and positive.
   uint8_t scale_inputs = 0;

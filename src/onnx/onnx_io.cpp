@@ -410,12 +410,12 @@ ir::Graph load_model(const std::string& path) {
 }
 
 std::string serialize_model(const ir::Graph& g) {
-  // The QDQ fusion pass's internal ops (and fused Relu/Clip on integer outputs) have no ONNX
-  // form: save the graph as loaded or quantized, not an engine's optimized copy.
+  // The graph passes' internal ops (QDQ fusion's integer ops, residual and channels-last forms)
+  // have no ONNX form: save the graph as loaded or quantized, not an engine's optimized copy.
   for (const auto& n : g.nodes)
     if (n.domain == "qbench")
       fail(
-          "cannot save node '{}': qbench.{} is an engine-internal op made by QDQ fusion; save "
+          "cannot save node '{}': qbench.{} is an engine-internal op made by qbench's graph passes; save "
           "the model before optimization",
           n.name, n.op_type);
   onnx::ModelProto mp;

@@ -3,6 +3,7 @@
 
 #include "passes/passes.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/qbench_ops.h"
 
 namespace qbench::passes {
 namespace {
@@ -47,7 +48,9 @@ int fuse_activations(ir::Graph& g) {
       auto pit = producers.find(act.inputs[0]);
       if (pit == producers.end()) continue;
       ir::Node& host = g.nodes[pit->second];
-      if (!host.domain.empty() || !kernels::traits_of(host).hosts_activations ||
+      // qbench's forms of float ops (a Conv with a residual input) host them too.
+      if ((!host.domain.empty() && host.domain != kernels::ref::kQbenchDomain) ||
+          !kernels::traits_of(host).hosts_activations ||
           host.outputs.size() != 1)
         continue;
       if (uses[host.outputs[0]] != 1 || graph_outputs.count(host.outputs[0])) continue;

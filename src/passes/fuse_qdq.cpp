@@ -618,96 +618,6 @@ bool bf16_weight(const ir::Graph& g, const std::unordered_map<std::string, size_
   return t && t->dtype() == DType::BF16 && c.attr_int("to", 0) == int64_t(DType::F32);
 }
 
-// Integer ops that have a channels_last form (their traits' nhwc_inputs, qbench_ops.cpp): 2-D
-// QLinearConv always (nhwc_seed); MaxPool, QLinearGlobalAveragePool and QLinearAdd when their
-// data inputs are already NHWC, so the region grows from the convolutions and Transposes appear
-// only at its borders.
-int to_channels_last(ir::Graph& g) {
-  std::unordered_set<std::string> nhwc;
-  std::vector<bool> convert(g.nodes.size(), false);
-  int converted = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const ir::Node& n = g.nodes[i];
-    if (n.outputs.empty() || n.inputs.empty()) continue;
-    const kernels::OpTraits& t = kernels::traits_of(n);
-    bool c = false;
-    if (t.nhwc_seed) {
-      // A 2-D convolution (4-D weight) with explicit pads.
-      const Tensor* w = t.weight_input >= 0 && n.has_input(t.weight_input)
-                            ? g.constant(n.inputs[t.weight_input])
-                            : nullptr;
-      c = w && w->rank() == 4 && n.attr_string("auto_pad", "NOTSET") == "NOTSET";
-    } else if (t.nhwc_inputs) {
-      c = true;
-      for (size_t k = 0; k < 8; ++k)
-        if (t.nhwc_inputs >> k & 1) c = c && n.has_input(k) && nhwc.count(n.inputs[k]);
-    }
-    if (!c) continue;
-    convert[i] = true;
-    nhwc.insert(n.outputs[0]);
-    converted++;
-  }
-  if (!converted) return 0;
-
-  std::unordered_map<std::string, int> nchw_uses;  // reads of an NHWC value by NCHW consumers
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const kernels::OpTraits& t = kernels::traits_of(g.nodes[i]);
-    for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k) {
-      const std::string& in = g.nodes[i].inputs[k];
-      const bool layout_input = k < 8 && (t.nhwc_inputs >> k & 1);
-      if (nhwc.count(in) && !(convert[i] && layout_input)) nchw_uses[in]++;
-    }
-  }
-  for (const auto& o : g.outputs)
-    if (nhwc.count(o)) nchw_uses[o]++;
-
-  auto transpose = [&](const std::string& from, const std::string& to, std::vector<int64_t> perm) {
-    ir::Node t;
-    t.name = to + "_transpose";
-    t.op_type = "Transpose";
-    t.inputs = {from};
-    t.outputs = {to};
-    t.attrs["perm"] = ir::Attribute::of_ints(std::move(perm));
-    ir::Value& v = g.value(to);
-    v.dtype = g.value(from).dtype;
-    v.dims.reset();
-    return t;
-  };
-  std::unordered_map<std::string, std::string> to_nhwc;  // NCHW value -> its NHWC copy
-  std::vector<ir::Node> out;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    ir::Node n = std::move(g.nodes[i]);
-    if (!convert[i]) {
-      out.push_back(std::move(n));
-      continue;
-    }
-    const kernels::OpTraits& t = kernels::traits_of(n);
-    for (size_t k = 0; k < n.inputs.size() && k < 8; ++k) {
-      if (!(t.nhwc_inputs >> k & 1)) continue;
-      std::string& in = n.inputs[k];
-      if (nhwc.count(in)) {
-        in += "_nhwc";
-        continue;
-      }
-      auto it = to_nhwc.find(in);
-      if (it == to_nhwc.end()) {
-        out.push_back(transpose(in, in + "_nhwc", {0, 2, 3, 1}));
-        it = to_nhwc.emplace(in, in + "_nhwc").first;
-      }
-      in = it->second;
-    }
-    const std::string orig = n.outputs[0];
-    n.outputs[0] = orig + "_nhwc";
-    g.value(n.outputs[0]).dtype = g.value(orig).dtype;
-    if (t.nhwc_attr) n.attrs["channels_last"] = ir::Attribute::of_int(1);
-    n.domain = kQbenchDomain;
-    out.push_back(std::move(n));
-    if (nchw_uses.count(orig)) out.push_back(transpose(orig + "_nhwc", orig, {0, 3, 1, 2}));
-  }
-  g.nodes = std::move(out);
-  return converted;
-}
-
 }  // namespace
 
 bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n) {
@@ -720,7 +630,6 @@ bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n) {
 
 int fuse_qdq(ir::Graph& g) {
   int changed = Fuser(g).run();
-  if (changed) to_channels_last(g);
   auto producers = g.producers();
   for (ir::Node& n : g.nodes) {
     if (!n.domain.empty() || n.compute_type != DType::Undefined) continue;

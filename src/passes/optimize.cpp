@@ -10,6 +10,9 @@ void optimize(ir::Graph& g) {
   fuse_activations(g);
   // After activation fusion, so Relu/Clip between an op and its QuantizeLinear are absorbed.
   if (fuse_qdq(g)) remove_identity(g);
+  // Residual Adds into the float convolutions before them, then the Relu after them.
+  if (fuse_residual(g)) fuse_activations(g);
+  to_channels_last(g);
   g.remove_dead();
 }
 

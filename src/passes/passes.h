@@ -29,6 +29,12 @@ int fuse_activations(ir::Graph& g);
 // zero point into the op on the integers. Marks Conv/Gemm/MatMul whose weights are
 // Cast(bfloat16 constant) to compute in bf16 (ir::Node::compute_type).
 int fuse_qdq(ir::Graph& g);
+// Replaces Add(Conv(x), z), where the float Conv's output has no other reader, by
+// qbench.Conv(x, W, B, z): the convolution adds z before its activations (passes/fuse_residual).
+int fuse_residual(ir::Graph& g);
+// Switches 2-D convolutions and the ops after them that have a channels-last form to NHWC
+// tensors, with Transposes only at the regions' borders (passes/channels_last.cpp).
+int to_channels_last(ir::Graph& g);
 // True for the nodes fold_constants keeps so fuse_qdq can see them: DequantizeLinear and
 // Cast(bfloat16 constant -> float).
 bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n);

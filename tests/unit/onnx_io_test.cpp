@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "engine/engine.h"
+#include "passes/passes.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -191,12 +192,13 @@ TEST(OnnxIo, ZooRoundTrip) {
 // An optimized graph (folded and fused) saved to ONNX still computes the same function.
 TEST(OnnxIo, SavingFusedGraphExpandsActivations) {
   ir::Graph a = onnxio::load_model(test::models_dir() + "/lenet.onnx");
-  engine::Engine optimized(a);
-  bool any_fused = false;
-  for (const auto& n : optimized.graph().nodes) any_fused = any_fused || !n.fused.empty();
-  ASSERT_TRUE(any_fused);
+  // The activation fusion alone (the whole optimization also makes qbench's internal forms,
+  // which save_model refuses).
+  ir::Graph optimized = a;
+  passes::fold_batchnorm(optimized);
+  ASSERT_GT(passes::fuse_activations(optimized), 0);
   std::string p = tmp_path("lenet_fused.onnx");
-  onnxio::save_model(optimized.graph(), p);
+  onnxio::save_model(optimized, p);
   ir::Graph b = onnxio::load_model(p);
   for (const auto& n : b.nodes) EXPECT_TRUE(n.fused.empty());
   engine::EngineOptions ref;

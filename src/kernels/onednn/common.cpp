@@ -154,7 +154,7 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
 void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
                              const memory::desc& src_plain, const memory::desc& dst_plain,
                              const memory::desc& src_md, const memory::desc& dst_md,
-                             std::unordered_map<int, memory> extra) {
+                             std::unordered_map<int, memory> extra, bool accumulate) {
   impl_ = pd.impl_info_str();
   src_user_ = user_memory(src_plain);
   dst_user_ = user_memory(dst_plain);
@@ -163,6 +163,9 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
   if (src != src_user_)
     steps_.push_back(
         {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
+  if (accumulate && dst != dst_user_)
+    steps_.push_back(
+        {dnnl::reorder(dst_user_, dst), {{DNNL_ARG_FROM, dst_user_}, {DNNL_ARG_TO, dst}}});
   Step main{std::move(prim), std::move(extra)};
   main.args[DNNL_ARG_SRC] = src;
   main.args[DNNL_ARG_DST] = dst;
@@ -188,7 +191,7 @@ void PlainIoPrimitive::run(const void* src, void* dst) {
 void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
                               const memory::desc& wei_user, const void* weights,
                               const memory::desc& src_plain, const memory::desc& dst_plain,
-                              const memory::desc& bias_md) {
+                              const memory::desc& bias_md, bool accumulate) {
   weights_ = memory(pd.weights_desc(0), cpu_engine());
   memory wuser(wei_user, cpu_engine(), const_cast<void*>(weights));
   dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
@@ -199,7 +202,7 @@ void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primiti
     extra[DNNL_ARG_BIAS] = bias_user_;
   }
   io_.build(pd, std::move(prim), src_plain, dst_plain, pd.src_desc(0), pd.dst_desc(0),
-            std::move(extra));
+            std::move(extra), accumulate);
 }
 
 void WeightedPrimitive::run(const void* src, const Tensor* bias, Tensor* dst) {

@@ -66,12 +66,14 @@ struct Step {
 // One primitive that reads a source and writes a destination, over plain (row-major) user
 // buffers: the source and destination are reordered into and out of the layouts it runs on
 // where those differ, and its scratchpad and workspace are allocated once. `extra` holds its
-// other arguments (constant weights, scale and shift...).
+// other arguments (constant weights, scale and shift...). `accumulate`: the primitive adds to
+// what the destination holds (a sum post-op), so the user's destination is reordered in too.
 class PlainIoPrimitive {
  public:
   void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
              const memory::desc& src_plain, const memory::desc& dst_plain, const memory::desc& src,
-             const memory::desc& dst, std::unordered_map<int, memory> extra = {});
+             const memory::desc& dst, std::unordered_map<int, memory> extra = {},
+             bool accumulate = false);
   void run(const Tensor* src, Tensor* dst) { run(src->raw(), dst->raw()); }
   void run(const void* src, void* dst);
   // oneDNN's name for the implementation ("brgconv:avx512_core").
@@ -101,7 +103,7 @@ class WeightedPrimitive {
   // `weights` is described by `wei_user`; `bias_md` is empty when there is no bias.
   void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
              const memory::desc& wei_user, const void* weights, const memory::desc& src_plain,
-             const memory::desc& dst_plain, const memory::desc& bias_md);
+             const memory::desc& dst_plain, const memory::desc& bias_md, bool accumulate = false);
   // `bias` may be null when build() had no bias. `src` may be a copy of the input tensor's data
   // (in its layout), e.g. rounded to bf16.
   void run(const void* src, const Tensor* bias, Tensor* dst);

@@ -1,9 +1,12 @@
 // Conv (1-D, 2-D, 3-D; groups, depthwise, strides, pads/auto_pad, dilations, bias, fused
 // activations as post-ops) on oneDNN's convolution_forward. Weights are reordered once, at
-// kernel creation, into the layout the primitive prefers.
+// kernel creation, into the layout the primitive prefers. qbench's form of Conv adds a residual
+// input Z before the activations (a sum post-op, in Z's buffer where the plan allows) and, with
+// channels_last = 1, reads and writes NHWC tensors as they are.
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstring>
 #include <optional>
 
 #include "kernels/onednn/common.h"
@@ -11,6 +14,7 @@
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/loops.h"
+#include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -38,10 +42,13 @@ tag act_tag(ConvLayout layout, int ndims) {
 class ConvKernel final : public Kernel {
  public:
   // Returns false (why_not set) when no fast implementation exists for this layout.
-  bool init(const KernelInit& init, ConvLayout layout, std::string& why_not) {
-    const Shape& x = init.inputs[0].shape;
+  // `nhwc_io`: the node's tensors are NHWC (channels_last); `residual`: input 3 is added.
+  bool init(const KernelInit& init, ConvLayout layout, bool nhwc_io, bool residual,
+            std::string& why_not) {
+    auto logical = [&](const Shape& s) { return nhwc_io ? Shape{s[0], s[3], s[1], s[2]} : s; };
+    const Shape x = logical(init.inputs[0].shape);
     const Shape& w = init.inputs[1].shape;
-    const Shape& y = init.outputs[0].shape;
+    const Shape y = logical(init.outputs[0].shape);
     int nd = static_cast<int>(x.size());
     int64_t groups = init.node.attr_int("group", 1);
     ConvGeometry g;
@@ -55,7 +62,10 @@ class ConvKernel final : public Kernel {
       wdims.insert(wdims.begin(), groups);
     }
     const bool has_bias = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
-    memory::desc src_plain = plain_desc(x), dst_plain = plain_desc(y);
+    memory::desc src_plain = nhwc_io ? memory::desc(to_dims(x), memory::data_type::f32, tag::nhwc)
+                                     : plain_desc(x);
+    memory::desc dst_plain = nhwc_io ? memory::desc(to_dims(y), memory::data_type::f32, tag::nhwc)
+                                     : plain_desc(y);
     memory::desc wei_plain = plain_desc(wdims);
     memory::desc bias_md = has_bias ? plain_desc(Shape{w[0]}) : memory::desc();
     tag t = act_tag(layout, nd);
@@ -73,6 +83,7 @@ class ConvKernel final : public Kernel {
 
     dnnl::primitive_attr attr = scratch_attr();
     dnnl::post_ops po;
+    if (residual) po.append_sum(1.f);
     append_steps(po, post);
     attr.set_post_ops(po);
     dnnl::convolution_forward::primitive_desc pd;
@@ -93,13 +104,17 @@ class ConvKernel final : public Kernel {
 
     // Weights: reordered once from the constant ONNX layout into the primitive's.
     prim_.build(pd, dnnl::convolution_forward(pd), wei_plain, init.constants[1]->raw(), src_plain,
-                dst_plain, bias_md);
+                dst_plain, bias_md, residual);
+    residual_ = residual;
+    if (residual) impl_ += ", residual as sum post-op";
     return true;
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
     const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
+    if (residual_ && outputs[0]->raw() != inputs[3]->raw())
+      std::memcpy(outputs[0]->raw(), inputs[3]->raw(), outputs[0]->numel() * sizeof(float));
     if (!emulated_) {
       prim_.run(inputs[0]->raw(), bias, outputs[0]);
       return;
@@ -112,11 +127,13 @@ class ConvKernel final : public Kernel {
 
   std::string impl() const override { return impl_; }
   bool emulated() const override { return emulated_; }
+  int inplace_input() const override { return residual_ ? 3 : -1; }
 
  private:
   WeightedPrimitive prim_;
   std::string impl_;
   bool emulated_ = false;
+  bool residual_ = false;
 };
 
 }  // namespace
@@ -198,6 +215,17 @@ std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& wh
     why_not = "weights are not constant";
     return nullptr;
   }
+  const bool nhwc_io = ref::channels_last(init.node);
+  if (nhwc_io && nd != 4) {
+    why_not = "channels_last needs a 2-D convolution";
+    return nullptr;
+  }
+  const bool residual = init.inputs.size() > 3 && init.inputs[3].dtype != DType::Undefined;
+  if (residual && init.inputs[3].shape != init.outputs[0].shape) {
+    why_not = fmt::format("residual input {} broadcasts to the output {}",
+                          shape_str(init.inputs[3].shape), shape_str(init.outputs[0].shape));
+    return nullptr;
+  }
   if (shape_numel(init.inputs[0].shape) == 0 || shape_numel(init.outputs[0].shape) == 0) {
     why_not = "empty tensor";
     return nullptr;
@@ -205,20 +233,23 @@ std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& wh
   int64_t groups = init.node.attr_int("group", 1);
   const Shape& x = init.inputs[0].shape;
   const Shape& w = init.inputs[1].shape;
-  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0 || w[1] * groups != x[1]) {
-    why_not = fmt::format("group {} inconsistent with C={} and W {}", groups, x[1], shape_str(w));
+  const int64_t channels = nhwc_io ? x[3] : x[1];
+  if (groups < 1 || channels % groups != 0 || w[0] % groups != 0 || w[1] * groups != channels) {
+    why_not =
+        fmt::format("group {} inconsistent with C={} and W {}", groups, channels, shape_str(w));
     return nullptr;
   }
-  // The chosen layout first, then the others: some shapes (dilated grouped 1-D, odd strides
-  // with dilation) have a JIT implementation in one layout only.
-  ConvLayout preferred = conv_layout();
+  // The chosen layout first (NHWC for channels-last tensors), then the others: some shapes
+  // (dilated grouped 1-D, odd strides with dilation) have a JIT implementation in one layout
+  // only.
+  ConvLayout preferred = nhwc_io ? ConvLayout::Nhwc : conv_layout();
   const ConvLayout order[] = {preferred, ConvLayout::Nhwc, ConvLayout::Blocked, ConvLayout::Plain};
   std::string first_why;
   for (size_t i = 0; i < std::size(order); ++i) {
     if (i > 0 && order[i] == preferred) continue;
     auto k = std::make_unique<ConvKernel>();
     std::string why;
-    if (k->init(init, order[i], why)) return k;
+    if (k->init(init, order[i], nhwc_io, residual, why)) return k;
     if (first_why.empty()) first_why = why;
   }
   why_not = first_why;

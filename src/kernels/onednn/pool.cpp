@@ -1,9 +1,11 @@
 // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool on oneDNN's pooling_v2 (which has
-// dilation), working directly on the plain NC[D]HW tensors.
+// dilation), working directly on the plain NC[D]HW tensors, or on NHWC ones for qbench's
+// channels_last forms.
 #include <fmt/format.h>
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
 
@@ -11,10 +13,15 @@ namespace {
 
 class PoolKernel final : public Kernel {
  public:
-  bool init(const Shape& x, const Shape& y, dnnl::algorithm alg, const memory::dims& kernel,
-            const memory::dims& strides, const memory::dims& dilates, const memory::dims& pad_l,
-            const memory::dims& pad_r, std::string& why_not) {
-    memory::desc src_md = plain_desc(x), dst_md = plain_desc(y);
+  // x and y are the logical NC[D]HW shapes; `nhwc` says the tensors hold them as NHWC.
+  bool init(const Shape& x, const Shape& y, bool nhwc, dnnl::algorithm alg,
+            const memory::dims& kernel, const memory::dims& strides, const memory::dims& dilates,
+            const memory::dims& pad_l, const memory::dims& pad_r, std::string& why_not) {
+    auto desc = [nhwc](const Shape& s) {
+      return nhwc ? memory::desc(to_dims(s), memory::data_type::f32, memory::format_tag::nhwc)
+                  : plain_desc(s);
+    };
+    memory::desc src_md = desc(x), dst_md = desc(y);
     dnnl::pooling_v2_forward::primitive_desc pd;
     if (!try_dnnl(why_not, "pooling", [&] {
           dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src_md, dst_md,
@@ -40,6 +47,11 @@ class PoolKernel final : public Kernel {
   PlainIoPrimitive prim_;
 };
 
+// The logical NC[D]HW shape of a pooling input or output (NHWC in a channels_last node).
+Shape logical(const KernelInit& init, const Shape& s) {
+  return ref::channels_last(init.node) && s.size() == 4 ? Shape{s[0], s[3], s[1], s[2]} : s;
+}
+
 bool check_pool_io(const KernelInit& init, std::string& why_not) {
   if (init.outputs.size() > 1 && init.outputs[1].dtype != DType::Undefined) {
     why_not = "MaxPool Indices output requested";
@@ -63,8 +75,8 @@ bool check_pool_io(const KernelInit& init, std::string& why_not) {
 std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& why_not) {
   if (!check_pool_io(init, why_not)) return nullptr;
   const ir::Node& n = init.node;
-  const Shape& x = init.inputs[0].shape;
-  const Shape& y = init.outputs[0].shape;
+  const Shape x = logical(init, init.inputs[0].shape);
+  const Shape y = logical(init, init.outputs[0].shape);
   size_t ns = x.size() - 2;
   bool is_max = n.op_type == "MaxPool";
   auto ks = n.attr_ints("kernel_shape");
@@ -129,21 +141,21 @@ std::unique_ptr<Kernel> make_onednn_pool(const KernelInit& init, std::string& wh
                         : include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                       : dnnl::algorithm::pooling_avg_exclude_padding;
   auto k = std::make_unique<PoolKernel>();
-  if (!k->init(x, y, alg, memory::dims(ks.begin(), ks.end()), mstrides, mdil, pad_l, pad_r,
-               why_not))
+  if (!k->init(x, y, ref::channels_last(n), alg, memory::dims(ks.begin(), ks.end()), mstrides,
+               mdil, pad_l, pad_r, why_not))
     return nullptr;
   return k;
 }
 
 std::unique_ptr<Kernel> make_onednn_global_pool(const KernelInit& init, std::string& why_not) {
   if (!check_pool_io(init, why_not)) return nullptr;
-  const Shape& x = init.inputs[0].shape;
+  const Shape x = logical(init, init.inputs[0].shape);
   size_t ns = x.size() - 2;
   memory::dims kernel(x.begin() + 2, x.end());
   memory::dims ones(ns, 1), zeros(ns, 0);
   bool is_max = init.node.op_type == "GlobalMaxPool";
   auto k = std::make_unique<PoolKernel>();
-  if (!k->init(x, init.outputs[0].shape,
+  if (!k->init(x, logical(init, init.outputs[0].shape), ref::channels_last(init.node),
                is_max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding,
                kernel, ones, zeros, zeros, zeros, why_not))
     return nullptr;

@@ -344,7 +344,6 @@ void ref_qlinear_pool(const ir::Node& node, int64_t opset, std::span<const Tenso
 void infer_int_max_pool(InferContext& ctx) {
   require_inputs(ctx, 1);
   const DType t = ctx.inputs[0].dtype;
-  if (t != DType::U8 && t != DType::I8) fail_dtype(ctx.node, t, "X");
   infer_nchw(ctx, [t](InferContext& c) {
     ir::Node s = standard(c.node);
     auto outs = std_infer(s, c.opset, {{DType::F32, c.inputs[0].shape}}, {nullptr});
@@ -363,6 +362,89 @@ void ref_int_max_pool(const ir::Node& node, int64_t opset, std::span<const Tenso
   });
 }
 
+// ---- Float ops in their channels_last form ----------------------------------------------------
+
+// A standard op on NHWC input 0 and output 0 (AveragePool, GlobalAveragePool, float MaxPool).
+void infer_channels_last(InferContext& ctx) {
+  infer_nchw(ctx, [](InferContext& c) {
+    c.outputs = std_infer(standard(c.node), c.opset, c.inputs, c.constants);
+  });
+}
+
+void ref_channels_last(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                       std::span<Tensor* const> out) {
+  ir::Node s = standard(node);
+  with_nchw(node, in, out, [&](std::span<const Tensor* const> i, std::span<Tensor* const> o) {
+    std_op(s.op_type.c_str()).reference(s, opset, i, o);
+  });
+}
+
+// MaxPool: on uint8/int8 data (the QDQ fusion's) or float (the channels_last form).
+void infer_qbench_max_pool(InferContext& ctx) {
+  require_inputs(ctx, 1);
+  const DType t = ctx.inputs[0].dtype;
+  if (dtype_is_8bit(t)) return infer_int_max_pool(ctx);
+  if (t != DType::F32) fail_dtype(ctx.node, t, "X");
+  infer_channels_last(ctx);
+}
+
+void ref_qbench_max_pool(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                         std::span<Tensor* const> out) {
+  if (dtype_is_8bit(in[0]->dtype())) return ref_int_max_pool(node, opset, in, out);
+  ref_channels_last(node, opset, in, out);
+}
+
+// ---- Conv with a residual input ---------------------------------------------------------------
+
+// qbench.Conv: X, W[, B][, Z] -> activations(Conv(X, W, B) + Z), with numpy broadcasting of Z
+// (passes/fuse_residual); channels_last = 1 makes X, Z and Y NHWC.
+Tensor conv_plus_z(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in) {
+  const bool nhwc = channels_last(node);
+  ir::Node conv = standard(node);
+  conv.inputs.resize(std::min<size_t>(conv.inputs.size(), 3));
+  Tensor x = nhwc ? transpose(*in[0], {0, 3, 1, 2}) : Tensor();
+  std::vector<const Tensor*> ins(in.begin(), in.begin() + std::min<size_t>(in.size(), 3));
+  if (nhwc) ins[0] = &x;
+  Tensor y = run_reference(conv, opset, ins)[0];
+  if (in.size() > 3 && in[3]) {
+    Tensor z = nhwc ? transpose(*in[3], {0, 3, 1, 2}) : Tensor();
+    ir::Node add;
+    add.name = node.name;
+    add.op_type = "Add";
+    y = run_reference(add, 14, {&y, nhwc ? &z : in[3]})[0];
+  }
+  apply_fused_activations(node, y);
+  return nhwc ? transpose(y, {0, 2, 3, 1}) : y;
+}
+
+void infer_qbench_conv(InferContext& ctx) {
+  require_inputs(ctx, 2);
+  ir::Node conv = standard(ctx.node);
+  const bool nhwc = channels_last(ctx.node);
+  std::vector<TensorType> in(ctx.inputs.begin(),
+                             ctx.inputs.begin() + std::min<size_t>(ctx.inputs.size(), 3));
+  std::vector<const Tensor*> consts(
+      ctx.constants.begin(), ctx.constants.begin() + std::min<size_t>(ctx.constants.size(), 3));
+  conv.inputs.resize(in.size());
+  if (nhwc) in[0].shape = nhwc_to_nchw(in[0].shape);
+  std::vector<TensorType> y = std_infer(conv, ctx.opset, in, consts);
+  if (ctx.has_input(3)) {
+    TensorType z = ctx.inputs[3];
+    if (nhwc) z.shape = nhwc_to_nchw(z.shape);
+    ir::Node add = standard(ctx.node, "Add");
+    add.attrs.clear();
+    y = std_infer(add, 14, {y[0], z}, {nullptr, nullptr});
+  }
+  if (nhwc) y[0].shape = nchw_to_nhwc(y[0].shape);
+  ctx.outputs = {y[0]};
+}
+
+void ref_qbench_conv(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                     std::span<Tensor* const> out) {
+  Tensor y = conv_plus_z(node, opset, in);
+  std::memcpy(out[0]->raw(), y.raw(), y.numel() * sizeof(float));
+}
+
 // ---- Gelu ---------------------------------------------------------------------------------------
 
 // ONNX Gelu (opset 20) for graphs of any opset: the GELU fusion pass makes it from the five ops
@@ -375,6 +457,17 @@ void ref_qbench_gelu(const ir::Node& node, int64_t, std::span<const Tensor* cons
                      std::span<Tensor* const> out) {
   std_op("Gelu").reference(standard(node), 20, in, out);
 }
+
+// qbench.Conv: Conv's traits, less its quantization roles (an engine-internal form), plus the
+// residual input Z as a second channels-last input.
+constexpr OpTraits kConvChannelsLastTraits = {.dense = Dense::Conv,
+                                              .weight_input = 1,
+                                              .macs = macs_conv,
+                                              .hosts_activations = true,
+                                              .nhwc_inputs = 1 | 1 << 3,
+                                              .residual_input = 3,
+                                              .nhwc_seed = true,
+                                              .nhwc_attr = true};
 
 // qbench's internal ops, with their traits (op_traits.h): integer compute, MACs, and which
 // inputs take the channels-last layout (fuse_qdq's to_channels_last).
@@ -402,8 +495,22 @@ constexpr std::array kQbenchOps = {
           ref_qlinear_pool,
           {.integer = true, .nhwc_inputs = 1, .nhwc_attr = true}},
     OpDef{"QLinearAveragePool", 10, infer_qlinear_pool, ref_qlinear_pool, {.integer = true}},
-    OpDef{
-        "MaxPool", 12, infer_int_max_pool, ref_int_max_pool, {.nhwc_inputs = 1, .nhwc_attr = true}},
+    OpDef{"MaxPool",
+          12,
+          infer_qbench_max_pool,
+          ref_qbench_max_pool,
+          {.nhwc_inputs = 1, .nhwc_attr = true}},
+    OpDef{"AveragePool",
+          1,
+          infer_channels_last,
+          ref_channels_last,
+          {.nhwc_inputs = 1, .nhwc_attr = true}},
+    OpDef{"GlobalAveragePool",
+          1,
+          infer_channels_last,
+          ref_channels_last,
+          {.nhwc_inputs = 1, .nhwc_attr = true}},
+    OpDef{"Conv", 1, infer_qbench_conv, ref_qbench_conv, kConvChannelsLastTraits},
     OpDef{"Gelu", 1, infer_gelu, ref_qbench_gelu},
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // qbench's internal operators, domain "qbench". The QDQ fusion pass (passes/fuse_qdq.cpp) makes
-// them where ONNX has no standard op for a fused integer computation; each has an inference
+// them where ONNX has no standard op for a fused integer computation, the residual and
+// channels-last passes the float forms below; each has an inference
 // function and a reference kernel like every ONNX op, so the engine can always fall back to it.
 // They exist only inside the engine: onnxio::save_model refuses to write them.
 //
@@ -13,12 +14,17 @@
 //                                Runtime's com.microsoft semantics), numpy broadcasting
 //   QLinearGlobalAveragePool,    X, x_scale, x_zp, y_scale, y_zp: Q(pool(DQ(x))), NCHW
 //   QLinearAveragePool           (AveragePool attributes)
-//   MaxPool                      the ONNX op on uint8/int8 data
+//   MaxPool                      the ONNX op on uint8/int8 data, or float (channels_last form)
 //   Gelu                         ONNX Gelu (opset 20) in a graph of any opset (passes/fuse_gelu)
+//   Conv                         X, W[, B][, Z]: activations(Conv(X, W, B) + Z), Z a residual
+//                                (passes/fuse_residual), numpy broadcasting; fused activations
+//   AveragePool,                 the ONNX ops in their channels_last form
+//   GlobalAveragePool
 //
-// QLinearConv, MaxPool and QLinearGlobalAveragePool take an attribute channels_last = 1 (set by
-// the pass for 2-D ops inside an integer region): their data input and output are NHWC, as in
-// ONNX Runtime's NHWC transformer, so oneDNN's int8 kernels need no layout reorders.
+// QLinearConv, Conv, MaxPool, AveragePool, GlobalAveragePool and QLinearGlobalAveragePool take
+// an attribute channels_last = 1 (set by passes/channels_last.cpp for 2-D ops inside a
+// channels-last region): their data inputs (Conv: X and Z) and output are NHWC, as in ONNX
+// Runtime's NHWC transformer, so oneDNN's kernels need no layout reorders.
 #include <string>
 
 #include "kernels/kernel.h"

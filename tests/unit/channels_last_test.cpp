@@ -1,0 +1,198 @@
+// Float convolution regions: 2-D convolutions, pools and element-wise ops run on NHWC tensors
+// with Transposes only at the region's borders (passes/channels_last.cpp), residual Adds fold
+// into the convolution before them (passes/fuse_residual.cpp, a sum post-op, in place where the
+// plan allows). Each graph is checked against the reference kernels on the graph as written,
+// with both the oneDNN kernels and the reference kernels on the rewritten graph.
+#include <gtest/gtest.h>
+
+#include "engine/engine.h"
+#include "kernels/ref/qbench_ops.h"
+#include "passes/passes.h"
+#include "test_util.h"
+
+using namespace qbench;
+using test::add_constant;
+using test::add_input;
+using test::add_node;
+using test::random_tensor;
+
+namespace {
+
+engine::EngineOptions reference_unoptimized() {
+  engine::EngineOptions o;
+  o.optimized_kernels = false;
+  o.optimize_graph = false;
+  return o;
+}
+
+int count_op(const ir::Graph& g, const std::string& op) {
+  int n = 0;
+  for (const auto& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+ir::Node& conv(ir::Graph& g, const std::string& x, const std::string& y, int64_t cin,
+               int64_t cout, int64_t k, uint32_t seed, int64_t groups = 1, int64_t stride = 1) {
+  add_constant(g, y + "_w", random_tensor({cout, cin / groups, k, k}, seed, -0.5f, 0.5f));
+  add_constant(g, y + "_b", random_tensor({cout}, seed + 1));
+  ir::Node& n = add_node(g, "Conv", {x, y + "_w", y + "_b"}, {y});
+  n.attrs["pads"] = ir::Attribute::of_ints({k / 2, k / 2, k / 2, k / 2});
+  n.attrs["group"] = ir::Attribute::of_int(groups);
+  n.attrs["strides"] = ir::Attribute::of_ints({stride, stride});
+  return n;
+}
+
+// x[N,8,10,10] -> Conv3x3+Relu -> MaxPool -> {Conv1x1 a, Conv1x1 b} -> Add -> Relu
+//   -> depthwise Conv (stride 2) -> AveragePool -> Mul by itself -> GlobalAveragePool -> Flatten
+ir::Graph residual_cnn() {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {8, ""}, {10, ""}, {10, ""}});
+  conv(g, "x", "c1", 8, 16, 3, 1);
+  add_node(g, "Relu", {"c1"}, {"r1"});
+  auto& mp = add_node(g, "MaxPool", {"r1"}, {"p"});
+  mp.attrs["kernel_shape"] = ir::Attribute::of_ints({2, 2});
+  mp.attrs["strides"] = ir::Attribute::of_ints({2, 2});
+  conv(g, "p", "a", 16, 32, 1, 3);
+  conv(g, "p", "b", 16, 32, 1, 5);
+  add_node(g, "Add", {"a", "b"}, {"s"});
+  add_node(g, "Relu", {"s"}, {"r2"});
+  conv(g, "r2", "d", 32, 32, 3, 7, /*groups=*/32, /*stride=*/2);
+  auto& ap = add_node(g, "AveragePool", {"d"}, {"ap"});
+  ap.attrs["kernel_shape"] = ir::Attribute::of_ints({2, 2});
+  ap.attrs["pads"] = ir::Attribute::of_ints({1, 1, 1, 1});
+  add_node(g, "Mul", {"ap", "ap"}, {"m"});
+  add_node(g, "GlobalAveragePool", {"m"}, {"gap"});
+  add_node(g, "Flatten", {"gap"}, {"y"});
+  g.outputs = {"y"};
+  return g;
+}
+
+// Runs `g` three ways and checks the two optimized ones against the reference on `g` as written.
+void expect_matches_reference(const ir::Graph& g, const Tensor& x) {
+  Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
+  Tensor fast = engine::Engine(g).run({x})[0];
+  engine::EngineOptions ref_rewritten;
+  ref_rewritten.optimized_kernels = false;
+  Tensor ref = engine::Engine(g, ref_rewritten).run({x})[0];
+  ASSERT_EQ(fast.shape(), want.shape());
+  ASSERT_EQ(ref.shape(), want.shape());
+  EXPECT_LT(test::max_rel_diff(fast, want), 1e-5f);
+  EXPECT_LT(test::max_rel_diff(ref, want), 1e-6f);
+}
+
+}  // namespace
+
+TEST(ChannelsLast, ResidualCnnRunsNhwcBetweenOneTransposeInAndOneOut) {
+  ir::Graph g = residual_cnn();
+  engine::Engine e(g);
+  const ir::Graph& o = e.graph();
+  // The Add and both Relus are gone: Add + Relu into the later 1x1 convolution, the first Relu
+  // into the first convolution.
+  EXPECT_EQ(count_op(o, "Add") + count_op(o, "Relu"), 0);
+  EXPECT_EQ(count_op(o, "Conv"), 4);
+  int residual = 0;
+  for (const auto& n : o.nodes) {
+    if (n.op_type == "Conv" || n.op_type == "MaxPool" || n.op_type == "AveragePool" ||
+        n.op_type == "GlobalAveragePool") {
+      EXPECT_EQ(n.domain, kernels::ref::kQbenchDomain) << n.name;
+      EXPECT_TRUE(kernels::ref::channels_last(n)) << n.name;
+    }
+    if (n.op_type == "Conv" && n.inputs.size() == 4) {
+      residual++;
+      ASSERT_EQ(n.fused.size(), 1u);
+      EXPECT_EQ(n.fused[0].op_type, "Relu");
+    }
+  }
+  EXPECT_EQ(residual, 1);
+  // NHWC from the first convolution to the global pool: one Transpose each way.
+  EXPECT_EQ(count_op(o, "Transpose"), 2);
+  for (int64_t batch : {1, 3}) expect_matches_reference(g, random_tensor({batch, 8, 10, 10}, 11));
+
+  // Every convolution and pool ran on oneDNN, the residual one as a sum post-op.
+  auto& plan = e.plan_for(e.input_types(2));
+  int sums = 0;
+  for (const auto& s : plan.steps()) {
+    if (s.node.op_type == "Transpose" || s.node.op_type == "Flatten") continue;
+    EXPECT_EQ(s.kernel_name, "onednn") << s.node.name << ": " << s.rejected;
+    sums += s.impl.find("sum post-op") != std::string::npos;
+  }
+  EXPECT_EQ(sums, 1);
+}
+
+TEST(ChannelsLast, ResidualThatIsAlsoTheConvolutionInputIsNotOverwritten) {
+  // y = Relu(Conv(a) + a): the residual is the convolution's own input, so its buffer must not
+  // become the output's while the convolution reads it.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {16, ""}, {6, ""}, {6, ""}});
+  conv(g, "x", "a", 16, 16, 1, 1);
+  conv(g, "a", "c", 16, 16, 3, 3);
+  add_node(g, "Add", {"c", "a"}, {"s"});
+  add_node(g, "Relu", {"s"}, {"y"});
+  g.outputs = {"y"};
+  engine::Engine e(g);
+  EXPECT_EQ(count_op(e.graph(), "Add"), 0);
+  expect_matches_reference(g, random_tensor({2, 16, 6, 6}, 4));
+}
+
+TEST(ChannelsLast, ResidualReadAgainLaterIsCopiedNotOverwritten) {
+  // z feeds the residual Add and, after it, another Add: it must survive the fused convolution.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {16, ""}, {6, ""}, {6, ""}});
+  conv(g, "x", "z", 16, 16, 1, 1);
+  conv(g, "x", "c", 16, 16, 3, 3);
+  add_node(g, "Add", {"c", "z"}, {"s"});
+  add_node(g, "Add", {"s", "z"}, {"y"});
+  g.outputs = {"y"};
+  engine::Engine e(g);
+  EXPECT_EQ(count_op(e.graph(), "Add"), 1);
+  expect_matches_reference(g, random_tensor({2, 16, 6, 6}, 5));
+}
+
+TEST(ChannelsLast, BroadcastResidualRunsOnTheReferenceForm) {
+  // Add(Conv(x), GlobalAveragePool(x)): z is [N, C, 1, 1]; oneDNN's sum post-op needs z of the
+  // output's shape, so the fused node declines it and the reference form broadcasts.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {8, ""}, {5, ""}, {5, ""}});
+  conv(g, "x", "c", 8, 8, 3, 2);
+  add_node(g, "GlobalAveragePool", {"x"}, {"z"});
+  add_node(g, "Add", {"c", "z"}, {"y"});
+  g.outputs = {"y"};
+  engine::Engine e(g);
+  EXPECT_EQ(count_op(e.graph(), "Add"), 0);
+  expect_matches_reference(g, random_tensor({2, 8, 5, 5}, 6));
+  auto& plan = e.plan_for(e.input_types(2));
+  for (const auto& s : plan.steps())
+    if (s.node.op_type == "Conv") {
+      EXPECT_EQ(s.kernel_name, "reference");
+      EXPECT_NE(s.rejected.find("broadcasts"), std::string::npos) << s.rejected;
+    }
+}
+
+TEST(ChannelsLast, LeftAloneWhereItDoesNotApply) {
+  // A constant addend is a bias, not a residual; a convolution output read twice keeps its Add;
+  // a 1-D convolution stays NCHW.
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{-1, "N"}, {4, ""}, {6, ""}, {6, ""}});
+  conv(g, "x", "c", 4, 4, 3, 1);
+  add_constant(g, "k", random_tensor({1, 4, 1, 1}, 2));
+  add_node(g, "Add", {"c", "k"}, {"y1"});
+  conv(g, "x", "d", 4, 4, 1, 3);
+  add_node(g, "Add", {"d", "x"}, {"y2"});
+  add_node(g, "Relu", {"d"}, {"y3"});
+  g.outputs = {"y1", "y2", "y3"};
+  ir::Graph o = g;
+  EXPECT_EQ(passes::fuse_residual(o), 0);
+
+  ir::Graph g1;
+  g1.opsets[""] = 13;
+  add_input(g1, "x", {{-1, "N"}, {4, ""}, {9, ""}});
+  add_constant(g1, "w", random_tensor({4, 4, 3}, 1));
+  add_node(g1, "Conv", {"x", "w"}, {"y"});
+  g1.outputs = {"y"};
+  EXPECT_EQ(passes::to_channels_last(g1), 0);
+}

@@ -89,6 +89,11 @@ void register_compare(CLI::App& app) {
                 "Directory for results.json, results.csv, report.md, report.html, the variants' "
                 "ONNX files and the cache")
       ->capture_default_str();
+  c->add_option("--peers", o.peers,
+                "Also run each variant's file in other engines, comma separated: ort (ONNX "
+                "Runtime through Node and npm onnxruntime-node), torch (where a PyTorch module "
+                "is known); interleaved timing rounds and their accuracy, as rows marked peers")
+      ->delimiter(',');
   c->add_flag("--fresh", a->fresh, "Ignore cached variant results and measure everything again");
   c->add_flag("--json", a->json, "Print results.json's object on stdout instead of the table");
   c->callback([a] { run_compare(*a); });

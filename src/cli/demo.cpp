@@ -27,6 +27,8 @@ struct DemoArgs {
   double min_seconds = 1.0;
   bool fresh = false;
   bool json = false;
+  std::vector<std::string> peers{"ort"};
+  bool no_peers = false;
 };
 
 // zoo.json paths are relative to the zoo directory or to the directory above it (the repo root).
@@ -99,6 +101,7 @@ void run_demo(const DemoArgs& a) {
     o.bench.min_queries = 50;
     o.out_dir = (std::filesystem::path(a.out) / name).string();
     o.use_cache = !a.fresh;
+    if (!a.no_peers) o.peers = a.peers;
     o.progress = [](const std::string& label) { return progress_printer(label, false); };
     if (!a.json) std::fprintf(stderr, "== %s ==\n", name.c_str());
     report::CompareResults r = compare::run_compare(o);
@@ -170,6 +173,12 @@ void register_demo(CLI::App& app) {
   c->add_option("--min-seconds", a->min_seconds, "Seconds of timing per variant and phase")
       ->check(in_range(0, 3600))
       ->capture_default_str();
+  c->add_option("--peers", a->peers,
+                "Other engines that run every variant's file too (see compare --peers); a "
+                "missing one is a note saying how to install it")
+      ->delimiter(',')
+      ->capture_default_str();
+  c->add_flag("--no-peers", a->no_peers, "No peer engines");
   c->add_flag("--fresh", a->fresh, "Ignore cached results");
   c->add_flag("--json", a->json, "Print one JSON object on stdout");
   c->callback([a] { run_demo(*a); });

@@ -60,66 +60,6 @@ extern "C" void end_child_and_exit(int sig) {
   raise(sig);
 }
 
-// Runs `argv` with stdout piped back; stderr is shared so the child's progress shows. The child
-// runs in its own process group, ended with this process on SIGINT/SIGTERM, and (through
-// QBENCH_PARENT_PID, see main.cpp) ends itself if this process dies.
-std::string run_child(const std::vector<std::string>& args) {
-  int fd[2];
-  if (pipe(fd) != 0) fail("pipe() failed: {}", std::strerror(errno));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fd[0]);
-  posix_spawn_file_actions_addclose(&fa, fd[1]);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "QBENCH_PARENT_PID=", 18) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back("QBENCH_PARENT_PID=" + std::to_string(getpid()));
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  struct sigaction forward {
-  }, old_int{}, old_term{};
-  forward.sa_handler = end_child_and_exit;
-  sigaction(SIGINT, &forward, &old_int);
-  sigaction(SIGTERM, &forward, &old_term);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  close(fd[1]);
-  if (rc != 0) {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-    close(fd[0]);
-    fail("cannot start '{}': {}", args[0], std::strerror(rc));
-  }
-  g_child_group = pid;
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  g_child_group = 0;
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail("'{} {}' failed (exit status {})", args[0], args[1],
-         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  return out;
-}
-
 quant::QuantizeOptions quantize_options(const CompareOptions& o, quant::Recipe recipe) {
   quant::QuantizeOptions q;
   q.recipe = recipe;
@@ -180,11 +120,79 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   v.correct_top5 = e.correct_top5;
   v.predictions = std::move(e.predictions);
 
+  v.bench = time_in_child(o, exe, v.file, "time " + recipe_name);
+  return v;
+}
+
+}  // namespace
+
+// Runs `argv` with stdout piped back; stderr is shared so the child's progress shows. The child
+// runs in its own process group, ended with this process on SIGINT/SIGTERM, and (through
+// QBENCH_PARENT_PID, see main.cpp) ends itself if this process dies.
+std::string run_child(const std::vector<std::string>& args) {
+  int fd[2];
+  if (pipe(fd) != 0) fail("pipe() failed: {}", std::strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fd[0]);
+  posix_spawn_file_actions_addclose(&fa, fd[1]);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "QBENCH_PARENT_PID=", 18) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back("QBENCH_PARENT_PID=" + std::to_string(getpid()));
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  struct sigaction forward {
+  }, old_int{}, old_term{};
+  forward.sa_handler = end_child_and_exit;
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(fd[1]);
+  if (rc != 0) {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    close(fd[0]);
+    fail("cannot start '{}': {}", args[0], std::strerror(rc));
+  }
+  g_child_group = pid;
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child_group = 0;
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail("'{} {}' failed (exit status {})", args[0], args[1],
+         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return out;
+}
+
+bench::BenchResult time_in_child(const CompareOptions& o, const std::string& exe,
+                                 const std::string& file, const std::string& label) {
   const auto& b = o.bench;
   std::vector<std::string> args = {exe,
                                    "bench",
                                    "--model",
-                                   v.file,
+                                   file,
                                    "--threads",
                                    std::to_string(b.threads),
                                    "--batch",
@@ -198,19 +206,16 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
                                    "--min-seconds",
                                    fmt::format("{}", b.min_seconds),
                                    "--label",
-                                   "time " + recipe_name,
+                                   label,
                                    "--json"};
   if (o.quiet) args.push_back("--quiet");
   const std::string out = run_child(args);
   try {
-    v.bench = report::bench_from_json(nlohmann::json::parse(out));
+    return report::bench_from_json(nlohmann::json::parse(out));
   } catch (const nlohmann::json::exception& ex) {
-    fail("'{} bench --model {}' printed no valid JSON: {}", exe, v.file, ex.what());
+    fail("'{} bench --model {}' printed no valid JSON: {}", exe, file, ex.what());
   }
-  return v;
 }
-
-}  // namespace
 
 std::string fnv1a64(const std::string& text) {
   return fmt::format("{:016x}", fnv_update(kFnvOffset, text.data(), text.size()));
@@ -345,6 +350,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
     v.agreement = eval::agreement(base.predictions, v.predictions);
   }
   report::finalize(res);
+  if (!o.peers.empty()) run_peers(o, ds, pp, exe, res);
   return res;
 }
 

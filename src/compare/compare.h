@@ -35,6 +35,9 @@ struct CompareOptions {
   // Makes the progress callback for a phase ("eval fp32"); none when empty.
   std::function<std::function<void(int64_t, int64_t)>(const std::string&)> progress;
   bool use_cache = true;
+  // Other engines to run each variant's file in the same run ("ort"; "torch"), as extra rows
+  // marked as peers (compare/peers.cpp). A missing peer is a note saying how to install it.
+  std::vector<std::string> peers;
 };
 
 report::CompareResults run_compare(const CompareOptions& opts);
@@ -49,6 +52,20 @@ void write_file_atomic(const std::string& path, const std::string& text);
 
 // Creates `dir` (and its parents) for output; an Error when it names a file or cannot be made.
 void make_output_dir(const std::string& dir);
+
+// Runs `args` (args[0] an absolute path) with stdout piped back and stderr shared; an Error when
+// it cannot start or exits with a non-zero status. The child ends with this process.
+std::string run_child(const std::vector<std::string>& args);
+
+// The batch-1 timing of a variant file in a child `bench --json` (the compare settings).
+bench::BenchResult time_in_child(const CompareOptions& o, const std::string& exe,
+                                 const std::string& file, const std::string& label);
+
+// Adds the rows of the peers named in o.peers (compare/peers.cpp) to `res`, whose variants are
+// measured: rounds of the peer's timing interleaved with qbench's, and the peer's accuracy on
+// the same images where it can evaluate them.
+void run_peers(const CompareOptions& o, const data::Dataset& ds, const data::Preprocess& pp,
+               const std::string& exe, report::CompareResults& res);
 
 // Writes results.json, results.csv, report.md and report.html into `dir`.
 void write_reports(const report::CompareResults& r, const std::string& dir);

@@ -17,6 +17,22 @@ std::string pad(const std::string& s, size_t w, bool left) {
   return left ? s + fill : fill + s;
 }
 
+// Columns padded to their widest cell: the first and last left-aligned, the rest right-aligned.
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<size_t> w(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], width(row[i]));
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i) line += "  ";
+      line += pad(row[i], w[i], i == 0 || i + 1 == row.size());
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
 }  // namespace
 
 void ConsoleReporter::report(const CompareResults& r, std::ostream& out) const {
@@ -32,20 +48,17 @@ void ConsoleReporter::report(const CompareResults& r, std::ostream& out) const {
       s.min_queries, s.min_seconds, s.warmup_seconds, s.warmup_queries, s.batch);
   std::vector<std::vector<std::string>> rows{table_headers()};
   for (const auto& v : r.variants) rows.push_back(table_cells(v));
-  std::vector<size_t> w(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], width(row[i]));
-  for (size_t k = 0; k < rows.size(); ++k) {
-    std::string line;
-    for (size_t i = 0; i < rows[k].size(); ++i) {
-      if (i) line += "  ";
-      line += pad(rows[k][i], w[i], i == 0 || i + 1 == rows[k].size());
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-  }
+  print_table(rows, out);
   out << "\n";
   for (const auto& l : legend_lines()) out << l << "\n";
+  if (!r.peers.empty()) {
+    std::vector<std::vector<std::string>> peers{peer_headers()};
+    for (const auto& p : r.peers) peers.push_back(peer_cells(p));
+    out << "\n";
+    print_table(peers, out);
+    out << peer_legend() << "\n";
+  }
+  for (const auto& x : r.peer_notes) out << "peer: " << x << "\n";
   for (const auto& x : r.skipped) out << "skipped: " << x << "\n";
   for (const auto& x : r.warnings) out << "warning: " << x << "\n";
 }

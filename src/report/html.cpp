@@ -248,6 +248,21 @@ void HtmlReporter::report(const CompareResults& r, std::ostream& out) const {
   out << "</tbody>\n</table>\n</div>\n";
   for (const auto& l : legend_lines()) out << "<p class=\"note\">" << esc(l) << "</p>\n";
   for (const auto& x : r.skipped) out << "<p class=\"note\">skipped: " << esc(x) << "</p>\n";
+  if (!r.peers.empty() || !r.peer_notes.empty()) {
+    out << "<h2>Peers</h2>\n";
+    if (!r.peers.empty()) {
+      out << "<div class=\"scroll\">\n<table id=\"peers\">\n<thead><tr>";
+      for (const auto& h : peer_headers()) out << "<th>" << esc(h) << "</th>";
+      out << "</tr></thead>\n<tbody>\n";
+      for (const auto& p : r.peers) {
+        out << "<tr class=\"peer\">";
+        for (const auto& c : peer_cells(p)) out << "<td>" << esc(c) << "</td>";
+        out << "</tr>\n";
+      }
+      out << "</tbody>\n</table>\n</div>\n<p class=\"note\">" << esc(peer_legend()) << "</p>\n";
+    }
+    for (const auto& x : r.peer_notes) out << "<p class=\"note\">peer: " << esc(x) << "</p>\n";
+  }
   out << "<h2>Kernels</h2>\n<dl id=\"kernels\">\n";
   for (const auto& v : r.variants) {
     std::string k;

@@ -179,6 +179,17 @@ VariantResult variant_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const CompareResults& r) {
   nlohmann::json variants = nlohmann::json::array();
   for (const auto& v : r.variants) variants.push_back(to_json(v));
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& p : r.peers)
+    peers.push_back({{"engine", p.engine},
+                     {"recipe", p.recipe},
+                     {"rounds", p.rounds},
+                     {"p50_ms", p.p50_ms},
+                     {"qbench_p50_ms", p.qbench_p50_ms},
+                     {"n", p.n},
+                     {"correct_top1", p.correct_top1},
+                     {"top1", p.top1()},
+                     {"agreement", p.agreement}});
   const auto& s = r.settings;
   return {{"schema", "qbench.compare"},
           {"schema_version", kSchemaVersion},
@@ -203,7 +214,9 @@ nlohmann::json to_json(const CompareResults& r) {
           {"machine", to_json(r.machine)},
           {"variants", variants},
           {"skipped", r.skipped},
-          {"warnings", r.warnings}};
+          {"warnings", r.warnings},
+          {"peers", peers},
+          {"peer_notes", r.peer_notes}};
 }
 
 void JsonReporter::report(const CompareResults& r, std::ostream& out) const {

@@ -30,7 +30,17 @@ void MarkdownReporter::report(const CompareResults& r, std::ostream& out) const 
   }
   out << "\n";
   for (const auto& l : legend_lines()) out << l << "\n";
-  if (!r.skipped.empty() || !r.warnings.empty()) out << "\n";
+  if (!r.peers.empty()) {
+    const auto ph = peer_headers();
+    out << "\n| " << fmt::format("{}", fmt::join(ph, " | ")) << " |\n|";
+    for (size_t i = 0; i < ph.size(); ++i) out << (i < 2 ? ":---|" : "---:|");
+    out << "\n";
+    for (const auto& p : r.peers)
+      out << "| " << fmt::format("{}", fmt::join(peer_cells(p), " | ")) << " |\n";
+    out << "\n" << peer_legend() << "\n";
+  }
+  if (!r.skipped.empty() || !r.warnings.empty() || !r.peer_notes.empty()) out << "\n";
+  for (const auto& x : r.peer_notes) out << "- peer: " << x << "\n";
   for (const auto& x : r.skipped) out << "- skipped: " << x << "\n";
   for (const auto& x : r.warnings) out << "- **warning**: " << x << "\n";
 }

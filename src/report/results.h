@@ -41,6 +41,20 @@ struct VariantResult {
   std::vector<int32_t> predictions;  // kept for the cache and the demo, not reported
 };
 
+// Another engine running a variant's file in the same run (`compare --peers`): its batch-1
+// latency in rounds interleaved with qbench's own, and its accuracy on the same test images.
+struct PeerResult {
+  std::string engine;   // "onnxruntime 1.30.0"
+  std::string recipe;   // the variant whose file it ran
+  int rounds = 0;
+  double p50_ms = 0;         // median over the rounds of the peer's median latency
+  double qbench_p50_ms = 0;  // qbench's, in the same rounds
+  int64_t n = 0;             // images evaluated (0: no accuracy measured)
+  int64_t correct_top1 = 0;
+  double agreement = 0;  // share of images with the label qbench gave on the same file
+  double top1() const { return n ? double(correct_top1) / double(n) : 0; }
+};
+
 struct Settings {
   int64_t limit = 0;
   int64_t eval_batch = 64;
@@ -62,6 +76,8 @@ struct CompareResults {
   std::vector<VariantResult> variants;  // in report order (Pareto-best first)
   std::vector<std::string> skipped;     // "recipe: why"
   std::vector<std::string> warnings;    // warnings on the results, "recipe: text"
+  std::vector<PeerResult> peers;        // --peers: rows of other engines, marked as peers
+  std::vector<std::string> peer_notes;  // peers that did not run and why (how to install them)
 };
 
 // Fills speedup, size_ratio and the Pareto flags against the fp32 row (the first row when no

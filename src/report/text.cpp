@@ -115,4 +115,24 @@ std::vector<std::string> legend_lines() {
       "runtimes without VNNI that add products in pairs; -rr: reduce-range 7-bit weights."};
 }
 
+std::vector<std::string> peer_headers() {
+  return {"peer", "recipe", "top-1", "agree", "p50 ms", "qbench p50 ms", "qbench / peer"};
+}
+
+std::vector<std::string> peer_cells(const PeerResult& p) {
+  return {p.engine,
+          p.recipe,
+          p.n ? pct(p.top1()) : "-",
+          p.n ? pct(p.agreement) : "-",
+          ms(p.p50_ms),
+          ms(p.qbench_p50_ms),
+          p.p50_ms > 0 ? fmt::format("{:.2f}x", p.qbench_p50_ms / p.p50_ms) : "-"};
+}
+
+std::string peer_legend() {
+  return "Peers: other engines on the same variant files; batch-1 p50 latency, median of rounds "
+         "interleaved with qbench's (qbench p50 ms is from the same rounds); agree: images with "
+         "qbench's label for the same file.";
+}
+
 }  // namespace qbench::report

@@ -175,6 +175,8 @@ const char* const kJson = R"x({
   "model": "lenet.onnx",
   "model_bytes": 1000000,
   "model_hash": "0123456789abcdef",
+  "peer_notes": [],
+  "peers": [],
   "schema": "qbench.compare",
   "schema_version": 2,
   "settings": {
@@ -443,9 +445,9 @@ const char* const kJson = R"x({
 }
 )x";
 
-std::string render(const report::Reporter& rep) {
+std::string render(const report::Reporter& rep, const report::CompareResults& r = fixture()) {
   std::ostringstream s;
-  rep.report(fixture(), s);
+  rep.report(r, s);
   return s.str();
 }
 
@@ -542,4 +544,42 @@ TEST(HtmlReporter, SelfContainedWithPlotsTableAndMachine) {
   EXPECT_EQ(h.find("<script"), std::string::npos);
   EXPECT_EQ(h.find("http"), std::string::npos);
   EXPECT_EQ(h.find("url("), std::string::npos);
+}
+
+// compare --peers: the peer rows and notes in every report. Cells checked by hand: 899/1000 =
+// 89.90%, 998/1000 = 99.80%, qbench 2.0 ms / peer 2.5 ms = 0.80x.
+TEST(Reporters, PeerRowsAndNotes) {
+  report::CompareResults r = fixture();
+  report::PeerResult p;
+  p.engine = "onnxruntime 1.30.0";
+  p.recipe = "fp32";
+  p.rounds = 3;
+  p.p50_ms = 2.5;
+  p.qbench_p50_ms = 2.0;
+  p.n = 1000;
+  p.correct_top1 = 899;
+  p.agreement = 0.998;
+  r.peers = {p};
+  r.peer_notes = {"PyTorch: no PyTorch module is known"};
+  const std::string console = render(report::ConsoleReporter{}, r);
+  EXPECT_NE(console.find("onnxruntime 1.30.0    fp32  89.90%  99.80%   2.500          2.000  0.80x"),
+            std::string::npos)
+      << console;
+  EXPECT_NE(console.find("\npeer: PyTorch: no PyTorch module is known\n"), std::string::npos);
+  const std::string md = render(report::MarkdownReporter{}, r);
+  EXPECT_NE(md.find("| onnxruntime 1.30.0 | fp32 | 89.90% | 99.80% | 2.500 | 2.000 | 0.80x |"),
+            std::string::npos)
+      << md;
+  const std::string html = render(report::HtmlReporter{}, r);
+  EXPECT_NE(html.find("<tr class=\"peer\"><td>onnxruntime 1.30.0</td><td>fp32</td>"),
+            std::string::npos);
+  const auto j = nlohmann::json::parse(render(report::JsonReporter{}, r));
+  ASSERT_EQ(j.at("peers").size(), 1u);
+  EXPECT_EQ(j["peers"][0]["engine"], "onnxruntime 1.30.0");
+  EXPECT_EQ(j["peers"][0]["correct_top1"], 899);
+  EXPECT_DOUBLE_EQ(j["peers"][0]["top1"].get<double>(), 0.899);
+  EXPECT_DOUBLE_EQ(j["peers"][0]["qbench_p50_ms"].get<double>(), 2.0);
+  EXPECT_EQ(j["peer_notes"][0], "PyTorch: no PyTorch module is known");
+  // The CSV keeps one row per variant: peers are not variants.
+  EXPECT_EQ(render(report::CsvReporter{}, r), kCsv);
 }

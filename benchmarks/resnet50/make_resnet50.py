@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Exports torchvision's ResNet-50 with random weights (fixed seed, eval mode, dynamic batch,
-opset 13) to the ONNX file given on the command line. For benchmarks only: never commit the file.
+"""Exports torchvision's ResNet-50 (or, with --arch, another torchvision classifier such as
+mobilenet_v2) with random weights (fixed seed, eval mode, dynamic batch, opset 13) to the ONNX
+file given on the command line. For benchmarks only: never commit the file.
 
     /usr/bin/python3 benchmarks/resnet50/make_resnet50.py /tmp/resnet50.onnx
+    /usr/bin/python3 benchmarks/resnet50/make_resnet50.py --arch mobilenet_v2 /tmp/mobilenet_v2.onnx
 """
 import argparse
 
@@ -14,9 +16,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", help="output .onnx path")
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--arch", default="resnet50", help="torchvision.models constructor name")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
-    model = torchvision.models.resnet50(weights=None).eval()
+    model = getattr(torchvision.models, args.arch)(weights=None).eval()
     # Random BatchNorm statistics, so the folded weights are not just the init's.
     with torch.no_grad():
         for m in model.modules():

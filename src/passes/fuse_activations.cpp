@@ -10,7 +10,9 @@ namespace {
 
 bool fusable_activation(const ir::Graph& g, const ir::Node& n, ir::FusedOp& op) {
   const kernels::Fusable f = kernels::traits_of(n).fusable;
-  if (!n.domain.empty() || f == kernels::Fusable::No) return false;
+  // qbench.Gelu (fuse_gelu's) is ONNX's Gelu for any opset.
+  if ((!n.domain.empty() && n.domain != kernels::ref::kQbenchDomain) || f == kernels::Fusable::No)
+    return false;
   op.op_type = n.op_type;
   op.name = n.name;
   op.attrs = n.attrs;

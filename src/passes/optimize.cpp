@@ -10,8 +10,9 @@ void optimize(ir::Graph& g) {
   fuse_activations(g);
   // After activation fusion, so Relu/Clip between an op and its QuantizeLinear are absorbed.
   if (fuse_qdq(g)) remove_identity(g);
-  // Residual Adds into the float convolutions before them, then the Relu after them.
-  if (fuse_residual(g)) fuse_activations(g);
+  // Residual Adds into the float convolutions before them and bias Adds into the matmuls, then
+  // the activations after them.
+  if (fuse_residual(g) + fuse_matmul_bias(g)) fuse_activations(g);
   to_channels_last(g);
   g.remove_dead();
 }

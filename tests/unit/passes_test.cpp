@@ -270,3 +270,37 @@ TEST(ShapeInference, SymbolicBatchStaysSymbolic) {
   EXPECT_EQ(ir::dims_str(*g.values.at("s").dims), "[2]");
   EXPECT_EQ(g.values.at("s").dtype, DType::I64);
 }
+
+// A Linear layer as exporters write it, x[N,T,K] -> MatMul(W[K,M]) -> Add(b[M]) -> Relu, becomes
+// one qbench.MatMul with the bias and the Relu; a bias that is not one value per column stays an
+// Add. Both compute what the graph as written computes.
+TEST(Passes, MatMulBiasAndActivationFuseIntoOneNode) {
+  for (Shape bias : {Shape{6}, Shape{1, 6}, Shape{5, 6}}) {
+    ir::Graph g;
+    g.opsets[""] = 13;
+    add_input(g, "x", {{-1, "N"}, {5, ""}, {4, ""}});
+    add_constant(g, "w", random_tensor({4, 6}, 1));
+    add_constant(g, "b", random_tensor(bias, 2));
+    add_node(g, "MatMul", {"x", "w"}, {"m"});
+    add_node(g, "Add", {"m", "b"}, {"a"});
+    add_node(g, "Relu", {"a"}, {"y"});
+    g.outputs = {"y"};
+    const bool row = bias.back() == 6 && shape_numel(bias) == 6;
+    engine::Engine e(g);
+    const ir::Graph& o = e.graph();
+    EXPECT_EQ(count_op(o, "Add"), row ? 0 : 1) << shape_str(bias);
+    if (row) {
+      ASSERT_EQ(o.nodes.size(), 1u);
+      EXPECT_EQ(o.nodes[0].domain, "qbench");
+      ASSERT_EQ(o.nodes[0].fused.size(), 1u);
+      EXPECT_EQ(o.nodes[0].fused[0].op_type, "Relu");
+      EXPECT_EQ(e.plan_for(e.input_types(2)).steps()[0].kernel_name, "onednn");
+    }
+    Tensor x = random_tensor({2, 5, 4}, 3);
+    Tensor want = run(g, x, reference_unoptimized());
+    EXPECT_LT(test::max_rel_diff(e.run({x})[0], want), 1e-5f);
+    engine::EngineOptions ref_rewritten;
+    ref_rewritten.optimized_kernels = false;
+    EXPECT_LT(test::max_rel_diff(run(g, x, ref_rewritten), want), 1e-6f);
+  }
+}

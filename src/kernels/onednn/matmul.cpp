@@ -112,8 +112,9 @@ class MatMulCore {
 class MatMulKernel final : public Kernel {
  public:
   MatMulCore core;
+  Tensor bias;  // qbench.MatMul's constant bias (N values), when present
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    core.run(in[0], in[1], nullptr, out[0]);
+    core.run(in[0], in[1], bias.defined() ? bias.raw() : nullptr, out[0]);
   }
   std::string impl() const override { return core.impl(); }
   bool emulated() const override { return core.emulated(); }
@@ -159,8 +160,10 @@ class GemmKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& why_not) {
   if (!check_f32(init, why_not)) return nullptr;
-  if (init.inputs.size() != 2 || init.outputs.size() != 1) {
-    why_not = "expects two inputs and one output";
+  // qbench.MatMul has a third input, a bias along N (passes/fuse_bias).
+  const bool has_bias = init.inputs.size() == 3;
+  if ((init.inputs.size() != 2 && !has_bias) || init.outputs.size() != 1) {
+    why_not = "expects two inputs (three with a bias) and one output";
     return nullptr;
   }
   Shape a = init.inputs[0].shape, b = init.inputs[1].shape;
@@ -212,6 +215,17 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
     b = {K, N};
     dst = {rows, N};
   }
+  memory::desc bias_md;
+  if (has_bias) {
+    // Only a constant bias of N values, added to every row: oneDNN's {1, N} bias.
+    if (!init.constants[2] || init.inputs[2].dtype != DType::F32 ||
+        shape_numel(init.inputs[2].shape) != N || init.inputs[2].shape.back() != N ||
+        b_batched) {
+      why_not = "bias is not a constant row of N values over an unbatched B";
+      return nullptr;
+    }
+    bias_md = plain_desc(memory::dims{1, N});
+  }
   std::vector<EltwiseStep> post;
   if (!fused_steps(init.node, post, why_not)) return nullptr;
   dnnl::primitive_attr attr;
@@ -219,9 +233,10 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
   append_steps(po, post);
   attr.set_post_ops(po);
   auto k = std::make_unique<MatMulKernel>();
-  if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), memory::desc(),
-                    init.constants[1], attr, why_not, init.node.compute_type == DType::BF16))
+  if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), bias_md, init.constants[1],
+                    attr, why_not, init.node.compute_type == DType::BF16))
     return nullptr;
+  if (has_bias) k->bias = *init.constants[2];
   return k;
 }
 

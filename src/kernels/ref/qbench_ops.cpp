@@ -458,6 +458,34 @@ void ref_qbench_gelu(const ir::Node& node, int64_t, std::span<const Tensor* cons
   std_op("Gelu").reference(standard(node), 20, in, out);
 }
 
+// ---- MatMul with a bias ----------------------------------------------------------------------
+
+// qbench.MatMul: A, B, bias -> activations(MatMul(A, B) + bias), numpy broadcasting of the bias
+// (passes/fuse_bias).
+void infer_qbench_matmul(InferContext& ctx) {
+  require_inputs(ctx, 3);
+  ir::Node mm = standard(ctx.node);
+  mm.inputs.resize(2);
+  std::vector<TensorType> y = std_infer(mm, ctx.opset, {ctx.inputs[0], ctx.inputs[1]},
+                                        {ctx.constants[0], ctx.constants[1]});
+  ir::Node add = standard(ctx.node, "Add");
+  add.attrs.clear();
+  ctx.outputs = std_infer(add, 14, {y[0], ctx.inputs[2]}, {nullptr, ctx.constants[2]});
+}
+
+void ref_qbench_matmul(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                       std::span<Tensor* const> out) {
+  ir::Node mm = standard(node);
+  mm.inputs.resize(2);
+  Tensor y = run_reference(mm, opset, {in[0], in[1]})[0];
+  ir::Node add = standard(node, "Add");
+  add.attrs.clear();
+  add.inputs.resize(2);
+  y = run_reference(add, 14, {&y, in[2]})[0];
+  apply_fused_activations(node, y);
+  std::memcpy(out[0]->raw(), y.raw(), y.numel() * sizeof(float));
+}
+
 // qbench.Conv: Conv's traits, less its quantization roles (an engine-internal form), plus the
 // residual input Z as a second channels-last input.
 constexpr OpTraits kConvChannelsLastTraits = {.dense = Dense::Conv,
@@ -511,7 +539,15 @@ constexpr std::array kQbenchOps = {
           ref_channels_last,
           {.nhwc_inputs = 1, .nhwc_attr = true}},
     OpDef{"Conv", 1, infer_qbench_conv, ref_qbench_conv, kConvChannelsLastTraits},
-    OpDef{"Gelu", 1, infer_gelu, ref_qbench_gelu},
+    OpDef{"MatMul",
+          1,
+          infer_qbench_matmul,
+          ref_qbench_matmul,
+          {.dense = Dense::MatMul,
+           .weight_input = 1,
+           .macs = macs_matmul,
+           .hosts_activations = true}},
+    OpDef{"Gelu", 1, infer_gelu, ref_qbench_gelu, {.fusable = Fusable::Yes}},
 };
 
 }  // namespace

@@ -3,9 +3,9 @@
 # latency in ms of each engine on the same ONNX files, rounds interleaved (qbench, ONNX Runtime,
 # PyTorch, qbench, ...), the median of the rounds' medians reported, at 1 thread and at all
 # threads, and ResNet-50 at batch 32 with all threads. Models: ResNet-50 FP32
-# (benchmarks/resnet50/make_resnet50.py) and its QDQ int8 file (make_qdq.py), and the zoo's FP32
-# files. PyTorch times torchvision's ResNet-50 (the module the file was exported from); the zoo
-# has no PyTorch row here. A second table times the whole process of a 10,000-image FP32
+# (benchmarks/resnet50/make_resnet50.py) and its QDQ int8 file (make_qdq.py), MobileNetV2 FP32
+# (make_resnet50.py --arch mobilenet_v2, $MV2), and the zoo's FP32 files. PyTorch times the
+# torchvision module each file was exported from; the zoo has no PyTorch row here. A second table times the whole process of a 10,000-image FP32
 # evaluation of each zoo model (qbench eval against ort_predict.js, 1 thread, batch 100).
 # Prints Markdown with the machine first; commit its output under benchmarks/results/.
 # Usage: benchmarks/peers/side_by_side.sh [QBENCH] [RESNET50_FP32.onnx] [RESNET50_INT8.onnx] [ROUNDS]
@@ -19,6 +19,8 @@ ROUNDS="${4:-3}"
 ALL="$(nproc)"
 [ -f "$R50" ] || /usr/bin/python3 "$ROOT/benchmarks/resnet50/make_resnet50.py" "$R50" >&2
 [ -f "$R50Q" ] || /usr/bin/python3 "$ROOT/benchmarks/resnet50/make_qdq.py" "$R50" "$R50Q" >&2
+MV2="${MV2:-/tmp/mobilenet_v2.onnx}"
+[ -f "$MV2" ] || /usr/bin/python3 "$ROOT/benchmarks/resnet50/make_resnet50.py" --arch mobilenet_v2 "$MV2" >&2
 if [ ! -d "$HERE/node_modules/onnxruntime-node" ]; then
   (cd "$HERE" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >&2)
 fi
@@ -39,7 +41,7 @@ qbench_ms() {  # model threads batch runs: batch 1 the median latency, else the 
   fi
 }
 ort_ms() { node "$HERE/ort_bench.js" "$1" "$2" "$3" "$4" 5; }
-torch_ms() { /usr/bin/python3 "$HERE/torch_bench.py" "$2" "$3" "$4" 5; }
+torch_ms() { /usr/bin/python3 "$HERE/torch_bench.py" "$2" "$3" "$4" 5 "$5"; }
 seconds() {  # command...: whole-process wall time in seconds
   local t0 t1
   t0=$(date +%s.%N)
@@ -58,23 +60,24 @@ echo "- ONNX Runtime: onnxruntime-node $(node -e 'console.log(require("'"$HERE"'
 echo
 echo "| model | batch | threads | qbench | ONNX Runtime | PyTorch | qbench / ORT |"
 echo "|---|---|---|---|---|---|---|"
-row() {  # label file threads with_torch [batch] [runs]
+row() {  # label file threads torch_arch|0 [batch] [runs]
   local q="" o="" t="" b="${5:-1}" n="${6:-20}"
   for _ in $(seq "$ROUNDS"); do
     q="$q $(qbench_ms "$2" "$3" "$b" "$n")"
     o="$o $(ort_ms "$2" "$3" "$b" "$n")"
-    [ "$4" = 1 ] && t="$t $(torch_ms "$2" "$3" "$b" "$n")"
+    [ "$4" != 0 ] && t="$t $(torch_ms "$2" "$3" "$b" "$n" "$4")"
   done
   q="$(echo "$q" | median)"
   o="$(echo "$o" | median)"
-  [ "$4" = 1 ] && t="$(echo "$t" | median)" || t="-"
+  [ "$4" != 0 ] && t="$(echo "$t" | median)" || t="-"
   echo "| $1 | $b | $3 | $q | $o | $t | $(awk -v a="$q" -v b="$o" 'BEGIN { printf "%.2f", a / b }') |"
 }
 for threads in 1 "$ALL"; do
-  row "ResNet-50 FP32" "$R50" "$threads" 1
+  row "ResNet-50 FP32" "$R50" "$threads" resnet50
   row "ResNet-50 INT8 (QDQ)" "$R50Q" "$threads" 0
+  row "MobileNetV2 FP32" "$MV2" "$threads" mobilenet_v2
 done
-row "ResNet-50 FP32" "$R50" "$ALL" 1 32 5
+row "ResNet-50 FP32" "$R50" "$ALL" resnet50 32 5
 row "ResNet-50 INT8 (QDQ)" "$R50Q" "$ALL" 0 32 5
 if grep -q avx512 /proc/cpuinfo; then
   # The AVX2 path on this machine: qbench capped at AVX2, ONNX Runtime as it is.

@@ -284,6 +284,14 @@ void Graph::toposort() {
   nodes = std::move(sorted);
 }
 
+void Graph::remove_nodes(const std::vector<bool>& drop) {
+  std::vector<Node> kept;
+  kept.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (i >= drop.size() || !drop[i]) kept.push_back(std::move(nodes[i]));
+  nodes = std::move(kept);
+}
+
 void Graph::remove_dead() {
   std::unordered_set<std::string> live(outputs.begin(), outputs.end());
   std::vector<bool> keep(nodes.size(), false);

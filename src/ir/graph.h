@@ -153,6 +153,8 @@ struct Graph {
   void toposort();
   // Drops nodes whose outputs nobody uses and values nobody references.
   void remove_dead();
+  // Drops the nodes marked in `drop` (one flag per node), keeping the others' order.
+  void remove_nodes(const std::vector<bool>& drop);
   // Sum of constant elements (parameters) referenced by nodes.
   int64_t parameter_count() const;
 };

@@ -89,7 +89,7 @@ struct OpTraits {
   // join one when all those inputs are already NHWC.
   uint8_t nhwc_inputs = 0;
   // An input added to the result before the fused activations (qbench.Conv's residual Z,
-  // passes/fuse_residual.cpp), or -1.
+  // passes/fuse_add.cpp), or -1.
   int8_t residual_input = -1;
   bool nhwc_seed = false;
   // The converted op becomes qbench's form with channels_last=1; element-wise ops, which compute

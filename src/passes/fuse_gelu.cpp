@@ -135,10 +135,7 @@ int fuse_gelu(ir::Graph& g) {
     }
   }
   if (!fused) return 0;
-  std::vector<ir::Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  g.remove_nodes(drop);
   g.remove_dead();
   return fused;
 }

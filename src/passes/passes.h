@@ -30,10 +30,10 @@ int fuse_activations(ir::Graph& g);
 // Cast(bfloat16 constant) to compute in bf16 (ir::Node::compute_type).
 int fuse_qdq(ir::Graph& g);
 // Replaces Add(Conv(x), z), where the float Conv's output has no other reader, by
-// qbench.Conv(x, W, B, z): the convolution adds z before its activations (passes/fuse_residual).
+// qbench.Conv(x, W, B, z): the convolution adds z before its activations (passes/fuse_add.cpp).
 int fuse_residual(ir::Graph& g);
 // Replaces Add(MatMul(x, W), b), W a constant [K, N] and b a constant of N values, by
-// qbench.MatMul(x, W, b): the matmul adds the bias (passes/fuse_bias.cpp).
+// qbench.MatMul(x, W, b): the matmul adds the bias (passes/fuse_add.cpp).
 int fuse_matmul_bias(ir::Graph& g);
 // Switches 2-D convolutions and the ops after them that have a channels-last form to NHWC
 // tensors, with Transposes only at the regions' borders (passes/channels_last.cpp).

@@ -1,6 +1,6 @@
 // Float convolution regions: 2-D convolutions, pools and element-wise ops run on NHWC tensors
 // with Transposes only at the region's borders (passes/channels_last.cpp), residual Adds fold
-// into the convolution before them (passes/fuse_residual.cpp, a sum post-op, in place where the
+// into the convolution before them (passes/fuse_add.cpp, a sum post-op, in place where the
 // plan allows). Each graph is checked against the reference kernels on the graph as written,
 // with both the oneDNN kernels and the reference kernels on the rewritten graph.
 #include <gtest/gtest.h>

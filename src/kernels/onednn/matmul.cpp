@@ -160,7 +160,7 @@ class GemmKernel final : public Kernel {
 
 std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& why_not) {
   if (!check_f32(init, why_not)) return nullptr;
-  // qbench.MatMul has a third input, a bias along N (passes/fuse_bias).
+  // qbench.MatMul has a third input, a bias along N (passes/fuse_add.cpp).
   const bool has_bias = init.inputs.size() == 3;
   if ((init.inputs.size() != 2 && !has_bias) || init.outputs.size() != 1) {
     why_not = "expects two inputs (three with a bias) and one output";

@@ -397,7 +397,7 @@ void ref_qbench_max_pool(const ir::Node& node, int64_t opset, std::span<const Te
 // ---- Conv with a residual input ---------------------------------------------------------------
 
 // qbench.Conv: X, W[, B][, Z] -> activations(Conv(X, W, B) + Z), with numpy broadcasting of Z
-// (passes/fuse_residual); channels_last = 1 makes X, Z and Y NHWC.
+// (passes/fuse_add.cpp); channels_last = 1 makes X, Z and Y NHWC.
 Tensor conv_plus_z(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in) {
   const bool nhwc = channels_last(node);
   ir::Node conv = standard(node);
@@ -461,7 +461,7 @@ void ref_qbench_gelu(const ir::Node& node, int64_t, std::span<const Tensor* cons
 // ---- MatMul with a bias ----------------------------------------------------------------------
 
 // qbench.MatMul: A, B, bias -> activations(MatMul(A, B) + bias), numpy broadcasting of the bias
-// (passes/fuse_bias).
+// (passes/fuse_add.cpp).
 void infer_qbench_matmul(InferContext& ctx) {
   require_inputs(ctx, 3);
   ir::Node mm = standard(ctx.node);

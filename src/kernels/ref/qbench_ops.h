@@ -17,9 +17,9 @@
 //   MaxPool                      the ONNX op on uint8/int8 data, or float (channels_last form)
 //   Gelu                         ONNX Gelu (opset 20) in a graph of any opset (passes/fuse_gelu)
 //   Conv                         X, W[, B][, Z]: activations(Conv(X, W, B) + Z), Z a residual
-//                                (passes/fuse_residual), numpy broadcasting; fused activations
+//                                (passes/fuse_add.cpp), numpy broadcasting; fused activations
 //   MatMul                       A, B, bias: activations(MatMul(A, B) + bias), numpy
-//                                broadcasting (passes/fuse_bias); fused activations
+//                                broadcasting (passes/fuse_add.cpp); fused activations
 //   AveragePool,                 the ONNX ops in their channels_last form
 //   GlobalAveragePool
 //

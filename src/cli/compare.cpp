@@ -91,8 +91,9 @@ void register_compare(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--peers", o.peers,
                 "Also run each variant's file in other engines, comma separated: ort (ONNX "
-                "Runtime through Node and npm onnxruntime-node), torch (where a PyTorch module "
-                "is known); interleaved timing rounds and their accuracy, as rows marked peers")
+                "Runtime through Node and npm onnxruntime-node); torch only notes that an ONNX "
+                "file gives no PyTorch module to run. Interleaved timing rounds and the peer's "
+                "accuracy, as rows marked peers")
       ->delimiter(',');
   c->add_flag("--fresh", a->fresh, "Ignore cached variant results and measure everything again");
   c->add_flag("--json", a->json, "Print results.json's object on stdout instead of the table");

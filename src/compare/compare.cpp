@@ -350,7 +350,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
     v.agreement = eval::agreement(base.predictions, v.predictions);
   }
   report::finalize(res);
-  if (!o.peers.empty()) run_peers(o, ds, pp, exe, res);
+  if (!o.peers.empty()) run_peers(o, model, ds, pp, exe, res);
   return res;
 }
 

@@ -12,6 +12,7 @@
 
 #include "bench/bench.h"
 #include "data/dataset.h"
+#include "ir/graph.h"
 #include "report/results.h"
 
 namespace qbench::compare {
@@ -64,8 +65,9 @@ bench::BenchResult time_in_child(const CompareOptions& o, const std::string& exe
 // Adds the rows of the peers named in o.peers (compare/peers.cpp) to `res`, whose variants are
 // measured: rounds of the peer's timing interleaved with qbench's, and the peer's accuracy on
 // the same images where it can evaluate them.
-void run_peers(const CompareOptions& o, const data::Dataset& ds, const data::Preprocess& pp,
-               const std::string& exe, report::CompareResults& res);
+// `model` is o.model as loaded (its input binding shapes the images written for the peer).
+void run_peers(const CompareOptions& o, const ir::Graph& model, const data::Dataset& ds,
+               const data::Preprocess& pp, const std::string& exe, report::CompareResults& res);
 
 // Writes results.json, results.csv, report.md and report.html into `dir`.
 void write_reports(const report::CompareResults& r, const std::string& dir);

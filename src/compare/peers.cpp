@@ -17,7 +17,6 @@
 #include "data/dataset.h"
 #include "data/npy.h"
 #include "eval/evaluate.h"
-#include "onnx/onnx_io.h"
 
 namespace qbench::compare {
 
@@ -120,8 +119,8 @@ struct OrtPeer {
 
 }  // namespace
 
-void run_peers(const CompareOptions& o, const data::Dataset& ds, const data::Preprocess& pp,
-               const std::string& exe, report::CompareResults& res) {
+void run_peers(const CompareOptions& o, const ir::Graph& model, const data::Dataset& ds,
+               const data::Preprocess& pp, const std::string& exe, report::CompareResults& res) {
   for (const auto& name : o.peers) {
     if (name == "torch") {
       // A PyTorch peer needs the PyTorch module the file came from; an ONNX file alone does not
@@ -145,8 +144,7 @@ void run_peers(const CompareOptions& o, const data::Dataset& ds, const data::Pre
     fs::create_directories(dir);
     std::string inputs;
     {
-      const ir::Graph g = onnxio::load_model(o.model);
-      const eval::InputBinding bind = eval::bind_input(g, ds);
+      const eval::InputBinding bind = eval::bind_input(model, ds);
       const int64_t n = res.images;
       const int64_t bytes = n * ds.image_size() * int64_t(sizeof(float));
       if (bytes <= kMaxPeerInputBytes) {

@@ -1,8 +1,9 @@
-// Channels-last regions: 2-D convolutions (float Conv with constant f32 weights, QLinearConv)
-// switch to NHWC tensors, and the ops after them that have a channels-last form (pools,
-// QLinearAdd, element-wise ops) join while all their data inputs are NHWC already. Transposes
-// appear only at a region's borders, so oneDNN's kernels read and write their preferred layout
-// directly instead of reordering around every op (ONNX Runtime's NHWC transformer does the same).
+// Channels-last regions: 2-D convolutions (float Conv with constant f32 weights or the bf16
+// recipe's Cast(bfloat16 constant) weights, QLinearConv) switch to NHWC tensors, and the ops
+// after them that have a channels-last form (pools, QLinearAdd, element-wise ops) join while all
+// their data inputs are NHWC already. Transposes appear only at a region's borders, so oneDNN's
+// kernels read and write their preferred layout directly instead of reordering around every op
+// (ONNX Runtime's NHWC transformer does the same).
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,14 +20,20 @@ bool has_extra_outputs(const ir::Node& n) {
   return false;
 }
 
-// A region seed: a 2-D convolution (4-D constant weight) with explicit pads; a float one only
-// with f32 weights (bf16/fp16 weights come through a Cast and stay NCHW).
-bool seeds(const ir::Graph& g, const ir::Node& n, const kernels::OpTraits& t) {
-  const Tensor* w =
-      t.weight_input >= 0 && n.has_input(t.weight_input) ? g.constant(n.inputs[t.weight_input])
-                                                         : nullptr;
-  if (!w || w->rank() != 4 || n.attr_string("auto_pad", "NOTSET") != "NOTSET") return false;
-  return t.integer || (w->dtype() == DType::F32 && n.compute_type == DType::Undefined);
+// A region seed: a 2-D convolution (4-D constant weight) with explicit pads; a float one with f32
+// weights, or with the bf16 recipe's Cast(bfloat16 constant) weights when it computes in bf16
+// (fp16 weights stay NCHW).
+bool seeds(const ir::Graph& g, const std::unordered_map<std::string, size_t>& producers,
+           const ir::Node& n, const kernels::OpTraits& t) {
+  if (t.weight_input < 0 || !n.has_input(t.weight_input) ||
+      n.attr_string("auto_pad", "NOTSET") != "NOTSET")
+    return false;
+  const std::string& wname = n.inputs[t.weight_input];
+  const Tensor* w = g.constant(wname);
+  if (t.integer) return w && w->rank() == 4;
+  if (n.compute_type == DType::BF16) w = bf16_weight(g, producers, wname);
+  else if (n.compute_type != DType::Undefined || (w && w->dtype() != DType::F32)) return false;
+  return w && w->rank() == 4;
 }
 
 }  // namespace
@@ -35,13 +42,14 @@ int to_channels_last(ir::Graph& g) {
   std::unordered_set<std::string> nhwc;
   std::vector<bool> convert(g.nodes.size(), false);
   int converted = 0;
+  const auto producers = g.producers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
     if (n.outputs.empty() || n.inputs.empty() || has_extra_outputs(n)) continue;
     const kernels::OpTraits& t = kernels::traits_of(n);
     bool c = false;
     if (t.nhwc_seed) {
-      c = seeds(g, n, t);
+      c = seeds(g, producers, n, t);
     } else if (t.nhwc_inputs) {
       c = true;
       for (size_t k = 0; k < 8; ++k)

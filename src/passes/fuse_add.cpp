@@ -17,7 +17,7 @@ namespace qbench::passes {
 namespace {
 
 // For each float Add, `make(producer, other)` is asked about each operand computed by a node
-// (of the default domain, no activations yet) that nothing but the Add reads: the qbench form of
+// (of the default domain, no activations yet, f32 or bf16 compute) that nothing but the Add reads: the qbench form of
 // that node adding `other`, or false. The fused node takes the Add's place and outputs; where
 // both operands qualify, the producer computed last, so the other operand is ready by then.
 template <typename Make>
@@ -39,7 +39,8 @@ int fold_adds(ir::Graph& g, Make make) {
       if (p == producers.end() || drop[p->second]) continue;
       const ir::Node& n = g.nodes[p->second];
       if (!n.domain.empty() || !n.fused.empty() || n.outputs.size() != 1 ||
-          n.compute_type != DType::Undefined || uses[n.outputs[0]] != 1 ||
+          (n.compute_type != DType::Undefined && n.compute_type != DType::BF16) ||
+          uses[n.outputs[0]] != 1 ||
           graph_outputs.count(n.outputs[0]))
         continue;
       ir::Node f = n;
@@ -67,10 +68,12 @@ const Tensor* f32_constant(const ir::Graph& g, const std::string& name) {
 }  // namespace
 
 int fuse_residual(ir::Graph& g) {
+  const auto producers = g.producers();
   return fold_adds(g, [&](ir::Node& conv, const std::string& z) {
     // z must be computed: a constant addend is a bias, not a residual.
-    if (conv.op_type != "Conv" || conv.inputs.size() < 2 || !f32_constant(g, conv.inputs[1]) ||
-        g.constant(z))
+    if (conv.op_type != "Conv" || conv.inputs.size() < 2 || g.constant(z)) return false;
+    const bool bf16 = conv.compute_type == DType::BF16;
+    if (bf16 ? !bf16_weight(g, producers, conv.inputs[1]) : !f32_constant(g, conv.inputs[1]))
       return false;
     conv.inputs.resize(3);  // an omitted bias stays ""
     conv.inputs.push_back(z);

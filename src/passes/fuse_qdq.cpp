@@ -606,19 +606,19 @@ class Fuser {
   std::unordered_set<std::string> outputs_;
 };
 
-// Cast(bfloat16 constant -> float) feeding input `i` of n.
-bool bf16_weight(const ir::Graph& g, const std::unordered_map<std::string, size_t>& producers,
-                 const ir::Node& n, size_t i) {
-  if (!n.has_input(i)) return false;
-  auto it = producers.find(n.inputs[i]);
-  if (it == producers.end()) return false;
-  const ir::Node& c = g.nodes[it->second];
-  if (c.op_type != "Cast" || !c.domain.empty() || c.inputs.empty()) return false;
-  const Tensor* t = g.constant(c.inputs[0]);
-  return t && t->dtype() == DType::BF16 && c.attr_int("to", 0) == int64_t(DType::F32);
-}
-
 }  // namespace
+
+const Tensor* bf16_weight(const ir::Graph& g,
+                          const std::unordered_map<std::string, size_t>& producers,
+                          const std::string& value) {
+  auto it = producers.find(value);
+  if (it == producers.end()) return nullptr;
+  const ir::Node& c = g.nodes[it->second];
+  if (c.op_type != "Cast" || !c.domain.empty() || c.inputs.empty()) return nullptr;
+  const Tensor* t = g.constant(c.inputs[0]);
+  return t && t->dtype() == DType::BF16 && c.attr_int("to", 0) == int64_t(DType::F32) ? t
+                                                                                      : nullptr;
+}
 
 bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n) {
   if (!n.domain.empty() || n.inputs.empty()) return false;
@@ -634,7 +634,7 @@ int fuse_qdq(ir::Graph& g) {
   for (ir::Node& n : g.nodes) {
     if (!n.domain.empty() || n.compute_type != DType::Undefined) continue;
     if (kernels::float_dense(n) == kernels::Dense::None) continue;
-    if (bf16_weight(g, producers, n, 1)) {
+    if (n.has_input(1) && bf16_weight(g, producers, n.inputs[1])) {
       n.compute_type = DType::BF16;
       changed++;
     }

@@ -1,6 +1,8 @@
 #pragma once
 // Graph passes. Each rewrites ir::Graph in place, keeps ONNX semantics and the node order
 // topological, and returns how many nodes it changed (for logs and tests).
+#include <unordered_map>
+
 #include "ir/graph.h"
 
 namespace qbench::passes {
@@ -41,6 +43,11 @@ int to_channels_last(ir::Graph& g);
 // True for the nodes fold_constants keeps so fuse_qdq can see them: DequantizeLinear and
 // Cast(bfloat16 constant -> float).
 bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n);
+// The bfloat16 constant behind `value` when a Cast(bfloat16 constant -> float) produces it (the
+// bf16 recipe's weights), else null.
+const Tensor* bf16_weight(const ir::Graph& g,
+                          const std::unordered_map<std::string, size_t>& producers,
+                          const std::string& value);
 // All of the above in order, then dead-code removal.
 void optimize(ir::Graph& g);
 

@@ -196,3 +196,73 @@ TEST(ChannelsLast, LeftAloneWhereItDoesNotApply) {
   g1.outputs = {"y"};
   EXPECT_EQ(passes::to_channels_last(g1), 0);
 }
+
+namespace {
+
+// The bf16 recipe's form of g: every Conv's weights become a bfloat16 constant feeding
+// Cast(to float). With round_inputs, each Conv's data input also passes through Cast(to
+// bfloat16) -> Cast(to float): bf16 compute spelled out in ONNX ops, for the reference kernels.
+ir::Graph bf16_convs(ir::Graph g, bool round_inputs) {
+  std::vector<ir::Node> added;
+  for (auto& n : g.nodes) {
+    if (n.op_type != "Conv") continue;
+    const Tensor& w = *g.constant(n.inputs[1]);
+    Tensor wb(DType::BF16, w.shape());
+    for (int64_t i = 0; i < w.numel(); ++i)
+      wb.data<uint16_t>()[i] = float_to_bf16(w.data<float>()[i]);
+    const std::string wn = n.inputs[1] + "_bf16";
+    add_constant(g, wn, std::move(wb));
+    auto cast = [&](const std::string& from, const std::string& to, DType t) {
+      ir::Node c;
+      c.name = to;
+      c.op_type = "Cast";
+      c.inputs = {from};
+      c.outputs = {to};
+      c.attrs["to"] = ir::Attribute::of_int(int64_t(t));
+      added.push_back(std::move(c));
+    };
+    cast(wn, wn + "_f32", DType::F32);
+    n.inputs[1] = wn + "_f32";
+    if (round_inputs) {
+      cast(n.inputs[0], n.outputs[0] + "_xb", DType::BF16);
+      cast(n.outputs[0] + "_xb", n.outputs[0] + "_xr", DType::F32);
+      n.inputs[0] = n.outputs[0] + "_xr";
+    }
+  }
+  for (auto& c : added) g.nodes.push_back(std::move(c));
+  g.toposort();
+  return g;
+}
+
+}  // namespace
+
+TEST(ChannelsLast, Bf16ConvolutionsJoinTheRegionAndKeepBf16Arithmetic) {
+  const ir::Graph f32 = residual_cnn();
+  const ir::Graph g = bf16_convs(f32, false);
+  engine::Engine e(g);
+  const ir::Graph& o = e.graph();
+  // Same region as the f32 graph: residual Add and Relus fused, NHWC between two Transposes.
+  EXPECT_EQ(count_op(o, "Add") + count_op(o, "Relu"), 0);
+  EXPECT_EQ(count_op(o, "Transpose"), 2);
+  for (const auto& n : o.nodes)
+    if (n.op_type == "Conv") {
+      EXPECT_EQ(n.compute_type, DType::BF16) << n.name;
+      EXPECT_TRUE(kernels::ref::channels_last(n)) << n.name;
+    }
+  // bf16 arithmetic is the f32 reference on bf16-rounded conv inputs, up to the order of the
+  // f32 sums (and the rare input that rounds to the other bf16 neighbour because of it); plain
+  // f32 arithmetic on the same weights is ~1.5e-3 away here.
+  const ir::Graph spelled = bf16_convs(f32, true);
+  for (int64_t batch : {1, 3}) {
+    Tensor x = random_tensor({batch, 8, 10, 10}, 11);
+    Tensor want = engine::Engine(spelled, reference_unoptimized()).run({x})[0];
+    Tensor fast = e.run({x})[0];
+    Tensor f32_out = engine::Engine(g, reference_unoptimized()).run({x})[0];
+    ASSERT_EQ(fast.shape(), want.shape());
+    EXPECT_LT(test::max_rel_diff(fast, want), 5e-4f);
+    EXPECT_GT(test::max_rel_diff(f32_out, want), 1e-3f) << "the test cannot tell bf16 from f32";
+  }
+  auto& plan = e.plan_for(e.input_types(2));
+  for (const auto& s : plan.steps())
+    if (s.node.op_type == "Conv") EXPECT_EQ(s.kernel_name, "onednn") << s.rejected;
+}

@@ -9,6 +9,7 @@ void register_bench(CLI::App& app);
 void register_compare(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
+void register_debug(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_run(CLI::App& app);

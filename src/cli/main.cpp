@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   qbench::cli::register_compare(app);
   qbench::cli::register_eval(app);
   qbench::cli::register_inspect(app);
+  qbench::cli::register_debug(app);
   qbench::cli::register_demo(app);
   qbench::cli::register_quantize(app);
   qbench::cli::register_run(app);

@@ -68,6 +68,21 @@ bool in_top_k(const float* logits, int64_t classes, int32_t label, int k) {
   return better < k;
 }
 
+Tensor input_batch(const data::Dataset& ds, const InputBinding& bind, const data::Preprocess& pp,
+                   int64_t start, int64_t count) {
+  Tensor x = data::make_batch(ds, start, count, pp, bind.layout, bind.sample_shape);
+  if (bind.fixed_batch <= 0 || count >= bind.fixed_batch) return x;
+  Shape s = x.shape();
+  s[0] = bind.fixed_batch;
+  Tensor full(DType::F32, s);
+  const size_t per = x.nbytes() / count;
+  std::memcpy(full.raw(), x.raw(), x.nbytes());
+  for (int64_t i = count; i < bind.fixed_batch; ++i)
+    std::memcpy(static_cast<char*>(full.raw()) + i * per,
+                static_cast<char*>(x.raw()) + (count - 1) * per, per);
+  return full;
+}
+
 EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Preprocess& pp,
                     const EvalOptions& opts,
                     const std::function<void(int64_t, int64_t)>& progress) {
@@ -92,19 +107,7 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
     auto t0 = std::chrono::steady_clock::now();
     Prepared p;
     p.count = std::min(batch, total - start);
-    p.x = data::make_batch(ds, start, p.count, pp, bind.layout, bind.sample_shape);
-    if (bind.fixed_batch > 0 && p.count < batch) {
-      // Fixed-batch models get a full batch padded with copies of the last image.
-      Shape s = p.x.shape();
-      s[0] = batch;
-      Tensor full(DType::F32, s);
-      const size_t per = p.x.nbytes() / p.count;
-      std::memcpy(full.raw(), p.x.raw(), p.x.nbytes());
-      for (int64_t i = p.count; i < batch; ++i)
-        std::memcpy(static_cast<char*>(full.raw()) + i * per,
-                    static_cast<char*>(p.x.raw()) + (p.count - 1) * per, per);
-      p.x = full;
-    }
+    p.x = input_batch(ds, bind, pp, start, p.count);
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return p;
   };

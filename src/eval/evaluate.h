@@ -43,6 +43,11 @@ struct EvalResult {
   double top5() const { return n ? double(correct_top5) / double(n) : 0.0; }
 };
 
+// The model input for images [start, start + count) of ds; a fixed-batch model (bind.fixed_batch)
+// gets a full batch of `bind.fixed_batch` padded with copies of the last image.
+Tensor input_batch(const data::Dataset& ds, const InputBinding& bind, const data::Preprocess& pp,
+                   int64_t start, int64_t count);
+
 // Runs the model over the dataset in batches; `progress(done, total)` is called after each batch.
 EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Preprocess& pp,
                     const EvalOptions& opts,

@@ -167,13 +167,38 @@ bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
   return true;
 }
 
-QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
-  QuantizeResult r;
+namespace {
+
+// Calibrates `tensors` and appends their entries to the table.
+CalibStats calibrate_into(CalibTable& table, const ir::Graph& g,
+                          const std::vector<std::string>& tensors, const QdqPlan& plan,
+                          const QuantizeOptions& opts) {
+  CalibStats st = collect_statistics(g, tensors, opts.calib);
+  for (const auto& t : tensors) {
+    const Observer& obs = st.observers.at(t);
+    const ActType act = plan.signed_sources.count(t) ? ActType::S8Symmetric : opts.activations;
+    Range range = compute_range(obs, opts.range, act);
+    table.entries.push_back({t, range_method_name(opts.range.method), range.min, range.max,
+                             activation_qparams(range, act)});
+  }
+  return st;
+}
+
+}  // namespace
+
+ir::Graph prepare_for_quantization(const ir::Graph& model,
+                                   const std::map<std::string, Shape>& shapes) {
   ir::Graph g = model;
   passes::remove_identity(g);
   passes::fold_constants(g, /*allow_growth=*/false);
   passes::fold_batchnorm(g);
-  engine::infer_shapes(g, opts.shapes);
+  engine::infer_shapes(g, shapes);
+  return g;
+}
+
+QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
+  QuantizeResult r;
+  ir::Graph g = prepare_for_quantization(model, opts.shapes);
   const ir::Graph prepared = g;
 
   // The lowest opset each recipe's ops need: per-axis DequantizeLinear (13), DynamicQuantizeLinear
@@ -195,6 +220,8 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   };
 
   std::set<std::string> quantized;
+  std::map<std::string, std::string> output_of;  // static-int8: node -> quantized output tensor
+  std::map<std::string, std::string> source_of;  // static-int8: tensor -> its range's tensor
   const bool reduce_range = opts.reduce_range || opts.recipe == Recipe::StaticInt8ReduceRange;
   const int weight_qmax = reduce_range ? 64 : 127;
   switch (opts.recipe) {
@@ -249,20 +276,16 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
         std::vector<std::string> missing;
         for (const auto& t : r.calibrated_tensors)
           if (!table.find(t)) missing.push_back(t);
-        if (!missing.empty())
+        if (!missing.empty() && !opts.calibrate_missing)
           fail("calibration table '{}' lacks {} tensor{} this model needs: {}", opts.calib_table,
                missing.size(), missing.size() > 1 ? "s" : "", fmt::join(missing, ", "));
         r.calib_source = fmt::format("loaded from {}", opts.calib_table);
-      } else {
-        CalibStats st = collect_statistics(g, r.calibrated_tensors, opts.calib);
-        for (const auto& t : r.calibrated_tensors) {
-          const Observer& obs = st.observers.at(t);
-          const ActType act =
-              plan.signed_sources.count(t) ? ActType::S8Symmetric : opts.activations;
-          Range range = compute_range(obs, opts.range, act);
-          table.entries.push_back({t, range_method_name(opts.range.method), range.min, range.max,
-                                   activation_qparams(range, act)});
+        if (!missing.empty()) {
+          r.calib_seconds = calibrate_into(table, g, missing, plan, opts).seconds;
+          r.calib_source += fmt::format(" ({} more calibrated)", missing.size());
         }
+      } else {
+        CalibStats st = calibrate_into(table, g, r.calibrated_tensors, plan, opts);
         r.calib_seconds = st.seconds;
         r.calib_source =
             fmt::format("calibrated on {} images of {} (train split, seed {}), {}", st.images,
@@ -273,13 +296,25 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
       std::map<std::string, QParams> params;
       for (const auto& e : table.entries) params[e.tensor] = e.q;
       insert_qdq(g, plan, params, qo);
-      for (const auto& it : plan.intents) quantized.insert(prepared.nodes[it.node].name);
+      std::set<std::string> qdq(plan.tensors.begin(), plan.tensors.end());
+      source_of = plan.scale_source;
+      for (const auto& it : plan.intents) {
+        quantized.insert(prepared.nodes[it.node].name);
+        if (qdq.count(it.output_tensor)) output_of[prepared.nodes[it.node].name] = it.output_tensor;
+      }
       count_left_float(r, plan.left_float);
       break;
     }
   }
-  for (const auto& n : prepared.nodes)
-    if (quantized.count(n.name)) r.quantized_by_op[n.op_type]++;
+  for (const auto& n : prepared.nodes) {
+    if (!quantized.count(n.name)) continue;
+    r.quantized_by_op[n.op_type]++;
+    auto o = output_of.find(n.name);
+    QuantizedNode qn{n.name, n.op_type, o == output_of.end() ? "" : o->second, ""};
+    auto src = source_of.find(qn.output);
+    if (src != source_of.end() && src->second != qn.output) qn.range_source = src->second;
+    r.quantized_nodes.push_back(std::move(qn));
+  }
   // Value types the input model did not record stay unrecorded: shape inference was only a means.
   std::set<std::string> io(g.inputs.begin(), g.inputs.end());
   io.insert(g.outputs.begin(), g.outputs.end());

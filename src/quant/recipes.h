@@ -57,6 +57,9 @@ struct QuantizeOptions {
   // static-int8: a calibration table to load when the file exists, else to write after
   // calibrating.
   std::string calib_table;
+  // static-int8: with a loaded table that lacks some tensor this model needs, calibrate those
+  // tensors (keeping the table's entries) instead of failing.
+  bool calibrate_missing = false;
   // static-int8: write the table here after calibrating (or loading).
   std::string save_calib_table;
   // weight-only: group size along the reduction axis; 0 = one scale per output channel.
@@ -67,9 +70,21 @@ struct QuantizeOptions {
   std::map<std::string, Shape> shapes;
 };
 
+// A node the recipe quantized, in graph order.
+struct QuantizedNode {
+  std::string name, op_type;
+  // static-int8: the activation tensor carrying its quantized output (its own output, or the
+  // Relu/Clip after it that it absorbs); "" when its output keeps float or another recipe.
+  std::string output;
+  // static-int8: the tensor whose calibrated range `output` uses when it is not its own (data
+  // movement such as MaxPool keeps its input's scale); "" otherwise.
+  std::string range_source;
+};
+
 struct QuantizeResult {
   ir::Graph graph;
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
+  std::vector<QuantizedNode> quantized_nodes;
   std::vector<FloatNode> left_float;           // every other node, with the reason
   // static-int8 calibration
   std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"
@@ -79,6 +94,13 @@ struct QuantizeResult {
 };
 
 QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts);
+
+// What quantize() does to a copy of the model before any recipe: Identity removal, constant
+// folding (weights held in Constant nodes become initializers), BatchNorm folding, shape
+// inference with `shapes` for symbolic dims other than the batch. Tensor names are those the
+// quantized graph keeps.
+ir::Graph prepare_for_quantization(const ir::Graph& model,
+                                   const std::map<std::string, Shape>& shapes);
 
 // Raises the default-domain opset import to `target`, rewriting the nodes whose form changed
 // (Squeeze/Unsqueeze/Split/ReduceSum axes to inputs, Clip/Pad attributes to inputs, Softmax

@@ -8,9 +8,8 @@
 #include "report/reporter.h"
 
 namespace qbench::report {
-namespace {
 
-std::string esc(const std::string& s) {
+std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
@@ -31,6 +30,12 @@ std::string esc(const std::string& s) {
     }
   }
   return o;
+}
+
+namespace {
+
+std::string esc(const std::string& s) {
+  return html_escape(s);
 }
 
 // A round tick step (1, 2 or 5 times a power of ten) giving about `n` ticks over `range`.

@@ -48,6 +48,8 @@ class HtmlReporter : public Reporter {
 // Text shared by the reporters.
 // "941.7 kB", "12.35 MB", "512 B" (decimal units).
 std::string bytes_str(int64_t n);
+// Text for HTML element content and attribute values (& < > " escaped).
+std::string html_escape(const std::string& s);
 // The table cells of one variant, in the order of table_headers().
 std::vector<std::string> table_headers();
 std::vector<std::string> table_cells(const VariantResult& v);

@@ -11,6 +11,7 @@ void register_eval(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_debug(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_tune(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_run(CLI::App& app);
 

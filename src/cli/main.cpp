@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   qbench::cli::register_demo(app);
   qbench::cli::register_quantize(app);
   qbench::cli::register_run(app);
+  qbench::cli::register_tune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -35,19 +35,6 @@ double Sqnr::db() const {
 
 namespace {
 
-// Nodes without a name get "<op>_<index>", so --exclude can name every layer.
-void name_unnamed(ir::Graph& g) {
-  std::set<std::string> names;
-  for (const auto& n : g.nodes) names.insert(n.name);
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (!g.nodes[i].name.empty()) continue;
-    std::string name = fmt::format("{}_{}", g.nodes[i].op_type, i);
-    while (names.count(name)) name += "_";
-    names.insert(name);
-    g.nodes[i].name = name;
-  }
-}
-
 // The elements of a batch output that belong to the `count` real images (a fixed-batch model
 // pads the last batch).
 int64_t used_elements(const Tensor& t, int64_t count) {
@@ -175,8 +162,7 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
         quant::recipe_name(o.quant.recipe));
   if (o.images < 1) fail("--images must be at least 1 (got {})", o.images);
   if (o.batch < 1) fail("--batch must be at least 1 (got {})", o.batch);
-  ir::Graph model = model_in;
-  name_unnamed(model);
+  const ir::Graph& model = model_in;
 
   DebugReport r;
   r.model = model_name;

@@ -189,6 +189,16 @@ CalibStats calibrate_into(CalibTable& table, const ir::Graph& g,
 ir::Graph prepare_for_quantization(const ir::Graph& model,
                                    const std::map<std::string, Shape>& shapes) {
   ir::Graph g = model;
+  // Nodes without a name get "<op>_<index>", so --exclude (and debug, tune) can name every one.
+  std::set<std::string> names;
+  for (const auto& n : g.nodes) names.insert(n.name);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!g.nodes[i].name.empty()) continue;
+    std::string name = fmt::format("{}_{}", g.nodes[i].op_type, i);
+    while (names.count(name)) name += "_";
+    names.insert(name);
+    g.nodes[i].name = name;
+  }
   passes::remove_identity(g);
   passes::fold_constants(g, /*allow_growth=*/false);
   passes::fold_batchnorm(g);
@@ -267,6 +277,7 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
       need_opset(10, false);
       qo.activations = opts.activations;
       qo.exclude = opts.exclude;
+      qo.exclude.insert(qo.exclude.end(), opts.bf16_nodes.begin(), opts.bf16_nodes.end());
       QdqPlan plan = plan_qdq(g, qo);
       r.calibrated_tensors = plan.calibrated_tensors();
       CalibTable table;
@@ -301,6 +312,18 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
       for (const auto& it : plan.intents) {
         quantized.insert(prepared.nodes[it.node].name);
         if (qdq.count(it.output_tensor)) output_of[prepared.nodes[it.node].name] = it.output_tensor;
+      }
+      if (!opts.bf16_nodes.empty()) {
+        need_opset(13, false);
+        const std::set<std::string> half(opts.bf16_nodes.begin(), opts.bf16_nodes.end());
+        std::vector<std::string> not_half;
+        for (const auto& n : g.nodes)
+          if (!half.count(n.name)) not_half.push_back(n.name);
+        RewriteReport rep = rewrite_half(g, DType::BF16, not_half);
+        r.bf16_nodes = rep.quantized;
+        r.notes.insert(r.notes.end(), rep.notes.begin(), rep.notes.end());
+        const std::set<std::string> done(rep.quantized.begin(), rep.quantized.end());
+        std::erase_if(plan.left_float, [&](const FloatNode& f) { return done.count(f.name); });
       }
       count_left_float(r, plan.left_float);
       break;

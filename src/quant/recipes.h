@@ -57,6 +57,9 @@ struct QuantizeOptions {
   // static-int8: a calibration table to load when the file exists, else to write after
   // calibrating.
   std::string calib_table;
+  // static-int8: nodes kept out of int8 and stored as the bf16 recipe stores them (bfloat16
+  // weights, computed in bf16 where the CPU has it), for mixed int8/bf16/fp32 models.
+  std::vector<std::string> bf16_nodes;
   // static-int8: with a loaded table that lacks some tensor this model needs, calibrate those
   // tensors (keeping the table's entries) instead of failing.
   bool calibrate_missing = false;
@@ -85,6 +88,7 @@ struct QuantizeResult {
   ir::Graph graph;
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
   std::vector<QuantizedNode> quantized_nodes;
+  std::vector<std::string> bf16_nodes;  // static-int8 with QuantizeOptions::bf16_nodes: stored bf16
   std::vector<FloatNode> left_float;           // every other node, with the reason
   // static-int8 calibration
   std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"
@@ -95,10 +99,10 @@ struct QuantizeResult {
 
 QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts);
 
-// What quantize() does to a copy of the model before any recipe: Identity removal, constant
-// folding (weights held in Constant nodes become initializers), BatchNorm folding, shape
-// inference with `shapes` for symbolic dims other than the batch. Tensor names are those the
-// quantized graph keeps.
+// What quantize() does to a copy of the model before any recipe: names for unnamed nodes
+// ("<op>_<index>"), Identity removal, constant folding (weights held in Constant nodes become
+// initializers), BatchNorm folding, shape inference with `shapes` for symbolic dims other than
+// the batch. Tensor and node names are those the quantized graph keeps.
 ir::Graph prepare_for_quantization(const ir::Graph& model,
                                    const std::map<std::string, Shape>& shapes);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end checks of `qbench debug` as a user runs it: a calibration table with one range cut
+# End-to-end checks of `qbench debug` and `qbench tune` as a user runs them: a calibration table with one range cut
 # to a tenth (edited by hand, as a user would), the layer using it ranked first in the console,
 # JSON and HTML, and the one-line errors for recipes debug does not study. Usage: debug.sh QBENCH
 # SOURCE_DIR
@@ -38,6 +38,22 @@ grep -q '<svg' "$TMP/d.html" && grep -q 'features.3/Conv' "$TMP/d.html" && pass 
 expect_error "debug of bf16" "static-int8" -- "$QB" debug --model "$MODEL" --data fashion-mnist --recipe bf16
 expect_error "debug without --data" "--data" -- "$QB" debug --model "$MODEL"
 expect_error "debug --images 0" "--images" -- "$QB" debug --model "$MODEL" --data fashion-mnist --images 0
+
+# --- tune: the chosen model, its table and the trace; bad option values are one-line errors.
+if out="$("$QB" tune --model "$MODEL" --data fashion-mnist --tune-images 300 --calib-size 256 \
+  --objective size --ranges mse --out "$TMP/t.onnx" --save-calib-table "$TMP/t.calib" 2>/dev/null)"; then
+  pass
+else
+  fail "tune exit status: $out"
+fi
+printf '%s\n' "$out" | grep -q '<- chosen' && pass || fail "tune marks no choice: $out"
+[ -s "$TMP/t.onnx" ] && [ -s "$TMP/t.calib" ] && pass || fail "tune wrote no model or table"
+grep -q '"trials"' "$TMP/t.onnx.trace.json" && grep -q '"met": true' "$TMP/t.onnx.trace.json" && pass ||
+  fail "tune trace: $(head -c 400 "$TMP/t.onnx.trace.json")"
+"$QB" eval --model "$TMP/t.onnx" --data fashion-mnist --limit 200 >/dev/null 2>&1 && pass ||
+  fail "the tuned model does not evaluate"
+expect_error "tune --drop-type" "--drop-type" -- "$QB" tune --model "$MODEL" --data fashion-mnist --out "$TMP/x.onnx" --drop-type median
+expect_error "tune --ranges" "range" -- "$QB" tune --model "$MODEL" --data fashion-mnist --out "$TMP/x.onnx" --ranges kl
 
 echo "debug: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "bench/sysinfo.h"
 #include "report/json.h"
@@ -127,6 +128,11 @@ CLI::Validator in_range(double lo, double hi) {
         return {};
       },
       fmt::format("in [{}, {}]", lo, hi));
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !(f << text)) fail("cannot write '{}'", path);
 }
 
 }  // namespace qbench::cli

@@ -40,6 +40,8 @@ std::function<void(int64_t, int64_t)> progress_printer(const std::string& label,
 // A CLI11 check for numeric options: a finite number within [lo, hi]. NaN and infinities are
 // refused (CLI::Range lets NaN through), so a bad value fails before any work starts.
 CLI::Validator in_range(double lo, double hi);
+// Writes `text` to `path` (binary); an Error names the file when it cannot.
+void write_text_file(const std::string& path, const std::string& text);
 // Machine and build description recorded with every result.
 nlohmann::json machine_json(int threads);
 

@@ -2,7 +2,6 @@
 // quantization or the kernel is to blame (compare/debug.h).
 #include "compare/debug.h"
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -25,11 +24,6 @@ struct DebugArgs {
   std::string json_out, html_out;
 };
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  if (!f || !(f << text)) fail("cannot write '{}'", path);
-}
-
 void run_debug(DebugArgs a) {
   if (a.q.calib_data.empty()) a.q.calib_data = a.data;  // the same set's train split
   compare::DebugOptions o;
@@ -50,11 +44,11 @@ void run_debug(DebugArgs a) {
   if (!a.json_out.empty()) {
     nlohmann::json j = compare::to_json(r);
     j["machine"] = machine_json(o.threads);
-    write_file(a.json_out, j.dump(2) + "\n");
+    write_text_file(a.json_out, j.dump(2) + "\n");
     fmt::print("wrote       {}\n", a.json_out);
   }
   if (!a.html_out.empty()) {
-    write_file(a.html_out, compare::debug_html(r));
+    write_text_file(a.html_out, compare::debug_html(r));
     fmt::print("wrote       {}\n", a.html_out);
   }
 }

@@ -1,7 +1,6 @@
 // qbench tune: the fastest (or smallest) static-int8 variant within a top-1 drop (compare/tune.h).
 #include "compare/tune.h"
 
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -24,11 +23,6 @@ struct TuneArgs {
   double time_budget = 600;
   bool no_bf16 = false;
 };
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  if (!f || !(f << text)) fail("cannot write '{}'", path);
-}
 
 void run_tune(TuneArgs a) {
   if (a.q.calib_data.empty()) a.q.calib_data = a.data;
@@ -65,14 +59,14 @@ void run_tune(TuneArgs a) {
     onnxio::save_model(r.graph, a.out);
     fmt::print("saved       {}\n", a.out);
     if (!a.q.save_calib_table.empty()) {
-      write_text(a.q.save_calib_table, r.calib_table);
+      write_text_file(a.q.save_calib_table, r.calib_table);
       fmt::print("saved       {}\n", a.q.save_calib_table);
     }
   }
   const std::string trace = a.trace.empty() ? a.out + ".trace.json" : a.trace;
   nlohmann::json j = compare::to_json(r);
   j["machine"] = machine_json(o.threads);
-  write_text(trace, j.dump(2) + "\n");
+  write_text_file(trace, j.dump(2) + "\n");
   fmt::print("trace       {}\n", trace);
 }
 

@@ -42,6 +42,7 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
     fail("--reduce-range applies to the int8 recipes (static-int8, dynamic-int8), not {}",
          a.recipe);
   o.reduce_range = a.reduce_range;
+  o.equalize = a.equalize;
   o.group_size = a.group_size;
   o.calib.data = a.calib_data;
   o.calib.size = a.calib_size;
@@ -70,6 +71,10 @@ void add_quantize_options(CLI::App* c, QuantizeArgs& a, bool static_only) {
   c->add_flag("--reduce-range", a.reduce_range,
               "static-int8, dynamic-int8: 7-bit weights in [-64, 64], so u8 x s8 pair sums never "
               "overflow int16 on CPUs without VNNI (static-int8-rr is static-int8 with this)");
+  c->add_flag("--equalize", a.equalize,
+              "int8/int4 recipes: cross-layer equalization first (Nagel et al. 2019): balances the "
+              "per-channel weight ranges of consecutive convolutions (through Relu/MaxPool) "
+              "without changing the FP32 function; helps --per-tensor weights");
   c->add_option("--calib-data", a.calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
                 "fashion-mnist:DIR, mnist:DIR, folder:DIR)");

@@ -16,6 +16,7 @@ struct QuantizeArgs {
   bool per_tensor = false;
   bool dynamic_conv = false;
   bool reduce_range = false;
+  bool equalize = false;
   std::string calib_data;
   std::string mean, std;
   data::ImageOptions image;

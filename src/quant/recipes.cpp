@@ -8,6 +8,7 @@
 #include "kernels/kernel.h"
 #include "passes/passes.h"
 #include "quant/calib_table.h"
+#include "quant/equalize.h"
 #include "quant/rewrites.h"
 #include "quant/weights.h"
 
@@ -209,6 +210,13 @@ ir::Graph prepare_for_quantization(const ir::Graph& model,
 QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   QuantizeResult r;
   ir::Graph g = prepare_for_quantization(model, opts.shapes);
+  if (opts.equalize) {
+    if (opts.recipe == Recipe::Fp32 || opts.recipe == Recipe::Fp16 || opts.recipe == Recipe::Bf16)
+      fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
+    const int pairs = equalize_cross_layer(g);
+    r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced",
+                                  pairs, pairs == 1 ? "" : "s"));
+  }
   const ir::Graph prepared = g;
 
   // The lowest opset each recipe's ops need: per-axis DequantizeLinear (13), DynamicQuantizeLinear

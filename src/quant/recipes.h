@@ -57,6 +57,9 @@ struct QuantizeOptions {
   // static-int8: a calibration table to load when the file exists, else to write after
   // calibrating.
   std::string calib_table;
+  // Cross-layer equalization (quant/equalize.h) before quantizing weights: balances the
+  // per-channel weight ranges of consecutive convolutions, for per-tensor weights.
+  bool equalize = false;
   // static-int8: nodes kept out of int8 and stored as the bf16 recipe stores them (bfloat16
   // weights, computed in bf16 where the CPU has it), for mixed int8/bf16/fp32 models.
   std::vector<std::string> bf16_nodes;

@@ -241,6 +241,20 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
     graphs.push_back(std::move(qr.graph));
     return r.trials.back();
   };
+  // A configuration after the first stage that cannot be made (a node that cannot stay float
+  // or go bf16 in this model) is noted and skipped.
+  auto try_trial = [&](const std::string& stage, quant::RangeMethod range,
+                       const std::vector<std::string>& float_nodes,
+                       const std::vector<std::string>& bf16_nodes) -> const TuneTrial* {
+    try {
+      return &trial(stage, range, float_nodes, bf16_nodes);
+    } catch (const Error& e) {
+      r.notes.push_back(fmt::format("{} configuration with {} out of int8 skipped: {}", stage,
+                                    join(float_nodes.empty() ? bf16_nodes : float_nodes),
+                                    e.what()));
+      return nullptr;
+    }
+  };
   auto out_of_time = [&] {
     if (elapsed() <= o.time_budget) return false;
     if (r.notes.empty() || r.notes.back().find("time budget") == std::string::npos)
@@ -278,9 +292,10 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
     std::vector<std::pair<double, std::string>> ranked;
     for (const auto& n : candidates) {
       if (out_of_time()) break;
-      const TuneTrial& t = trial("rank", best_range, {n}, {});
-      ranked.emplace_back(t.logits_sqnr, n);
-      if (t.meets) break;  // one node is enough
+      const TuneTrial* t = try_trial("rank", best_range, {n}, {});
+      if (!t) continue;
+      ranked.emplace_back(t->logits_sqnr, n);
+      if (t->meets) break;  // one node is enough
     }
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -289,7 +304,7 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
       kept.push_back(ranked[i].second);
       if (kept.size() == 1) continue;  // measured while ranking
       if (out_of_time()) break;
-      trial("greedy", best_range, kept, {});
+      try_trial("greedy", best_range, kept, {});
     }
   }
   // 3. The float nodes of the best configuration in bf16, where bf16 is native.
@@ -310,7 +325,7 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
           "bf16 not tried: this CPU has no native bf16 (it would be emulated in f32)");
     } else if (!out_of_time()) {
       const TuneTrial c = r.trials[quantized];
-      trial("bf16", quant::parse_range_method(c.range), {}, c.float_nodes);
+      try_trial("bf16", quant::parse_range_method(c.range), {}, c.float_nodes);
     }
   }
   int chosen = pick(0);

@@ -95,10 +95,13 @@ struct OpTraits {
   // The converted op becomes qbench's form with channels_last=1; element-wise ops, which compute
   // the same on any layout, stay as they are.
   bool nhwc_attr = false;
+  // f(s * x) = s * f(x) for a positive per-channel scale s of its one data input (Relu,
+  // LeakyRelu, MaxPool, AveragePool): cross-layer equalization (quant/equalize.cpp) passes it.
+  bool scale_equivariant = false;
   // Inputs that are quantization scales (bit i = input i): where constant, the loader requires
   // them finite and positive.
   uint8_t scale_inputs = 0;
-  bool identity = false;   // passes its input through (Identity; Dropout in inference)
+  bool identity = false;  // passes its input through (Identity; Dropout in inference)
   bool shape_only =
       false;  // reads only its input's shape (Shape, Size): folds once shapes are known
   Interpreted interpreted = Interpreted::No;

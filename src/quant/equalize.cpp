@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/kernel.h"
+
 namespace qbench::quant {
 namespace {
 
@@ -47,7 +49,8 @@ std::vector<Pair> find_pairs(const ir::Graph& g) {
       next = readers[v][0];
       const ir::Node& n = g.nodes[next];
       if (!n.domain.empty()) break;
-      if (n.op_type == "Relu" || (n.op_type == "MaxPool" && n.outputs.size() == 1)) {
+      if (kernels::traits_of(n).scale_equivariant && n.outputs.size() == 1 &&
+          n.inputs.size() == 1) {
         v = n.outputs[0];
         continue;
       }

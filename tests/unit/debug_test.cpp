@@ -5,6 +5,7 @@
 #include "compare/debug.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -69,7 +70,8 @@ Broken break_one_layer(const ir::Graph& m, const std::string& dir) {
 TEST(Debug, DeliberatelyClippedLayerRanksFirst) {
   const std::string path = test::models_dir() + "/lenet.onnx";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is not in the zoo";
-  const std::string dir = testing::TempDir() + "/qbench_debug_test";
+  // Per process: the ISA-matrix copies of this test run at the same time.
+  const std::string dir = testing::TempDir() + "/qbench_debug_test_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const ir::Graph m = onnxio::load_model(path);
   const Broken b = break_one_layer(m, dir);

@@ -54,7 +54,11 @@ void register_compare(CLI::App& app) {
   add_normalize_options(c, a->mean, a->std, "; calibration images too");
   add_image_options(c, o.image);
   c->add_option("--recipes", o.recipes,
-                "Recipes, comma separated (fp32 is always added):" + recipes)
+                "Recipes, comma separated (fp32 is always added); a recipe may take options after "
+                "'+': per-tensor (one scale per weight tensor), equalize (cross-layer "
+                "equalization), e.g. static-int8+per-tensor+equalize; each is a variant of its "
+                "own:" +
+                    recipes)
       ->delimiter(',')
       ->capture_default_str();
   c->add_option("--calib-data", o.calib_data,

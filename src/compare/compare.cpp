@@ -96,13 +96,17 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
                               const std::string& recipe_name, const std::string& exe) {
   report::VariantResult v;
   v.recipe = recipe_name;
-  const quant::Recipe recipe = quant::parse_recipe(recipe_name);
+  const quant::VariantSpec spec = quant::parse_variant(recipe_name);
+  const quant::Recipe recipe = spec.recipe;
   if (!o.quiet && quant::is_static_int8(recipe))
     std::fprintf(stderr, "%s: calibrating on %lld images of %s (train split)\n",
                  recipe_name.c_str(), static_cast<long long>(o.calib_size),
                  (o.calib_data.empty() ? o.data : o.calib_data).c_str());
   const auto t0 = std::chrono::steady_clock::now();
-  quant::QuantizeResult q = quant::quantize(model, quantize_options(o, recipe));
+  quant::QuantizeOptions qo = quantize_options(o, recipe);
+  qo.per_channel = !spec.per_tensor;
+  qo.equalize = spec.equalize;
+  quant::QuantizeResult q = quant::quantize(model, qo);
   v.quantize_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   v.calib_seconds = q.calib_seconds;
   fs::create_directories(fs::path(o.out_dir) / "models");
@@ -270,7 +274,7 @@ void write_reports(const report::CompareResults& r, const std::string& dir) {
 
 report::CompareResults run_compare(const CompareOptions& o) {
   if (o.recipes.empty()) fail("--recipes: name at least one recipe");
-  for (const auto& r : o.recipes) quant::parse_recipe(r);  // an Error lists the known ones
+  for (const auto& r : o.recipes) quant::parse_variant(r);  // an Error lists the known ones
   // Everything that can be wrong with the options fails here, before an hour of evaluation.
   bench::check_options(o.bench);
   make_output_dir(o.out_dir);

@@ -92,6 +92,27 @@ Recipe parse_recipe(const std::string& s) {
   fail("unknown recipe '{}' (expected one of {})", s, fmt::join(names, ", "));
 }
 
+VariantSpec parse_variant(const std::string& s) {
+  VariantSpec v;
+  size_t plus = s.find('+');
+  v.recipe = parse_recipe(s.substr(0, plus));
+  while (plus != std::string::npos) {
+    const size_t next = s.find('+', plus + 1);
+    const std::string opt = s.substr(plus + 1, next == std::string::npos ? next : next - plus - 1);
+    if (opt == "per-tensor")
+      v.per_tensor = true;
+    else if (opt == "equalize")
+      v.equalize = true;
+    else
+      fail("variant '{}': unknown option '{}' after '+' (expected per-tensor or equalize)", s, opt);
+    plus = next;
+  }
+  if (v.equalize &&
+      (v.recipe == Recipe::Fp32 || v.recipe == Recipe::Fp16 || v.recipe == Recipe::Bf16))
+    fail("variant '{}': equalize applies to the int8 and int4 recipes", s);
+  return v;
+}
+
 bool upgrade_opset(ir::Graph& g, int64_t target, std::string& why) {
   const int64_t from = g.opset();
   if (from >= target) return true;
@@ -214,8 +235,8 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
     if (opts.recipe == Recipe::Fp32 || opts.recipe == Recipe::Fp16 || opts.recipe == Recipe::Bf16)
       fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
     const int pairs = equalize_cross_layer(g);
-    r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced",
-                                  pairs, pairs == 1 ? "" : "s"));
+    r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced", pairs,
+                                  pairs == 1 ? "" : "s"));
   }
   const ir::Graph prepared = g;
 

@@ -36,6 +36,16 @@ const char* recipe_name(Recipe r);
 const char* recipe_description(Recipe r);
 // An Error lists the known recipes.
 Recipe parse_recipe(const std::string& s);
+
+// A compare variant: a recipe with options, written "recipe[+option...]", options per-tensor
+// (one scale per weight tensor) and equalize (cross-layer equalization), e.g.
+// "static-int8+per-tensor+equalize". An Error names a bad recipe or option.
+struct VariantSpec {
+  Recipe recipe = Recipe::Fp32;
+  bool per_tensor = false;
+  bool equalize = false;
+};
+VariantSpec parse_variant(const std::string& s);
 std::vector<Recipe> all_recipes();
 
 struct QuantizeOptions {

@@ -82,5 +82,15 @@ rm "$OUT"/run/cache/bf16-*.json
 check "only the missing variant is redone" bash -c \
   "test \$(grep -c ': cached' '$OUT/third.err') -eq 3 && grep -q '^eval bf16' '$OUT/third.err'"
 
+# A recipe with options is a variant of its own: its row, its file, its own result.
+"$QBENCH" compare --model "$SRC/models/lenet.onnx" --data fashion-mnist --limit 100 --calib-size 64 \
+  --recipes static-int8,static-int8+per-tensor+equalize --min-seconds 0.1 --min-queries 10 \
+  --warmup-s 0.05 --out "$OUT/variants" >"$OUT/variants.txt" 2>"$OUT/variants.err"
+check "a variant with options runs" test $? -eq 0
+check "its console row" grep -q '^static-int8+per-tensor+equalize ' "$OUT/variants.txt"
+check "its model file" test -s "$OUT/variants/models/static-int8+per-tensor+equalize.onnx"
+check "a bad option is named" bash -c "'$QBENCH' compare --model '$SRC/models/lenet.onnx' \
+  --data fashion-mnist --recipes static-int8+fast --out '$OUT/bad' 2>&1 >/dev/null | grep -q \"unknown option 'fast'\""
+
 echo "compare: $passed passed, $failed failed"
 test "$failed" -eq 0

@@ -430,3 +430,14 @@ TEST(QuantRecipes, NamesAndErrors) {
     EXPECT_NE(std::string(e.what()).find("static-int8"), std::string::npos) << e.what();
   }
 }
+
+TEST(QuantRecipes, VariantsWithOptions) {
+  VariantSpec v = parse_variant("static-int8");
+  EXPECT_EQ(v.recipe, Recipe::StaticInt8);
+  EXPECT_FALSE(v.per_tensor || v.equalize);
+  v = parse_variant("static-int8-rr+equalize+per-tensor");
+  EXPECT_EQ(v.recipe, Recipe::StaticInt8ReduceRange);
+  EXPECT_TRUE(v.per_tensor && v.equalize);
+  for (const char* bad : {"static-int8+", "static-int8+fast", "fp32+equalize", "int3+per-tensor"})
+    EXPECT_THROW(parse_variant(bad), Error) << bad;
+}

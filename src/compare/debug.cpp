@@ -224,6 +224,13 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
   engine::Engine fe(fg, eo), qe(qg, eo);
   const eval::InputBinding bind = eval::bind_input(prepared, ds);
   const int64_t batch = bind.fixed_batch > 0 ? bind.fixed_batch : o.batch;
+  // The sample, decoded and preprocessed once: every pass and variant runs the same batches.
+  std::vector<Tensor> inputs;
+  std::vector<int64_t> counts;
+  for (int64_t start = 0; start < ds.count; start += batch) {
+    counts.push_back(std::min(batch, ds.count - start));
+    inputs.push_back(eval::input_batch(ds, bind, pp, start, counts.back()));
+  }
 
   // Pass 1: the FP32 model and the whole quantized model side by side.
   say(fmt::format("running FP32 and {} on {} images", r.recipe, ds.count));
@@ -236,10 +243,9 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
   Sqnr logits;
   int64_t classes = 0;
   std::vector<float> deq, fq;
-  for (int64_t start = 0; start < ds.count; start += batch) {
-    const int64_t count = std::min(batch, ds.count - start);
-    Tensor x = eval::input_batch(ds, bind, pp, start, count);
-    std::vector<Tensor> fo = fe.run({x}), qo_ = qe.run({x});
+  for (size_t b = 0; b < inputs.size(); ++b) {
+    const int64_t count = counts[b];
+    std::vector<Tensor> fo = fe.run({inputs[b]}), qo_ = qe.run({inputs[b]});
     const Tensor& fy = fo.at(0);
     const Tensor& qy = qo_.at(0);
     if (fy.dtype() != DType::F32 || fy.rank() != 2 || qy.shape() != fy.shape())
@@ -338,12 +344,12 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
       recalibrated += q.calib_source.find("more calibrated") != std::string::npos;
       engine::Engine e(q.graph, eo);
       std::vector<int32_t> pred;
-      for (int64_t start = 0; start < ds.count; start += batch) {
-        const int64_t count = std::min(batch, ds.count - start);
-        Tensor y = e.run({eval::input_batch(ds, bind, pp, start, count)}).at(0);
-        argmax_rows(y, count, pred);
+      for (size_t b = 0; b < inputs.size(); ++b) {
+        Tensor y = e.run({inputs[b]}).at(0);
+        argmax_rows(y, counts[b], pred);
         if (out_logits)
-          out_logits->insert(out_logits->end(), y.data<float>(), y.data<float>() + count * classes);
+          out_logits->insert(out_logits->end(), y.data<float>(),
+                             y.data<float>() + counts[b] * classes);
       }
       return top1_of(pred, ds.labels);
     };

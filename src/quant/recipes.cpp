@@ -92,6 +92,10 @@ Recipe parse_recipe(const std::string& s) {
   fail("unknown recipe '{}' (expected one of {})", s, fmt::join(names, ", "));
 }
 
+bool has_integer_weights(Recipe r) {
+  return r != Recipe::Fp32 && r != Recipe::Fp16 && r != Recipe::Bf16;
+}
+
 VariantSpec parse_variant(const std::string& s) {
   VariantSpec v;
   size_t plus = s.find('+');
@@ -107,8 +111,7 @@ VariantSpec parse_variant(const std::string& s) {
       fail("variant '{}': unknown option '{}' after '+' (expected per-tensor or equalize)", s, opt);
     plus = next;
   }
-  if (v.equalize &&
-      (v.recipe == Recipe::Fp32 || v.recipe == Recipe::Fp16 || v.recipe == Recipe::Bf16))
+  if (v.equalize && !has_integer_weights(v.recipe))
     fail("variant '{}': equalize applies to the int8 and int4 recipes", s);
   return v;
 }
@@ -232,7 +235,7 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   QuantizeResult r;
   ir::Graph g = prepare_for_quantization(model, opts.shapes);
   if (opts.equalize) {
-    if (opts.recipe == Recipe::Fp32 || opts.recipe == Recipe::Fp16 || opts.recipe == Recipe::Bf16)
+    if (!has_integer_weights(opts.recipe))
       fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
     const int pairs = equalize_cross_layer(g);
     r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced", pairs,

@@ -30,6 +30,8 @@ enum class Recipe {
 
 // static-int8 and static-int8-rr (calibrated activations); they share one rewrite.
 bool is_static_int8(Recipe r);
+// The recipes that store integer weights (every one but fp32, fp16 and bf16).
+bool has_integer_weights(Recipe r);
 
 const char* recipe_name(Recipe r);
 // One line for --help and reports: what is stored and computed in which precision.
@@ -102,7 +104,7 @@ struct QuantizeResult {
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
   std::vector<QuantizedNode> quantized_nodes;
   std::vector<std::string> bf16_nodes;  // static-int8 with QuantizeOptions::bf16_nodes: stored bf16
-  std::vector<FloatNode> left_float;           // every other node, with the reason
+  std::vector<FloatNode> left_float;    // every other node, with the reason
   // static-int8 calibration
   std::string calib_source;  // "calibrated on N images of ..." or "loaded from FILE"
   double calib_seconds = 0;

@@ -140,8 +140,9 @@ TEST(Tune, KeepsNodesOutOfInt8UntilTheTargetIsMet) {
   EXPECT_EQ(tried_bf16, kernels::onednn::native_bf16());
   // The saved model is the measured one, with that convolution not in int8.
   EXPECT_NEAR(tune_split_top1(r.graph, o), c.top1, 1e-12);
-  for (const auto& n : r.graph.nodes)
+  for (const auto& n : r.graph.nodes) {
     if (n.name == conv) EXPECT_EQ(n.op_type, "Conv");
+  }
 }
 
 TEST(Tune, SaysSoWhenNothingMeetsTheTargetInTime) {

@@ -13,7 +13,7 @@ void optimize(ir::Graph& g) {
   // Residual Adds into the float convolutions before them and bias Adds into the matmuls, then
   // the activations after them.
   if (fuse_residual(g) + fuse_matmul_bias(g)) fuse_activations(g);
-  to_channels_last(g);
+  if (to_channels_last(g)) store_bf16_between_convs(g);
   g.remove_dead();
 }
 

@@ -40,6 +40,10 @@ int fuse_matmul_bias(ir::Graph& g);
 // Switches 2-D convolutions and the ops after them that have a channels-last form to NHWC
 // tensors, with Transposes only at the regions' borders (passes/channels_last.cpp).
 int to_channels_last(ir::Graph& g);
+// Makes a channels-last bf16 convolution whose only readers are such convolutions (their data
+// input) write bf16 (attribute output_dtype = BFLOAT16): bf16 activations inside a bf16 region,
+// with the same arithmetic, since each reader rounds its input to bf16 (passes/bf16_storage.cpp).
+int store_bf16_between_convs(ir::Graph& g);
 // True for the nodes fold_constants keeps so fuse_qdq can see them: DequantizeLinear and
 // Cast(bfloat16 constant -> float).
 bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n);

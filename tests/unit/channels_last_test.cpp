@@ -263,6 +263,68 @@ TEST(ChannelsLast, Bf16ConvolutionsJoinTheRegionAndKeepBf16Arithmetic) {
     EXPECT_GT(test::max_rel_diff(f32_out, want), 1e-3f) << "the test cannot tell bf16 from f32";
   }
   auto& plan = e.plan_for(e.input_types(2));
-  for (const auto& s : plan.steps())
-    if (s.node.op_type == "Conv") EXPECT_EQ(s.kernel_name, "onednn") << s.rejected;
+  for (const auto& s : plan.steps()) {
+    if (s.node.op_type == "Conv") {
+      EXPECT_EQ(s.kernel_name, "onednn") << s.rejected;
+    }
+  }
+}
+
+TEST(ChannelsLast, Bf16ActivationsBetweenBf16Convolutions) {
+  // A bottleneck: x -> 1x1 a + Relu -> 3x3 b + Relu -> 1x1 c, + x, Relu. a and b are read only
+  // by the next convolution, so they are stored in bf16; c takes the residual and stays f32. A
+  // second branch: d is read by a convolution and by a MaxPool (f32), e is a graph output (f32).
+  ir::Graph f32;
+  f32.opsets[""] = 13;
+  add_input(f32, "x", {{-1, "N"}, {16, ""}, {8, ""}, {8, ""}});
+  conv(f32, "x", "a", 16, 8, 1, 21);
+  add_node(f32, "Relu", {"a"}, {"ar"});
+  conv(f32, "ar", "b", 8, 8, 3, 23);
+  add_node(f32, "Relu", {"b"}, {"br"});
+  conv(f32, "br", "c", 8, 16, 1, 25);
+  add_node(f32, "Add", {"c", "x"}, {"s"});
+  add_node(f32, "Relu", {"s"}, {"y"});
+  conv(f32, "y", "d", 16, 8, 3, 27);
+  conv(f32, "d", "e", 8, 4, 3, 29);
+  auto& mp = add_node(f32, "MaxPool", {"d"}, {"p"});
+  mp.attrs["kernel_shape"] = ir::Attribute::of_ints({2, 2});
+  f32.outputs = {"y", "e", "p"};
+  const ir::Graph g = bf16_convs(f32, false);
+  engine::Engine e(g);
+  std::map<std::string, DType> stored;  // original conv name -> dtype of its output
+  for (const auto& n : e.graph().nodes)
+    if (n.op_type == "Conv") {
+      const std::string name = n.inputs[1].substr(0, 1);  // weights "a_w..." of conv a
+      stored[name] = e.graph().values.at(n.outputs[0]).dtype;
+      EXPECT_EQ(n.has_attr("output_dtype"), stored[name] == DType::BF16) << name;
+    }
+  const std::map<std::string, DType> want_stored = {{"a", DType::BF16}, {"b", DType::BF16},
+                                                    {"c", DType::F32},  {"d", DType::F32},
+                                                    {"e", DType::F32}};
+  EXPECT_EQ(stored, want_stored);
+  // The arithmetic is the bf16 recipe's, on the fast kernels and on the reference kernels of
+  // the rewritten graph (which read and write the bf16 tensors).
+  const ir::Graph spelled = bf16_convs(f32, true);
+  engine::EngineOptions ref_rewritten;
+  ref_rewritten.optimized_kernels = false;
+  for (int64_t batch : {1, 2}) {
+    Tensor x = random_tensor({batch, 16, 8, 8}, 31);
+    std::vector<Tensor> want = engine::Engine(spelled, reference_unoptimized()).run({x});
+    std::vector<Tensor> fast = e.run({x});
+    std::vector<Tensor> ref = engine::Engine(g, ref_rewritten).run({x});
+    std::vector<Tensor> f32_out = engine::Engine(g, reference_unoptimized()).run({x});
+    for (size_t o = 0; o < want.size(); ++o) {
+      ASSERT_EQ(fast[o].shape(), want[o].shape()) << o;
+      EXPECT_EQ(fast[o].dtype(), DType::F32) << o;
+      EXPECT_LT(test::max_rel_diff(fast[o], want[o]), 5e-4f) << o;
+      EXPECT_LT(test::max_rel_diff(ref[o], want[o]), 1e-5f) << o;
+    }
+    EXPECT_GT(test::max_rel_diff(f32_out[1], want[1]), 1e-3f) << "cannot tell bf16 from f32";
+  }
+  auto& plan = e.plan_for(e.input_types(2));
+  for (const auto& s : plan.steps()) {
+    if (s.node.op_type == "Conv") {
+      EXPECT_EQ(s.kernel_name, "onednn") << s.rejected;
+    }
+  }
 }

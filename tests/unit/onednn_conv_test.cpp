@@ -225,7 +225,7 @@ TEST(OnednnConv, RejectsWithReason) {
   KernelInit init{p.node, 17, in, out, consts, 1};
   why.clear();
   EXPECT_EQ(make_onednn_conv(init, why), nullptr);
-  EXPECT_EQ(why, "input 0 dtype i64 (only f32)");
+  EXPECT_EQ(why, "input 0 dtype i64 (only f32, or bf16 in a bf16 convolution)");
 
   // Fused activation with no oneDNN equivalent.
   Problem q = base.problem(rng);

@@ -141,7 +141,9 @@ TEST(Tune, KeepsNodesOutOfInt8UntilTheTargetIsMet) {
   // The saved model is the measured one, with that convolution not in int8.
   EXPECT_NEAR(tune_split_top1(r.graph, o), c.top1, 1e-12);
   for (const auto& n : r.graph.nodes) {
-    if (n.name == conv) EXPECT_EQ(n.op_type, "Conv");
+    if (n.name == conv) {
+      EXPECT_EQ(n.op_type, "Conv");
+    }
   }
 }
 

@@ -16,9 +16,10 @@ namespace qbench::kernels::onednn {
 using dnnl::memory;
 
 // True when every present input and every output is f32; otherwise sets why_not ("input 1 dtype
-// i64"). Inputs listed in `skip` (e.g. shape-like inputs) are not checked.
+// i64"). Inputs listed in `skip` (e.g. shape-like inputs) are not checked, nor the outputs
+// when `outputs` is false.
 bool check_f32(const KernelInit& init, std::string& why_not,
-               std::initializer_list<size_t> skip = {});
+               std::initializer_list<size_t> skip = {}, bool outputs = true);
 
 // Shape and memory::dims are both std::vector<int64_t>; to_dims only documents the crossing.
 inline memory::dims to_dims(const Shape& s) {

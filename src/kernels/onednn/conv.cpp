@@ -62,10 +62,26 @@ class ConvKernel final : public Kernel {
       wdims.insert(wdims.begin(), groups);
     }
     const bool has_bias = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
-    memory::desc src_plain = nhwc_io ? memory::desc(to_dims(x), memory::data_type::f32, tag::nhwc)
-                                     : plain_desc(x);
-    memory::desc dst_plain = nhwc_io ? memory::desc(to_dims(y), memory::data_type::f32, tag::nhwc)
-                                     : plain_desc(y);
+    // bf16 activations between bf16 convolutions (passes/bf16_storage.cpp): the source and/or
+    // destination tensors hold bf16.
+    auto io_type = [](DType t) {
+      return t == DType::BF16 ? memory::data_type::bf16 : memory::data_type::f32;
+    };
+    const memory::data_type src_type = io_type(init.inputs[0].dtype);
+    const memory::data_type dst_type = io_type(init.outputs[0].dtype);
+    if ((src_type == memory::data_type::bf16 || dst_type == memory::data_type::bf16) &&
+        !nhwc_io) {
+      why_not = "bf16 activations only in a channels-last convolution";
+      return false;
+    }
+    if (dst_type == memory::data_type::bf16 && residual) {
+      why_not = "a bf16 output cannot take a residual input";
+      return false;
+    }
+    memory::desc src_plain =
+        nhwc_io ? memory::desc(to_dims(x), src_type, tag::nhwc) : plain_desc(x);
+    memory::desc dst_plain =
+        nhwc_io ? memory::desc(to_dims(y), dst_type, tag::nhwc) : plain_desc(y);
     memory::desc wei_plain = plain_desc(wdims);
     memory::desc bias_md = has_bias ? plain_desc(Shape{w[0]}) : memory::desc();
     tag t = act_tag(layout, nd);
@@ -78,7 +94,7 @@ class ConvKernel final : public Kernel {
     const memory::data_type cdt =
         bf16 && !emulated_ ? memory::data_type::bf16 : memory::data_type::f32;
     memory::desc src_md(to_dims(x), cdt, t);
-    memory::desc dst_md(to_dims(y), memory::data_type::f32, t);
+    memory::desc dst_md(to_dims(y), emulated_ ? memory::data_type::f32 : dst_type, t);
     memory::desc wei_any(wdims, cdt, tag::any);
 
     dnnl::primitive_attr attr = scratch_attr();
@@ -106,6 +122,7 @@ class ConvKernel final : public Kernel {
     prim_.build(pd, dnnl::convolution_forward(pd), wei_plain, init.constants[1]->raw(), src_plain,
                 dst_plain, bias_md, residual);
     residual_ = residual;
+    bf16_src_ = src_type == memory::data_type::bf16;
     if (residual) impl_ += ", residual as sum post-op";
     return true;
   }
@@ -115,7 +132,8 @@ class ConvKernel final : public Kernel {
     const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
     if (residual_ && outputs[0]->raw() != inputs[3]->raw())
       std::memcpy(outputs[0]->raw(), inputs[3]->raw(), outputs[0]->numel() * sizeof(float));
-    if (!emulated_) {
+    // A bf16 source is already rounded; the emulated primitive's reorder widens it to f32.
+    if (!emulated_ || bf16_src_) {
       prim_.run(inputs[0]->raw(), bias, outputs[0]);
       return;
     }
@@ -134,6 +152,7 @@ class ConvKernel final : public Kernel {
   std::string impl_;
   bool emulated_ = false;
   bool residual_ = false;
+  bool bf16_src_ = false;
 };
 
 }  // namespace
@@ -201,11 +220,20 @@ ConvLayout conv_layout() {
 }
 
 std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& why_not) {
-  if (!check_f32(init, why_not)) return nullptr;
   if (init.inputs.size() < 2 || init.outputs.size() != 1) {
     why_not = "expects X, W[, B] and one output";
     return nullptr;
   }
+  // X and Y may hold bf16 in a bf16 convolution (bf16 activations, passes/bf16_storage.cpp).
+  const bool bf16 = init.node.compute_type == DType::BF16;
+  for (const auto& [what, t] : {std::pair{"input", init.inputs[0].dtype},
+                                 std::pair{"output", init.outputs[0].dtype}})
+    if (t != DType::F32 && !(bf16 && t == DType::BF16)) {
+      why_not = fmt::format("{} 0 dtype {} (only f32, or bf16 in a bf16 convolution)", what,
+                            dtype_name(t));
+      return nullptr;
+    }
+  if (!check_f32(init, why_not, {0}, /*outputs=*/false)) return nullptr;
   int nd = static_cast<int>(init.inputs[0].shape.size());
   if (nd < 3 || nd > 5 || init.inputs[1].shape.size() != init.inputs[0].shape.size()) {
     why_not = fmt::format("rank {} (only 1-D to 3-D convolutions)", nd);

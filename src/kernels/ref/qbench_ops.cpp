@@ -397,14 +397,38 @@ void ref_qbench_max_pool(const ir::Node& node, int64_t opset, std::span<const Te
 // ---- Conv with a residual input ---------------------------------------------------------------
 
 // qbench.Conv: X, W[, B][, Z] -> activations(Conv(X, W, B) + Z), with numpy broadcasting of Z
-// (passes/fuse_add.cpp); channels_last = 1 makes X, Z and Y NHWC.
+// (passes/fuse_add.cpp); channels_last = 1 makes X, Z and Y NHWC. One that computes in bf16
+// (ir::Node::compute_type; its weights are bf16 values already) rounds X to bf16 first, as the
+// fast kernels do; X may arrive in bf16 and output_dtype = BFLOAT16 rounds Y to bf16
+// (passes/bf16_storage.cpp).
+DType conv_output_dtype(const ir::Node& node) {
+  const int64_t t = node.attr_int("output_dtype", int64_t(DType::F32));
+  if (t != int64_t(DType::F32) && t != int64_t(DType::BF16))
+    fail("{}: output_dtype must be FLOAT or BFLOAT16, got {}", node.describe(), t);
+  return DType(t);
+}
+
+// X as f32, rounded to bf16 values when `bf16`.
+Tensor conv_input(const Tensor& t, bool bf16) {
+  Tensor f(DType::F32, t.shape());
+  float* y = f.data<float>();
+  if (t.dtype() == DType::BF16)
+    for (int64_t i = 0; i < t.numel(); ++i) y[i] = bf16_to_float(t.data<uint16_t>()[i]);
+  else if (bf16)
+    for (int64_t i = 0; i < t.numel(); ++i) y[i] = bf16_to_float(float_to_bf16(t.data<float>()[i]));
+  else
+    std::memcpy(y, t.raw(), t.numel() * sizeof(float));
+  return f;
+}
+
 Tensor conv_plus_z(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in) {
   const bool nhwc = channels_last(node);
   ir::Node conv = standard(node);
   conv.inputs.resize(std::min<size_t>(conv.inputs.size(), 3));
-  Tensor x = nhwc ? transpose(*in[0], {0, 3, 1, 2}) : Tensor();
+  Tensor x = conv_input(*in[0], node.compute_type == DType::BF16);
+  if (nhwc) x = transpose(x, {0, 3, 1, 2});
   std::vector<const Tensor*> ins(in.begin(), in.begin() + std::min<size_t>(in.size(), 3));
-  if (nhwc) ins[0] = &x;
+  ins[0] = &x;
   Tensor y = run_reference(conv, opset, ins)[0];
   if (in.size() > 3 && in[3]) {
     Tensor z = nhwc ? transpose(*in[3], {0, 3, 1, 2}) : Tensor();
@@ -427,6 +451,9 @@ void infer_qbench_conv(InferContext& ctx) {
       ctx.constants.begin(), ctx.constants.begin() + std::min<size_t>(ctx.constants.size(), 3));
   conv.inputs.resize(in.size());
   if (nhwc) in[0].shape = nhwc_to_nchw(in[0].shape);
+  if (in[0].dtype != DType::F32 && in[0].dtype != DType::BF16)
+    fail("{}: X must be float or bfloat16, got {}", ctx.node.describe(), dtype_name(in[0].dtype));
+  in[0].dtype = DType::F32;  // bf16 activations (see above)
   std::vector<TensorType> y = std_infer(conv, ctx.opset, in, consts);
   if (ctx.has_input(3)) {
     TensorType z = ctx.inputs[3];
@@ -436,12 +463,20 @@ void infer_qbench_conv(InferContext& ctx) {
     y = std_infer(add, 14, {y[0], z}, {nullptr, nullptr});
   }
   if (nhwc) y[0].shape = nchw_to_nhwc(y[0].shape);
+  if (ctx.node.has_attr("output_dtype")) y[0].dtype = conv_output_dtype(ctx.node);
+  if (y[0].dtype == DType::BF16 && ctx.has_input(3))
+    fail("{}: a bf16 output_dtype cannot take a residual input", ctx.node.describe());
   ctx.outputs = {y[0]};
 }
 
 void ref_qbench_conv(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
                      std::span<Tensor* const> out) {
   Tensor y = conv_plus_z(node, opset, in);
+  if (out[0]->dtype() == DType::BF16) {
+    for (int64_t i = 0; i < y.numel(); ++i)
+      out[0]->data<uint16_t>()[i] = float_to_bf16(y.data<float>()[i]);
+    return;
+  }
   std::memcpy(out[0]->raw(), y.raw(), y.numel() * sizeof(float));
 }
 

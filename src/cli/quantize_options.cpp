@@ -43,6 +43,7 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
          a.recipe);
   o.reduce_range = a.reduce_range;
   o.equalize = a.equalize;
+  o.bias_correct = a.bias_correct;
   o.group_size = a.group_size;
   o.calib.data = a.calib_data;
   o.calib.size = a.calib_size;
@@ -58,6 +59,8 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   if (quant::is_static_int8(o.recipe) && o.calib.data.empty() &&
       !(!a.calib_table.empty() && std::filesystem::exists(a.calib_table)))
     fail("static-int8 needs --calib-data (or an existing --calib-table)");
+  if (a.bias_correct && o.calib.data.empty())
+    fail("--bias-correct measures each layer's input on calibration images: give --calib-data");
   return o;
 }
 
@@ -75,6 +78,10 @@ void add_quantize_options(CLI::App* c, QuantizeArgs& a, bool static_only) {
               "int8/int4 recipes: cross-layer equalization first (Nagel et al. 2019): balances the "
               "per-channel weight ranges of consecutive convolutions (through Relu/MaxPool) "
               "without changing the FP32 function; helps --per-tensor weights");
+  c->add_flag("--bias-correct", a.bias_correct,
+              "static-int8: bias correction (Nagel et al. 2019): subtracts from each Conv/Gemm "
+              "bias the mean shift its quantized weights cause, (W_q - W) E[x], with E[x] the "
+              "layer input's channel means on the calibration images");
   c->add_option("--calib-data", a.calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
                 "fashion-mnist:DIR, mnist:DIR, folder:DIR)");

@@ -17,6 +17,7 @@ struct QuantizeArgs {
   bool dynamic_conv = false;
   bool reduce_range = false;
   bool equalize = false;
+  bool bias_correct = false;
   std::string calib_data;
   std::string mean, std;
   data::ImageOptions image;

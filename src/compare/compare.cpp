@@ -106,6 +106,7 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   quant::QuantizeOptions qo = quantize_options(o, recipe);
   qo.per_channel = !spec.per_tensor;
   qo.equalize = spec.equalize;
+  qo.bias_correct = spec.bias_correct;
   quant::QuantizeResult q = quant::quantize(model, qo);
   v.quantize_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   v.calib_seconds = q.calib_seconds;

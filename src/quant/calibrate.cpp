@@ -28,7 +28,8 @@ std::vector<int64_t> calibration_indices(int64_t count, int64_t size, uint32_t s
 }
 
 CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>& tensors,
-                              const CalibOptions& opts) {
+                              const CalibOptions& opts,
+                              const std::map<std::string, int64_t>& channel_axes) {
   if (opts.data.empty()) fail("static quantization needs calibration data: give --calib-data");
   if (opts.size < 1) fail("--calib-size must be at least 1 (got {})", opts.size);
   if (opts.batch < 1) fail("--calib-batch must be at least 1 (got {})", opts.batch);
@@ -60,7 +61,11 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
   }
   CalibStats st;
   st.dataset = ds.name;
-  for (const auto& t : tensors) st.observers.emplace(t, Observer(opts.bins));
+  for (const auto& t : tensors) {
+    Observer& o = st.observers.emplace(t, Observer(opts.bins)).first->second;
+    auto axis = channel_axes.find(t);
+    if (axis != channel_axes.end()) o.track_channels(axis->second);
+  }
   // A model with a fixed batch gets only whole batches of its size.
   const int64_t batch = bind.fixed_batch > 0 ? bind.fixed_batch : opts.batch;
   int64_t usable = ds.count;

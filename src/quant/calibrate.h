@@ -44,8 +44,10 @@ struct CalibStats {
 };
 
 // Observes `tensors` (f32 values computed by g, or graph inputs) over the calibration images.
+// Those in `channel_axes` also get their channel means along that axis (Observer::track_channels).
 CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>& tensors,
-                              const CalibOptions& opts);
+                              const CalibOptions& opts,
+                              const std::map<std::string, int64_t>& channel_axes = {});
 
 // The indices of `size` images drawn from `count` with the seed (sorted, deterministic).
 std::vector<int64_t> calibration_indices(int64_t count, int64_t size, uint32_t seed);

@@ -72,6 +72,38 @@ void Observer::observe(const Tensor& t) {
   if (t.dtype() != DType::F32)
     fail("only f32 tensors can be observed, got {}", dtype_name(t.dtype()));
   observe(t.data<float>(), t.numel());
+  if (channel_axis_ < 0 || t.numel() == 0) return;
+  if (channel_axis_ >= t.rank())
+    fail("channel axis {} of a rank-{} tensor {}", channel_axis_, t.rank(), shape_str(t.shape()));
+  const int64_t channels = t.dim(channel_axis_);
+  if (channel_sum_.empty()) channel_sum_.assign(size_t(channels), 0.0);
+  if (int64_t(channel_sum_.size()) != channels)
+    fail("the tensor had {} channels and now has {} ({})", channel_sum_.size(), channels,
+         shape_str(t.shape()));
+  int64_t inner = 1;
+  for (int64_t d = channel_axis_ + 1; d < t.rank(); ++d) inner *= t.dim(d);
+  const int64_t outer = t.numel() / (channels * inner);
+  const float* x = t.data<float>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* row = x + (o * channels + c) * inner;
+      double s = 0;
+      for (int64_t i = 0; i < inner; ++i) s += row[i];
+      channel_sum_[size_t(c)] += s;
+    }
+  per_channel_ += outer * inner;
+}
+
+void Observer::track_channels(int64_t axis) {
+  if (axis < 0) fail("channel axis must be >= 0 (got {})", axis);
+  if (count_) fail("channel tracking must start before the first observation");
+  channel_axis_ = axis;
+}
+
+std::vector<double> Observer::channel_means() const {
+  std::vector<double> m(channel_sum_.size());
+  for (size_t c = 0; c < m.size(); ++c) m[c] = channel_sum_[c] / double(per_channel_);
+  return m;
 }
 
 void Observer::merge(const Observer& other) {
@@ -90,6 +122,13 @@ void Observer::merge(const Observer& other) {
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
   count_ += o.count_;
+  if (o.channel_axis_ != channel_axis_)
+    fail("cannot merge observers tracking channels along different axes");
+  if (channel_sum_.empty()) channel_sum_.assign(o.channel_sum_.size(), 0.0);
+  if (o.channel_sum_.size() != channel_sum_.size())
+    fail("cannot merge observers of {} and {} channels", channel_sum_.size(), o.channel_sum_.size());
+  for (size_t c = 0; c < channel_sum_.size(); ++c) channel_sum_[c] += o.channel_sum_[c];
+  per_channel_ += o.per_channel_;
 }
 
 }  // namespace qbench::quant

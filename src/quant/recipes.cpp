@@ -8,6 +8,7 @@
 #include "kernels/kernel.h"
 #include "passes/passes.h"
 #include "quant/calib_table.h"
+#include "quant/bias_correction.h"
 #include "quant/equalize.h"
 #include "quant/rewrites.h"
 #include "quant/weights.h"
@@ -107,12 +108,18 @@ VariantSpec parse_variant(const std::string& s) {
       v.per_tensor = true;
     else if (opt == "equalize")
       v.equalize = true;
+    else if (opt == "bias-correct")
+      v.bias_correct = true;
     else
-      fail("variant '{}': unknown option '{}' after '+' (expected per-tensor or equalize)", s, opt);
+      fail("variant '{}': unknown option '{}' after '+' (expected per-tensor, equalize or "
+           "bias-correct)",
+           s, opt);
     plus = next;
   }
   if (v.equalize && !has_integer_weights(v.recipe))
     fail("variant '{}': equalize applies to the int8 and int4 recipes", s);
+  if (v.bias_correct && !is_static_int8(v.recipe))
+    fail("variant '{}': bias-correct applies to the static-int8 recipes", s);
   return v;
 }
 
@@ -234,6 +241,8 @@ ir::Graph prepare_for_quantization(const ir::Graph& model,
 QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   QuantizeResult r;
   ir::Graph g = prepare_for_quantization(model, opts.shapes);
+  if (opts.bias_correct && !is_static_int8(opts.recipe))
+    fail("--bias-correct applies to the static-int8 recipes, not {}", recipe_name(opts.recipe));
   if (opts.equalize) {
     if (!has_integer_weights(opts.recipe))
       fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
@@ -311,6 +320,16 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
       qo.exclude = opts.exclude;
       qo.exclude.insert(qo.exclude.end(), opts.bf16_nodes.begin(), opts.bf16_nodes.end());
       QdqPlan plan = plan_qdq(g, qo);
+      if (opts.bias_correct) {
+        const BiasCorrectionReport bc = correct_biases(g, plan, weight_qmax, opts.calib);
+        r.notes.push_back(fmt::format(
+            "bias correction: {} layer{} ({} given a bias){}", bc.layers, bc.layers == 1 ? "" : "s",
+            bc.added_biases,
+            bc.worst_layer.empty() ? ""
+                                   : fmt::format(", largest shift {:.3g} of the bias range in {}",
+                                                 bc.largest_shift, bc.worst_layer)));
+        plan = plan_qdq(g, qo);  // the new biases join the plan
+      }
       r.calibrated_tensors = plan.calibrated_tensors();
       CalibTable table;
       const bool load = !opts.calib_table.empty() && std::filesystem::exists(opts.calib_table);

@@ -84,11 +84,11 @@ check "only the missing variant is redone" bash -c \
 
 # A recipe with options is a variant of its own: its row, its file, its own result.
 "$QBENCH" compare --model "$SRC/models/lenet.onnx" --data fashion-mnist --limit 100 --calib-size 64 \
-  --recipes static-int8,static-int8+per-tensor+equalize --min-seconds 0.1 --min-queries 10 \
+  --recipes static-int8,static-int8+per-tensor+equalize+bias-correct --min-seconds 0.1 --min-queries 10 \
   --warmup-s 0.05 --out "$OUT/variants" >"$OUT/variants.txt" 2>"$OUT/variants.err"
 check "a variant with options runs" test $? -eq 0
-check "its console row" grep -q '^static-int8+per-tensor+equalize ' "$OUT/variants.txt"
-check "its model file" test -s "$OUT/variants/models/static-int8+per-tensor+equalize.onnx"
+check "its console row" grep -q '^static-int8+per-tensor+equalize+bias-correct ' "$OUT/variants.txt"
+check "its model file" test -s "$OUT/variants/models/static-int8+per-tensor+equalize+bias-correct.onnx"
 check "a bad option is named" bash -c "'$QBENCH' compare --model '$SRC/models/lenet.onnx' \
   --data fashion-mnist --recipes static-int8+fast --out '$OUT/bad' 2>&1 >/dev/null | grep -q \"unknown option 'fast'\""
 

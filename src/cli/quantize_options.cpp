@@ -44,6 +44,8 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   o.reduce_range = a.reduce_range;
   o.equalize = a.equalize;
   o.bias_correct = a.bias_correct;
+  o.smooth_quant = a.smooth_quant;
+  o.smooth_alpha = a.smooth_alpha;
   o.group_size = a.group_size;
   o.calib.data = a.calib_data;
   o.calib.size = a.calib_size;
@@ -59,8 +61,9 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
   if (quant::is_static_int8(o.recipe) && o.calib.data.empty() &&
       !(!a.calib_table.empty() && std::filesystem::exists(a.calib_table)))
     fail("static-int8 needs --calib-data (or an existing --calib-table)");
-  if (a.bias_correct && o.calib.data.empty())
-    fail("--bias-correct measures each layer's input on calibration images: give --calib-data");
+  if ((a.bias_correct || a.smooth_quant) && o.calib.data.empty())
+    fail("{} measures each layer's input on calibration images: give --calib-data",
+         a.bias_correct ? "--bias-correct" : "--smooth-quant");
   return o;
 }
 
@@ -82,6 +85,14 @@ void add_quantize_options(CLI::App* c, QuantizeArgs& a, bool static_only) {
               "static-int8: bias correction (Nagel et al. 2019): subtracts from each Conv/Gemm "
               "bias the mean shift its quantized weights cause, (W_q - W) E[x], with E[x] the "
               "layer input's channel means on the calibration images");
+  c->add_flag("--smooth-quant", a.smooth_quant,
+              "static-int8: SmoothQuant (Xiao et al. 2023): divides each channel of a "
+              "LayerNormalization -> MatMul input by s = max|X|^alpha / max|W|^(1-alpha) (folded "
+              "into the normalization) and multiplies the weight rows by it; same FP32 function, "
+              "easier per-tensor activation ranges");
+  c->add_option("--smooth-alpha", a.smooth_alpha, "static-int8 --smooth-quant: migration strength")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   c->add_option("--calib-data", a.calib_data,
                 "static-int8: dataset whose TRAIN split calibrates (fashion-mnist, "
                 "fashion-mnist:DIR, mnist:DIR, folder:DIR)");

@@ -18,6 +18,8 @@ struct QuantizeArgs {
   bool reduce_range = false;
   bool equalize = false;
   bool bias_correct = false;
+  bool smooth_quant = false;
+  float smooth_alpha = 0.5f;
   std::string calib_data;
   std::string mean, std;
   data::ImageOptions image;

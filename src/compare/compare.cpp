@@ -107,6 +107,7 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   qo.per_channel = !spec.per_tensor;
   qo.equalize = spec.equalize;
   qo.bias_correct = spec.bias_correct;
+  qo.smooth_quant = spec.smooth_quant;
   quant::QuantizeResult q = quant::quantize(model, qo);
   v.quantize_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   v.calib_seconds = q.calib_seconds;

@@ -76,7 +76,10 @@ void Observer::observe(const Tensor& t) {
   if (channel_axis_ >= t.rank())
     fail("channel axis {} of a rank-{} tensor {}", channel_axis_, t.rank(), shape_str(t.shape()));
   const int64_t channels = t.dim(channel_axis_);
-  if (channel_sum_.empty()) channel_sum_.assign(size_t(channels), 0.0);
+  if (channel_sum_.empty()) {
+    channel_sum_.assign(size_t(channels), 0.0);
+    channel_absmax_.assign(size_t(channels), 0.0f);
+  }
   if (int64_t(channel_sum_.size()) != channels)
     fail("the tensor had {} channels and now has {} ({})", channel_sum_.size(), channels,
          shape_str(t.shape()));
@@ -88,8 +91,13 @@ void Observer::observe(const Tensor& t) {
     for (int64_t c = 0; c < channels; ++c) {
       const float* row = x + (o * channels + c) * inner;
       double s = 0;
-      for (int64_t i = 0; i < inner; ++i) s += row[i];
+      float m = channel_absmax_[size_t(c)];
+      for (int64_t i = 0; i < inner; ++i) {
+        s += row[i];
+        m = std::max(m, std::fabs(row[i]));
+      }
       channel_sum_[size_t(c)] += s;
+      channel_absmax_[size_t(c)] = m;
     }
   per_channel_ += outer * inner;
 }
@@ -124,10 +132,16 @@ void Observer::merge(const Observer& other) {
   count_ += o.count_;
   if (o.channel_axis_ != channel_axis_)
     fail("cannot merge observers tracking channels along different axes");
-  if (channel_sum_.empty()) channel_sum_.assign(o.channel_sum_.size(), 0.0);
+  if (channel_sum_.empty()) {
+    channel_sum_.assign(o.channel_sum_.size(), 0.0);
+    channel_absmax_.assign(o.channel_sum_.size(), 0.0f);
+  }
   if (o.channel_sum_.size() != channel_sum_.size())
     fail("cannot merge observers of {} and {} channels", channel_sum_.size(), o.channel_sum_.size());
-  for (size_t c = 0; c < channel_sum_.size(); ++c) channel_sum_[c] += o.channel_sum_[c];
+  for (size_t c = 0; c < channel_sum_.size(); ++c) {
+    channel_sum_[c] += o.channel_sum_[c];
+    channel_absmax_[c] = std::max(channel_absmax_[c], o.channel_absmax_[c]);
+  }
   per_channel_ += o.per_channel_;
 }
 

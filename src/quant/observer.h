@@ -30,11 +30,13 @@ class Observer {
   void observe(const Tensor& t);
   // Adds another observer's statistics (same number of bins).
   void merge(const Observer& other);
-  // Also sums the values of each index along `axis` (the channels), for channel_means(); set
-  // before the first observe(). Bias correction reads the means of the layers' inputs.
+  // Also follows each index along `axis` (the channels), for channel_means() and
+  // channel_absmax(); set before the first observe(). Bias correction reads the means of the
+  // layers' inputs, SmoothQuant their largest magnitudes.
   void track_channels(int64_t axis);
-  // The mean of each channel (empty unless tracked and observed).
+  // The mean and the largest |x| of each channel (empty unless tracked and observed).
   std::vector<double> channel_means() const;
+  const std::vector<float>& channel_absmax() const { return channel_absmax_; }
 
   int64_t count() const { return count_; }
   float min() const { return min_; }
@@ -49,6 +51,7 @@ class Observer {
   int bins_;
   int64_t channel_axis_ = -1;
   std::vector<double> channel_sum_;
+  std::vector<float> channel_absmax_;
   int64_t per_channel_ = 0;  // values seen in each channel
   int64_t count_ = 0;
   float min_ = 0.0f, max_ = 0.0f;

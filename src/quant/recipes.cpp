@@ -10,6 +10,7 @@
 #include "quant/calib_table.h"
 #include "quant/bias_correction.h"
 #include "quant/equalize.h"
+#include "quant/smooth_quant.h"
 #include "quant/rewrites.h"
 #include "quant/weights.h"
 
@@ -110,16 +111,19 @@ VariantSpec parse_variant(const std::string& s) {
       v.equalize = true;
     else if (opt == "bias-correct")
       v.bias_correct = true;
+    else if (opt == "smooth-quant")
+      v.smooth_quant = true;
     else
-      fail("variant '{}': unknown option '{}' after '+' (expected per-tensor, equalize or "
-           "bias-correct)",
+      fail("variant '{}': unknown option '{}' after '+' (expected per-tensor, equalize, "
+           "bias-correct or smooth-quant)",
            s, opt);
     plus = next;
   }
   if (v.equalize && !has_integer_weights(v.recipe))
     fail("variant '{}': equalize applies to the int8 and int4 recipes", s);
-  if (v.bias_correct && !is_static_int8(v.recipe))
-    fail("variant '{}': bias-correct applies to the static-int8 recipes", s);
+  if ((v.bias_correct || v.smooth_quant) && !is_static_int8(v.recipe))
+    fail("variant '{}': {} applies to the static-int8 recipes", s,
+         v.bias_correct ? "bias-correct" : "smooth-quant");
   return v;
 }
 
@@ -243,12 +247,23 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   ir::Graph g = prepare_for_quantization(model, opts.shapes);
   if (opts.bias_correct && !is_static_int8(opts.recipe))
     fail("--bias-correct applies to the static-int8 recipes, not {}", recipe_name(opts.recipe));
+  if (opts.smooth_quant && !is_static_int8(opts.recipe))
+    fail("--smooth-quant applies to the static-int8 recipes, not {}", recipe_name(opts.recipe));
   if (opts.equalize) {
     if (!has_integer_weights(opts.recipe))
       fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
     const int pairs = equalize_cross_layer(g);
     r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced", pairs,
                                   pairs == 1 ? "" : "s"));
+  }
+  if (opts.smooth_quant) {
+    const SmoothQuantReport sq = smooth_quant(g, opts.calib, opts.smooth_alpha);
+    r.notes.push_back(fmt::format(
+        "SmoothQuant (alpha {}): {} LayerNormalization -> MatMul input{} smoothed{}",
+        opts.smooth_alpha, sq.pairs, sq.pairs == 1 ? "" : "s",
+        sq.worst.empty() ? ""
+                         : fmt::format(" (largest channel {:.3g}x the median, after {})",
+                                       sq.largest_ratio, sq.worst)));
   }
   const ir::Graph prepared = g;
 

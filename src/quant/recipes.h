@@ -40,14 +40,15 @@ const char* recipe_description(Recipe r);
 Recipe parse_recipe(const std::string& s);
 
 // A compare variant: a recipe with options, written "recipe[+option...]", options per-tensor
-// (one scale per weight tensor), equalize (cross-layer equalization) and bias-correct (static
-// int8: bias correction), e.g. "static-int8+per-tensor+equalize+bias-correct". An Error names a
-// bad recipe or option.
+// (one scale per weight tensor), equalize (cross-layer equalization), bias-correct and
+// smooth-quant (static int8: bias correction, SmoothQuant), e.g.
+// "static-int8+per-tensor+equalize+bias-correct". An Error names a bad recipe or option.
 struct VariantSpec {
   Recipe recipe = Recipe::Fp32;
   bool per_tensor = false;
   bool equalize = false;
   bool bias_correct = false;
+  bool smooth_quant = false;
 };
 VariantSpec parse_variant(const std::string& s);
 std::vector<Recipe> all_recipes();
@@ -77,6 +78,10 @@ struct QuantizeOptions {
   // static-int8: bias correction (quant/bias_correction.h) of the quantized Conv/Gemm layers,
   // from their inputs' channel means on the calibration images.
   bool bias_correct = false;
+  // static-int8: SmoothQuant (quant/smooth_quant.h) of LayerNormalization -> MatMul inputs,
+  // with this migration strength alpha.
+  bool smooth_quant = false;
+  float smooth_alpha = 0.5f;
   // static-int8: nodes kept out of int8 and stored as the bf16 recipe stores them (bfloat16
   // weights, computed in bf16 where the CPU has it), for mixed int8/bf16/fp32 models.
   std::vector<std::string> bf16_nodes;

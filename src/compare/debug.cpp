@@ -189,7 +189,9 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
   say("quantizing the whole model");
   quant::QuantizeResult full = quant::quantize(model, qo);
   r.calib_source = full.calib_source;
-  const ir::Graph prepared = quant::prepare_for_quantization(model, qo.shapes);
+  // Equalization and SmoothQuant rescale channels of the float model's tensors: compare with the
+  // float model as the variant rewrote it (the same function, the same tensor names).
+  const ir::Graph prepared = full.float_graph;
   if (full.quantized_nodes.empty()) fail("{}: the recipe quantizes no node", model_name);
 
   const auto qt = quantized_tensors(full.graph);

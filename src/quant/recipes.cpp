@@ -266,6 +266,7 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
                                        sq.largest_ratio, sq.worst)));
   }
   const ir::Graph prepared = g;
+  r.float_graph = prepared;
 
   // The lowest opset each recipe's ops need: per-axis DequantizeLinear (13), DynamicQuantizeLinear
   // (11), Q/DQ (10), Cast to/from bfloat16 (13).

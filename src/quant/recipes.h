@@ -111,6 +111,10 @@ struct QuantizedNode {
 
 struct QuantizeResult {
   ir::Graph graph;
+  // The float model `graph` stands for: the prepared model (prepare_for_quantization) after the
+  // rewrites that keep its function but not its tensors (cross-layer equalization, SmoothQuant),
+  // tensors named as in `graph`. Per-tensor comparisons (qbench debug) are made against it.
+  ir::Graph float_graph;
   std::map<std::string, int> quantized_by_op;  // op type -> nodes quantized
   std::vector<QuantizedNode> quantized_nodes;
   std::vector<std::string> bf16_nodes;  // static-int8 with QuantizeOptions::bf16_nodes: stored bf16

@@ -15,6 +15,11 @@ struct Reader {
   bool transposed = false;  // Gemm with transB: B is [N, K]
 };
 
+// Flat index of W_k's element j (row k of B [K, N], or column k of a transposed B [N, K]).
+int64_t weight_index(bool transposed, int64_t kdim, int64_t n, int64_t k, int64_t j) {
+  return transposed ? j * kdim + k : k * n + j;
+}
+
 struct Site {
   size_t norm = 0;
   std::vector<Reader> readers;
@@ -89,8 +94,7 @@ SmoothQuantReport smooth_quant(ir::Graph& g, const CalibOptions& calib, float al
       const int64_t n = r.transposed ? b.dim(0) : b.dim(1);
       for (size_t c = 0; c < k; ++c)
         for (int64_t j = 0; j < n; ++j) {
-          const float v = b.data<float>()[r.transposed ? j * int64_t(k) + int64_t(c)
-                                                       : int64_t(c) * n + j];
+          const float v = b.data<float>()[weight_index(r.transposed, int64_t(k), n, int64_t(c), j)];
           w[c] = std::max(w[c], std::fabs(v));
         }
     }
@@ -115,8 +119,7 @@ SmoothQuantReport smooth_quant(ir::Graph& g, const CalibOptions& calib, float al
       const int64_t n = r.transposed ? b->dim(0) : b->dim(1);
       for (size_t c = 0; c < k; ++c)
         for (int64_t j = 0; j < n; ++j)
-          b->data<float>()[r.transposed ? j * int64_t(k) + int64_t(c) : int64_t(c) * n + j] *=
-              s[c];
+          b->data<float>()[weight_index(r.transposed, int64_t(k), n, int64_t(c), j)] *= s[c];
     }
     rep.pairs++;
     if (ratio > rep.largest_ratio) {

@@ -134,3 +134,32 @@ TEST(Debug, DeliberatelyClippedLayerRanksFirst) {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST(Debug, EqualizedVariantIsComparedWithItsOwnFloatModel) {
+  // Cross-layer equalization rescales the channels of LeNet's first convolution (weights and
+  // output) without changing the function: debug must compare that output and those weights
+  // with the equalized float model, or they would look wrong by the scale factors (a few dB).
+  const std::string path = test::models_dir() + "/lenet.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is not in the zoo";
+  const ir::Graph m = onnxio::load_model(path);
+  compare::DebugOptions o;
+  o.quant.recipe = quant::Recipe::StaticInt8;
+  o.quant.calib.data = "fashion-mnist";
+  o.quant.calib.size = 256;
+  o.quant.per_channel = false;
+  o.quant.equalize = true;
+  o.data = "fashion-mnist";
+  o.images = 100;
+  o.kernel_images = 1;
+  o.sensitivity = false;
+  const compare::DebugReport r = compare::debug_quantization(m, "lenet", o);
+  int convs = 0;
+  for (const auto& l : r.layers) {
+    if (l.op_type != "Conv") continue;
+    convs++;
+    EXPECT_GT(l.weight_sqnr, 20.0) << l.name;
+    EXPECT_GT(l.own_sqnr, 20.0) << l.name;
+    EXPECT_GT(l.model_sqnr, 15.0) << l.name;
+  }
+  EXPECT_EQ(convs, 2);
+}

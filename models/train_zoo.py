@@ -21,6 +21,13 @@ Recipe (all models):
       resnet     12 ep  lr 3e-3  wd 5e-4  batch 128  crop2+flip  smoothing 0.1
       mobilenet   8 ep  lr 3e-3  wd 1e-4  batch 128  crop2+flip  smoothing 0.1
       vit         7 ep  lr 2e-3  wd 5e-2  batch  64  no aug
+      mobilenetv2 3 ep  lr 1e-2  wd 1e-4  batch 128  crop2+flip  smoothing 0.1
+    mobilenetv2 is MobileNetV2's layout (expansion 6) trained at a high learning
+    rate on purpose: a few expansion channels die (always 0 after ReLU6), the
+    depthwise BatchNorm after them sees variance ~0, and folding it scales those
+    channels' depthwise weights ~100x the others, the mechanism behind MobileNetV2's
+    per-tensor PTQ collapse (Krishnamoorthi 2018; Nagel et al. 2019). It is the
+    zoo's model where one weight scale per tensor struggles.
     ("crop2" = random 28x28 crop of the 2-pixel zero-padded image, "flip" =
     random horizontal flip; both per sample, in uint8 space.)  RECIPES below
     is the source of truth.  ~25 min in total on one otherwise idle core.
@@ -237,6 +244,29 @@ class MobileNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class MobileNetV2(nn.Module):
+    # MobileNetV2's inverted residuals at expansion 6 (first block 1); stem stride 2.
+    CFG = [(1, 16, 1), (6, 24, 2), (6, 24, 1), (6, 32, 1), (6, 32, 1), (6, 64, 2), (6, 64, 1)]
+
+    def __init__(self, last=128):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True))
+        blocks, cin = [], 16
+        for t, c, s in self.CFG:
+            blocks.append(InvertedResidual(cin, c, s, t))
+            cin = c
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Conv2d(cin, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU6(inplace=True))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = Linear(last, 10)
+
+    def forward(self, x):
+        x = self.head(self.blocks(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
 class Attention(nn.Module):
     """Multi-head self attention written out explicitly (MatMul/Softmax in ONNX).
 
@@ -320,8 +350,13 @@ RECIPES = {
                       lr=3e-3, wd=1e-4, batch=128, aug="crop2+flip", smoothing=0.1),
     "vit": dict(make=ViT, normalize=False, opset=17, epochs=7, lr=2e-3, wd=5e-2,
                 batch=64, aug="", smoothing=0.0),
+    # High learning rate on purpose (see the docstring); qbench demo adds its per-tensor rows.
+    "mobilenetv2": dict(channels_last=True, make=MobileNetV2, normalize=True, opset=13,
+                        epochs=3, lr=1e-2, wd=1e-4, batch=128, aug="crop2+flip", smoothing=0.1,
+                        demo_variants=["static-int8+per-tensor",
+                                       "static-int8+per-tensor+bias-correct"]),
 }
-ORDER = ["mlp", "lenet", "resnet", "mobilenet", "vit"]
+ORDER = ["mlp", "lenet", "resnet", "mobilenet", "vit", "mobilenetv2"]
 
 
 def one_cycle(step, total, warm_frac=0.05):
@@ -484,6 +519,8 @@ def main():
                          "schedule": "one-cycle: 5% linear warm-up, cosine decay to 0 (per step)",
                          "train_seconds": round(secs, 1)},
         }
+        if r.get("demo_variants"):
+            entries[name]["demo_variants"] = r["demo_variants"]
         log(f"[{name}] top1={top1_n / 1e4:.4f} top5={top5_n / 1e4:.4f} params={params} "
             f"onnx_bytes={len(blob)} train_s={secs:.0f} ops={json.dumps(ops, sort_keys=True)}")
         zoo = {"dataset": "fashion-mnist",

@@ -11,6 +11,7 @@
 #include "data/npy.h"
 #include "kernels/kernel.h"
 #include "onnx/onnx_io.h"
+#include "quant/recipes.h"
 #include "report/json.h"
 #include "report/reporter.h"
 
@@ -93,6 +94,19 @@ void run_demo(const DemoArgs& a) {
     o.model = zoo_path(zoo, m.at("file"));
     o.data = a.data;
     o.recipes = demo_recipes(onnxio::load_model(o.model));
+    // A model may ask for more variants (the zoo's MobileNetV2 shows per-tensor weights failing
+    // and what recovers them): "demo_variants", compare's recipe[+option] names.
+    if (m.contains("demo_variants")) {
+      const auto& extra = m.at("demo_variants");
+      if (!extra.is_array())
+        fail("'{}': \"demo_variants\" of model '{}' must be a list of strings", index, name);
+      for (const auto& v : extra) {
+        if (!v.is_string())
+          fail("'{}': \"demo_variants\" of model '{}' must be a list of strings", index, name);
+        quant::parse_variant(v.get<std::string>());  // names a bad one now, not mid-run
+        o.recipes.push_back(v.get<std::string>());
+      }
+    }
     o.calib_size = 256;
     o.limit = a.limit;
     o.bench.threads = a.threads;

@@ -7,7 +7,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 e2e_init "$@"
 
-for model in lenet mlp mobilenet resnet vit; do
+for model in lenet mlp mobilenet resnet vit mobilenetv2; do
   while read -r recipe opts; do
     [ "$opts" = "-" ] && opts="" || opts="${opts//,/ }"
     out="$TMP/${model}_${recipe}.onnx"

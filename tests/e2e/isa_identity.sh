@@ -16,7 +16,7 @@ caps=(AVX2)
 grep -q avx512bw /proc/cpuinfo && caps+=(AVX512_CORE)
 
 files=()
-for m in lenet resnet mobilenet vit mlp; do
+for m in lenet resnet mobilenet vit mlp mobilenetv2; do
   "$QB" quantize --model "$SRC/models/$m.onnx" --recipe static-int8 --calib-data fashion-mnist \
     --out "$TMP/$m.onnx" >/dev/null 2>&1 || fail "quantize $m"
   files+=("$m")

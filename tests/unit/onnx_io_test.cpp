@@ -159,7 +159,7 @@ TEST(OnnxIo, TypedFieldsAndSymbolicBatch) {
 
 // load -> save -> load gives the same graph, and the same outputs.
 TEST(OnnxIo, ZooRoundTrip) {
-  for (const char* name : {"mlp", "lenet", "resnet", "mobilenet", "vit"}) {
+  for (const char* name : {"mlp", "lenet", "resnet", "mobilenet", "vit", "mobilenetv2"}) {
     SCOPED_TRACE(name);
     std::string path = test::models_dir() + "/" + name + ".onnx";
     ir::Graph a = onnxio::load_model(path);

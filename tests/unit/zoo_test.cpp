@@ -80,4 +80,5 @@ TEST_P(Zoo, LogitsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Zoo,
-                         ::testing::Values("mlp", "lenet", "resnet", "mobilenet", "vit"));
+                         ::testing::Values("mlp", "lenet", "resnet", "mobilenet", "vit",
+                                           "mobilenetv2"));

@@ -132,7 +132,7 @@ void run_demo(const DemoArgs& a) {
     for (size_t i = 0; fp32 && i < fp32->predictions.size() && i < ref.size(); ++i, ++n)
       agree += fp32->predictions[i] == ref[i];
     const double pt_top1 = m.at("pytorch").at("top1");
-    agreement_lines.push_back(fmt::format("{:<10} {:>8.2f}% {:>8.2f}% {:>8}/{:<6} {:>8.2f}%", name,
+    agreement_lines.push_back(fmt::format("{:<12} {:>8.2f}% {:>8.2f}% {:>8}/{:<6} {:>8.2f}%", name,
                                           fp32 ? 100 * fp32->top1() : 0.0, 100 * pt_top1, agree, n,
                                           n ? 100.0 * agree / n : 0.0));
     nlohmann::json j = report::to_json(r);
@@ -154,7 +154,7 @@ void run_demo(const DemoArgs& a) {
               << "\n";
     return;
   }
-  fmt::print("== FP32: qbench's engine vs PyTorch ==\n{:<10} {:>9} {:>9} {:>15} {:>9}\n", "model",
+  fmt::print("== FP32: qbench's engine vs PyTorch ==\n{:<12} {:>9} {:>9} {:>15} {:>9}\n", "model",
              "top-1", "PyTorch", "same label", "agree");
   for (const auto& l : agreement_lines) fmt::print("{}\n", l);
   fmt::print(

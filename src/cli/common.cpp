@@ -22,8 +22,13 @@ std::optional<data::Preprocess> preprocess_from_flags(const std::string& mean,
                                                       const std::string& std) {
   if (mean.empty() && std.empty()) return std::nullopt;
   data::Preprocess pp;
-  if (!mean.empty()) pp.mean = data::parse_floats(mean, "--mean");
-  if (!std.empty()) pp.std = data::parse_floats(std, "--std");
+  // A preset name (imagenet, cifar10, cifar100) stands for its values.
+  auto values = [](const std::string& text, const char* flag, bool is_mean) {
+    if (auto preset = data::preset_preprocess(text)) return is_mean ? preset->mean : preset->std;
+    return data::parse_floats(text, flag);
+  };
+  if (!mean.empty()) pp.mean = values(mean, "--mean", true);
+  if (!std.empty()) pp.std = values(std, "--std", false);
   for (float s : pp.std)
     if (s == 0.0f) fail("--std: a standard deviation of 0 would divide by zero");
   pp.source = "command line";
@@ -33,12 +38,13 @@ std::optional<data::Preprocess> preprocess_from_flags(const std::string& mean,
 void add_normalize_options(CLI::App* c, std::string& mean, std::string& std,
                            const std::string& note) {
   c->add_option("--mean", mean,
-                "Per-channel mean subtracted after scaling pixels to [0,1], e.g. 0.485,0.456,0.406 "
-                "(default: the model's qbench.mean metadata, else 0)" +
+                "Per-channel mean subtracted after scaling pixels to [0,1], e.g. 0.485,0.456,0.406, "
+                "or a preset: imagenet, cifar10, cifar100 (default: the model's qbench.mean "
+                "metadata, else 0)" +
                     note);
   c->add_option("--std", std,
-                "Per-channel standard deviation to divide by, e.g. 0.229,0.224,0.225 (default: the "
-                "model's qbench.std metadata, else 1)" +
+                "Per-channel standard deviation to divide by, e.g. 0.229,0.224,0.225, or a preset: "
+                "imagenet, cifar10, cifar100 (default: the model's qbench.std metadata, else 1)" +
                     note);
 }
 

@@ -66,7 +66,7 @@ void register_compare(CLI::App& app) {
   c->add_option("--calib-size", o.calib_size, "static-int8: calibration images")
       ->check(in_range(1, 10000000))
       ->capture_default_str();
-  c->add_option("--limit", o.limit, "Evaluate only the first N test images (0: all)")
+  c->add_option("--limit", o.limit, "Evaluate N test images, a class-stratified seeded sample (0: all)")
       ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   c->add_option("--eval-batch", o.eval_batch, "Images per inference during evaluation")

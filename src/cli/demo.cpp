@@ -128,9 +128,20 @@ void run_demo(const DemoArgs& a) {
       if (v.recipe == "fp32") fp32 = &v;
     std::vector<int64_t> ref =
         data::load_npy(zoo_path(zoo, m.at("reference").at("pred"))).to_int64();
+    // With --limit, compare evaluated a stratified sample: the same one, drawn again here.
+    std::vector<int64_t> which;
+    if (a.limit > 0) {
+      const data::Dataset all = data::load_dataset(o.data, data::Split::Test);
+      which = data::limit_stratified(all, a.limit).origin;
+    }
     int64_t agree = 0, n = 0;
-    for (size_t i = 0; fp32 && i < fp32->predictions.size() && i < ref.size(); ++i, ++n)
-      agree += fp32->predictions[i] == ref[i];
+    for (size_t i = 0; fp32 && i < fp32->predictions.size(); ++i, ++n) {
+      const size_t at = which.empty() ? i : size_t(which.at(i));
+      if (at >= ref.size())
+        fail("'{}': the reference predictions of '{}' hold {} labels, fewer than the test set",
+             index, name, ref.size());
+      agree += fp32->predictions[i] == ref[at];
+    }
     const double pt_top1 = m.at("pytorch").at("top1");
     agreement_lines.push_back(fmt::format("{:<12} {:>8.2f}% {:>8.2f}% {:>8}/{:<6} {:>8.2f}%", name,
                                           fp32 ? 100 * fp32->top1() : 0.0, 100 * pt_top1, agree, n,
@@ -181,7 +192,7 @@ void register_demo(CLI::App& app) {
   c->add_option("--threads", a->threads, "Threads for every kernel")
       ->check(in_range(1, 1024))
       ->capture_default_str();
-  c->add_option("--limit", a->limit, "Evaluate only the first N test images (0: all)")
+  c->add_option("--limit", a->limit, "Evaluate N test images, a class-stratified seeded sample (0: all)")
       ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   c->add_option("--min-seconds", a->min_seconds, "Seconds of timing per variant and phase")

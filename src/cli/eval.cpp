@@ -22,13 +22,15 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   ir::Graph g = onnxio::load_model(a.model);
-  data::Dataset ds = data::load_dataset(a.data, data::Split::Test, a.image);
+  // --limit: a class-stratified sample, so a smoke test still sees every class.
+  const data::Dataset ds =
+      data::limit_stratified(data::load_dataset(a.data, data::Split::Test, a.image), a.limit);
   data::Preprocess pp = choose_preprocess(g, a.mean, a.std);
   engine::EngineOptions eo;
   eo.threads = a.threads;
   eo.optimized_kernels = !a.reference;
   engine::Engine eng(std::move(g), eo);
-  eval::EvalOptions opts{a.batch, a.limit};
+  eval::EvalOptions opts{a.batch, 0};
   eval::EvalResult r = eval::evaluate(eng, ds, pp, opts, progress_printer("eval", a.json));
   if (!a.predictions_out.empty()) {
     std::ofstream f(a.predictions_out);
@@ -82,7 +84,7 @@ void register_eval(CLI::App& app) {
   c->add_option("--threads", a->threads, "Threads for every kernel")
       ->check(in_range(1, 1024))
       ->capture_default_str();
-  c->add_option("--limit", a->limit, "Evaluate only the first N images (0: all)")
+  c->add_option("--limit", a->limit, "Evaluate N images, a class-stratified seeded sample (0: all; --predictions lists them in index order)")
       ->check(in_range(0, 1000000000000))
       ->capture_default_str();
   add_normalize_options(c, a->mean, a->std);

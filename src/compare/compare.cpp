@@ -82,8 +82,8 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
         fmt::format(" resize={} crop={} gray={}", o.image.resize, o.image.crop, o.image.grayscale);
   if (o.preprocess) image += fmt::format(" mean={} std={}", o.preprocess->mean, o.preprocess->std);
   return fnv1a64(fmt::format(
-      "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} eval_batch={} "
-      "threads={} batch={} warmup={}/{} min={}/{} build={} commit={}{}",
+      "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} (stratified) "
+      "eval_batch={} threads={} batch={} warmup={}/{} min={}/{} build={} commit={}{}",
       report::kSchemaVersion, model_hash, recipe, o.data,
       o.calib_data.empty() ? o.data : o.calib_data, o.calib_size, o.limit, o.eval_batch, b.threads,
       b.batch, b.warmup_seconds, b.warmup_queries, b.min_queries, b.min_seconds, QBENCH_BUILD_TYPE,
@@ -119,7 +119,7 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   engine::EngineOptions eo;
   eo.threads = o.bench.threads;
   engine::Engine eng(std::move(q.graph), eo);
-  eval::EvalResult e = eval::evaluate(eng, ds, pp, {o.eval_batch, o.limit},
+  eval::EvalResult e = eval::evaluate(eng, ds, pp, {o.eval_batch, 0},
                                       o.progress ? o.progress("eval " + recipe_name) : nullptr);
   v.n = e.n;
   v.correct_top1 = e.correct_top1;
@@ -295,9 +295,11 @@ report::CompareResults run_compare(const CompareOptions& o) {
 
   ir::Graph model = onnxio::load_model(o.model);
   const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
-  const data::Dataset ds = data::load_dataset(o.data, data::Split::Test, o.image);
+  // --limit: a class-stratified sample, so a smoke test still sees every class.
+  const data::Dataset ds =
+      data::limit_stratified(data::load_dataset(o.data, data::Split::Test, o.image), o.limit);
   res.data = ds.name;
-  res.images = o.limit > 0 ? std::min(o.limit, ds.count) : ds.count;
+  res.images = ds.count;
   const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;
   const fs::path cache_dir = fs::path(o.out_dir) / "cache";
   make_output_dir(cache_dir.string());

@@ -4,6 +4,7 @@
 // model input batch.
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct Dataset {
   // 50,000 validation images would take 7.5 GB as pixels.
   std::vector<std::string> files;  // count, when lazy
   ImageOptions image;              // how `files` are resized and cropped
+  // For a subset: each image's index in the dataset it was taken from (empty: the full set).
+  std::vector<int64_t> origin;
   int64_t image_size() const { return channels * height * width; }
   bool lazy() const { return !files.empty(); }
 };
@@ -42,9 +45,20 @@ struct Dataset {
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 // Loads a dataset from a spec: "fashion-mnist" (the Debian package's files),
-// "fashion-mnist:DIR" or "mnist:DIR" (IDX files in DIR, gzip or raw, standard names), or
-// "folder:DIR" (JPEG/PNG images in class folders, see load_folder; `image` applies to it only).
+// "fashion-mnist:DIR" or "mnist:DIR" (IDX files in DIR, gzip or raw, standard names),
+// "cifar10:DIR" or "cifar100:DIR" (the binary batches, see load_cifar), or "folder:DIR"
+// (JPEG/PNG images in class folders, see load_folder; `image` applies to it only).
 Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& image = {});
+// A whole dataset file, gunzipped when it is gzip (zlib reads plain files unchanged), within the
+// memory limit; an Error names the file when it is missing, unreadable or corrupt.
+std::vector<uint8_t> read_maybe_gzip(const std::string& path);
+// CIFAR-10 / CIFAR-100 in the "binary version" layout (DIR, or DIR/cifar-10-batches-bin /
+// DIR/cifar-100-binary as the tarballs unpack): records of a label byte (CIFAR-100: the coarse,
+// then the fine label, which is used) and 3072 pixel bytes, the red, green and blue 32x32 planes.
+// CIFAR-10 reads data_batch_1..5.bin (train) or test_batch.bin (test) and its class names from
+// batches.meta.txt; CIFAR-100 reads train.bin or test.bin and fine_label_names.txt (names
+// default to the indices when the file is absent). Files may be gzipped (NAME.gz).
+Dataset load_cifar(const std::string& dir, int classes, Split split);
 // Loads an IDX image file (magic 0x00000803) and label file (0x00000801), gzip or raw.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path);
 // The same from the files' (inflated) bytes; the names appear in errors.
@@ -70,8 +84,17 @@ void resize_center_crop(const uint8_t* pixels, int64_t height, int64_t width, in
 // Copies image i as channels x height x width uint8 into `out`, decoding it when the dataset is
 // lazy.
 void read_image(const Dataset& ds, int64_t i, uint8_t* out);
-// The images at `indices`, in that order, as a dataset of their own (pixels or file paths).
+// The images at `indices`, in that order, as a dataset of their own (pixels or file paths);
+// `origin` says where each came from in the full set.
 Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices);
+// `n` image indices drawn with `seed` so that each class keeps its share of the set (largest
+// remainders; at least one image of every class while n allows), in increasing order; all
+// indices when n >= ds.count. A folder set lists its classes one after the other, so its first
+// n images would be the first classes only.
+std::vector<int64_t> stratified_sample(const Dataset& ds, int64_t n, uint32_t seed);
+// --limit N: `ds` itself when N is 0 or covers it, else its class-stratified sample of N images
+// (seed 20240601), its name saying so.
+Dataset limit_stratified(const Dataset& ds, int64_t n);
 
 // Per-channel normalisation applied after scaling pixels to [0, 1] (torchvision's ToTensor then
 // Normalize): x = (pixel / 255 - mean[c]) / std[c].
@@ -80,6 +103,11 @@ struct Preprocess {
   std::vector<float> std{1.0f};
   std::string source = "default (ToTensor: pixel/255)";
 };
+
+// A named normalisation (--mean/--std NAME): "imagenet" (torchvision's 0.485,0.456,0.406 /
+// 0.229,0.224,0.225), "cifar10" and "cifar100" (the per-channel mean and standard deviation of
+// the training images); nullopt for any other name.
+std::optional<Preprocess> preset_preprocess(const std::string& name);
 
 // How a model wants its images: the element layout of one sample.
 enum class Layout { NCHW, NHWC, Flat };

@@ -492,6 +492,7 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
   for (size_t j = 0; j < indices.size(); ++j) {
     const int64_t i = indices[j];
     out.labels.push_back(ds.labels.at(static_cast<size_t>(i)));
+    out.origin.push_back(ds.origin.empty() ? i : ds.origin.at(static_cast<size_t>(i)));
     if (ds.lazy())
       out.files.push_back(ds.files[static_cast<size_t>(i)]);
     else

@@ -9,9 +9,7 @@
 #include "data/dataset.h"
 
 namespace qbench::data {
-namespace {
 
-// Whole file, gunzipped when it is gzip (zlib reads plain files unchanged).
 std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) fail("dataset file '{}' does not exist", path);
@@ -43,6 +41,8 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   if (rc == Z_BUF_ERROR) fail("dataset file '{}' is truncated: the gzip stream ended early", path);
   return out;
 }
+
+namespace {
 
 uint32_t be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
@@ -115,10 +115,14 @@ Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& i
     if (dir.empty()) fail("--data folder needs a directory: folder:DIR");
     return load_folder(dir, split, image);
   }
+  if (kind == "cifar10" || kind == "cifar100") {
+    if (dir.empty()) fail("--data {} needs a directory: {}:DIR", kind, kind);
+    return load_cifar(dir, kind == "cifar10" ? 10 : 100, split);
+  }
   if (kind != "fashion-mnist" && kind != "mnist")
     fail(
-        "unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR], mnist:DIR or "
-        "folder:DIR",
+        "unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR], mnist:DIR, "
+        "cifar10:DIR, cifar100:DIR or folder:DIR",
         kind, spec);
   if (dir.empty()) {
     if (kind == "mnist") fail("--data mnist needs a directory: mnist:DIR");

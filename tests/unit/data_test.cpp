@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -190,4 +191,51 @@ TEST(Npy, FortranOrderIsReordered) {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 2; ++j)
       for (int k = 0; k < 2; ++k) EXPECT_EQ(p[(i * 2 + j) * 2 + k], 100 * i + 10 * j + k);
+}
+
+// --limit's sample: a folder-like set whose classes come one after the other (50, 30, 15, 5
+// images), sampled to 20: each class keeps its share (10, 6, 3, 1), the draw is seeded and
+// repeatable, indices are unique, sorted and of the right class, and a subset remembers where
+// each image came from.
+TEST(Sample, StratifiedKeepsEveryClassShare) {
+  data::Dataset ds;
+  const int sizes[] = {50, 30, 15, 5};
+  for (int c = 0; c < 4; ++c)
+    for (int i = 0; i < sizes[c]; ++i) ds.labels.push_back(c);
+  ds.count = int64_t(ds.labels.size());
+  ds.channels = ds.height = ds.width = 1;
+  ds.num_classes = 4;
+  for (int64_t i = 0; i < ds.count; ++i) ds.pixels.push_back(uint8_t(i));
+  const std::vector<int64_t> s = data::stratified_sample(ds, 20, 7);
+  ASSERT_EQ(s.size(), 20u);
+  int per_class[4] = {0, 0, 0, 0};
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (k) {
+      EXPECT_LT(s[k - 1], s[k]);
+    }
+    per_class[ds.labels[size_t(s[k])]]++;
+  }
+  EXPECT_EQ(per_class[0], 10);
+  EXPECT_EQ(per_class[1], 6);
+  EXPECT_EQ(per_class[2], 3);
+  EXPECT_EQ(per_class[3], 1);
+  EXPECT_EQ(data::stratified_sample(ds, 20, 7), s);  // repeatable
+  EXPECT_NE(data::stratified_sample(ds, 20, 8), s);  // and the seed matters
+  // Too small for every share: each class still shows up while n allows.
+  const std::vector<int64_t> tiny = data::stratified_sample(ds, 4, 7);
+  ASSERT_EQ(tiny.size(), 4u);
+  for (int c = 0; c < 4; ++c)
+    EXPECT_EQ(std::count_if(tiny.begin(), tiny.end(), [&](int64_t i) { return ds.labels[size_t(i)] == c; }), 1) << c;
+  EXPECT_EQ(data::stratified_sample(ds, 500, 7).size(), 100u);  // all of it
+  // The --limit form: named as a sample, each image's origin kept, through a second subset too.
+  const data::Dataset lim = data::limit_stratified(ds, 20);
+  EXPECT_EQ(lim.count, 20);
+  EXPECT_NE(lim.name.find("class-stratified sample of 20"), std::string::npos) << lim.name;
+  for (int64_t k = 0; k < lim.count; ++k) {
+    EXPECT_EQ(lim.pixels[size_t(k)], uint8_t(lim.origin[size_t(k)]));
+    EXPECT_EQ(lim.labels[size_t(k)], ds.labels[size_t(lim.origin[size_t(k)])]);
+  }
+  const data::Dataset twice = data::subset(lim, {3, 0});
+  EXPECT_EQ(twice.origin, (std::vector<int64_t>{lim.origin[3], lim.origin[0]}));
+  EXPECT_EQ(data::limit_stratified(ds, 0).count, 100);
 }

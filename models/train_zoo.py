@@ -244,27 +244,10 @@ class MobileNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-class MobileNetV2(nn.Module):
-    # MobileNetV2's inverted residuals at expansion 6 (first block 1); stem stride 2.
+class MobileNetV2(MobileNet):
+    # MobileNetV2's inverted residuals at expansion 6 (first block 1); the same stem, head and
+    # classifier as MobileNet.
     CFG = [(1, 16, 1), (6, 24, 2), (6, 24, 1), (6, 32, 1), (6, 32, 1), (6, 64, 2), (6, 64, 1)]
-
-    def __init__(self, last=128):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True))
-        blocks, cin = [], 16
-        for t, c, s in self.CFG:
-            blocks.append(InvertedResidual(cin, c, s, t))
-            cin = c
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(
-            nn.Conv2d(cin, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU6(inplace=True))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = Linear(last, 10)
-
-    def forward(self, x):
-        x = self.head(self.blocks(self.stem(x)))
-        return self.fc(torch.flatten(self.pool(x), 1))
 
 
 class Attention(nn.Module):

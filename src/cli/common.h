@@ -32,8 +32,9 @@ std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& shapes
 // What --data accepts, for option help.
 inline constexpr const char* kDataSpecHelp =
     "fashion-mnist (Debian package files), fashion-mnist:DIR or mnist:DIR (IDX files, gzip or "
-    "raw), cifar10:DIR or cifar100:DIR (the binary batches), folder:DIR (JPEG/PNG in class "
-    "folders, torchvision ImageFolder layout; DIR/train and DIR/val are used when present)";
+    "raw), cifar10:DIR or cifar100:DIR (the binary batches), npy:INPUTS.npy,LABELS.npy "
+    "(preprocessed tensors, fed as they are), folder:DIR (JPEG/PNG in class folders, "
+    "torchvision ImageFolder layout; DIR/train and DIR/val are used when present)";
 // A progress reporter for stderr: a bar redrawn in place on a terminal, a line every ~10%
 // otherwise; silent when `quiet`.
 std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet);

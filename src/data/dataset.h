@@ -37,6 +37,12 @@ struct Dataset {
   ImageOptions image;              // how `files` are resized and cropped
   // For a subset: each image's index in the dataset it was taken from (empty: the full set).
   std::vector<int64_t> origin;
+  // npy datasets: samples of any shape (`sample`), stored as float and fed to the model as they
+  // are, with no pixel preprocessing; `channels` is then the size of one sample, height = width
+  // = 1.
+  bool raw = false;
+  Shape sample;
+  std::vector<float> values;  // count x sample
   int64_t image_size() const { return channels * height * width; }
   bool lazy() const { return !files.empty(); }
 };
@@ -59,6 +65,10 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path);
 // batches.meta.txt; CIFAR-100 reads train.bin or test.bin and fine_label_names.txt (names
 // default to the indices when the file is absent). Files may be gzipped (NAME.gz).
 Dataset load_cifar(const std::string& dir, int classes, Split split);
+// Preprocessed tensors of any kind (audio features, tabular rows, images already normalised):
+// INPUTS.npy holds the samples along its first axis (float32/float64/float16/integer, read as
+// float), LABELS.npy one integer class per sample. Both splits read the same files.
+Dataset load_npy_dataset(const std::string& inputs, const std::string& labels);
 // Loads an IDX image file (magic 0x00000803) and label file (0x00000801), gzip or raw.
 Dataset load_idx(const std::string& images_path, const std::string& labels_path);
 // The same from the files' (inflated) bytes; the names appear in errors.
@@ -112,7 +122,8 @@ std::optional<Preprocess> preset_preprocess(const std::string& name);
 // How a model wants its images: the element layout of one sample.
 enum class Layout { NCHW, NHWC, Flat };
 
-// Builds the float input for images [start, start + count) in the given layout.
+// Builds the float input for images [start, start + count) in the given layout; a raw (npy)
+// dataset's samples are copied as they are, whatever `pp` says.
 Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preprocess& pp,
                   Layout layout, const Shape& sample_shape);
 

@@ -115,6 +115,12 @@ Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& i
     if (dir.empty()) fail("--data folder needs a directory: folder:DIR");
     return load_folder(dir, split, image);
   }
+  if (kind == "npy") {
+    const size_t comma = dir.find(',');
+    if (dir.empty() || comma == std::string::npos || comma == 0 || comma + 1 == dir.size())
+      fail("--data npy needs two files: npy:INPUTS.npy,LABELS.npy (got '{}')", spec);
+    return load_npy_dataset(dir.substr(0, comma), dir.substr(comma + 1));
+  }
   if (kind == "cifar10" || kind == "cifar100") {
     if (dir.empty()) fail("--data {} needs a directory: {}:DIR", kind, kind);
     return load_cifar(dir, kind == "cifar10" ? 10 : 100, split);
@@ -122,7 +128,7 @@ Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& i
   if (kind != "fashion-mnist" && kind != "mnist")
     fail(
         "unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR], mnist:DIR, "
-        "cifar10:DIR, cifar100:DIR or folder:DIR",
+        "cifar10:DIR, cifar100:DIR, npy:INPUTS.npy,LABELS.npy or folder:DIR",
         kind, spec);
   if (dir.empty()) {
     if (kind == "mnist") fail("--data mnist needs a directory: mnist:DIR");

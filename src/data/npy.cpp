@@ -9,7 +9,10 @@
 #include <regex>
 #include <sstream>
 
+#include <cmath>
+
 #include "core/error.h"
+#include "data/dataset.h"
 #include "core/limits.h"
 
 namespace qbench::data {
@@ -141,6 +144,48 @@ void save_npy(const Tensor& t, const std::string& path) {
   f << header;
   f.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   if (!f) fail("cannot write .npy file '{}'", path);
+}
+
+}  // namespace qbench::data
+
+namespace qbench::data {
+
+Dataset load_npy_dataset(const std::string& inputs, const std::string& labels) {
+  const Tensor x = load_npy(inputs);
+  const Tensor y = load_npy(labels);
+  if (x.rank() < 1 || x.dim(0) < 1)
+    fail("npy dataset inputs '{}' need the samples along a first axis, got shape {}", inputs,
+         shape_str(x.shape()));
+  if (dtype_is_float(y.dtype()) || y.dtype() == DType::Bool || y.rank() != 1)
+    fail("npy dataset labels '{}' must be a 1-D integer array, got {} {}", labels,
+         dtype_name(y.dtype()), shape_str(y.shape()));
+  if (y.dim(0) != x.dim(0))
+    fail("npy dataset: '{}' holds {} samples but '{}' {} labels", inputs, x.dim(0), labels,
+         y.dim(0));
+  Dataset ds;
+  ds.raw = true;
+  ds.count = x.dim(0);
+  ds.sample = Shape(x.shape().begin() + 1, x.shape().end());
+  ds.channels = shape_numel(ds.sample);
+  ds.height = ds.width = 1;
+  ds.values = x.to_float();
+  for (float v : ds.values)
+    if (!std::isfinite(v))
+      fail("npy dataset inputs '{}' hold a non-finite value ({})", inputs, v);
+  const std::vector<int64_t> l = y.to_int64();
+  int64_t top = 0;
+  for (size_t i = 0; i < l.size(); ++i) {
+    if (l[i] < 0 || l[i] > 1000000)
+      fail("npy dataset labels '{}': sample {} has label {} (expected 0 to 1000000)", labels, i,
+           l[i]);
+    ds.labels.push_back(int32_t(l[i]));
+    top = std::max(top, l[i]);
+  }
+  ds.num_classes = int(top + 1);
+  for (int c = 0; c < ds.num_classes; ++c) ds.class_names.push_back(std::to_string(c));
+  ds.name = fmt::format("npy ({} samples of {}, {}; used as they are, no --mean/--std)", ds.count,
+                        shape_str(ds.sample), inputs);
+  return ds;
 }
 
 }  // namespace qbench::data

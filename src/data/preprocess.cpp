@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <sstream>
@@ -27,6 +28,16 @@ std::vector<float> parse_floats(const std::string& text, const std::string& what
 
 Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preprocess& pp,
                   Layout layout, const Shape& sample_shape) {
+  if (ds.raw) {  // preprocessed tensors: copied as they are
+    if (shape_numel(sample_shape) != ds.channels)
+      fail("{}: a sample has {} values but the model input takes {}", ds.name, ds.channels,
+           shape_str(sample_shape));
+    Shape shape{count};
+    shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+    Tensor t(DType::F32, shape);
+    std::copy_n(ds.values.begin() + start * ds.channels, count * ds.channels, t.data<float>());
+    return t;
+  }
   const int64_t c = ds.channels, hw = ds.height * ds.width, sz = ds.image_size();
   for (const auto* v : {&pp.mean, &pp.std})
     if (v->size() != 1 && static_cast<int64_t>(v->size()) != c)

@@ -20,6 +20,23 @@ InputBinding bind_input(const ir::Graph& g, const data::Dataset& ds) {
   if (!v.dims) fail("model input '{}' has no shape; cannot feed images to it", v.name);
   const auto& d = *v.dims;
   auto dim_is = [&](size_t i, int64_t n) { return !d[i].known() || d[i].value == n; };
+  if (ds.raw) {
+    // Tensors: the model's input is [batch] + the sample's shape, or [batch, sample size].
+    bool same = d.size() == ds.sample.size() + 1;
+    for (size_t i = 0; same && i < ds.sample.size(); ++i) same = dim_is(i + 1, ds.sample[i]);
+    if (same) {
+      b.layout = data::Layout::Flat;
+      b.sample_shape = ds.sample;
+    } else if (d.size() == 2 && dim_is(1, ds.channels)) {
+      b.layout = data::Layout::Flat;
+      b.sample_shape = {ds.channels};
+    } else {
+      fail("dataset {} has samples of shape {} but model input '{}' expects {}", ds.name,
+           shape_str(ds.sample), v.name, ir::dims_str(d));
+    }
+    if (d[0].known()) b.fixed_batch = d[0].value;
+    return b;
+  }
   const int64_t c = ds.channels, h = ds.height, w = ds.width;
   bool ok = false;
   if (d.size() == 4 && dim_is(1, c) && dim_is(2, h) && dim_is(3, w)) {
@@ -88,7 +105,7 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
                     const std::function<void(int64_t, int64_t)>& progress) {
   InputBinding bind = bind_input(eng.graph(), ds);
   for (const auto* v : {&pp.mean, &pp.std})
-    if (v->size() != 1 && static_cast<int64_t>(v->size()) != ds.channels)
+    if (!ds.raw && v->size() != 1 && static_cast<int64_t>(v->size()) != ds.channels)
       fail("preprocessing has {} mean/std values but the images have {} channels", v->size(),
            ds.channels);
   if (opts.batch < 1) fail("--batch must be at least 1 (got {})", opts.batch);

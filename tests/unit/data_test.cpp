@@ -9,6 +9,9 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/npy.h"
+#include "engine/engine.h"
+#include "eval/evaluate.h"
+#include "test_util.h"
 
 using namespace qbench;
 namespace fs = std::filesystem;
@@ -238,4 +241,63 @@ TEST(Sample, StratifiedKeepsEveryClassShare) {
   const data::Dataset twice = data::subset(lim, {3, 0});
   EXPECT_EQ(twice.origin, (std::vector<int64_t>{lim.origin[3], lim.origin[0]}));
   EXPECT_EQ(data::limit_stratified(ds, 0).count, 100);
+}
+
+// npy:INPUTS.npy,LABELS.npy: tensors of any shape evaluated as they are. A model that returns
+// its [2, 3] input flattened predicts each sample's largest value; the labels agree on 3 of 5.
+TEST(Npy, DatasetOfTensorsEvaluatesAsItIs) {
+  const std::string d = tmp_dir();
+  Tensor x(DType::F32, {5, 2, 3});
+  Tensor y(DType::I64, {5});
+  for (int64_t k = 0; k < 5; ++k) {
+    const int64_t top = (k * 2) % 6;
+    for (int64_t j = 0; j < 6; ++j) x.data<float>()[k * 6 + j] = j == top ? 5.0f + k : 0.1f * j;
+    y.data<int64_t>()[k] = k < 3 ? top : (top + 1) % 6;
+  }
+  data::save_npy(x, d + "/x.npy");
+  data::save_npy(y, d + "/y.npy");
+  const data::Dataset ds = data::load_dataset("npy:" + d + "/x.npy," + d + "/y.npy", data::Split::Test);
+  EXPECT_TRUE(ds.raw);
+  EXPECT_EQ(ds.count, 5);
+  EXPECT_EQ(ds.sample, (Shape{2, 3}));
+  ir::Graph g;
+  g.opsets[""] = 13;
+  test::add_input(g, "x", {{-1, "N"}, {2, ""}, {3, ""}});
+  test::add_node(g, "Flatten", {"x"}, {"logits"});
+  g.outputs = {"logits"};
+  engine::Engine e(g);
+  data::Preprocess shifted;  // not applied to tensors
+  shifted.mean = {0.5f};
+  for (const data::Preprocess& pp : {data::Preprocess{}, shifted}) {
+    const eval::EvalResult r = eval::evaluate(e, ds, pp, {2, 0});
+    EXPECT_EQ(r.n, 5);
+    EXPECT_EQ(r.correct_top1, 3);
+  }
+  // A flat model input takes them too; another shape is refused, naming both.
+  ir::Graph flat;
+  test::add_input(flat, "v", {{-1, "N"}, {6, ""}});
+  EXPECT_EQ(eval::bind_input(flat, ds).sample_shape, (Shape{6}));
+  ir::Graph other;
+  test::add_input(other, "v", {{-1, "N"}, {3, ""}, {2, ""}});
+  try {
+    eval::bind_input(other, ds);
+    ADD_FAILURE() << "a [N, 3, 2] input took [2, 3] samples";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("[2, 3]"), std::string::npos) << err.what();
+  }
+  // A stratified subset keeps the tensors with their labels.
+  const data::Dataset sub = data::subset(ds, {4, 1});
+  EXPECT_EQ(sub.values[0], x.data<float>()[24]);
+  EXPECT_EQ(sub.values[6], x.data<float>()[6]);
+  // Bad files say which and why.
+  Tensor f(DType::F32, {5});
+  data::save_npy(f, d + "/f.npy");
+  Tensor y4(DType::I64, {4});
+  data::save_npy(y4, d + "/y4.npy");
+  expect_error([&] { data::load_dataset("npy:" + d + "/x.npy," + d + "/f.npy", data::Split::Test); },
+               {"f.npy", "integer"});
+  expect_error([&] { data::load_dataset("npy:" + d + "/x.npy," + d + "/y4.npy", data::Split::Test); },
+               {"5 samples", "4 labels"});
+  expect_error([&] { data::load_dataset("npy:" + d + "/x.npy", data::Split::Test); },
+               {"npy:INPUTS.npy,LABELS.npy"});
 }

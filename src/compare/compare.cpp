@@ -298,6 +298,8 @@ report::CompareResults run_compare(const CompareOptions& o) {
   // --limit: a class-stratified sample, so a smoke test still sees every class.
   const data::Dataset ds =
       data::limit_stratified(data::load_dataset(o.data, data::Split::Test, o.image), o.limit);
+  if (ds.raw && o.preprocess)
+    fail("--mean/--std do not apply to npy data: its tensors are fed to the model as they are");
   res.data = ds.name;
   res.images = ds.count;
   const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;

@@ -12,12 +12,6 @@
 
 namespace qbench::cli {
 
-data::Preprocess choose_preprocess(const ir::Graph& g, const std::string& mean,
-                                   const std::string& std) {
-  if (auto pp = preprocess_from_flags(mean, std)) return *pp;
-  return eval::model_preprocess(g);
-}
-
 std::optional<data::Preprocess> preprocess_from_flags(const std::string& mean,
                                                       const std::string& std) {
   if (mean.empty() && std.empty()) return std::nullopt;

@@ -14,9 +14,6 @@
 
 namespace qbench::cli {
 
-// Preprocessing from --mean/--std when given, else the model's own, else ToTensor.
-data::Preprocess choose_preprocess(const ir::Graph& g, const std::string& mean,
-                                   const std::string& std);
 // Preprocessing from --mean/--std alone; none when neither is given.
 std::optional<data::Preprocess> preprocess_from_flags(const std::string& mean,
                                                       const std::string& std);

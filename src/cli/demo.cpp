@@ -128,12 +128,8 @@ void run_demo(const DemoArgs& a) {
       if (v.recipe == "fp32") fp32 = &v;
     std::vector<int64_t> ref =
         data::load_npy(zoo_path(zoo, m.at("reference").at("pred"))).to_int64();
-    // With --limit, compare evaluated a stratified sample: the same one, drawn again here.
-    std::vector<int64_t> which;
-    if (a.limit > 0) {
-      const data::Dataset all = data::load_dataset(o.data, data::Split::Test);
-      which = data::limit_stratified(all, a.limit).origin;
-    }
+    // With --limit, compare evaluated a stratified sample; image_origin says which images.
+    const std::vector<int64_t>& which = r.image_origin;
     int64_t agree = 0, n = 0;
     for (size_t i = 0; fp32 && i < fp32->predictions.size(); ++i, ++n) {
       const size_t at = which.empty() ? i : size_t(which.at(i));

@@ -25,13 +25,7 @@ void run_eval(const EvalArgs& a) {
   // --limit: a class-stratified sample, so a smoke test still sees every class.
   const data::Dataset ds =
       data::limit_stratified(data::load_dataset(a.data, data::Split::Test, a.image), a.limit);
-  data::Preprocess pp = choose_preprocess(g, a.mean, a.std);
-  if (ds.raw) {  // npy tensors are fed as they are
-    if (!a.mean.empty() || !a.std.empty())
-      fail("--mean/--std do not apply to npy data: its tensors are fed to the model as they are");
-    pp = data::Preprocess{};
-    pp.source = "none (npy tensors as they are)";
-  }
+  const data::Preprocess pp = eval::preprocess_for(g, ds, preprocess_from_flags(a.mean, a.std));
   engine::EngineOptions eo;
   eo.threads = a.threads;
   eo.optimized_kernels = !a.reference;

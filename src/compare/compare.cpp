@@ -294,14 +294,13 @@ report::CompareResults run_compare(const CompareOptions& o) {
   res.machine = bench::describe_machine(o.bench.threads);
 
   ir::Graph model = onnxio::load_model(o.model);
-  const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
   // --limit: a class-stratified sample, so a smoke test still sees every class.
   const data::Dataset ds =
       data::limit_stratified(data::load_dataset(o.data, data::Split::Test, o.image), o.limit);
-  if (ds.raw && o.preprocess)
-    fail("--mean/--std do not apply to npy data: its tensors are fed to the model as they are");
+  const data::Preprocess pp = eval::preprocess_for(model, ds, o.preprocess);
   res.data = ds.name;
   res.images = ds.count;
+  res.image_origin = ds.origin;
   const std::string exe = o.bench_exe.empty() ? self_exe() : o.bench_exe;
   const fs::path cache_dir = fs::path(o.out_dir) / "cache";
   make_output_dir(cache_dir.string());

@@ -172,7 +172,7 @@ DebugReport debug_quantization(const ir::Graph& model_in, const std::string& mod
       all, quant::calibration_indices(all.count, std::min(o.images, all.count), o.seed));
   r.dataset = all.name;
   r.images = ds.count;
-  const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
+  const data::Preprocess pp = eval::preprocess_for(model, ds, o.preprocess);
 
   // The whole recipe once; its calibration table serves every variant after it.
   TempFile tmp;

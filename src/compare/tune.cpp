@@ -134,7 +134,7 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
   r.dataset = all.name;
   r.tune_images = ds.count;
   r.holdout_images = static_cast<int64_t>(rest.size());
-  const data::Preprocess pp = o.preprocess ? *o.preprocess : eval::model_preprocess(model);
+  const data::Preprocess pp = eval::preprocess_for(model, ds, o.preprocess);
   const eval::InputBinding bind = eval::bind_input(model, ds);
   const Tensor x1 = eval::input_batch(ds, bind, pp, 0, 1);
 

@@ -40,11 +40,11 @@ struct Dataset {
   // npy datasets: samples of any shape (`sample`), stored as float and fed to the model as they
   // are, with no pixel preprocessing; `channels` is then the size of one sample, height = width
   // = 1.
-  bool raw = false;
   Shape sample;
   std::vector<float> values;  // count x sample
   int64_t image_size() const { return channels * height * width; }
   bool lazy() const { return !files.empty(); }
+  bool raw() const { return !values.empty(); }
 };
 
 // Where the Debian package dataset-fashion-mnist installs the standard files.
@@ -104,7 +104,7 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices);
 std::vector<int64_t> stratified_sample(const Dataset& ds, int64_t n, uint32_t seed);
 // --limit N: `ds` itself when N is 0 or covers it, else its class-stratified sample of N images
 // (seed 20240601), its name saying so.
-Dataset limit_stratified(const Dataset& ds, int64_t n);
+Dataset limit_stratified(Dataset ds, int64_t n);
 
 // Per-channel normalisation applied after scaling pixels to [0, 1] (torchvision's ToTensor then
 // Normalize): x = (pixel / 255 - mean[c]) / std[c].

@@ -458,7 +458,7 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
 }
 
 void read_image(const Dataset& ds, int64_t i, uint8_t* out) {
-  if (ds.raw) fail("{} holds tensors, not images", ds.name);
+  if (ds.raw()) fail("{} holds tensors, not images", ds.name);
   if (!ds.lazy()) {
     std::memcpy(out, ds.pixels.data() + i * ds.image_size(), static_cast<size_t>(ds.image_size()));
     return;
@@ -489,15 +489,14 @@ Dataset subset(const Dataset& ds, const std::vector<int64_t>& indices) {
   out.num_classes = ds.num_classes;
   out.class_names = ds.class_names;
   out.image = ds.image;
-  out.raw = ds.raw;
   out.sample = ds.sample;
-  if (ds.raw) out.values.resize(static_cast<size_t>(out.count * ds.image_size()));
-  if (!ds.lazy() && !ds.raw) out.pixels.resize(static_cast<size_t>(out.count * ds.image_size()));
+  if (ds.raw()) out.values.resize(static_cast<size_t>(out.count * ds.image_size()));
+  if (!ds.lazy() && !ds.raw()) out.pixels.resize(static_cast<size_t>(out.count * ds.image_size()));
   for (size_t j = 0; j < indices.size(); ++j) {
     const int64_t i = indices[j];
     out.labels.push_back(ds.labels.at(static_cast<size_t>(i)));
     out.origin.push_back(ds.origin.empty() ? i : ds.origin.at(static_cast<size_t>(i)));
-    if (ds.raw)
+    if (ds.raw())
       std::copy_n(ds.values.begin() + i * ds.image_size(), ds.image_size(),
                   out.values.begin() + static_cast<int64_t>(j) * ds.image_size());
     else if (ds.lazy())

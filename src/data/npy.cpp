@@ -163,7 +163,6 @@ Dataset load_npy_dataset(const std::string& inputs, const std::string& labels) {
     fail("npy dataset: '{}' holds {} samples but '{}' {} labels", inputs, x.dim(0), labels,
          y.dim(0));
   Dataset ds;
-  ds.raw = true;
   ds.count = x.dim(0);
   ds.sample = Shape(x.shape().begin() + 1, x.shape().end());
   ds.channels = shape_numel(ds.sample);

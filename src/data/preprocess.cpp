@@ -28,7 +28,7 @@ std::vector<float> parse_floats(const std::string& text, const std::string& what
 
 Tensor make_batch(const Dataset& ds, int64_t start, int64_t count, const Preprocess& pp,
                   Layout layout, const Shape& sample_shape) {
-  if (ds.raw) {  // preprocessed tensors: copied as they are
+  if (ds.raw()) {  // preprocessed tensors: copied as they are
     if (shape_numel(sample_shape) != ds.channels)
       fail("{}: a sample has {} values but the model input takes {}", ds.name, ds.channels,
            shape_str(sample_shape));

@@ -66,8 +66,8 @@ std::vector<int64_t> stratified_sample(const Dataset& ds, int64_t n, uint32_t se
   return out;
 }
 
-Dataset limit_stratified(const Dataset& ds, int64_t n) {
-  if (n <= 0 || n >= ds.count) return ds;
+Dataset limit_stratified(Dataset ds, int64_t n) {
+  if (n <= 0 || n >= ds.count) return ds;  // moved, not copied
   constexpr uint32_t kSeed = 20240601;
   Dataset out = subset(ds, stratified_sample(ds, n, kSeed));
   out.name = fmt::format("{}, a class-stratified sample of {} of its {} images (seed {})", ds.name,

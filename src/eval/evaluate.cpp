@@ -20,7 +20,7 @@ InputBinding bind_input(const ir::Graph& g, const data::Dataset& ds) {
   if (!v.dims) fail("model input '{}' has no shape; cannot feed images to it", v.name);
   const auto& d = *v.dims;
   auto dim_is = [&](size_t i, int64_t n) { return !d[i].known() || d[i].value == n; };
-  if (ds.raw) {
+  if (ds.raw()) {
     // Tensors: the model's input is [batch] + the sample's shape, or [batch, sample size].
     bool same = d.size() == ds.sample.size() + 1;
     for (size_t i = 0; same && i < ds.sample.size(); ++i) same = dim_is(i + 1, ds.sample[i]);
@@ -75,6 +75,19 @@ data::Preprocess model_preprocess(const ir::Graph& g) {
   return pp;
 }
 
+data::Preprocess preprocess_for(const ir::Graph& g, const data::Dataset& ds,
+                                const std::optional<data::Preprocess>& given) {
+  if (ds.raw()) {
+    if (given)
+      fail("--mean/--std do not apply to {}: its tensors are fed to the model as they are",
+           ds.name);
+    data::Preprocess none;
+    none.source = "none (npy tensors as they are)";
+    return none;
+  }
+  return given ? *given : model_preprocess(g);
+}
+
 bool in_top_k(const float* logits, int64_t classes, int32_t label, int k) {
   if (label < 0 || label >= classes) return false;
   const float v = logits[label];
@@ -105,7 +118,7 @@ EvalResult evaluate(engine::Engine& eng, const data::Dataset& ds, const data::Pr
                     const std::function<void(int64_t, int64_t)>& progress) {
   InputBinding bind = bind_input(eng.graph(), ds);
   for (const auto* v : {&pp.mean, &pp.std})
-    if (!ds.raw && v->size() != 1 && static_cast<int64_t>(v->size()) != ds.channels)
+    if (!ds.raw() && v->size() != 1 && static_cast<int64_t>(v->size()) != ds.channels)
       fail("preprocessing has {} mean/std values but the images have {} channels", v->size(),
            ds.channels);
   if (opts.batch < 1) fail("--batch must be at least 1 (got {})", opts.batch);

@@ -2,6 +2,7 @@
 // Classification accuracy of a model on a dataset, run through the engine.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ InputBinding bind_input(const ir::Graph& g, const data::Dataset& ds);
 
 // The model's own preprocessing (metadata_props qbench.mean / qbench.std), else ToTensor.
 data::Preprocess model_preprocess(const ir::Graph& g);
+// The preprocessing that feeds `ds` to `g`: `given` (--mean/--std) when set, else the model's
+// own; none for npy tensors, which are fed as they are (an Error if `given` is set).
+data::Preprocess preprocess_for(const ir::Graph& g, const data::Dataset& ds,
+                                const std::optional<data::Preprocess>& given);
 
 struct EvalOptions {
   int64_t batch = 64;

@@ -50,7 +50,7 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
       probe.outputs.push_back(t);
   }
   eval::InputBinding bind = eval::bind_input(probe, ds);
-  const data::Preprocess pp = opts.preprocess ? *opts.preprocess : eval::model_preprocess(probe);
+  const data::Preprocess pp = eval::preprocess_for(probe, ds, opts.preprocess);
   engine::EngineOptions eo;
   eo.threads = opts.threads;
   engine::Engine eng(probe, eo);

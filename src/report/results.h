@@ -71,6 +71,8 @@ struct CompareResults {
   std::string model_hash;  // fnv1a64 of the file bytes, hex
   std::string data;        // dataset description
   int64_t images = 0;
+  // With --limit: each evaluated image's index in the test set (empty: all of it, in order).
+  std::vector<int64_t> image_origin;
   Settings settings;
   bench::Machine machine;
   std::vector<VariantResult> variants;  // in report order (Pareto-best first)

@@ -257,7 +257,7 @@ TEST(Npy, DatasetOfTensorsEvaluatesAsItIs) {
   data::save_npy(x, d + "/x.npy");
   data::save_npy(y, d + "/y.npy");
   const data::Dataset ds = data::load_dataset("npy:" + d + "/x.npy," + d + "/y.npy", data::Split::Test);
-  EXPECT_TRUE(ds.raw);
+  EXPECT_TRUE(ds.raw());
   EXPECT_EQ(ds.count, 5);
   EXPECT_EQ(ds.sample, (Shape{2, 3}));
   ir::Graph g;

@@ -44,17 +44,21 @@ void add_normalize_options(CLI::App* c, std::string& mean, std::string& std,
 
 void add_image_options(CLI::App* c, data::ImageOptions& image) {
   c->add_option("--resize", image.resize,
-                "folder:DIR images: resize so the shorter side is this (bilinear with "
+                "folder:DIR and imagenet-val:DIR images: resize so the shorter side is this (bilinear with "
                 "antialiasing, as torchvision's Resize on PIL images)")
       ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_option("--crop", image.crop,
-                "folder:DIR images: center crop to CROP x CROP; must match the model's input")
+                "image files: center crop to CROP x CROP; must match the model's input")
       ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_flag("--grayscale", image.grayscale,
-              "folder:DIR images: convert to one channel first (PIL's convert(\"L\"), "
+              "image files: convert to one channel first (PIL's convert(\"L\"), "
               "torchvision's Grayscale), for models that take grayscale input");
+  c->add_option("--labels", image.class_order,
+                "folder:DIR and imagenet-val:DIR: a file whose line k names class k (its first "
+                "word: a WordNet id or class folder name), for models whose classes are not in "
+                "sorted order");
 }
 
 void add_shape_option(CLI::App* c, std::vector<std::string>& shapes) {

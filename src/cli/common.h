@@ -31,7 +31,9 @@ inline constexpr const char* kDataSpecHelp =
     "fashion-mnist (Debian package files), fashion-mnist:DIR or mnist:DIR (IDX files, gzip or "
     "raw), cifar10:DIR or cifar100:DIR (the binary batches), npy:INPUTS.npy,LABELS.npy "
     "(preprocessed tensors, fed as they are), folder:DIR (JPEG/PNG in class folders, "
-    "torchvision ImageFolder layout; DIR/train and DIR/val are used when present)";
+    "torchvision ImageFolder layout; DIR/train and DIR/val are used when present), "
+    "imagenet-val:DIR[,GROUND_TRUTH] (flat ILSVRC2012_val_*.JPEG files labelled by the devkit's "
+    "ground truth and meta.mat or Kaggle's LOC_val_solution.csv, found in or above DIR)";
 // A progress reporter for stderr: a bar redrawn in place on a terminal, a line every ~10%
 // otherwise; silent when `quiet`.
 std::function<void(int64_t, int64_t)> progress_printer(const std::string& label, bool quiet);

@@ -21,6 +21,9 @@ struct ImageOptions {
   int64_t resize = 256;
   int64_t crop = 224;
   bool grayscale = false;
+  // --labels FILE: class index k is the class named by line k's first word (a WordNet id or a
+  // class folder's name) instead of the sorted order (image folders and imagenet-val only).
+  std::string class_order;
 };
 
 struct Dataset {
@@ -53,7 +56,8 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 // Loads a dataset from a spec: "fashion-mnist" (the Debian package's files),
 // "fashion-mnist:DIR" or "mnist:DIR" (IDX files in DIR, gzip or raw, standard names),
 // "cifar10:DIR" or "cifar100:DIR" (the binary batches, see load_cifar), or "folder:DIR"
-// (JPEG/PNG images in class folders, see load_folder; `image` applies to it only).
+// (JPEG/PNG images in class folders, see load_folder), or "imagenet-val:DIR[,TRUTH]" (see
+// load_imagenet_val); `image` applies to the last two only.
 Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& image = {});
 // A whole dataset file, gunzipped when it is gzip (zlib reads plain files unchanged), within the
 // memory limit; an Error names the file when it is missing, unreadable or corrupt.
@@ -80,6 +84,24 @@ Dataset parse_idx(const std::vector<uint8_t>& img, const std::string& images_pat
 // test/) and Split::Train reads train/ (else the test folder, which the name then says);
 // otherwise DIR serves both splits. Nothing is decoded here.
 Dataset load_folder(const std::string& dir, Split split, const ImageOptions& image);
+// The ILSVRC2012 validation set as distributed: DIR holds ILSVRC2012_val_NNNNNNNN.JPEG files (any
+// subset of the 50,000), labelled by `truth` or, when empty, by the first ground truth found in
+// DIR, up to four folders above it, or their data/ or ILSVRC2012_devkit_t12/data/ folders:
+// Kaggle's LOC_val_solution.csv (the first WordNet id of each row; the classes listed by
+// LOC_synset_mapping.txt beside it), else the devkit's ILSVRC2012_validation_ground_truth.txt
+// (line k: the ILSVRC2012 id of image k; the WordNet ids of the ids from the devkit's meta.mat,
+// see mat.h). Class index = rank of the WordNet id among the classes', the order torchvision's
+// ImageNet models use. Both splits read the same images. Nothing is decoded here.
+Dataset load_imagenet_val(const std::string& dir, const std::string& truth,
+                          const ImageOptions& image);
+// Refuses resize/crop settings that cannot apply to image files.
+void check_image_options(const ImageOptions& image);
+// --labels FILE: each line's first word, line k naming class k; an Error on an empty file, an
+// empty line in the middle or a name given twice.
+std::vector<std::string> read_class_order(const std::string& path);
+// Renumbers `ds`'s labels so class k is the one named on line k of `path` (its class_names and
+// num_classes become the file's); an Error names a class of ds that the file lacks.
+void apply_class_order(Dataset& ds, const std::string& path);
 
 // Decodes a JPEG or PNG file as RGB, height x width x 3 (grayscale is repeated, alpha dropped,
 // CMYK converted as PIL's Image.convert("RGB") does); Error naming the file when it is unreadable.

@@ -363,12 +363,16 @@ void resize_center_crop(const uint8_t* pixels, int64_t height, int64_t width, in
   }
 }
 
-Dataset load_folder(const std::string& dir, Split split, const ImageOptions& image) {
+void check_image_options(const ImageOptions& image) {
   if (image.resize < 1) fail("--resize must be at least 1 (got {})", image.resize);
   if (image.crop < 1) fail("--crop must be at least 1 (got {})", image.crop);
   if (image.crop > image.resize)
     fail("--crop {} is larger than --resize {}: the center crop must fit in the resized image",
          image.crop, image.resize);
+}
+
+Dataset load_folder(const std::string& dir, Split split, const ImageOptions& image) {
+  check_image_options(image);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail("image folder '{}' does not exist", dir);
   auto sub = [&](const char* name) {

@@ -111,9 +111,21 @@ Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& i
     kind = spec.substr(0, colon);
     dir = spec.substr(colon + 1);
   }
-  if (kind == "folder") {
-    if (dir.empty()) fail("--data folder needs a directory: folder:DIR");
-    return load_folder(dir, split, image);
+  if (!image.class_order.empty() && kind != "folder" && kind != "imagenet-val")
+    fail("--labels applies to folder: and imagenet-val: datasets, not to '{}'", spec);
+  if (kind == "folder" || kind == "imagenet-val") {
+    if (dir.empty()) fail("--data {} needs a directory: {}:DIR", kind, kind);
+    Dataset ds;
+    if (kind == "folder") {
+      ds = load_folder(dir, split, image);
+    } else {
+      const size_t comma = dir.find(',');
+      ds = load_imagenet_val(dir.substr(0, comma),
+                             comma == std::string::npos ? "" : dir.substr(comma + 1), image);
+      if (split == Split::Train) ds.name += ", no training images: calibrating on the test images";
+    }
+    if (!image.class_order.empty()) apply_class_order(ds, image.class_order);
+    return ds;
   }
   if (kind == "npy") {
     const size_t comma = dir.find(',');
@@ -128,7 +140,8 @@ Dataset load_dataset(const std::string& spec, Split split, const ImageOptions& i
   if (kind != "fashion-mnist" && kind != "mnist")
     fail(
         "unknown dataset '{}' in --data '{}': expected fashion-mnist[:DIR], mnist:DIR, "
-        "cifar10:DIR, cifar100:DIR, npy:INPUTS.npy,LABELS.npy or folder:DIR",
+        "cifar10:DIR, cifar100:DIR, npy:INPUTS.npy,LABELS.npy, folder:DIR or "
+        "imagenet-val:DIR[,GROUND_TRUTH]",
         kind, spec);
   if (dir.empty()) {
     if (kind == "mnist") fail("--data mnist needs a directory: mnist:DIR");

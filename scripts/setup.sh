@@ -12,7 +12,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git
           libdnnl-dev ocl-icd-opencl-dev libonnx-dev libprotobuf-dev protobuf-compiler
           libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libjpeg-dev libpng-dev
           libgtest-dev googletest libbenchmark-dev
-          dataset-fashion-mnist libonnx-testdata)
+          libopenmpi-dev openmpi-bin dataset-fashion-mnist libonnx-testdata)
 # scripts/test.sh adds what only the tests need (Chromium for the report check, python3 for
 # the end-to-end scripts' JSON checks, clang with its sanitizer/libFuzzer runtime and OpenMP for
 # the sanitizer and fuzzing build).

@@ -1,4 +1,5 @@
 #include "compare/compare.h"
+#include "compare/cluster.h"
 
 #include <iostream>
 
@@ -26,6 +27,7 @@ void run_compare(CompareArgs a) {
   if (a.opts.calib_size < 1) fail("--calib-size must be at least 1 (got {})", a.opts.calib_size);
   a.opts.progress = [](const std::string& label) { return progress_printer(label, false); };
   report::CompareResults r = compare::run_compare(a.opts);
+  if (cluster::World::get().rank() != 0) return;  // under mpirun, rank 0 reports
   compare::write_reports(r, a.opts.out_dir);
   if (a.json) {
     report::JsonReporter{}.report(r, std::cout);

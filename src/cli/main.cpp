@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "compare/cluster.h"
 #include "core/error.h"
 #include "core/limits.h"
 
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
       "qbench: evaluate and benchmark ONNX models and their quantized variants on one "
       "CPU engine (oneDNN)"};
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
-                                        QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE + ")");
+                                        QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE +
+                                        (qbench::cluster::built_with_mpi() ? ", MPI" : "") + ")");
   app.require_subcommand(1);
   std::string max_memory;
   app.add_option("--max-memory", max_memory,
@@ -50,6 +52,14 @@ int main(int argc, char** argv) {
   qbench::cli::register_quantize(app);
   qbench::cli::register_run(app);
   qbench::cli::register_tune(app);
+  // One line on stderr and exit status 2; under mpirun the line names the rank and host and the
+  // whole run ends (mpirun says which rank stopped it).
+  auto error = [](const char* what) {
+    std::fprintf(stderr, "qbench: error%s: %s\n", qbench::cluster::where().c_str(), what);
+    std::fflush(stderr);
+    qbench::cluster::abort_if_distributed(2);
+    return 2;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -62,18 +72,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench: error: %s (see qbench --help)\n", e.what());
     return 2;
   } catch (const qbench::Error& e) {
-    std::fprintf(stderr, "qbench: error: %s\n", e.what());
-    return 2;
+    return error(e.what());
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "qbench: error: out of memory (lower --max-memory to fail earlier)\n");
-    return 2;
+    return error("out of memory (lower --max-memory to fail earlier)");
   } catch (const std::exception& e) {
     // Not ours (the standard library, protobuf, oneDNN): still one line and exit 2, never abort.
-    std::fprintf(stderr, "qbench: error: %s\n", e.what());
-    return 2;
+    return error(e.what());
   } catch (...) {
-    std::fprintf(stderr, "qbench: error: unexpected failure\n");
-    return 2;
+    return error("unexpected failure");
   }
   return 0;
 }

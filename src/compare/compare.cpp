@@ -1,6 +1,7 @@
 #include "compare/compare.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,9 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "bench/sysinfo.h"
+#include "compare/cluster.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "engine/engine.h"
@@ -77,9 +80,12 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
                          const std::string& recipe) {
   const auto& b = o.bench;
   std::string image;
-  if (o.data.rfind("folder:", 0) == 0 || o.calib_data.rfind("folder:", 0) == 0)
-    image =
-        fmt::format(" resize={} crop={} gray={}", o.image.resize, o.image.crop, o.image.grayscale);
+  auto image_files = [](const std::string& spec) {
+    return spec.rfind("folder:", 0) == 0 || spec.rfind("imagenet-val:", 0) == 0;
+  };
+  if (image_files(o.data) || image_files(o.calib_data))
+    image = fmt::format(" resize={} crop={} gray={} labels={}", o.image.resize, o.image.crop,
+                        o.image.grayscale, o.image.class_order);
   if (o.preprocess) image += fmt::format(" mean={} std={}", o.preprocess->mean, o.preprocess->std);
   return fnv1a64(fmt::format(
       "schema={} model={} recipe={} data={} calib={} calib_size={} limit={} (stratified) "
@@ -90,10 +96,9 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
       QBENCH_GIT_COMMIT, image));
 }
 
-// Quantizes, evaluates and times one variant (everything but the paired statistics).
-report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
-                              const data::Dataset& ds, const data::Preprocess& pp,
-                              const std::string& recipe_name, const std::string& exe) {
+// Quantizes one variant and writes its file (rank 0's part of a variant).
+report::VariantResult make_variant(const CompareOptions& o, const ir::Graph& model,
+                                   const std::string& recipe_name) {
   report::VariantResult v;
   v.recipe = recipe_name;
   const quant::VariantSpec spec = quant::parse_variant(recipe_name);
@@ -115,19 +120,69 @@ report::VariantResult measure(const CompareOptions& o, const ir::Graph& model,
   v.file = (fs::path(o.out_dir) / "models" / (recipe_name + ".onnx")).string();
   onnxio::save_model(q.graph, v.file + ".tmp");
   fs::rename(v.file + ".tmp", v.file);
+  return v;
+}
 
+// The images rank `r` of `k` evaluates: a contiguous share whose bounds are multiples of the
+// evaluation batch, so every batch is one a single process would run too (dynamic int8's
+// per-batch ranges, and any kernel choice that depends on the batch, then give the same
+// predictions).
+std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t batch, int r, int k) {
+  const int64_t batches = (n + batch - 1) / batch;
+  return {std::min(n, batches * r / k * batch), std::min(n, batches * (r + 1) / k * batch)};
+}
+
+// One rank's evaluation of its shard of the test set with the variant's file `bytes`, as JSON
+// (n, correct counts, predictions), read from the shard cache when an earlier run finished it.
+nlohmann::json evaluate_shard(const CompareOptions& o, const data::Dataset& ds,
+                              const data::Preprocess& pp, const report::VariantResult& v,
+                              const std::string& bytes, const fs::path& shard_cache,
+                              const std::string& label) {
+  if (!shard_cache.empty() && fs::exists(shard_cache)) {
+    try {
+      std::ifstream f(shard_cache);
+      nlohmann::json j = nlohmann::json::parse(f);
+      j["cached"] = true;
+      return j;
+    } catch (const std::exception&) {
+    }  // unreadable: evaluate again
+  }
+  ir::Graph g = onnxio::load_model_from_bytes(bytes, v.file, fs::path(v.file).parent_path().string());
   engine::EngineOptions eo;
   eo.threads = o.bench.threads;
-  engine::Engine eng(std::move(q.graph), eo);
+  engine::Engine eng(std::move(g), eo);
   eval::EvalResult e = eval::evaluate(eng, ds, pp, {o.eval_batch, 0},
-                                      o.progress ? o.progress("eval " + recipe_name) : nullptr);
-  v.n = e.n;
-  v.correct_top1 = e.correct_top1;
-  v.correct_top5 = e.correct_top5;
-  v.predictions = std::move(e.predictions);
+                                      o.progress ? o.progress("eval " + label) : nullptr);
+  nlohmann::json j = {{"n", e.n},
+                      {"correct_top1", e.correct_top1},
+                      {"correct_top5", e.correct_top5},
+                      {"predictions", e.predictions}};
+  if (!shard_cache.empty()) write_file_atomic(shard_cache.string(), j.dump() + "\n");
+  return j;
+}
 
-  v.bench = time_in_child(o, exe, v.file, "time " + recipe_name);
-  return v;
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot read '{}'", path);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+// "node1: ranks 0-1" for each host, in order of its first rank.
+std::vector<std::string> describe_hosts(const std::vector<std::string>& hosts) {
+  std::vector<std::string> order, out;
+  std::map<std::string, std::vector<int>> ranks;
+  for (size_t r = 0; r < hosts.size(); ++r) {
+    if (ranks[hosts[r]].empty()) order.push_back(hosts[r]);
+    ranks[hosts[r]].push_back(static_cast<int>(r));
+  }
+  for (const auto& h : order) {
+    const auto& rs = ranks[h];
+    const bool contiguous = rs.back() - rs.front() + 1 == static_cast<int>(rs.size());
+    out.push_back(rs.size() == 1 ? fmt::format("{}: rank {}", h, rs[0])
+                  : contiguous   ? fmt::format("{}: ranks {}-{}", h, rs.front(), rs.back())
+                                 : fmt::format("{}: ranks {}", h, fmt::join(rs, ",")));
+  }
+  return out;
 }
 
 }  // namespace
@@ -275,6 +330,9 @@ void write_reports(const report::CompareResults& r, const std::string& dir) {
 }
 
 report::CompareResults run_compare(const CompareOptions& o) {
+  // Under mpirun every rank starts MPI first, so that any error below ends the whole run with
+  // this rank's name on it.
+  cluster::World& world = cluster::World::get();
   if (o.recipes.empty()) fail("--recipes: name at least one recipe");
   for (const auto& r : o.recipes) quant::parse_variant(r);  // an Error lists the known ones
   // Everything that can be wrong with the options fails here, before an hour of evaluation.
@@ -305,6 +363,25 @@ report::CompareResults run_compare(const CompareOptions& o) {
   const fs::path cache_dir = fs::path(o.out_dir) / "cache";
   make_output_dir(cache_dir.string());
 
+  // Under mpirun: rank 0 quantizes and hands each variant's file to every rank, each rank
+  // evaluates its share of the images, the first rank on each host times the variant there,
+  // and rank 0 gathers everything and writes the one report.
+  const int rank = world.rank(), ranks = world.size();
+  const std::vector<std::string> hosts = world.hosts();
+  const bool times_host =
+      std::find(hosts.begin(), hosts.end(), world.host()) - hosts.begin() == rank;
+  res.ranks = ranks;
+  if (ranks > 1) res.hosts = describe_hosts(hosts);
+  const auto [first, last] = shard_range(ds.count, o.eval_batch, rank, ranks);
+  std::vector<int64_t> mine;
+  for (int64_t i = first; i < last; ++i) mine.push_back(i);
+  const data::Dataset shard = ranks > 1 ? data::subset(ds, mine) : data::Dataset{};
+  CompareOptions ro = o;  // this rank's settings: only rank 0 reports progress
+  if (rank != 0) {
+    ro.quiet = true;
+    ro.progress = nullptr;
+  }
+
   // fp32 first: every other variant is compared with it.
   std::vector<std::string> order = o.recipes;
   auto fp = std::find(order.begin(), order.end(), "fp32");
@@ -313,30 +390,110 @@ report::CompareResults run_compare(const CompareOptions& o) {
   else
     std::rotate(order.begin(), fp, fp + 1);
   for (const auto& recipe : order) {
-    const fs::path cached =
-        cache_dir / (recipe + "-" + settings_key(o, res.model_hash, recipe) + ".json");
-    if (o.use_cache && fs::exists(cached)) {
+    const std::string key = settings_key(o, res.model_hash, recipe);
+    // A shard's predictions do not depend on how the variant is timed: a rerun with other
+    // timing settings still finds them.
+    CompareOptions untimed = o;
+    untimed.bench = bench::BenchOptions{};
+    untimed.bench.threads = o.bench.threads;
+    const std::string shard_key = settings_key(untimed, res.model_hash, recipe);
+    const fs::path cached = cache_dir / (recipe + "-" + key + ".json");
+    // Rank 0 decides whether the variant is cached whole, and every rank follows.
+    std::string plan = "measure";
+    report::VariantResult v;
+    if (rank == 0 && o.use_cache && fs::exists(cached)) {
       std::ifstream f(cached);
       try {
-        res.variants.push_back(report::variant_from_json(nlohmann::json::parse(f)));
+        v = report::variant_from_json(nlohmann::json::parse(f));
+        plan = "cached";
         if (!o.quiet) std::fprintf(stderr, "%s: cached (%s)\n", recipe.c_str(), cached.c_str());
-        continue;
       } catch (const std::exception& e) {
         if (!o.quiet)
           std::fprintf(stderr, "%s: ignoring unreadable cache file %s: %s\n", recipe.c_str(),
                        cached.c_str(), e.what());
       }
     }
-    try {
-      report::VariantResult v = measure(o, model, ds, pp, recipe, exe);
-      write_file_atomic(cached.string(), report::to_json(v, true).dump() + "\n");
-      res.variants.push_back(std::move(v));
-    } catch (const Error& e) {
-      if (recipe == "fp32") throw;
-      res.skipped.push_back(recipe + ": " + e.what());
-      if (!o.quiet) std::fprintf(stderr, "%s: skipped: %s\n", recipe.c_str(), e.what());
+    world.broadcast(plan);
+    if (plan == "cached") {
+      if (rank == 0) res.variants.push_back(std::move(v));
+      continue;
     }
+    // Rank 0 makes the variant's file and sends its bytes (or why it failed) to every rank.
+    std::string file = "E";
+    if (rank == 0) {
+      try {
+        v = make_variant(ro, model, recipe);
+        file = "F" + read_bytes(v.file);
+      } catch (const Error& e) {
+        if (recipe == "fp32" && ranks == 1) throw;
+        file = std::string("E") + e.what();
+      }
+    }
+    world.broadcast(file);
+    if (file[0] == 'E') {
+      if (recipe == "fp32") fail("fp32: {}", file.substr(1));
+      res.skipped.push_back(recipe + ": " + file.substr(1));
+      if (!o.quiet) std::fprintf(stderr, "%s: skipped: %s\n", recipe.c_str(), file.c_str() + 1);
+      continue;
+    }
+    file.erase(0, 1);
+    if (rank != 0) v.file = (fs::path(o.out_dir) / "models" / (recipe + ".onnx")).string();
+    // Each rank evaluates its shard (the whole set in a single process); then, with every rank
+    // idle, one rank per host times the variant there.
+    nlohmann::json part;
+    try {
+      const fs::path shard_cache =
+          ranks > 1 && o.use_cache
+              ? cache_dir / fmt::format("{}-{}-shard{}of{}.json", recipe, shard_key, rank, ranks)
+              : fs::path();
+      part = evaluate_shard(ro, ranks > 1 ? shard : ds, pp, v, file, shard_cache, recipe);
+    } catch (const Error& e) {
+      part["error"] = std::string(e.what()) + cluster::where();
+    }
+    world.barrier();
+    if (times_host && !part.contains("error")) {
+      try {
+        part["bench"] = report::to_json(time_in_child(ro, exe, v.file, "time " + recipe));
+      } catch (const Error& e) {
+        part["error"] = std::string(e.what()) + cluster::where();
+      }
+    }
+    const std::vector<std::string> parts = world.gather(part.dump());
+    if (rank != 0) continue;
+    std::string error;
+    std::vector<int> from_cache;
+    for (int r = 0; r < ranks; ++r) {
+      const nlohmann::json p = nlohmann::json::parse(parts[r]);
+      if (p.contains("error")) {
+        error = p.at("error").get<std::string>();
+        break;
+      }
+      if (p.contains("cached")) from_cache.push_back(r);
+      v.n += p.at("n").get<int64_t>();
+      v.correct_top1 += p.at("correct_top1").get<int64_t>();
+      v.correct_top5 += p.at("correct_top5").get<int64_t>();
+      const auto pred = p.at("predictions").get<std::vector<int32_t>>();
+      v.predictions.insert(v.predictions.end(), pred.begin(), pred.end());
+      if (p.contains("bench")) {
+        if (r == 0)
+          v.bench = report::bench_from_json(p.at("bench"));
+        else
+          v.other_hosts.push_back({hosts[r], report::bench_from_json(p.at("bench"))});
+      }
+    }
+    if (!error.empty()) {
+      if (recipe == "fp32") fail("fp32: {}", error);
+      res.skipped.push_back(recipe + ": " + error);
+      if (!o.quiet) std::fprintf(stderr, "%s: skipped: %s\n", recipe.c_str(), error.c_str());
+      continue;
+    }
+    if (!from_cache.empty() && !o.quiet)
+      std::fprintf(stderr, "%s: the shards of rank %s came from the cache of an earlier run\n",
+                   recipe.c_str(), fmt::format("{}", fmt::join(from_cache, ", ")).c_str());
+    write_file_atomic(cached.string(), report::to_json(v, true).dump() + "\n");
+    res.variants.push_back(std::move(v));
   }
+  if (rank != 0) return res;
 
   // Paired statistics against fp32 on the same images.
   const report::VariantResult& base = res.variants.front();

@@ -51,6 +51,7 @@ void ConsoleReporter::report(const CompareResults& r, std::ostream& out) const {
   print_table(rows, out);
   out << "\n";
   for (const auto& l : legend_lines()) out << l << "\n";
+  for (const auto& l : host_lines(r)) out << l << "\n";
   if (!r.peers.empty()) {
     std::vector<std::vector<std::string>> peers{peer_headers()};
     for (const auto& p : r.peers) peers.push_back(peer_cells(p));

@@ -252,6 +252,7 @@ void HtmlReporter::report(const CompareResults& r, std::ostream& out) const {
   }
   out << "</tbody>\n</table>\n</div>\n";
   for (const auto& l : legend_lines()) out << "<p class=\"note\">" << esc(l) << "</p>\n";
+  for (const auto& l : host_lines(r)) out << "<p class=\"note hosts\">" << esc(l) << "</p>\n";
   for (const auto& x : r.skipped) out << "<p class=\"note\">skipped: " << esc(x) << "</p>\n";
   if (!r.peers.empty() || !r.peer_notes.empty()) {
     out << "<h2>Peers</h2>\n";

@@ -146,6 +146,11 @@ nlohmann::json to_json(const VariantResult& v, bool with_predictions) {
                       {"pareto_size", v.pareto_size},
                       {"bench", to_json(v.bench)}};
   if (with_predictions) j["predictions"] = v.predictions;
+  if (!v.other_hosts.empty()) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& h : v.other_hosts) hosts.push_back({{"host", h.host}, {"bench", to_json(h.bench)}});
+    j["other_hosts"] = hosts;
+  }
   return j;
 }
 
@@ -173,6 +178,9 @@ VariantResult variant_from_json(const nlohmann::json& j) {
   v.pareto_size = get<bool>(j, "pareto_size");
   v.bench = bench_from_json(j.at("bench"));
   if (j.contains("predictions")) v.predictions = j.at("predictions").get<std::vector<int32_t>>();
+  if (j.contains("other_hosts"))
+    for (const auto& h : j.at("other_hosts"))
+      v.other_hosts.push_back({get<std::string>(h, "host"), bench_from_json(h.at("bench"))});
   return v;
 }
 
@@ -216,7 +224,9 @@ nlohmann::json to_json(const CompareResults& r) {
           {"skipped", r.skipped},
           {"warnings", r.warnings},
           {"peers", peers},
-          {"peer_notes", r.peer_notes}};
+          {"peer_notes", r.peer_notes},
+          {"ranks", r.ranks},
+          {"hosts", r.hosts}};
 }
 
 void JsonReporter::report(const CompareResults& r, std::ostream& out) const {

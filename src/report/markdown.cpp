@@ -30,6 +30,7 @@ void MarkdownReporter::report(const CompareResults& r, std::ostream& out) const 
   }
   out << "\n";
   for (const auto& l : legend_lines()) out << l << "\n";
+  for (const auto& l : host_lines(r)) out << "\n" << l << "\n";
   if (!r.peers.empty()) {
     const auto ph = peer_headers();
     out << "\n| " << fmt::format("{}", fmt::join(ph, " | ")) << " |\n|";

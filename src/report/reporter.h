@@ -59,6 +59,9 @@ std::string machine_line(const bench::Machine& m);
 std::vector<std::string> path_lines(const bench::Machine& m);
 // Explanations printed under the table.
 std::vector<std::string> legend_lines();
+// Under MPI: the ranks and hosts, and each other host's own timing of each variant (none for a
+// single process).
+std::vector<std::string> host_lines(const CompareResults& r);
 // The peers table (--peers): headers, one row per peer run, and the line that explains it.
 std::vector<std::string> peer_headers();
 std::vector<std::string> peer_cells(const PeerResult& p);

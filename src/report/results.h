@@ -39,6 +39,13 @@ struct VariantResult {
   bool pareto_latency = false;
   bool pareto_size = false;
   std::vector<int32_t> predictions;  // kept for the cache and the demo, not reported
+  // Under MPI with ranks on several hosts: each other host's own timing of this variant (bench
+  // is rank 0's host's). Machines differ, so they are listed, never averaged.
+  struct HostBench {
+    std::string host;
+    bench::BenchResult bench;
+  };
+  std::vector<HostBench> other_hosts;
 };
 
 // Another engine running a variant's file in the same run (`compare --peers`): its batch-1
@@ -80,6 +87,10 @@ struct CompareResults {
   std::vector<std::string> warnings;    // warnings on the results, "recipe: text"
   std::vector<PeerResult> peers;        // --peers: rows of other engines, marked as peers
   std::vector<std::string> peer_notes;  // peers that did not run and why (how to install them)
+  // Under MPI: how many ranks split the test images, and the hosts they ran on ("node1: ranks
+  // 0-3"); 1 and empty for a single process.
+  int ranks = 1;
+  std::vector<std::string> hosts;
 };
 
 // Fills speedup, size_ratio and the Pareto flags against the fp32 row (the first row when no

@@ -103,6 +103,21 @@ std::vector<std::string> path_lines(const bench::Machine& m) {
   return {"int8     " + m.int8_path, "bf16     " + m.bf16_path};
 }
 
+std::vector<std::string> host_lines(const CompareResults& r) {
+  std::vector<std::string> out;
+  if (r.ranks <= 1) return out;
+  out.push_back(fmt::format(
+      "Evaluated by {} MPI ranks, each on its share of the test images; hosts: {}. Latency and "
+      "throughput above are the first host's.",
+      r.ranks, fmt::join(r.hosts, "; ")));
+  for (const auto& v : r.variants)
+    for (const auto& h : v.other_hosts)
+      out.push_back(fmt::format("{} on {}: p50 {} ms, p99 {} ms, {:.0f} img/s", v.recipe, h.host,
+                                ms(h.bench.latency_ms.p50), ms(h.bench.latency_ms.p99),
+                                h.bench.images_per_second));
+  return out;
+}
+
 std::vector<std::string> legend_lines() {
   return {
       "Δ top-1: variant minus FP32 in points, 95% CI by paired bootstrap over images; "

@@ -153,6 +153,7 @@ fp32,out/models/fp32.onnx,1000,0.9,0.99,0,0,0,1,0,0,1,2,2.5,3,4,2.25,0.5,200,100
 
 const char* const kJson = R"x({
   "data": "fashion-mnist (test)",
+  "hosts": [],
   "images": 1000,
   "machine": {
     "bf16_path": "emulated: this CPU has no native bf16",
@@ -177,6 +178,7 @@ const char* const kJson = R"x({
   "model_hash": "0123456789abcdef",
   "peer_notes": [],
   "peers": [],
+  "ranks": 1,
   "schema": "qbench.compare",
   "schema_version": 2,
   "settings": {
@@ -582,4 +584,38 @@ TEST(Reporters, PeerRowsAndNotes) {
   EXPECT_EQ(j["peer_notes"][0], "PyTorch: no PyTorch module is known");
   // The CSV keeps one row per variant: peers are not variants.
   EXPECT_EQ(render(report::CsvReporter{}, r), kCsv);
+}
+
+// compare under mpirun: the ranks and hosts, and each other host's own timing, in every report
+// and through the variant cache (JSON round trip); none of it for a single process (the exact
+// outputs above).
+TEST(Reporters, MpiRanksHostsAndOtherHostsTimings) {
+  report::CompareResults r = fixture();
+  r.ranks = 4;
+  r.hosts = {"node1: ranks 0-1", "node2: ranks 2-3"};
+  bench::BenchResult b;
+  b.latency_ms.p50 = 0.75;
+  b.latency_ms.p99 = 1.5;
+  b.images_per_second = 1234;
+  r.variants[0].other_hosts = {{"node2", b}};
+  const std::string line =
+      "Evaluated by 4 MPI ranks, each on its share of the test images; hosts: node1: ranks 0-1; "
+      "node2: ranks 2-3. Latency and throughput above are the first host's.";
+  const std::string other =
+      r.variants[0].recipe + " on node2: p50 0.750 ms, p99 1.500 ms, 1234 img/s";
+  for (const std::string& text : {render(report::ConsoleReporter{}, r),
+                                  render(report::MarkdownReporter{}, r),
+                                  render(report::HtmlReporter{}, r)}) {
+    EXPECT_NE(text.find(line), std::string::npos) << text;
+    EXPECT_NE(text.find(other), std::string::npos) << text;
+  }
+  const auto j = nlohmann::json::parse(render(report::JsonReporter{}, r));
+  EXPECT_EQ(j["ranks"], 4);
+  EXPECT_EQ(j["hosts"][1], "node2: ranks 2-3");
+  EXPECT_EQ(j["variants"][0]["other_hosts"][0]["host"], "node2");
+  const VariantResult back = report::variant_from_json(report::to_json(r.variants[0], true));
+  ASSERT_EQ(back.other_hosts.size(), 1u);
+  EXPECT_EQ(back.other_hosts[0].host, "node2");
+  EXPECT_DOUBLE_EQ(back.other_hosts[0].bench.latency_ms.p50, 0.75);
+  EXPECT_DOUBLE_EQ(back.other_hosts[0].bench.images_per_second, 1234);
 }

@@ -40,12 +40,14 @@ function(_qbench_link_dir root dir)
   endforeach()
 endfunction()
 
-# qbench_layer(NAME DIRS dir... [DEPS layer...] [LIBS target...] [EXCLUDE file...])
+# qbench_layer(NAME DIRS dir... [DEPS layer...] [LIBS target...] [OPTIONAL_LIBS target...]
+#              [EXCLUDE file...])
 # Builds qbench_NAME from src/DIR/*.cpp of each DIRS entry (minus EXCLUDE, paths under src/),
-# links it to the qbench_ layers in DEPS and to the external LIBS, and gives its sources the
+# links it to the qbench_ layers in DEPS, to the external LIBS and to each OPTIONAL_LIBS target
+# that exists in this configuration (the diagram lists them either way), and gives its sources the
 # include root of DIRS plus everything DEPS may see.
 function(qbench_layer name)
-  cmake_parse_arguments(L "" "" "DIRS;DEPS;LIBS;EXCLUDE" ${ARGN})
+  cmake_parse_arguments(L "" "" "DIRS;DEPS;LIBS;OPTIONAL_LIBS;EXCLUDE" ${ARGN})
   get_property(declared GLOBAL PROPERTY QBENCH_LAYERS)
   if(name IN_LIST declared)
     message(FATAL_ERROR "qbench_layer(${name}): declared twice")
@@ -74,6 +76,11 @@ function(qbench_layer name)
 
   add_library(qbench_${name} STATIC ${sources})
   target_link_libraries(qbench_${name} PUBLIC ${dep_targets} ${L_LIBS})
+  foreach(lib ${L_OPTIONAL_LIBS})
+    if(TARGET ${lib})
+      target_link_libraries(qbench_${name} PUBLIC ${lib})
+    endif()
+  endforeach()
   set(root ${QBENCH_LAYERS_DIR}/${name})
   foreach(dir ${sees})
     _qbench_link_dir(${root} ${dir})
@@ -83,7 +90,11 @@ function(qbench_layer name)
   set_property(GLOBAL APPEND PROPERTY QBENCH_LAYERS ${name})
   set_property(GLOBAL PROPERTY QBENCH_LAYER_DIRS_${name} ${L_DIRS})
   set_property(GLOBAL PROPERTY QBENCH_LAYER_DEPS_${name} ${L_DEPS})
-  set_property(GLOBAL PROPERTY QBENCH_LAYER_LIBS_${name} ${L_LIBS})
+  set(doc_libs ${L_LIBS})
+  foreach(lib ${L_OPTIONAL_LIBS})
+    list(APPEND doc_libs "${lib} (optional)")
+  endforeach()
+  set_property(GLOBAL PROPERTY QBENCH_LAYER_LIBS_${name} ${doc_libs})
   set_property(GLOBAL PROPERTY QBENCH_LAYER_SEES_${name} ${sees})
   set_property(GLOBAL APPEND PROPERTY QBENCH_LAYER_SOURCES ${sources})
 endfunction()

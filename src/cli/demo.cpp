@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "compare/cluster.h"
 #include "compare/compare.h"
 #include "data/npy.h"
 #include "kernels/kernel.h"
@@ -118,6 +119,8 @@ void run_demo(const DemoArgs& a) {
     if (!a.no_peers) o.peers = a.peers;
     o.progress = [](const std::string& label) { return progress_printer(label, false); };
     if (!a.json) std::fprintf(stderr, "== %s ==\n", name.c_str());
+    if (cluster::World::get().distributed())
+      fail("demo runs in one process; run `qbench compare` under mpirun to spread a comparison");
     report::CompareResults r = compare::run_compare(o);
     compare::write_reports(r, o.out_dir);
     reports.push_back(o.out_dir + "/report.html");

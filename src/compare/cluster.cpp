@@ -103,6 +103,8 @@ void World::broadcast(std::string& bytes) {
     check(MPI_Ibcast(bytes.data() + off, count, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "broadcast");
     wait(req, "broadcast");
   }
+#else
+  (void)bytes;
 #endif
 }
 

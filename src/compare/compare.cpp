@@ -138,6 +138,9 @@ nlohmann::json evaluate_shard(const CompareOptions& o, const data::Dataset& ds,
                               const data::Preprocess& pp, const report::VariantResult& v,
                               const std::string& bytes, const fs::path& shard_cache,
                               const std::string& label) {
+  if (ds.count == 0)  // more ranks than batches: nothing for this one
+    return {{"n", 0}, {"correct_top1", 0}, {"correct_top5", 0},
+            {"predictions", std::vector<int32_t>{}}};
   if (!shard_cache.empty() && fs::exists(shard_cache)) {
     try {
       std::ifstream f(shard_cache);
@@ -437,7 +440,14 @@ report::CompareResults run_compare(const CompareOptions& o) {
       continue;
     }
     file.erase(0, 1);
-    if (rank != 0) v.file = (fs::path(o.out_dir) / "models" / (recipe + ".onnx")).string();
+    if (rank != 0) {
+      v.file = (fs::path(o.out_dir) / "models" / (recipe + ".onnx")).string();
+      // The first rank of another host times the file there: it writes its own copy.
+      if (times_host) {
+        fs::create_directories(fs::path(o.out_dir) / "models");
+        write_file_atomic(v.file, file);
+      }
+    }
     // Each rank evaluates its shard (the whole set in a single process); then, with every rank
     // idle, one rank per host times the variant there.
     nlohmann::json part;

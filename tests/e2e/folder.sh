@@ -4,6 +4,7 @@
 # Resize + CenterCrop + Normalize, same model), static-int8 calibrates on the train/ split,
 # compare runs, a grayscale model reads PNG files with --grayscale, and bad folders give one-line
 # errors with exit status 2.
+# The same for imagenet-val: eval scores torchvision's labels.
 # Usage: folder.sh QBENCH_BINARY SOURCE_DIR
 set -uo pipefail
 QB="$1"
@@ -68,6 +69,27 @@ if "$QB" compare --model "$MODEL" --data "folder:$DIR" "${NORM[@]}" "${IMG[@]}" 
 else
   fail "compare: $(tail -3 "$TMP/cmp.err")"
 fi
+
+# --- the ImageNet validation set as distributed (tests/data/imagenet_val, made by
+# tests/data/make_imagenet_val.py): eval scores each image against the label torchvision gives
+# it (devkit/labels.txt), so its top-1 is the share of its predictions equal to those labels.
+IV="$SRC/tests/data/imagenet_val"
+# The zoo LeNet (10 outputs) on the 5-class set, as grayscale 28x28.
+if "$QB" eval --model "$SRC/models/lenet.onnx" --data "imagenet-val:$IV/devkit/val" --grayscale \
+    --resize 28 --crop 28 --predictions "$TMP/iv.txt" --json >"$TMP/iv.json" 2>"$TMP/iv.err"; then
+  python3 - "$TMP/iv.json" "$TMP/iv.txt" "$IV/devkit/labels.txt" <<'PY' && pass || fail "imagenet-val eval: top-1 is not the share of predictions equal to torchvision's labels"
+import json, sys
+r = json.load(open(sys.argv[1]))
+pred = [int(l) for l in open(sys.argv[2])]
+labels = [int(l) for l in open(sys.argv[3])]
+assert r["n"] == len(pred) == len(labels) == 14, (r["n"], len(pred))
+assert abs(r["top1"] - sum(p == l for p, l in zip(pred, labels)) / 14) < 1e-12, r["top1"]
+PY
+else
+  fail "imagenet-val eval: $(cat "$TMP/iv.err")"
+fi
+expect_error "imagenet-val on a class folder" "is not named like a validation image" -- \
+  "$QB" eval --model "$MODEL" --data "imagenet-val:$DIR/val/zebra" "${NORM[@]}" "${IMG[@]}"
 
 # --- errors: one line, exit status 2, naming what is wrong
 expect_error "missing folder" "image folder '$TMP/nope' does not exist" -- \

@@ -86,7 +86,8 @@ check "the accuracy columns of report.md agree" bash -c \
 mpirun_pid=$!
 rank1=""
 for _ in $(seq 1 600); do
-  if ls "$OUT"/killed/cache/dynamic-int8-*-shard1of2.json >/dev/null 2>&1; then
+  if ls "$OUT"/killed/cache/dynamic-int8-*-shard0of2.json "$OUT"/killed/cache/dynamic-int8-*-shard1of2.json \
+      >/dev/null 2>&1; then
     for p in $(pgrep -f "qbench compare"); do
       if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
         rank1=$p

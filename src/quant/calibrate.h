@@ -27,6 +27,8 @@ struct CalibOptions {
   std::optional<data::Preprocess> preprocess;
   // Images drawn (without replacement, fixed seed) from the train split.
   int64_t size = 512;
+  // Images per calibration inference, at most: smaller when the observed tensors of a batch
+  // would take more than 1 GiB (they are all held at once).
   int64_t batch = 64;
   uint32_t seed = 20240601;
   int threads = 1;

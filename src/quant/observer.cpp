@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -43,29 +44,52 @@ void Observer::widen(float limit) {
 
 void Observer::observe(const float* data, int64_t n) {
   if (n <= 0) return;
-  // min/max skip NaN silently, and a NaN histogram index is undefined: look for it first.
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(data[i]))
-      fail("calibration saw a non-finite value ({}) at element {} of {}", data[i], i, n);
+  // One vectorised pass for the range and for any non-finite value (min/max would skip NaN
+  // silently, and a NaN histogram index is undefined); the element is found only on failure.
   float lo = data[0], hi = data[0];
-  for (int64_t i = 1; i < n; ++i) {
+  int bad = 0;
+#pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : bad)
+  for (int64_t i = 0; i < n; ++i) {
     lo = std::min(lo, data[i]);
     hi = std::max(hi, data[i]);
+    bad |= !(std::fabs(data[i]) <= std::numeric_limits<float>::max());
   }
+  if (bad)
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(data[i]))
+        fail("calibration saw a non-finite value ({}) at element {} of {}", data[i], i, n);
   min_ = count_ ? std::min(min_, lo) : lo;
   max_ = count_ ? std::max(max_, hi) : hi;
   count_ += n;
   const float absmax = std::max(std::fabs(min_), std::fabs(max_));
   if (absmax > hist_.limit) widen(absmax);
-  const double scale = hist_.limit > 0.0f ? double(bins_) / double(hist_.limit) : 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (data[i] == 0.0f) {
-      hist_.zeros += 1.0;
-      continue;
-    }
-    size_t b = static_cast<size_t>(std::fabs(data[i]) * scale);
-    hist_.counts[std::min(b, static_cast<size_t>(bins_ - 1))] += 1.0;
+  if (hist_.limit <= 0.0f) {  // every value so far is 0
+    hist_.zeros += double(n);
+    return;
   }
+  // Integer counts in four interleaved copies (consecutive values often share a bin, and one
+  // copy would make each increment wait for the last), added into the double counts at the end.
+  // Bin 0 of copy 0 stands apart for exact zeros.
+  const double scale = double(bins_) / double(hist_.limit);
+  const int64_t top = bins_ - 1;
+  std::vector<uint32_t> local(4 * size_t(bins_) + 1, 0);
+  uint32_t* h = local.data() + 1;
+  uint64_t zeros = 0;
+  for (int64_t start = 0; start < n; start += int64_t(1) << 30) {  // uint32 counts cannot wrap
+    const int64_t end = std::min(n, start + (int64_t(1) << 30));
+    for (int64_t i = start; i < end; ++i) {
+      const float a = std::fabs(data[i]);
+      zeros += a == 0.0f;
+      const int64_t b = std::min(static_cast<int64_t>(double(a) * scale), top);
+      h[(i & 3) * bins_ + b] += a != 0.0f;
+    }
+    for (int64_t b = 0; b < bins_; ++b) {
+      hist_.counts[size_t(b)] +=
+          double(h[b]) + double(h[bins_ + b]) + double(h[2 * bins_ + b]) + double(h[3 * bins_ + b]);
+      h[b] = h[bins_ + b] = h[2 * bins_ + b] = h[3 * bins_ + b] = 0;
+    }
+  }
+  hist_.zeros += double(zeros);
 }
 
 void Observer::observe(const Tensor& t) {

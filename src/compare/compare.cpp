@@ -98,17 +98,29 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
 
 // Quantizes one variant and writes its file (rank 0's part of a variant).
 report::VariantResult make_variant(const CompareOptions& o, const ir::Graph& model,
-                                   const std::string& recipe_name) {
+                                   const std::string& recipe_name, const std::string& calib_table) {
   report::VariantResult v;
   v.recipe = recipe_name;
   const quant::VariantSpec spec = quant::parse_variant(recipe_name);
   const quant::Recipe recipe = spec.recipe;
-  if (!o.quiet && quant::is_static_int8(recipe))
-    std::fprintf(stderr, "%s: calibrating on %lld images of %s (train split)\n",
-                 recipe_name.c_str(), static_cast<long long>(o.calib_size),
-                 (o.calib_data.empty() ? o.data : o.calib_data).c_str());
   const auto t0 = std::chrono::steady_clock::now();
   quant::QuantizeOptions qo = quantize_options(o, recipe);
+  // Variants that calibrate the model as given (static-int8, -rr, +per-tensor) share one
+  // calibration: the first writes the table, the others load it. Equalization, SmoothQuant and
+  // bias correction change the float model or need more statistics: they calibrate their own.
+  if (quant::is_static_int8(recipe) && !spec.equalize && !spec.smooth_quant && !spec.bias_correct) {
+    qo.calib_table = calib_table;
+    qo.calibrate_missing = true;
+  }
+  if (!o.quiet && quant::is_static_int8(recipe)) {
+    if (!qo.calib_table.empty() && fs::exists(qo.calib_table))
+      std::fprintf(stderr, "%s: the calibration of an earlier variant (%s)\n", recipe_name.c_str(),
+                   qo.calib_table.c_str());
+    else
+      std::fprintf(stderr, "%s: calibrating on %lld images of %s (train split)\n",
+                   recipe_name.c_str(), static_cast<long long>(o.calib_size),
+                   (o.calib_data.empty() ? o.data : o.calib_data).c_str());
+  }
   qo.per_channel = !spec.per_tensor;
   qo.equalize = spec.equalize;
   qo.bias_correct = spec.bias_correct;
@@ -145,10 +157,13 @@ nlohmann::json evaluate_shard(const CompareOptions& o, const data::Dataset& ds,
     try {
       std::ifstream f(shard_cache);
       nlohmann::json j = nlohmann::json::parse(f);
-      j["cached"] = true;
-      return j;
+      if (j.at("n").get<int64_t>() == ds.count &&
+          j.at("predictions").size() == static_cast<size_t>(ds.count)) {
+        j["cached"] = true;
+        return j;
+      }
     } catch (const std::exception&) {
-    }  // unreadable: evaluate again
+    }  // unreadable or not this shard's: evaluate again
   }
   ir::Graph g = onnxio::load_model_from_bytes(bytes, v.file, fs::path(v.file).parent_path().string());
   engine::EngineOptions eo;
@@ -385,6 +400,12 @@ report::CompareResults run_compare(const CompareOptions& o) {
     ro.progress = nullptr;
   }
 
+  // The calibration table the static-int8 variants of this model and these settings share
+  // (make_variant); --fresh calibrates again.
+  const std::string calib_table =
+      (cache_dir / ("calib-" + settings_key(o, res.model_hash, "calibration") + ".txt")).string();
+  if (!o.use_cache && rank == 0) fs::remove(calib_table, ec);
+
   // fp32 first: every other variant is compared with it.
   std::vector<std::string> order = o.recipes;
   auto fp = std::find(order.begin(), order.end(), "fp32");
@@ -425,7 +446,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
     std::string file = "E";
     if (rank == 0) {
       try {
-        v = make_variant(ro, model, recipe);
+        v = make_variant(ro, model, recipe, calib_table);
         file = "F" + read_bytes(v.file);
       } catch (const Error& e) {
         if (recipe == "fp32" && ranks == 1) throw;

@@ -3,7 +3,8 @@
 # predictions, top-1, statistics and report (timings apart) as a single process; a rank killed
 # mid-run fails the run with mpirun naming the rank and host; the rerun takes the finished
 # variants and shards from the cache and ends with the same results; an error on the ranks
-# names rank and host. Skips, saying why, when qbench was built without MPI or mpirun is missing.
+# names rank and host; ranks on two (named) hosts each time the variants. Skips, saying why,
+# when qbench was built without MPI or mpirun is missing.
 # Usage: mpi.sh QBENCH SOURCE_DIR
 set -u
 QBENCH=${1:?usage: mpi.sh QBENCH SOURCE_DIR}
@@ -78,6 +79,24 @@ check "the report names the ranks' hosts" grep -q 'Evaluated by 2 MPI ranks' "$O
 check "the accuracy columns of report.md agree" bash -c \
   "diff <(grep '^| ' '$OUT/single/report.md' | cut -d'|' -f2-8 | tr -d '*' | sort) \
         <(grep '^| ' '$OUT/mpi/report.md' | cut -d'|' -f2-8 | tr -d '*' | sort)"
+
+# Two "hosts" (QBENCH_HOST names them; one per rank through mpirun's MPMD form): each times
+# every variant itself, hostb's timings are listed apart from hosta's, and the results are still
+# the single process's.
+"$(command -v mpirun)" -n 1 -x QBENCH_HOST=hosta "$QBENCH" "${ARGS[@]}" --min-seconds 0.1 \
+  --out "$OUT/hosts" : -n 1 -x QBENCH_HOST=hostb "$QBENCH" "${ARGS[@]}" --min-seconds 0.1 \
+  --out "$OUT/hosts" >"$OUT/hosts.txt" 2>"$OUT/hosts.err"
+check "mpirun on two named hosts exits 0" test $? -eq 0
+check "two hosts give the single-process results" python3 "$OUT/same.py" "$OUT/single" "$OUT/hosts" 2
+check "each host timed every variant" python3 - "$OUT/hosts/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["hosts"] == ["hosta: rank 0", "hostb: rank 1"], r["hosts"]
+for v in r["variants"]:
+    assert [h["host"] for h in v["other_hosts"]] == ["hostb"], v["recipe"]
+    assert v["other_hosts"][0]["bench"]["latency_ms"]["p50"] > 0, v["recipe"]
+PY
+check "the report lists hostb's timings" grep -q '^static-int8 on hostb: p50 ' "$OUT/hosts/report.md"
 
 # A rank killed mid-run: once fp32 is done and both shards of dynamic-int8 are written, rank 1
 # waits while rank 0 times dynamic-int8 (--min-seconds 20); kill it there.

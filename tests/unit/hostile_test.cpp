@@ -436,6 +436,47 @@ TEST(Hostile, MemoryStaysBounded) {
          "folder:" + m.string(), "--crop", "16", "--resize", "16"},
         "more than the memory limit");
   }
+  {
+    // ImageNet's meta.mat as a zlib bomb: one compressed element of ~200 KB inflating to 200 MB.
+    const fs::path d = case_dir("mat_bomb");
+    fs::create_directories(d / "val");
+    const std::string jpeg = "ILSVRC2012_val_00000001.JPEG";
+    fs::copy_file(qbench::test::test_data_dir() + "/imagenet_val/devkit/val/" + jpeg,
+                  d / "val" / jpeg);
+    write_file(d / "ILSVRC2012_validation_ground_truth.txt", "1\n");
+    std::string header = "MATLAB 5.0 MAT-file, written by hostile_test";
+    header.resize(124, ' ');
+    header += std::string("\x00\x01IM", 4);
+    std::string deflated;
+    z_stream z{};
+    deflateInit(&z, 9);
+    const std::string zeros(1 << 20, '\0');
+    std::vector<unsigned char> out(1 << 16);
+    for (int i = 0; i < 200; ++i) {
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+      z.avail_in = uInt(zeros.size());
+      const int flush = i == 199 ? Z_FINISH : Z_NO_FLUSH;
+      do {
+        z.next_out = out.data();
+        z.avail_out = uInt(out.size());
+        deflate(&z, flush);
+        deflated.append(reinterpret_cast<char*>(out.data()), out.size() - z.avail_out);
+      } while (z.avail_out == 0);
+    }
+    deflateEnd(&z);
+    auto le32 = [](uint32_t v) {
+      return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+    };
+    write_file(d / "meta.mat", header + le32(15) + le32(uint32_t(deflated.size())) + deflated);
+    expect_clean_error(
+        "memory",
+        "an ImageNet meta.mat whose compressed element inflates 200 KB to 200 MB "
+        "(--max-memory 64M)",
+        {"--max-memory", "64M", "eval", "--model", qbench::test::models_dir() + "/lenet.onnx",
+         "--data", "imagenet-val:" + (d / "val").string(), "--grayscale", "--resize", "28",
+         "--crop", "28"},
+        "inflates to more than the memory limit");
+  }
 }
 
 // ---- wrong data, silently ----------------------------------------------------------------------

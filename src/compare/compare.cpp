@@ -96,9 +96,11 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
       QBENCH_GIT_COMMIT, image));
 }
 
-// Quantizes one variant and writes its file (rank 0's part of a variant).
+// Quantizes one variant and writes its file (rank 0's part of a variant); `bytes` gets the file's
+// bytes, which every rank evaluates.
 report::VariantResult make_variant(const CompareOptions& o, const ir::Graph& model,
-                                   const std::string& recipe_name, const std::string& calib_table) {
+                                   const std::string& recipe_name, const std::string& calib_table,
+                                   std::string& bytes) {
   report::VariantResult v;
   v.recipe = recipe_name;
   const quant::VariantSpec spec = quant::parse_variant(recipe_name);
@@ -130,8 +132,8 @@ report::VariantResult make_variant(const CompareOptions& o, const ir::Graph& mod
   v.calib_seconds = q.calib_seconds;
   fs::create_directories(fs::path(o.out_dir) / "models");
   v.file = (fs::path(o.out_dir) / "models" / (recipe_name + ".onnx")).string();
-  onnxio::save_model(q.graph, v.file + ".tmp");
-  fs::rename(v.file + ".tmp", v.file);
+  bytes = onnxio::serialize_model(q.graph);
+  write_file_atomic(v.file, bytes);
   return v;
 }
 
@@ -177,12 +179,6 @@ nlohmann::json evaluate_shard(const CompareOptions& o, const data::Dataset& ds,
                       {"predictions", e.predictions}};
   if (!shard_cache.empty()) write_file_atomic(shard_cache.string(), j.dump() + "\n");
   return j;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("cannot read '{}'", path);
-  return {std::istreambuf_iterator<char>(f), {}};
 }
 
 // "node1: ranks 0-1" for each host, in order of its first rank.
@@ -390,10 +386,15 @@ report::CompareResults run_compare(const CompareOptions& o) {
       std::find(hosts.begin(), hosts.end(), world.host()) - hosts.begin() == rank;
   res.ranks = ranks;
   if (ranks > 1) res.hosts = describe_hosts(hosts);
-  const auto [first, last] = shard_range(ds.count, o.eval_batch, rank, ranks);
-  std::vector<int64_t> mine;
-  for (int64_t i = first; i < last; ++i) mine.push_back(i);
-  const data::Dataset shard = ranks > 1 ? data::subset(ds, mine) : data::Dataset{};
+  // This rank's images: all of them in a single process.
+  data::Dataset shard;
+  if (ranks > 1) {
+    const auto [first, last] = shard_range(ds.count, o.eval_batch, rank, ranks);
+    std::vector<int64_t> mine;
+    for (int64_t i = first; i < last; ++i) mine.push_back(i);
+    shard = data::subset(ds, mine);
+  }
+  const data::Dataset& my_images = ranks > 1 ? shard : ds;
   CompareOptions ro = o;  // this rank's settings: only rank 0 reports progress
   if (rank != 0) {
     ro.quiet = true;
@@ -446,8 +447,9 @@ report::CompareResults run_compare(const CompareOptions& o) {
     std::string file = "E";
     if (rank == 0) {
       try {
-        v = make_variant(ro, model, recipe, calib_table);
-        file = "F" + read_bytes(v.file);
+        std::string bytes;
+        v = make_variant(ro, model, recipe, calib_table, bytes);
+        file = "F" + bytes;
       } catch (const Error& e) {
         if (recipe == "fp32" && ranks == 1) throw;
         file = std::string("E") + e.what();
@@ -477,7 +479,7 @@ report::CompareResults run_compare(const CompareOptions& o) {
           ranks > 1 && o.use_cache
               ? cache_dir / fmt::format("{}-{}-shard{}of{}.json", recipe, shard_key, rank, ranks)
               : fs::path();
-      part = evaluate_shard(ro, ranks > 1 ? shard : ds, pp, v, file, shard_cache, recipe);
+      part = evaluate_shard(ro, my_images, pp, v, file, shard_cache, recipe);
     } catch (const Error& e) {
       part["error"] = std::string(e.what()) + cluster::where();
     }

@@ -94,6 +94,8 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
 // ImageNet models use. Both splits read the same images. Nothing is decoded here.
 Dataset load_imagenet_val(const std::string& dir, const std::string& truth,
                           const ImageOptions& image);
+// Whether a file name is one qbench decodes: .jpg, .jpeg or .png, any case.
+bool is_image_name(const std::string& file);
 // Refuses resize/crop settings that cannot apply to image files.
 void check_image_options(const ImageOptions& image);
 // --labels FILE: each line's first word, line k naming class k; an Error on an empty file, an

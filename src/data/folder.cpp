@@ -30,10 +30,6 @@ std::string lower_extension(const fs::path& p) {
   return ext;
 }
 
-bool is_image_name(const fs::path& p) {
-  const std::string ext = lower_extension(p);
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
 
 // The other extensions torchvision's ImageFolder accepts: such files are skipped and counted.
 bool is_other_image_name(const fs::path& p) {
@@ -363,6 +359,11 @@ void resize_center_crop(const uint8_t* pixels, int64_t height, int64_t width, in
   }
 }
 
+bool is_image_name(const std::string& file) {
+  const std::string ext = lower_extension(file);
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
 void check_image_options(const ImageOptions& image) {
   if (image.resize < 1) fail("--resize must be at least 1 (got {})", image.resize);
   if (image.crop < 1) fail("--crop must be at least 1 (got {})", image.crop);
@@ -426,10 +427,10 @@ Dataset load_folder(const std::string& dir, Split split, const ImageOptions& ima
         continue;
       }
       if (!it->is_regular_file(e2)) {
-        if (is_image_name(it->path()) || is_other_image_name(it->path())) not_regular++;
+        if (is_image_name(it->path().string()) || is_other_image_name(it->path())) not_regular++;
         continue;
       }
-      if (is_image_name(it->path()))
+      if (is_image_name(it->path().string()))
         found.emplace_back(it->path().parent_path().string(), it->path().filename().string());
       else if (is_other_image_name(it->path()))
         skipped++;

@@ -46,6 +46,13 @@ std::vector<fs::path> search_dirs(const fs::path& dir) {
   return out;
 }
 
+// `file`'s own folder first, then `dirs`: where a ground truth's companion file is looked for.
+std::vector<fs::path> beside(const std::string& file, const std::vector<fs::path>& dirs) {
+  std::vector<fs::path> out = {fs::path(file).parent_path()};
+  out.insert(out.end(), dirs.begin(), dirs.end());
+  return out;
+}
+
 std::string find_file(const std::vector<fs::path>& dirs, const char* name) {
   std::error_code ec;
   for (const auto& d : dirs)
@@ -71,9 +78,7 @@ int64_t val_number(const std::string& file) {
 // leaves' is its class index.
 std::vector<std::string> devkit_wnids(const std::string& truth, const std::vector<fs::path>& dirs,
                                       std::vector<std::string>& classes, std::string& source) {
-  std::vector<fs::path> meta_dirs = {fs::path(truth).parent_path()};
-  meta_dirs.insert(meta_dirs.end(), dirs.begin(), dirs.end());
-  const std::string meta = find_file(meta_dirs, "meta.mat");
+  const std::string meta = find_file(beside(truth, dirs), "meta.mat");
   if (meta.empty())
     fail(
         "'{}' gives each image an ILSVRC2012 class id; their WordNet ids are in the devkit's "
@@ -152,9 +157,7 @@ Dataset load_imagenet_val(const std::string& dir, const std::string& truth_file,
   std::vector<std::pair<int64_t, std::string>> images;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    std::string ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext != ".jpeg" && ext != ".jpg" && ext != ".png") continue;
+    if (!is_image_name(name)) continue;
     const int64_t n = val_number(name);
     if (n == 0)
       fail(
@@ -196,10 +199,7 @@ Dataset load_imagenet_val(const std::string& dir, const std::string& truth_file,
              lines[i].substr(0, 60));
       wnid_of[n] = wnid;
     }
-    const std::string mapping =
-        find_file({fs::path(truth).parent_path()}, kKaggleMapping).empty()
-            ? find_file(dirs, kKaggleMapping)
-            : find_file({fs::path(truth).parent_path()}, kKaggleMapping);
+    const std::string mapping = find_file(beside(truth, dirs), kKaggleMapping);
     if (mapping.empty())
       fail("'{}' needs {} (the 1000 WordNet ids) next to it or above '{}'", truth, kKaggleMapping,
            dir);

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kFolder = std::string(QBENCH_TEST_DATA) + "/image_folder";
-const data::ImageOptions kSmall{20, 16};
+const data::ImageOptions kSmall{20, 16, false, {}};
 
 void expect_error(const std::function<void()>& f, std::vector<std::string> fragments) {
   try {
@@ -181,7 +181,7 @@ TEST(Folder, Errors) {
                {"train/ but no val/"});
   expect_error(
       [&] {
-        data::load_folder(kFolder, data::Split::Test, {16, 20});
+        data::load_folder(kFolder, data::Split::Test, {16, 20, false, {}});
       },
       {"--crop 20 is larger than --resize 16"});
 

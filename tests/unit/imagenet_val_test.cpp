@@ -80,7 +80,7 @@ TEST(ImagenetVal, DevkitGroundTruthThroughMetaMatGivesTorchvisionLabels) {
 
 TEST(ImagenetVal, MetaMatCompressedOrNotHoldsTheSynsetsInIdOrder) {
   const auto order = lines(kRoot / "devkit_order.txt");  // "WNID ID name", ILSVRC2012 id order
-  for (const fs::path p : {kRoot / "devkit/ILSVRC2012_devkit_t12/data/meta.mat",
+  for (const fs::path& p : {kRoot / "devkit/ILSVRC2012_devkit_t12/data/meta.mat",
                            kRoot / "devkit/meta_uncompressed.mat"}) {
     const auto synsets = data::load_meta_mat(p.string());
     ASSERT_EQ(synsets.size(), 7u) << p;
@@ -178,7 +178,7 @@ TEST(ImagenetVal, MissingOrDamagedMetadataIsAnErrorNamingTheFile) {
 
   // Every truncation of both meta.mat files, and a flipped byte anywhere in the compressed
   // one, is an Error (or, for the flips, possibly still a valid file), never a crash.
-  for (const fs::path p : {kRoot / "devkit/ILSVRC2012_devkit_t12/data/meta.mat",
+  for (const fs::path& p : {kRoot / "devkit/ILSVRC2012_devkit_t12/data/meta.mat",
                            kRoot / "devkit/meta_uncompressed.mat"}) {
     const std::vector<uint8_t> full = bytes_of(p);
     for (size_t n = 0; n < full.size(); n += 7) {

@@ -58,7 +58,7 @@ void register_compare(CLI::App& app) {
   c->add_option("--recipes", o.recipes,
                 "Recipes, comma separated (fp32 is always added); a recipe may take options after "
                 "'+': per-tensor (one scale per weight tensor), equalize (cross-layer "
-                "equalization), bias-correct and smooth-quant (static-int8: bias correction, SmoothQuant), e.g. "
+                "equalization; +relu6-to-relu lets it pass ReLU6, replaced by Relu), bias-correct and smooth-quant (static-int8: bias correction, SmoothQuant), e.g. "
                 "static-int8+per-tensor+equalize; each is a variant of its own:" +
                     recipes)
       ->delimiter(',')

@@ -43,6 +43,8 @@ quant::QuantizeOptions options_of(const QuantizeArgs& a) {
          a.recipe);
   o.reduce_range = a.reduce_range;
   o.equalize = a.equalize;
+  if (a.relu6_to_relu && !a.equalize) fail("--relu6-to-relu applies with --equalize");
+  o.relu6_to_relu = a.relu6_to_relu;
   o.bias_correct = a.bias_correct;
   o.smooth_quant = a.smooth_quant;
   o.smooth_alpha = a.smooth_alpha;
@@ -81,6 +83,10 @@ void add_quantize_options(CLI::App* c, QuantizeArgs& a, bool static_only) {
               "int8/int4 recipes: cross-layer equalization first (Nagel et al. 2019): balances the "
               "per-channel weight ranges of consecutive convolutions (through Relu/MaxPool) "
               "without changing the FP32 function; helps --per-tensor weights");
+  c->add_flag("--relu6-to-relu", a.relu6_to_relu,
+              "with --equalize: also equalize across Clip(0, M) (ReLU6, MobileNetV2), replacing "
+              "it by Relu as Nagel et al. do; the float model then differs where an activation "
+              "exceeded M");
   c->add_flag("--bias-correct", a.bias_correct,
               "static-int8: bias correction (Nagel et al. 2019): subtracts from each Conv/Gemm "
               "bias the mean shift its quantized weights cause, (W_q - W) E[x], with E[x] the "

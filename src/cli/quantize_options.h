@@ -17,6 +17,7 @@ struct QuantizeArgs {
   bool dynamic_conv = false;
   bool reduce_range = false;
   bool equalize = false;
+  bool relu6_to_relu = false;
   bool bias_correct = false;
   bool smooth_quant = false;
   float smooth_alpha = 0.5f;

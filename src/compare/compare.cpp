@@ -125,6 +125,7 @@ report::VariantResult make_variant(const CompareOptions& o, const ir::Graph& mod
   }
   qo.per_channel = !spec.per_tensor;
   qo.equalize = spec.equalize;
+  qo.relu6_to_relu = spec.relu6_to_relu;
   qo.bias_correct = spec.bias_correct;
   qo.smooth_quant = spec.smooth_quant;
   quant::QuantizeResult q = quant::quantize(model, qo);

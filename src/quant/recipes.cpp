@@ -109,18 +109,22 @@ VariantSpec parse_variant(const std::string& s) {
       v.per_tensor = true;
     else if (opt == "equalize")
       v.equalize = true;
+    else if (opt == "relu6-to-relu")
+      v.relu6_to_relu = true;
     else if (opt == "bias-correct")
       v.bias_correct = true;
     else if (opt == "smooth-quant")
       v.smooth_quant = true;
     else
       fail("variant '{}': unknown option '{}' after '+' (expected per-tensor, equalize, "
-           "bias-correct or smooth-quant)",
+           "relu6-to-relu, bias-correct or smooth-quant)",
            s, opt);
     plus = next;
   }
   if (v.equalize && !has_integer_weights(v.recipe))
     fail("variant '{}': equalize applies to the int8 and int4 recipes", s);
+  if (v.relu6_to_relu && !v.equalize)
+    fail("variant '{}': relu6-to-relu is an option of equalize (add +equalize)", s);
   if ((v.bias_correct || v.smooth_quant) && !is_static_int8(v.recipe))
     fail("variant '{}': {} applies to the static-int8 recipes", s,
          v.bias_correct ? "bias-correct" : "smooth-quant");
@@ -252,9 +256,16 @@ QuantizeResult quantize(const ir::Graph& model, const QuantizeOptions& opts) {
   if (opts.equalize) {
     if (!has_integer_weights(opts.recipe))
       fail("--equalize applies to the int8 and int4 recipes, not {}", recipe_name(opts.recipe));
-    const int pairs = equalize_cross_layer(g);
-    r.notes.push_back(fmt::format("cross-layer equalization: {} convolution pair{} balanced", pairs,
-                                  pairs == 1 ? "" : "s"));
+    EqualizeOptions eo;
+    eo.relu6_to_relu = opts.relu6_to_relu;
+    const EqualizeReport eq = equalize_cross_layer(g, eo);
+    r.notes.push_back(fmt::format(
+        "cross-layer equalization: {} convolution pair{} balanced{}", eq.pairs,
+        eq.pairs == 1 ? "" : "s",
+        opts.relu6_to_relu ? fmt::format(", {} Clip(0, M) replaced by Relu (the float model "
+                                         "changes where an activation exceeded M)",
+                                         eq.clips_relu)
+                           : ""));
   }
   if (opts.smooth_quant) {
     const SmoothQuantReport sq = smooth_quant(g, opts.calib, opts.smooth_alpha);

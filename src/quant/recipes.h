@@ -40,13 +40,15 @@ const char* recipe_description(Recipe r);
 Recipe parse_recipe(const std::string& s);
 
 // A compare variant: a recipe with options, written "recipe[+option...]", options per-tensor
-// (one scale per weight tensor), equalize (cross-layer equalization), bias-correct and
+// (one scale per weight tensor), equalize (cross-layer equalization; relu6-to-relu lets it pass
+// ReLU6, replaced by Relu), bias-correct and
 // smooth-quant (static int8: bias correction, SmoothQuant), e.g.
 // "static-int8+per-tensor+equalize+bias-correct". An Error names a bad recipe or option.
 struct VariantSpec {
   Recipe recipe = Recipe::Fp32;
   bool per_tensor = false;
   bool equalize = false;
+  bool relu6_to_relu = false;
   bool bias_correct = false;
   bool smooth_quant = false;
 };
@@ -75,6 +77,9 @@ struct QuantizeOptions {
   // Cross-layer equalization (quant/equalize.h) before quantizing weights: balances the
   // per-channel weight ranges of consecutive convolutions, for per-tensor weights.
   bool equalize = false;
+  // With equalize: pass Clip(0, M) (ReLU6) between two convolutions, replacing it by Relu, as
+  // Nagel et al. do for MobileNetV2 (changes the float model where activations exceeded M).
+  bool relu6_to_relu = false;
   // static-int8: bias correction (quant/bias_correction.h) of the quantized Conv/Gemm layers,
   // from their inputs' channel means on the calibration images.
   bool bias_correct = false;

@@ -437,7 +437,9 @@ TEST(QuantRecipes, VariantsWithOptions) {
   EXPECT_FALSE(v.per_tensor || v.equalize);
   v = parse_variant("static-int8-rr+equalize+per-tensor");
   EXPECT_EQ(v.recipe, Recipe::StaticInt8ReduceRange);
-  EXPECT_TRUE(v.per_tensor && v.equalize);
-  for (const char* bad : {"static-int8+", "static-int8+fast", "fp32+equalize", "int3+per-tensor"})
+  EXPECT_TRUE(v.per_tensor && v.equalize && !v.relu6_to_relu);
+  EXPECT_TRUE(parse_variant("static-int8+equalize+relu6-to-relu").relu6_to_relu);
+  for (const char* bad : {"static-int8+", "static-int8+fast", "fp32+equalize", "int3+per-tensor",
+                          "static-int8+relu6-to-relu"})
     EXPECT_THROW(parse_variant(bad), Error) << bad;
 }

@@ -142,6 +142,63 @@ TEST(QuantZoo, EqualizationWithReluRecoversPerTensorOnMobileNetV2) {
   EXPECT_TRUE(noted);
 }
 
+namespace {
+
+// The zoo's ViT with channels 3 and 17 of every block's LayerNormalization output made 60x
+// larger (the normalization's scale and bias) and the MatMul weight rows that read them 60x
+// smaller: the same FP32 function, now with the activation outliers SmoothQuant is for (in large
+// transformers they come from such LayerNorm weights, Xiao et al. 2023).
+ir::Graph vit_with_outliers() {
+  ir::Graph g = onnxio::load_model(model_path("vit"));
+  auto scale = [&](const std::string& name, auto&& f) {
+    ir::Value* v = g.find(name);
+    EXPECT_TRUE(v && v->data) << name;
+    v->data = v->data->clone();
+    f(v->data->template data<float>(), *v->data);
+  };
+  int changed = 0;
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "LayerNormalization" || n.name.rfind("/blocks", 0) != 0) continue;
+    for (const std::string& p : {n.inputs[1], n.inputs[2]})
+      scale(p, [](float* d, const Tensor&) {
+        d[3] *= 60;
+        d[17] *= 60;
+      });
+    for (const auto& r : g.nodes)
+      if (r.op_type == "MatMul" && r.inputs[0] == n.outputs[0])
+        scale(r.inputs[1], [](float* d, const Tensor& w) {  // W [64, N]: rows 3 and 17
+          for (int64_t j = 0; j < w.dim(1); ++j) {
+            d[3 * w.dim(1) + j] /= 60;
+            d[17 * w.dim(1) + j] /= 60;
+          }
+        });
+    ++changed;
+  }
+  EXPECT_EQ(changed, 8);  // two per block
+  return g;
+}
+
+}  // namespace
+
+// Static int8 (one scale per activation tensor) loses points to those outliers; SmoothQuant
+// moves them into the weights and recovers them.
+TEST(QuantZoo, SmoothQuantRecoversViTWithOutlierChannels) {
+  if (!std::filesystem::exists(model_path("vit"))) GTEST_SKIP() << "no vit";
+  const ir::Graph g = vit_with_outliers();
+  const double base = fp32_top1("vit"), outliers = top1(g);
+  EXPECT_NEAR(outliers, base, 0.0005) << "the rewrite changed the FP32 function";
+  quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
+  o.calib.data = "fashion-mnist";
+  o.calib.size = 256;
+  const double plain = top1(quant::quantize(g, o).graph);
+  o.smooth_quant = true;
+  const double smoothed = top1(quant::quantize(g, o).graph);
+  std::printf("vit with outliers: fp32 %.4f, static-int8 %.4f, + smooth-quant %.4f\n", outliers,
+              plain, smoothed);
+  EXPECT_GT((outliers - plain) * 100, 1.0) << "the outliers no longer hurt static int8";
+  EXPECT_LE((outliers - smoothed) * 100, 0.5);
+}
+
 TEST(QuantZoo, DynamicInt8WithinHalfAPointOnMlpAndVit) {
   expect_within("mlp", recipe(quant::Recipe::DynamicInt8), 0.5);
   expect_within("vit", recipe(quant::Recipe::DynamicInt8), 0.5, 0.75);

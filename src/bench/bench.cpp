@@ -127,7 +127,11 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
   const auto types_b = eng.input_types(o.batch, o.shapes);
   const std::vector<Tensor> in_b = make_inputs(types_b);
   r.offline_batch = types_b.empty() || types_b[0].shape.empty() ? 1 : types_b[0].shape[0];
-  eng.plan_for(types_b);  // compiled outside the timed region
+  eng.prepare(types_b);  // compiled outside the timed region
+  const engine::Engine::Split split = eng.batch_split(types_b);
+  r.offline_streams = split.parts;
+  r.offline_one_at_a_time = split.one_at_a_time;
+  r.offline_not_split = split.why_not;
 
   const double total = 2 * o.min_seconds;
   auto report = [&](double done) {

@@ -50,6 +50,12 @@ struct BenchResult {
   // Offline.
   int64_t offline_batch = 0;
   int64_t offline_runs = 0;
+  // How the engine ran the offline batch (engine::Engine::batch_split): sub-batches at once,
+  // one thread each (1: the whole batch on one plan), whether each ran its images one at a
+  // time, and why the batch was not split where it could have been.
+  int offline_streams = 1;
+  bool offline_one_at_a_time = false;
+  std::string offline_not_split;
   double images_per_second = 0;
   int64_t peak_rss_bytes = 0;
   PrecisionCoverage coverage;

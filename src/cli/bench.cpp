@@ -52,8 +52,14 @@ void run_bench(const BenchArgs& a) {
       "latency     batch 1, {} queries in {:.2f} s: p50 {:.3f} ms, p90 {:.3f}, p99 {:.3f}, "
       "max {:.3f}; mean {:.3f} ± {:.3f} (std)\n",
       r.queries, r.latency_seconds, l.p50, l.p90, l.p99, l.max, l.mean, l.stddev);
-  fmt::print("throughput  {:.1f} images/s at batch {} ({} runs)\n", r.images_per_second,
-             r.offline_batch, r.offline_runs);
+  fmt::print("throughput  {:.1f} images/s at batch {} ({} runs{})\n", r.images_per_second,
+             r.offline_batch, r.offline_runs,
+             r.offline_streams > 1
+                 ? fmt::format("; {} streams of the batch's images at once, one thread each{}",
+                               r.offline_streams, r.offline_one_at_a_time ? ", one image at a time" : "")
+             : !r.offline_not_split.empty()
+                 ? fmt::format("; one plan: not split into streams, {}", r.offline_not_split)
+                 : "");
   fmt::print("memory      peak RSS {}\n", report::bytes_str(r.peak_rss_bytes));
   fmt::print(
       "precision   MACs: int8 {:.1f}%, bf16 {:.1f}%, f32 {:.1f}%; params: int8 {:.1f}%, "

@@ -60,6 +60,15 @@ void run_inspect(const InspectArgs& a) {
   }
   engine::PlanReport r = engine::describe_plan(plan, eng.graph());
   const ir::Graph& g = eng.graph();
+  // How a run of this batch goes (Engine::batch_split): the plan shown is the whole batch's.
+  const engine::Engine::Split split = eng.batch_split(types);
+  const std::string split_line =
+      split.parts > 1
+          ? fmt::format("a run of this batch goes as {} streams at once, one thread each{} (the "
+                        "plan below is the whole batch's)",
+                        split.parts, split.one_at_a_time ? ", one image at a time" : "")
+      : !split.why_not.empty() ? fmt::format("not split into streams: {}", split.why_not)
+                               : "";
 
   std::vector<std::string> in_desc, out_desc;
   for (const auto& n : original.inputs) {
@@ -108,6 +117,10 @@ void run_inspect(const InspectArgs& a) {
                           {"params_emulated", r.params_emulated},
                           {"macs_emulated", r.macs_emulated}}},
                         {"implementations", r.implementations},
+                        {"batch_split",
+                         {{"streams", split.parts},
+                          {"one_at_a_time", split.one_at_a_time},
+                          {"not_split", split.why_not}}},
                         {"nodes", nodes},
                         {"dynamic", plan.dynamic()},
                         {"dynamic_reason", plan.dynamic_reason()},
@@ -130,8 +143,10 @@ void run_inspect(const InspectArgs& a) {
                dynamic_note);
   fmt::print(
       "memory    {:.2f} MB of intermediate tensors (buffers shared between tensors whose "
-      "lifetimes do not overlap)\n\n",
+      "lifetimes do not overlap)\n",
       plan.arena_bytes() / 1e6);
+  if (!split_line.empty()) fmt::print("split     {}\n", split_line);
+  fmt::print("\n");
   const bool prof = a.profile_runs > 0;
   if (!a.reference) {
     const bench::Machine m = bench::describe_machine(a.threads);

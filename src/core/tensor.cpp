@@ -64,6 +64,17 @@ Tensor Tensor::view_of(const Tensor& storage, DType dtype, Shape shape) {
   return t;
 }
 
+Tensor Tensor::rows(int64_t start, int64_t count) const {
+  assert(rank() > 0 && start >= 0 && count >= 0 && start + count <= dim(0));
+  Tensor t;
+  t.dtype_ = dtype_;
+  t.shape_ = shape_;
+  t.shape_[0] = count;
+  const size_t row = shape_[0] == 0 ? 0 : nbytes() / static_cast<size_t>(shape_[0]);
+  t.buf_ = std::shared_ptr<std::byte>(buf_, buf_.get() + row * static_cast<size_t>(start));
+  return t;
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   assert(shape_numel(shape) == numel());
   Tensor t = *this;

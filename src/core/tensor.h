@@ -59,6 +59,9 @@ class Tensor {
   // buffer must be large enough. Lets the engine reuse memory between tensors whose lifetimes do
   // not overlap.
   static Tensor view_of(const Tensor& storage, DType dtype, Shape shape);
+  // Rows [start, start + count) of the first dimension, over this tensor's buffer (sharing
+  // ownership, no copy).
+  Tensor rows(int64_t start, int64_t count) const;
   // Same buffer, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
   Tensor clone() const;

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <exception>
+#include <set>
 #include <functional>
 #include <limits>
 #include <map>
@@ -178,7 +181,7 @@ Plan& Engine::plan_for(const std::vector<kernels::TensorType>& input_types) {
   std::unique_ptr<Plan> plan;
   if (!interpreter_) {
     try {
-      plan = compile(input_types);
+      plan = compile(input_types, opts_.threads);
     } catch (const kernels::DataDependent& e) {
       // Whether a value is known at compile time does not depend on the input shapes, so the
       // graph stays dynamic for every later plan.
@@ -202,7 +205,190 @@ Plan& Engine::plan_for(const std::vector<kernels::TensorType>& input_types) {
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs) {
   std::vector<kernels::TensorType> types;
   for (const auto& t : inputs) types.push_back({t.dtype(), t.shape()});
+  SplitPlans& s = split_for(types);
+  if (!s.parts.empty()) return run_split(s, inputs);
   return plan_for(types).run(inputs, opts_.threads);
+}
+
+void Engine::prepare(const std::vector<kernels::TensorType>& input_types) {
+  if (split_for(input_types).parts.empty()) plan_for(input_types);
+}
+
+Engine::Split Engine::batch_split(const std::vector<kernels::TensorType>& input_types) {
+  const SplitPlans& s = split_for(input_types);
+  return {std::max<int>(1, static_cast<int>(s.parts.size())), !s.parts.empty() && s.chunk == 1,
+          s.why_not};
+}
+
+namespace {
+
+// "" when running a graph on sub-batches gives the rows of running it on the whole batch, judged
+// from its plans at two batch sizes b and c; else why not, naming the node or value.
+std::string batch_coupling(const Plan& p, int64_t b, const Plan& q, int64_t c,
+                           std::set<std::string>& per_image) {
+  const auto& tp = p.value_types();
+  const auto& tq = q.value_types();
+  for (const auto& [name, t] : tp) {
+    auto it = tq.find(name);
+    if (it == tq.end()) return fmt::format("value '{}' exists at one batch size only", name);
+    const kernels::TensorType& u = it->second;
+    if (t == u) {
+      // A value computed from the batch size (Shape -> Gather -> Div) has the same type at both
+      // sizes but not the same data. Integer ones are shapes and indices (a Reshape's target);
+      // a float one is arithmetic the sub-batches would get wrong.
+      const Tensor* x = p.computed_constant(name);
+      const Tensor* y = q.computed_constant(name);
+      if (x && y && !x->same_as(*y) && dtype_is_float(t.dtype))
+        return fmt::format("'{}' is computed from the batch size", name);
+      continue;
+    }
+    // One row per image: the batch is the first dimension, as in the inputs, and nothing else.
+    const bool rows = t.dtype == u.dtype && !t.shape.empty() && t.shape.size() == u.shape.size() &&
+                      t.shape[0] == b && u.shape[0] == c &&
+                      std::equal(t.shape.begin() + 1, t.shape.end(), u.shape.begin() + 1);
+    if (!rows)
+      return fmt::format("'{}' is {} at batch {} but {} at batch {}: the batch is not its first "
+                         "dimension alone",
+                         name, shape_str(t.shape), b, shape_str(u.shape), c);
+    per_image.insert(name);
+  }
+  for (const Step& s : p.steps()) {
+    const ir::Node& n = s.node;
+    bool reads = false;  // an input holding rows of images
+    for (const auto& in : n.inputs) reads = reads || per_image.count(in);
+    if (!reads) continue;
+    const kernels::OpTraits& traits = kernels::traits_of(n);
+    if (traits.batch_coupled)
+      return fmt::format("{}: couples the items of its first axis", n.describe());
+    for (const auto& o : n.outputs)
+      if (!o.empty() && !per_image.count(o))
+        return fmt::format("{}: output '{}' does not keep one row per image", n.describe(), o);
+    // An axis or axes attribute (every op's refers to input 0, or to all inputs) naming the
+    // batch of input 0: Softmax, Concat, Gather... across images.
+    if (n.inputs.empty() || !per_image.count(n.inputs[0])) continue;
+    const int64_t rank = static_cast<int64_t>(s.in_types[0].shape.size());
+    auto is_batch_axis = [&](int64_t a) { return a == 0 || a == -rank; };
+    const ir::Attribute* axis = n.attr("axis");
+    if (axis ? axis->kind == ir::Attribute::Kind::Int && is_batch_axis(axis->i)
+             : traits.axis_defaults_to_batch)
+      return fmt::format("{}: its axis is the batch", n.describe());
+    if (const ir::Attribute* a = n.attr("axes"); a && a->kind == ir::Attribute::Kind::Ints)
+      for (int64_t x : a->ints)
+        if (is_batch_axis(x)) return fmt::format("{}: its axes include the batch", n.describe());
+  }
+  return "";
+}
+
+// Rows [start, start + count) of t's first dimension: a view where they start 64-byte aligned
+// as every tensor the engine allocates does, else a copy.
+Tensor rows_of(const Tensor& t, int64_t start, int64_t count) {
+  Tensor v = t.rows(start, count);
+  return reinterpret_cast<uintptr_t>(v.raw()) % 64 == 0 ? v : v.clone();
+}
+
+}  // namespace
+
+Engine::SplitPlans& Engine::split_for(const std::vector<kernels::TensorType>& input_types) {
+  auto found = splits_.find(input_types);
+  if (found != splits_.end()) return found->second;
+  SplitPlans& s = splits_[input_types];
+  // Cases where splitting cannot apply or help: no reason to give.
+  if (!opts_.split_batch || opts_.threads < 2 || interpreter_ ||
+      input_types.size() != graph_.inputs.size() || input_types.empty())
+    return s;
+  const int64_t batch = input_types[0].shape.empty() ? 0 : input_types[0].shape[0];
+  if (batch < 2) return s;
+  for (size_t i = 0; i < input_types.size(); ++i) {
+    const ir::Value& v = graph_.values.at(graph_.inputs[i]);
+    const auto& t = input_types[i];
+    if (v.kind != ir::ValueKind::Tensor || !v.dims || v.dims->empty() || (*v.dims)[0].known() ||
+        t.shape.empty() || t.shape[0] != batch || dtype_size(t.dtype) == 0)
+      return s;
+  }
+  const int parts = static_cast<int>(std::min<int64_t>(opts_.threads, batch));
+  for (int p = 0; p < parts; ++p) s.rows.push_back(batch / parts + (p < batch % parts ? 1 : 0));
+  auto types_at = [&](int64_t rows) {
+    std::vector<kernels::TensorType> t = input_types;
+    for (auto& x : t) x.shape[0] = rows;
+    return t;
+  };
+  std::vector<std::unique_ptr<Plan>> plans;
+  try {
+    // A part whose intermediate tensors would stream far out of the caches runs its images one
+    // at a time, else all at once (see EngineOptions::split_part_bytes).
+    std::unique_ptr<Plan> one = compile(types_at(1), 1);
+    s.chunk = one->arena_bytes() * s.rows.front() > opts_.split_part_bytes ? 1 : 0;
+    const int64_t b = s.chunk == 1 ? 1 : s.rows.front();
+    for (int p = 0; p < parts; ++p)
+      plans.push_back(p == 0 && b == 1 ? std::move(one) : compile(types_at(s.chunk ? 1 : s.rows[p]), 1));
+    // A second batch size to tell which dims are the batch: the last part's when it differs,
+    // else a probe plan, dropped after the comparison.
+    int64_t c = s.chunk ? 1 : s.rows.back();
+    std::unique_ptr<Plan> probe;
+    if (c == b) {
+      c = b == 1 ? 2 : 1;
+      probe = c == 1 && one ? std::move(one) : compile(types_at(c), 1);
+    }
+    const Plan& other = probe ? *probe : *plans.back();
+    std::set<std::string> per_image;
+    s.why_not = batch_coupling(*plans.front(), b, other, c, per_image);
+    for (const auto& o : graph_.outputs) s.batched.push_back(per_image.count(o) > 0);
+  } catch (const kernels::DataDependent& e) {
+    make_dynamic(e.what());
+    s.why_not = "the graph runs node by node (dynamic)";
+  }
+  configure_threads(opts_.threads);
+  if (s.why_not.empty()) s.parts = std::move(plans);
+  return s;
+}
+
+std::vector<Tensor> Engine::run_split(SplitPlans& s, const std::vector<Tensor>& inputs) {
+  const int parts = static_cast<int>(s.parts.size());
+  std::vector<int64_t> first(parts, 0);
+  for (int p = 1; p < parts; ++p) first[p] = first[p - 1] + s.rows[p - 1];
+  // out[p]: the outputs of each run of part p's plan (its rows at once, or one image each).
+  std::vector<std::vector<std::vector<Tensor>>> out(parts);
+  configure_threads(opts_.threads);
+  std::vector<std::exception_ptr> errors(parts);
+  // Each part on its own thread; oneDNN and qbench's loops run single-threaded inside (OpenMP
+  // does not nest here), and the part plans' primitives were made for one thread.
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+  for (int p = 0; p < parts; ++p) {
+    try {
+      kernels::ExecContext ctx{1};
+      const int64_t step = s.chunk ? s.chunk : s.rows[p];
+      for (int64_t r = 0; r < s.rows[p]; r += step) {
+        std::vector<Tensor> in;
+        for (const Tensor& t : inputs) in.push_back(rows_of(t, first[p] + r, step));
+        out[p].push_back(s.parts[p]->execute(in, ctx));
+      }
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  std::vector<Tensor> result;
+  for (size_t o = 0; o < graph_.outputs.size(); ++o) {
+    const Tensor& head = out[0][0][o];
+    if (!s.batched[o]) {  // the same value in every run (it does not depend on the images)
+      result.push_back(head);
+      continue;
+    }
+    Shape shape = head.shape();
+    shape[0] = 0;
+    for (const auto& runs : out)
+      for (const auto& run : runs) shape[0] += run[o].dim(0);
+    Tensor t(head.dtype(), shape);
+    auto* dst = static_cast<uint8_t*>(t.raw());
+    for (const auto& runs : out)
+      for (const auto& run : runs) {
+        std::memcpy(dst, run[o].raw(), run[o].nbytes());
+        dst += run[o].nbytes();
+      }
+    result.push_back(std::move(t));
+  }
+  return result;
 }
 
 std::vector<RunValue> Engine::run_values(const std::vector<RunValue>& inputs) {
@@ -242,10 +428,13 @@ void Engine::make_dynamic(const std::string& reason) {
   dynamic_reason_ = reason;
 }
 
-std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& input_types) const {
+std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& input_types,
+                                      int threads) const {
   // oneDNN sizes its work split by the thread count at primitive creation: set it first, or a
   // 1-thread plan forks a team of the default size on every primitive.
-  configure_threads(opts_.threads);
+  configure_threads(threads);
+  EngineOptions kernel_opts = opts_;
+  kernel_opts.threads = threads;
   const ir::Graph& g = graph_;
   const int64_t opset = g.opset();
   if (input_types.size() != g.inputs.size())
@@ -315,6 +504,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
         !ic.inputs.empty() && ic.inputs[0].dtype != DType::Undefined) {
       Tensor t = shape_constant(node, opset, ic.inputs[0].shape);
       new_slot(node.outputs[0], {t.dtype(), t.shape()}, t, true);
+      plan->computed_[node.outputs[0]] = t;
       plan->folded_++;
       return;
     }
@@ -375,8 +565,10 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
       for (int s : in_slots) ins.push_back(s < 0 ? nullptr : &plan->slots_[s]);
       std::vector<Tensor> outs = kernels::run_reference(node, opset, ins);
       for (size_t o = 0; o < node.outputs.size(); ++o)
-        if (!node.outputs[o].empty())
+        if (!node.outputs[o].empty()) {
           new_slot(node.outputs[o], {outs[o].dtype(), outs[o].shape()}, outs[o], true);
+          plan->computed_[node.outputs[o]] = outs[o];
+        }
       plan->folded_++;
       return;
     }
@@ -386,7 +578,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     step.in_types = ic.inputs;
     step.out_types.assign(ic.outputs.begin(), ic.outputs.begin() + node.outputs.size());
     KernelChoice choice =
-        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, opts_);
+        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, kernel_opts);
     step.kernel = std::move(choice.kernel);
     step.impl = step.kernel->impl();
     step.emulated = step.kernel->emulated();
@@ -585,10 +777,15 @@ std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs, int threads) {
       fail("input '{}' is {} {} but the plan was compiled for {} {}", input_names_[i],
            dtype_name(inputs[i].dtype()), shape_str(inputs[i].shape()),
            dtype_name(input_types_[i].dtype), shape_str(input_types_[i].shape));
-    if (!interpreter_) slots_[input_slots_[i]] = inputs[i];
   }
   configure_threads(threads);
   kernels::ExecContext ctx{threads};
+  return execute(inputs, ctx);
+}
+
+std::vector<Tensor> Plan::execute(const std::vector<Tensor>& inputs, kernels::ExecContext& ctx) {
+  if (!interpreter_)
+    for (size_t i = 0; i < inputs.size(); ++i) slots_[input_slots_[i]] = inputs[i];
   if (interpreter_) {
     std::vector<RunValue> in(inputs.begin(), inputs.end());
     std::vector<RunValue> out = interpreter_->run(in, nullptr, ctx);

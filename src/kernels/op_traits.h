@@ -102,6 +102,13 @@ struct OpTraits {
   // them finite and positive.
   uint8_t scale_inputs = 0;
   bool identity = false;  // passes its input through (Identity; Dropout in inference)
+  // Its output for one item of the first axis depends on other items in ways shapes do not
+  // show (a recurrence over time, a running sum, boxes that index the batch): the engine never
+  // splits a batch through it (Engine::batch_split).
+  bool batch_coupled = false;
+  // Its `axis` attribute, when absent, is 0 (Gather, GatherElements, ScatterElements): on a
+  // batch in input 0, indices along it address other images' rows.
+  bool axis_defaults_to_batch = false;
   bool shape_only =
       false;  // reads only its input's shape (Shape, Size): folds once shapes are known
   Interpreted interpreted = Interpreted::No;

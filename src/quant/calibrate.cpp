@@ -59,6 +59,9 @@ CalibStats collect_statistics(const ir::Graph& g, const std::vector<std::string>
   const data::Preprocess pp = eval::preprocess_for(probe, ds, opts.preprocess);
   engine::EngineOptions eo;
   eo.threads = opts.threads;
+  // Every observed tensor is an output: a split batch would copy them once more to join the
+  // parts, and the observers already use the threads (one tensor each).
+  eo.split_batch = false;
   engine::Engine eng(probe, eo);
   std::vector<size_t> out_index;
   for (const auto& t : tensors) {

@@ -63,6 +63,9 @@ nlohmann::json to_json(const bench::BenchResult& b) {
           {"offline",
            {{"batch", b.offline_batch},
             {"runs", b.offline_runs},
+            {"streams", b.offline_streams},
+            {"one_at_a_time", b.offline_one_at_a_time},
+            {"not_split", b.offline_not_split},
             {"images_per_second", b.images_per_second}}},
           {"peak_rss_bytes", b.peak_rss_bytes},
           {"coverage",
@@ -103,6 +106,10 @@ bench::BenchResult bench_from_json(const nlohmann::json& j) {
   const auto& o = j.at("offline");
   b.offline_batch = get<int64_t>(o, "batch");
   b.offline_runs = get<int64_t>(o, "runs");
+  // Results written before the batch split (cached ones) ran one plan.
+  b.offline_streams = o.contains("streams") ? get<int>(o, "streams") : 1;
+  b.offline_one_at_a_time = o.contains("one_at_a_time") && get<bool>(o, "one_at_a_time");
+  b.offline_not_split = o.contains("not_split") ? get<std::string>(o, "not_split") : "";
   b.images_per_second = get<double>(o, "images_per_second");
   b.peak_rss_bytes = get<int64_t>(j, "peak_rss_bytes");
   const auto& p = j.at("coverage").at("params");

@@ -242,7 +242,10 @@ const char* const kJson = R"x({
         "offline": {
           "batch": 64,
           "images_per_second": 4000.0,
-          "runs": 10
+          "not_split": "",
+          "one_at_a_time": false,
+          "runs": 10,
+          "streams": 1
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,
@@ -321,7 +324,10 @@ const char* const kJson = R"x({
         "offline": {
           "batch": 64,
           "images_per_second": 2000.0,
-          "runs": 10
+          "not_split": "",
+          "one_at_a_time": false,
+          "runs": 10,
+          "streams": 1
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,
@@ -402,7 +408,10 @@ const char* const kJson = R"x({
         "offline": {
           "batch": 64,
           "images_per_second": 1000.0,
-          "runs": 10
+          "not_split": "",
+          "one_at_a_time": false,
+          "runs": 10,
+          "streams": 1
         },
         "other_cpu_share": 0.0,
         "peak_rss_bytes": 25000000,

@@ -12,7 +12,8 @@ dnnl::engine& cpu_engine() {
 }
 
 dnnl::stream& cpu_stream() {
-  static dnnl::stream stream(cpu_engine());
+  // One stream per thread: a split batch runs plans on several threads at once.
+  thread_local dnnl::stream stream(cpu_engine());
   return stream;
 }
 

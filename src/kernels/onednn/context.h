@@ -1,7 +1,7 @@
 #pragma once
-// Process-wide oneDNN state shared by every oneDNN kernel: one CPU engine and one stream. The
-// stream is in-order and only used from the thread that runs the plan; oneDNN parallelises
-// each primitive with OpenMP.
+// Process-wide oneDNN state shared by every oneDNN kernel: one CPU engine, and one in-order
+// stream per thread (a plan runs on the thread that calls it; Engine's batch split runs one
+// sub-batch plan per thread). oneDNN parallelises each primitive with OpenMP.
 #include <dnnl.hpp>
 #include <string>
 

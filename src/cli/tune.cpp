@@ -22,6 +22,7 @@ struct TuneArgs {
   std::vector<std::string> ranges{"mse", "percentile", "minmax"};
   double time_budget = 600;
   bool no_bf16 = false;
+  bool no_equalize_stage = false;
 };
 
 void run_tune(TuneArgs a) {
@@ -51,6 +52,7 @@ void run_tune(TuneArgs a) {
       a.objective == "size" ? compare::TuneObjective::Size : compare::TuneObjective::Latency;
   o.time_budget = a.time_budget;
   o.bf16 = !a.no_bf16;
+  o.equalize = !a.no_equalize_stage;
   o.progress = [](const std::string& s) { fmt::print(stderr, "tune: {}\n", s); };
   const ir::Graph g = onnxio::load_model(a.q.model);
   const compare::TuneResult r = compare::tune(g, a.q.model, o);
@@ -78,7 +80,8 @@ void register_tune(CLI::App& app) {
   CLI::App* c = app.add_subcommand(
       "tune",
       "Find the fastest (or smallest) static-int8 variant whose top-1 drop stays within a target: "
-      "range methods, then nodes kept out of int8 (f32, or bf16 where native) by measured "
+      "range methods, then cross-layer equalization, then nodes kept out of int8 (f32, or bf16 "
+      "where native) by measured "
       "sensitivity; writes the model, its calibration table and a trace of every configuration");
   c->add_option("--model", a->q.model, "ONNX model file (FP32)")->required();
   c->add_option("--recipe", a->q.recipe, "static-int8 or static-int8-rr")->capture_default_str();
@@ -117,6 +120,9 @@ void register_tune(CLI::App& app) {
       ->check(in_range(1, 65536))
       ->capture_default_str();
   c->add_flag("--no-bf16", a->no_bf16, "Keep nodes out of int8 in f32 only (never bf16)");
+  c->add_flag("--no-equalize-stage", a->no_equalize_stage,
+              "Skip the stage that tries the whole model with cross-layer equalization (through "
+              "ReLU6) when no range method alone meets the target");
   add_quantize_options(c, a->q, /*static_only=*/true);
   c->callback([a] { run_tune(*a); });
 }

@@ -164,8 +164,11 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
-  auto table_of = [&](const std::string& range) {
-    return user_table ? o.quant.calib_table : dir + "/" + range + ".calib";
+  // Equalization changes the float model's tensors: its configurations calibrate their own.
+  auto table_of = [&](const std::string& range, bool equalized) {
+    return user_table && !equalized
+               ? o.quant.calib_table
+               : dir + "/" + range + (equalized ? "+equalize" : "") + ".calib";
   };
 
   std::vector<ir::Graph> graphs;  // each trial's model, for the final choice
@@ -196,11 +199,15 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
     graphs.push_back(model);
   }
   auto trial = [&](const std::string& stage, quant::RangeMethod range,
-                   std::vector<std::string> float_nodes,
-                   std::vector<std::string> bf16_nodes) -> const TuneTrial& {
+                   std::vector<std::string> float_nodes, std::vector<std::string> bf16_nodes,
+                   bool equalize = false) -> const TuneTrial& {
     quant::QuantizeOptions q = o.quant;
     q.range.method = range;
-    q.calib_table = table_of(quant::range_method_name(range));
+    if (equalize) {
+      q.equalize = true;
+      q.relu6_to_relu = true;
+    }
+    q.calib_table = table_of(quant::range_method_name(range), equalize);
     q.save_calib_table.clear();
     q.calibrate_missing = !q.calib.data.empty();
     q.calib.progress = {};
@@ -212,6 +219,7 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
     TuneTrial t;
     t.stage = stage;
     t.range = quant::range_method_name(range);
+    t.equalized = equalize;
     t.float_nodes = std::move(float_nodes);
     t.bf16_nodes = std::move(bf16_nodes);
     t.top1 = s.top1;
@@ -277,11 +285,19 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
       best_range = m;
     }
   }
+  // 1b. Cross-layer equalization of the whole model (through ReLU6), best range method.
+  if (!any_meets() && o.equalize && !o.quant.equalize && !out_of_time()) {
+    try {
+      trial("equalize", best_range, {}, {}, true);
+    } catch (const Error& e) {
+      r.notes.push_back(fmt::format("equalize configuration skipped: {}", e.what()));
+    }
+  }
   if (!any_meets() && !out_of_time()) {
     // 2. Each node out of int8 alone, ranked by the logits' SQNR, then cumulatively.
     quant::QuantizeOptions q = o.quant;
     q.range.method = best_range;
-    q.calib_table = table_of(quant::range_method_name(best_range));
+    q.calib_table = table_of(quant::range_method_name(best_range), false);
     q.calibrate_missing = !q.calib.data.empty();
     q.calib.progress = {};
     for (const auto& n : quant::quantize(model, q).quantized_nodes) candidates.push_back(n.name);
@@ -346,7 +362,7 @@ TuneResult tune(const ir::Graph& model, const std::string& model_name, const Tun
     r.graph = graphs[chosen];
   }
   if (chosen > 0) {
-    std::ifstream f(table_of(r.trials[chosen].range));
+    std::ifstream f(table_of(r.trials[chosen].range, r.trials[chosen].equalized));
     std::stringstream ss;
     ss << f.rdbuf();
     r.calib_table = ss.str();
@@ -368,7 +384,7 @@ void print_tune(const TuneResult& r) {
              r.dataset, r.holdout_images);
   fmt::print("target      top-1 drop <= {:.2f} points; fp32 top-1 {:.2f}%, {:.3f} ms\n\n",
              r.target_points, 100 * r.fp32_top1, r.fp32_latency_ms);
-  fmt::print("{:<3} {:<7} {:<10} {:>7} {:>7} {:>9} {:>9} {:>10} {:>5}  {}\n", "#", "stage", "range",
+  fmt::print("{:<3} {:<8} {:<10} {:>7} {:>7} {:>9} {:>9} {:>10} {:>5}  {}\n", "#", "stage", "range",
              "top-1", "drop", "logits dB", "ms", "bytes", "meets", "kept out of int8");
   for (size_t i = 0; i < r.trials.size(); ++i) {
     const TuneTrial& t = r.trials[i];
@@ -377,7 +393,7 @@ void print_tune(const TuneResult& r) {
     if (t.float_nodes.empty() && t.bf16_nodes.empty()) kept = "-";
     const std::string db =
         std::isinf(t.logits_sqnr) ? "exact" : fmt::format("{:.1f}", t.logits_sqnr);
-    fmt::print("{:<3} {:<7} {:<10} {:>6.2f}% {:>7.2f} {:>9} {:>9.3f} {:>10} {:>5}  {}{}\n", i + 1,
+    fmt::print("{:<3} {:<8} {:<10} {:>6.2f}% {:>7.2f} {:>9} {:>9.3f} {:>10} {:>5}  {}{}\n", i + 1,
                t.stage, t.range, 100 * t.top1, t.drop_points, db, t.latency_ms, t.bytes,
                t.meets ? "yes" : "no", kept, static_cast<int>(i) == r.chosen ? "   <- chosen" : "");
   }
@@ -387,7 +403,8 @@ void print_tune(const TuneResult& r) {
         "\nchosen      #{}: {} ({}), {:.3f} ms vs fp32 {:.3f} ms ({:.2f}x), {} vs {} bytes\n",
         r.chosen + 1, r.met ? "meets the target" : "does NOT meet the target",
         r.chosen == 0                                   ? "FP32, nothing quantized"
-        : c.bf16_nodes.empty() && c.float_nodes.empty() ? "every node int8"
+        : c.bf16_nodes.empty() && c.float_nodes.empty()
+            ? (c.equalized ? "every node int8, equalized" : "every node int8")
                                                         : "mixed",
         c.latency_ms, r.fp32_latency_ms, c.latency_ms / r.fp32_latency_ms, c.bytes, r.fp32_bytes);
     if (r.holdout_images > 0)
@@ -419,6 +436,7 @@ nlohmann::json to_json(const TuneResult& r) {
   for (const auto& t : r.trials)
     trials.push_back({{"stage", t.stage},
                       {"range", t.range},
+                      {"equalized", t.equalized},
                       {"float_nodes", t.float_nodes},
                       {"bf16_nodes", t.bf16_nodes},
                       {"top1", t.top1},

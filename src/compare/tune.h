@@ -3,6 +3,8 @@
 // drop from FP32 stays within a target, found by measuring. On a seeded tuning split of the test
 // set:
 //  1. the whole model in int8 with each range method asked for; if one meets the target, done;
+//  1b. else the whole model in int8 after cross-layer equalization (through ReLU6, replaced by
+//     Relu: quant/equalize.h), which rescues per-tensor weights on MobileNet-style models;
 //  2. else each quantized node kept out of int8 on its own, ranked by how close the logits come
 //     back to FP32's (SQNR), then nodes kept float cumulatively in that order until the target is
 //     met;
@@ -39,6 +41,7 @@ struct TuneOptions {
   TuneObjective objective = TuneObjective::Latency;
   double time_budget = 600;  // seconds; the best configuration so far is kept when it runs out
   bool bf16 = true;          // try bf16 for the nodes kept out of int8 where bf16 is native
+  bool equalize = true;      // try stage 1b (unless quant.equalize already applies to all)
   // Batch-1 latency of each configuration, timed interleaved with FP32 in rounds: at least this
   // many runs of each, lasting at least this long.
   int latency_runs = 50;
@@ -47,8 +50,9 @@ struct TuneOptions {
 };
 
 struct TuneTrial {
-  std::string stage;  // "int8", "rank", "greedy", "bf16"
+  std::string stage;  // "int8", "equalize", "rank", "greedy", "bf16"
   std::string range;  // range method
+  bool equalized = false;  // cross-layer equalization (through ReLU6) before quantizing
   std::vector<std::string> float_nodes, bf16_nodes;
   double top1 = 0, drop_points = 0, logits_sqnr = 0, latency_ms = 0;
   int64_t bytes = 0;

@@ -122,6 +122,7 @@ TEST(Tune, KeepsNodesOutOfInt8UntilTheTargetIsMet) {
   ASSERT_FALSE(conv.empty());
   compare::TuneOptions o = lenet_options(quant::RangeMethod::Mse);
   o.quant.per_channel = false;
+  o.equalize = false;  // the node search itself (equalization is the next test's)
   const compare::TuneResult r = compare::tune(m, "lenet-outlier", o);
   expect_consistent(r);
   ASSERT_GE(r.trials.size(), 3u);
@@ -145,6 +146,32 @@ TEST(Tune, KeepsNodesOutOfInt8UntilTheTargetIsMet) {
       EXPECT_EQ(n.op_type, "Conv");
     }
   }
+}
+
+// The zoo's MobileNetV2 with per-tensor weights misses the target in every range method; the
+// equalization stage (through ReLU6) meets it with every node still int8, so no node is kept out.
+TEST(Tune, EqualizationStageRescuesPerTensorMobileNetV2) {
+  const std::string path = test::models_dir() + "/mobilenetv2.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "mobilenetv2.onnx is not in the zoo";
+  const ir::Graph m = onnxio::load_model(path);
+  compare::TuneOptions o = lenet_options(quant::RangeMethod::Mse);
+  o.quant.per_channel = false;
+  const compare::TuneResult r = compare::tune(m, "mobilenetv2", o);
+  expect_consistent(r);
+  ASSERT_GE(r.trials.size(), 3u);
+  EXPECT_EQ(r.trials[1].stage, "int8");
+  EXPECT_FALSE(r.trials[1].meets) << "per-tensor weights should cost this model > 0.5 points";
+  EXPECT_EQ(r.trials[2].stage, "equalize");
+  EXPECT_TRUE(r.trials[2].equalized);
+  ASSERT_TRUE(r.met);
+  EXPECT_EQ(r.chosen, 2);
+  EXPECT_TRUE(r.trials[2].float_nodes.empty() && r.trials[2].bf16_nodes.empty());
+  EXPECT_EQ(r.trials.size(), 3u) << "the node search ran although equalization met the target";
+  // The saved model is the measured one: equalized (no ReLU6 left between convolutions), int8.
+  EXPECT_NEAR(tune_split_top1(r.graph, o), r.trials[2].top1, 1e-12);
+  EXPECT_LE(count_op(r.graph, "Clip"), 2);
+  EXPECT_GT(count_op(r.graph, "QuantizeLinear"), 20);
+  EXPECT_FALSE(r.calib_table.empty());
 }
 
 TEST(Tune, SaysSoWhenNothingMeetsTheTargetInTime) {

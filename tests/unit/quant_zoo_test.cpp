@@ -94,13 +94,23 @@ TEST(QuantZoo, StaticInt8PerTensorPercentileOnLenet) {
 // The zoo's MobileNetV2 has a few dead expansion channels whose folded depthwise weights are
 // ~100x the others (models/train_zoo.py): one weight scale per tensor loses points there, one per
 // channel does not (above), and bias correction wins part of the per-tensor loss back.
-TEST(QuantZoo, PerTensorStrugglesOnMobileNetV2AndBiasCorrectionHelps) {
-  if (!std::filesystem::exists(model_path("mobilenetv2"))) GTEST_SKIP() << "no mobilenetv2";
-  const ir::Graph m = onnxio::load_model(model_path("mobilenetv2"));
+namespace {
+
+// static-int8 with per-tensor weights, calibrated on 256 train images.
+quant::QuantizeOptions per_tensor_static_int8() {
   quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
   o.calib.data = "fashion-mnist";
   o.calib.size = 256;
   o.per_channel = false;
+  return o;
+}
+
+}  // namespace
+
+TEST(QuantZoo, PerTensorStrugglesOnMobileNetV2AndBiasCorrectionHelps) {
+  if (!std::filesystem::exists(model_path("mobilenetv2"))) GTEST_SKIP() << "no mobilenetv2";
+  const ir::Graph m = onnxio::load_model(model_path("mobilenetv2"));
+  quant::QuantizeOptions o = per_tensor_static_int8();
   const double base = fp32_top1("mobilenetv2");
   const double plain = top1(quant::quantize(m, o).graph);
   o.bias_correct = true;
@@ -116,10 +126,7 @@ TEST(QuantZoo, PerTensorStrugglesOnMobileNetV2AndBiasCorrectionHelps) {
 TEST(QuantZoo, EqualizationWithReluRecoversPerTensorOnMobileNetV2) {
   if (!std::filesystem::exists(model_path("mobilenetv2"))) GTEST_SKIP() << "no mobilenetv2";
   const ir::Graph m = onnxio::load_model(model_path("mobilenetv2"));
-  quant::QuantizeOptions o = recipe(quant::Recipe::StaticInt8);
-  o.calib.data = "fashion-mnist";
-  o.calib.size = 256;
-  o.per_channel = false;
+  quant::QuantizeOptions o = per_tensor_static_int8();
   o.equalize = true;
   const double base = fp32_top1("mobilenetv2");
   const quant::QuantizeResult through_relu6 = quant::quantize(m, o);

@@ -95,6 +95,7 @@ void run_inspect(const InspectArgs& a) {
                        {"kernel", n.kernel},
                        {"impl", n.impl},
                        {"emulated", n.emulated},
+                       {"threads", n.threads},
                        {"rejected", n.rejected}});
     nlohmann::json j = {{"model", a.model},
                         {"opset", original.opset()},

@@ -279,6 +279,19 @@ std::string batch_coupling(const Plan& p, int64_t b, const Plan& q, int64_t c,
   return "";
 }
 
+// Whether a node has enough work to share among threads (EngineOptions::min_parallel_macs,
+// min_parallel_elements): its MACs, or the elements of its largest input or output.
+bool worth_threads(const ir::Node& node, std::span<const kernels::TensorType> in,
+                   std::span<const kernels::TensorType> out, const EngineOptions& o) {
+  const kernels::OpTraits& traits = kernels::traits_of(node);
+  if (traits.macs && traits.macs(node, in, out) >= o.min_parallel_macs) return true;
+  int64_t elements = 0;
+  for (const auto* types : {&in, &out})
+    for (const auto& t : *types)
+      if (t.dtype != DType::Undefined) elements = std::max(elements, shape_numel(t.shape));
+  return elements >= o.min_parallel_elements;
+}
+
 // Rows [start, start + count) of t's first dimension: a view where they start 64-byte aligned
 // as every tensor the engine allocates does, else a copy.
 Tensor rows_of(const Tensor& t, int64_t start, int64_t count) {
@@ -577,8 +590,18 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     step.in_slots = in_slots;
     step.in_types = ic.inputs;
     step.out_types.assign(ic.outputs.begin(), ic.outputs.begin() + node.outputs.size());
+    // A node too small to share runs on the calling thread alone: forking and joining a team
+    // costs microseconds, more than such a node takes (a ViT at batch 1 ran 2.5x slower on two
+    // threads than on one). Its kernel is made for one thread, and runs with one.
+    step.threads = threads > 1 && !worth_threads(node, step.in_types, step.out_types, opts_)
+                       ? 1
+                       : threads;
+    if (step.threads != threads) omp_set_num_threads(step.threads);
+    EngineOptions node_opts = kernel_opts;
+    node_opts.threads = step.threads;
     KernelChoice choice =
-        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, kernel_opts);
+        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, node_opts);
+    if (step.threads != threads) omp_set_num_threads(threads);
     step.kernel = std::move(choice.kernel);
     step.impl = step.kernel->impl();
     step.emulated = step.kernel->emulated();
@@ -804,14 +827,20 @@ std::vector<Tensor> Plan::execute(const std::vector<Tensor>& inputs, kernels::Ex
     out.clear();
     for (int s : step.in_slots) in.push_back(s < 0 ? nullptr : &slots_[s]);
     for (int s : step.out_slots) out.push_back(&slots_[s]);
+    // A step made for fewer threads than the plan runs with them only (omp_set_num_threads
+    // sets this thread's next parallel regions; oneDNN asks it at execution).
+    const bool narrow = step.threads < ctx.threads;
+    kernels::ExecContext step_ctx{narrow ? step.threads : ctx.threads};
+    if (narrow) omp_set_num_threads(step.threads);
     if (profiling_) {
       auto t0 = std::chrono::steady_clock::now();
-      step.kernel->run(in, out, ctx);
+      step.kernel->run(in, out, step_ctx);
       step_seconds_[&step - steps_.data()] +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } else {
-      step.kernel->run(in, out, ctx);
+      step.kernel->run(in, out, step_ctx);
     }
+    if (narrow) omp_set_num_threads(ctx.threads);
   }
   std::vector<Tensor> result;
   for (int s : output_slots_) result.push_back(slots_[s].clone());

@@ -48,6 +48,10 @@ struct EngineOptions {
   // (3.1 MB, 50 MB per part) 5.08 all at once against 5.26 one at a time; the zoo's 28x28
   // models (0.1 MB) gain from the batch.
   int64_t split_part_bytes = int64_t(64) << 20;
+  // A node runs on one thread when it has fewer MACs than this and no input or output with this
+  // many elements: below that, forking a team costs more than it saves.
+  int64_t min_parallel_macs = int64_t(2) << 20;
+  int64_t min_parallel_elements = int64_t(64) << 10;
 };
 
 // A value of any type a graph can take or produce at run time: a tensor, a sequence of tensors,
@@ -85,6 +89,9 @@ struct Step {
   // it emulates a precision this CPU lacks.
   std::string impl;
   bool emulated = false;
+  // Threads the kernel was made for and runs with: the plan's, or 1 for a node too small to
+  // share (EngineOptions::min_parallel_macs).
+  int threads = 1;
   std::unique_ptr<kernels::Kernel> kernel;  // null in the steps of a dynamic plan
   std::vector<int> in_slots;                // -1 for an omitted optional input
   std::vector<int> out_slots;

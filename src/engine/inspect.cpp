@@ -64,6 +64,7 @@ PlanReport describe_plan(const Plan& plan, const ir::Graph& g) {
     nr.macs = node_macs(s.node, s.in_types, s.out_types);
     nr.kernel = s.kernel_name;
     nr.impl = s.impl;
+    nr.threads = s.threads;
     nr.emulated = s.emulated;
     nr.rejected = s.rejected;
     if (!s.impl.empty()) impls.insert(s.impl);

@@ -25,6 +25,7 @@ struct NodeReport {
   std::string impl;    // the implementation that ran ("jit_uni_int8:avx2, two 7-bit ...")
   // The node's bf16 compute was emulated by f32 kernels on this CPU (precision is then "f32").
   bool emulated = false;
+  int threads = 1;  // threads its kernel runs with (1 for a node too small to share)
   std::string rejected;  // reasons faster kernels declined
 };
 

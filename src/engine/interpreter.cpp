@@ -808,6 +808,7 @@ std::vector<Step> Interpreter::last_steps() const {
       s.kernel_name = ns->last->k.name;
       s.rejected = ns->last->k.rejected;
       s.impl = ns->last->k.kernel->impl();
+      s.threads = opts_.threads;  // the interpreter runs every node with the plan's threads
       s.emulated = ns->last->k.kernel->emulated();
     } else {
       s.kernel_name = ns->kind == Kind::Sequence ? "engine" : "subgraph";

@@ -215,3 +215,34 @@ TEST(BatchSplit, OnlyASymbolicBatchOnTwoOrMoreThreadsIsSplit) {
   engine::Engine f(fixed, opts(true));
   EXPECT_EQ(f.batch_split(f.input_types(4)).parts, 1);
 }
+
+// A node with little work runs on one thread even in a plan for two (forking a team costs more
+// than it saves); the same node at a larger batch, or a plan for one thread, is unchanged, and
+// the outputs equal the one-thread plan's.
+TEST(NodeThreads, SmallNodesRunOnOneThread) {
+  const ir::Graph g = onnxio::load_model(zoo("lenet"));
+  engine::Engine two(g, opts(false)), one(g, engine::EngineOptions{});
+  const auto count = [](const engine::Plan& p, int threads) {
+    int n = 0;
+    for (const auto& s : p.steps()) n += s.threads == threads;
+    return n;
+  };
+  // Batch 1: LeNet's largest node has 0.3M MACs and 4.7k elements: every step on one thread.
+  engine::Plan& small = two.plan_for(two.input_types(1));
+  EXPECT_EQ(count(small, 1), static_cast<int>(small.steps().size()));
+  // Batch 64: the convolutions (7.5M and 15.4M MACs) and the tensors around them use both.
+  engine::Plan& large = two.plan_for(two.input_types(64));
+  EXPECT_GT(count(large, 2), 0);
+  EXPECT_GT(count(large, 1), 0);  // the last Gemm (54k MACs, 640 outputs) stays on one
+  for (int64_t batch : {1, 64}) {
+    const Tensor x = input_at(two, batch, 11);
+    EXPECT_LT(test::max_rel_diff(two.run({x})[0], one.run({x})[0]), 1e-5f) << batch;
+  }
+  // Thresholds of 0: every node shares.
+  engine::EngineOptions all = opts(false);
+  all.min_parallel_macs = 0;
+  all.min_parallel_elements = 0;
+  engine::Engine shared(g, all);
+  engine::Plan& p = shared.plan_for(shared.input_types(1));
+  EXPECT_EQ(count(p, 2), static_cast<int>(p.steps().size()));
+}

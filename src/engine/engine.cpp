@@ -216,8 +216,8 @@ void Engine::prepare(const std::vector<kernels::TensorType>& input_types) {
 
 Engine::Split Engine::batch_split(const std::vector<kernels::TensorType>& input_types) {
   const SplitPlans& s = split_for(input_types);
-  return {std::max<int>(1, static_cast<int>(s.parts.size())), !s.parts.empty() && s.chunk == 1,
-          s.why_not};
+  return {std::max<int>(1, static_cast<int>(s.parts.size())),
+          !s.parts.empty() && s.one_at_a_time, s.why_not};
 }
 
 namespace {
@@ -330,17 +330,19 @@ Engine::SplitPlans& Engine::split_for(const std::vector<kernels::TensorType>& in
     // A part whose intermediate tensors would stream far out of the caches runs its images one
     // at a time, else all at once (see EngineOptions::split_part_bytes).
     std::unique_ptr<Plan> one = compile(types_at(1), 1);
-    s.chunk = one->arena_bytes() * s.rows.front() > opts_.split_part_bytes ? 1 : 0;
-    const int64_t b = s.chunk == 1 ? 1 : s.rows.front();
+    s.one_at_a_time = one->arena_bytes() * s.rows.front() > opts_.split_part_bytes;
+    auto rows_of_part = [&](int p) { return s.one_at_a_time ? 1 : s.rows[p]; };
     for (int p = 0; p < parts; ++p)
-      plans.push_back(p == 0 && b == 1 ? std::move(one) : compile(types_at(s.chunk ? 1 : s.rows[p]), 1));
+      plans.push_back(rows_of_part(p) == 1 && one ? std::move(one)
+                                                  : compile(types_at(rows_of_part(p)), 1));
     // A second batch size to tell which dims are the batch: the last part's when it differs,
-    // else a probe plan, dropped after the comparison.
-    int64_t c = s.chunk ? 1 : s.rows.back();
+    // else a probe plan (the batch-1 plan when no part took it), dropped after the comparison.
+    const int64_t b = rows_of_part(0);
+    int64_t c = rows_of_part(parts - 1);
     std::unique_ptr<Plan> probe;
     if (c == b) {
       c = b == 1 ? 2 : 1;
-      probe = c == 1 && one ? std::move(one) : compile(types_at(c), 1);
+      probe = c == 1 ? std::move(one) : compile(types_at(c), 1);
     }
     const Plan& other = probe ? *probe : *plans.back();
     std::set<std::string> per_image;
@@ -369,7 +371,7 @@ std::vector<Tensor> Engine::run_split(SplitPlans& s, const std::vector<Tensor>& 
   for (int p = 0; p < parts; ++p) {
     try {
       kernels::ExecContext ctx{1};
-      const int64_t step = s.chunk ? s.chunk : s.rows[p];
+      const int64_t step = s.one_at_a_time ? 1 : s.rows[p];
       for (int64_t r = 0; r < s.rows[p]; r += step) {
         std::vector<Tensor> in;
         for (const Tensor& t : inputs) in.push_back(rows_of(t, first[p] + r, step));
@@ -446,8 +448,6 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
   // oneDNN sizes its work split by the thread count at primitive creation: set it first, or a
   // 1-thread plan forks a team of the default size on every primitive.
   configure_threads(threads);
-  EngineOptions kernel_opts = opts_;
-  kernel_opts.threads = threads;
   const ir::Graph& g = graph_;
   const int64_t opset = g.opset();
   if (input_types.size() != g.inputs.size())
@@ -597,7 +597,7 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
                        ? 1
                        : threads;
     if (step.threads != threads) omp_set_num_threads(step.threads);
-    EngineOptions node_opts = kernel_opts;
+    EngineOptions node_opts = opts_;
     node_opts.threads = step.threads;
     KernelChoice choice =
         choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, node_opts);

@@ -199,7 +199,7 @@ class Engine {
   struct SplitPlans {
     std::vector<std::unique_ptr<Plan>> parts;
     std::vector<int64_t> rows;
-    int64_t chunk = 0;  // 1: each part runs its rows one image at a time; 0: all at once
+    bool one_at_a_time = false;  // each part runs its rows one image at a time, else all at once
     std::vector<bool> batched;
     std::string why_not;
   };

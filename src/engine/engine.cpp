@@ -600,7 +600,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     EngineOptions node_opts = opts_;
     node_opts.threads = step.threads;
     KernelChoice choice =
-        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, node_opts);
+        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, node_opts,
+                      prepared_.get());
     if (step.threads != threads) omp_set_num_threads(threads);
     step.kernel = std::move(choice.kernel);
     step.impl = step.kernel->impl();

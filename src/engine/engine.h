@@ -184,6 +184,8 @@ class Engine {
 
   const ir::Graph& graph() const { return graph_; }
   const EngineOptions& options() const { return opts_; }
+  // The reordered weights this engine's plans share.
+  const kernels::PreparedConstants& prepared_constants() const { return *prepared_; }
   // Concrete input types for a given batch size: symbolic or unknown dims become `batch`
   // (dimension 0) or an Error naming the input.
   // `shapes` gives the concrete shape of inputs whose other dims are symbolic too (an OCR
@@ -212,6 +214,9 @@ class Engine {
   EngineOptions opts_;
   std::map<std::vector<kernels::TensorType>, std::unique_ptr<Plan>> plans_;
   std::map<std::vector<kernels::TensorType>, SplitPlans> splits_;
+  // Reordered weights, one copy for all of this engine's plans.
+  std::unique_ptr<kernels::PreparedConstants> prepared_ =
+      std::make_unique<kernels::PreparedConstants>();
   std::shared_ptr<Interpreter> interpreter_;
   std::string dynamic_reason_;
 };

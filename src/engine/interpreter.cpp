@@ -221,9 +221,10 @@ std::pair<DType, Shape> declared(const ir::Graph& body, size_t output) {
 KernelChoice choose_kernel(const ir::Node& node, int64_t opset,
                            std::span<const kernels::TensorType> in,
                            std::span<const kernels::TensorType> out,
-                           std::span<const Tensor* const> constants, const EngineOptions& opts) {
+                           std::span<const Tensor* const> constants, const EngineOptions& opts,
+                           kernels::PreparedConstants* prepared) {
   KernelChoice c;
-  kernels::KernelInit init{node, opset, in, out, constants, opts.threads};
+  kernels::KernelInit init{node, opset, in, out, constants, opts.threads, prepared};
   std::vector<std::string> reasons;
   if (opts.optimized_kernels && !opts.reference_op_types.count(node.op_type)) {
     for (const auto& k : kernels::optimized_kernels()) {

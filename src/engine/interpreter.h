@@ -29,7 +29,8 @@ struct KernelChoice {
 KernelChoice choose_kernel(const ir::Node& node, int64_t opset,
                            std::span<const kernels::TensorType> in,
                            std::span<const kernels::TensorType> out,
-                           std::span<const Tensor* const> constants, const EngineOptions& opts);
+                           std::span<const Tensor* const> constants, const EngineOptions& opts,
+                           kernels::PreparedConstants* prepared = nullptr);
 
 // Values visible to a subgraph from the graphs around it.
 class Scope {

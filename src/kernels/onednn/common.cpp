@@ -189,15 +189,39 @@ void PlainIoPrimitive::run(const void* src, void* dst) {
   cpu_stream().wait();
 }
 
-void WeightedPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
-                              const memory::desc& wei_user, const void* weights,
-                              const memory::desc& src_plain, const memory::desc& dst_plain,
-                              const memory::desc& bias_md, bool accumulate) {
-  weights_ = memory(pd.weights_desc(0), cpu_engine());
-  memory wuser(wei_user, cpu_engine(), const_cast<void*>(weights));
-  dnnl::reorder(wuser, weights_).execute(cpu_stream(), wuser, weights_);
-  cpu_stream().wait();
-  std::unordered_map<int, memory> extra{{DNNL_ARG_WEIGHTS, weights_}};
+memory reordered_constant(PreparedConstants* prepared, KeptConstants& kept, const Tensor& source,
+                          const memory::desc& user, const memory::desc& target,
+                          const std::string& variant, const void* values) {
+  auto make = [&] {
+    memory m(target, cpu_engine());
+    memory u(user, cpu_engine(), const_cast<void*>(values ? values : source.raw()));
+    dnnl::reorder(u, m).execute(cpu_stream(), u, m);
+    cpu_stream().wait();
+    return m;
+  };
+  std::shared_ptr<const memory> m;
+  if (prepared) {
+    // The descriptors' bytes: equal bytes are equal layouts (a difference in padding bytes only
+    // costs the sharing).
+    std::string key = variant;
+    key.append(reinterpret_cast<const char*>(&user.data), sizeof user.data);
+    key.append(reinterpret_cast<const char*>(&target.data), sizeof target.data);
+    m = prepared->get<memory>(source, key, make);
+  } else {
+    m = std::make_shared<const memory>(make());
+  }
+  kept.push_back(m);
+  return *m;
+}
+
+void WeightedPrimitive::build(const KernelInit& init, const dnnl::primitive_desc_base& pd,
+                              dnnl::primitive prim, const memory::desc& wei_user,
+                              const Tensor& weights, const memory::desc& src_plain,
+                              const memory::desc& dst_plain, const memory::desc& bias_md,
+                              bool accumulate) {
+  std::unordered_map<int, memory> extra{
+      {DNNL_ARG_WEIGHTS,
+       reordered_constant(init.prepared, kept_, weights, wei_user, pd.weights_desc(0))}};
   if (bias_md.get_size() != 0) {
     bias_user_ = user_memory(bias_md);
     extra[DNNL_ARG_BIAS] = bias_user_;

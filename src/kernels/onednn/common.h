@@ -99,11 +99,23 @@ class PrimitiveKernel final : public Kernel {
 // A convolution-like primitive (Conv, ConvTranspose): constant weights reordered once into the
 // primitive's layout, an optional bias read from the user's buffer, plain source and destination
 // as in PlainIoPrimitive.
+// What a kernel holds of the engine's PreparedConstants, so that its other plans find them.
+using KeptConstants = std::vector<std::shared_ptr<const memory>>;
+
+// `source`'s values, described by `user`, reordered into `target` (with any compensation the
+// layout carries): made once per engine and shared by its plans (KernelInit::prepared; null:
+// not shared), kept
+// alive through `kept`. Where the kernel transformed the values first (weight halves), `values`
+// holds them and `variant` names the transformation.
+memory reordered_constant(PreparedConstants* prepared, KeptConstants& kept, const Tensor& source,
+                          const memory::desc& user, const memory::desc& target,
+                          const std::string& variant = "", const void* values = nullptr);
+
 class WeightedPrimitive {
  public:
   // `weights` is described by `wei_user`; `bias_md` is empty when there is no bias.
-  void build(const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
-             const memory::desc& wei_user, const void* weights, const memory::desc& src_plain,
+  void build(const KernelInit& init, const dnnl::primitive_desc_base& pd, dnnl::primitive prim,
+             const memory::desc& wei_user, const Tensor& weights, const memory::desc& src_plain,
              const memory::desc& dst_plain, const memory::desc& bias_md, bool accumulate = false);
   // `bias` may be null when build() had no bias. `src` may be a copy of the input tensor's data
   // (in its layout), e.g. rounded to bf16.
@@ -111,7 +123,8 @@ class WeightedPrimitive {
   const std::string& impl() const { return io_.impl(); }
 
  private:
-  memory weights_, bias_user_;
+  KeptConstants kept_;
+  memory bias_user_;
   PlainIoPrimitive io_;
 };
 

@@ -119,7 +119,7 @@ class ConvKernel final : public Kernel {
     if (emulated_) impl_ += ", bf16 emulated in f32";
 
     // Weights: reordered once from the constant ONNX layout into the primitive's.
-    prim_.build(pd, dnnl::convolution_forward(pd), wei_plain, init.constants[1]->raw(), src_plain,
+    prim_.build(init, pd, dnnl::convolution_forward(pd), wei_plain, *init.constants[1], src_plain,
                 dst_plain, bias_md, residual);
     residual_ = residual;
     bf16_src_ = src_type == memory::data_type::bf16;

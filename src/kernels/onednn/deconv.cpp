@@ -78,7 +78,7 @@ class DeconvKernel final : public Kernel {
       return false;
     }
 
-    prim_.build(pd, dnnl::deconvolution_forward(pd), wei_user_md, init.constants[1]->raw(),
+    prim_.build(init, pd, dnnl::deconvolution_forward(pd), wei_user_md, *init.constants[1],
                 src_plain, dst_plain, bias_md);
     return true;
   }

@@ -23,7 +23,8 @@ class MatMulCore {
   // bf16: A is converted by a reorder before the matmul, a constant B once; f32 output. A CPU
   // without native bf16 runs the f32 matmul on A rounded to bf16 (B's values already are).
   bool init(const memory::desc& a_md, const memory::desc& b_md, const memory::desc& dst_md,
-            const memory::desc& bias_md, const Tensor* b_const, dnnl::primitive_attr attr,
+            const memory::desc& bias_md, const Tensor* b_const, PreparedConstants* prepared,
+            dnnl::primitive_attr attr,
             std::string& why_not, bool bf16 = false) {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (bf16 && !b_const) {
@@ -56,10 +57,7 @@ class MatMulCore {
     }
     dst_ = user_memory(dst_md);
     if (b_const) {
-      b_ = memory(pd.weights_desc(), cpu_engine());
-      memory user(b_md, cpu_engine(), const_cast<void*>(b_const->raw()));
-      dnnl::reorder(user, b_).execute(cpu_stream(), user, b_);
-      cpu_stream().wait();
+      b_ = reordered_constant(prepared, kept_, *b_const, b_md, pd.weights_desc());
       b_bound_ = true;
     } else {
       b_ = user_memory(b_md);
@@ -101,6 +99,7 @@ class MatMulCore {
   bool emulated() const { return emulated_; }
 
  private:
+  KeptConstants kept_;
   memory a_, b_, dst_, bias_, scratch_, a_conv_;
   std::string impl_;
   bool b_bound_ = false, has_convert_ = false, emulated_ = false;
@@ -234,7 +233,7 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
   attr.set_post_ops(po);
   auto k = std::make_unique<MatMulKernel>();
   if (!k->core.init(plain_desc(a), plain_desc(b), plain_desc(dst), bias_md, init.constants[1],
-                    attr, why_not, init.node.compute_type == DType::BF16))
+                    init.prepared, attr, why_not, init.node.compute_type == DType::BF16))
     return nullptr;
   if (has_bias) k->bias = *init.constants[2];
   return k;
@@ -316,7 +315,8 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   if (!fused_steps(node, post, why_not)) return nullptr;
   append_steps(po, post);
   attr.set_post_ops(po);
-  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], attr, why_not,
+  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], init.prepared,
+                    attr, why_not,
                     node.compute_type == DType::BF16))
     return nullptr;
   if (c_md) k->core.bind_post_op_src(0, c_md, k->c_post);

@@ -105,20 +105,18 @@ class QConvKernel final : public Kernel {
     if (shift_src_) impl_ += ", int8 source as uint8";
 
     // Weights: once, into the primitive's layout (with any compensation it wants).
-    auto reorder_weights = [&](const int8_t* values) {
-      memory m(pd.weights_desc(), cpu_engine());
-      memory wuser(plain_desc(wdims, dt::s8), cpu_engine(), const_cast<int8_t*>(values));
-      dnnl::reorder(wuser, m).execute(cpu_stream(), wuser, m);
-      cpu_stream().wait();
-      return m;
+    // Shared with the engine's other plans (reordered_constant).
+    auto reorder_weights = [&](const char* variant, const int8_t* values) {
+      return reordered_constant(init.prepared, kept_, *init.constants[wi], plain_desc(wdims, dt::s8),
+                                pd.weights_desc(), variant, values);
     };
     if (split_) {
       std::vector<int8_t> hi, lo;
       split_halves(wvals, hi, lo);
-      part_weights_ = reorder_weights(hi.data());
-      weights_ = reorder_weights(lo.data());
+      part_weights_ = reorder_weights("high 7-bit half", hi.data());
+      weights_ = reorder_weights("low 7-bit half", lo.data());
     } else {
-      weights_ = reorder_weights(wvals.data());
+      weights_ = reorder_weights("", nullptr);
     }
     if (has_bias_) {
       bias_ = memory(plain_desc(memory::dims{w[0]}, dt::s32), cpu_engine());
@@ -223,6 +221,7 @@ class QConvKernel final : public Kernel {
 
  private:
   Requant rq_;
+  KeptConstants kept_;
   memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_, scratch_;
   // The int32 accumulators of the two weight halves (scratch buffers).
   memory acc_, part_acc_;

@@ -119,21 +119,19 @@ class QMatMulKernel final : public Kernel {
     a_ = user_memory(a_md);
     dst_ = user_memory(plain_desc(d.y, yt));
     b_index_ = b_index;
-    auto reorder_b = [&](const dnnl::matmul::primitive_desc& p, const int8_t* values) {
-      memory m(p.weights_desc(), cpu_engine());
-      memory user(b_md, cpu_engine(), const_cast<int8_t*>(values));
-      dnnl::reorder(user, m).execute(cpu_stream(), user, m);
-      cpu_stream().wait();
-      return m;
+    // Shared with the engine's other plans (reordered_constant).
+    auto reorder_b = [&](const dnnl::matmul::primitive_desc& p, const char* variant,
+                         const int8_t* values) {
+      return reordered_constant(init.prepared, kept_, *b_const, b_md, p.weights_desc(), variant, values);
     };
     if (b_const && split_) {
       std::vector<int8_t> hi, lo;
       split_halves({b_const->data<int8_t>(), b_numel}, hi, lo);
-      part_b_ = reorder_b(part_pd, hi.data());
-      b_ = reorder_b(pd, lo.data());
+      part_b_ = reorder_b(part_pd, "high 7-bit half", hi.data());
+      b_ = reorder_b(pd, "low 7-bit half", lo.data());
       b_bound_ = true;
     } else if (b_const) {
-      b_ = reorder_b(pd, b_const->data<int8_t>());
+      b_ = reorder_b(pd, "", nullptr);
       b_bound_ = true;
     } else {
       b_ = user_memory(b_md);
@@ -223,6 +221,7 @@ class QMatMulKernel final : public Kernel {
 
  private:
   Requant rq_;
+  KeptConstants kept_;
   memory a_, b_, part_b_, dst_, acc_, part_, bias_, post_bias_, scales_, scratch_, part_scratch_;
   size_t b_index_ = 1;
   bool b_bound_ = false, split_ = false, float_out_ = false;

@@ -12,6 +12,7 @@
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/cpu_paths.h"
+#include "qbench_commit.h"  // generated at every build (cmake/commit.cmake)
 
 namespace qbench::bench {
 namespace {
@@ -44,6 +45,8 @@ std::vector<std::string> isa_flags_of(const std::string& line) {
   return out;
 }
 
+const char* build_commit() { return QBENCH_GIT_COMMIT; }
+
 Machine describe_machine(int threads) {
   Machine m;
   m.cpu = cpuinfo_field("model name");
@@ -60,7 +63,7 @@ Machine describe_machine(int threads) {
   m.compiler = __VERSION__;
 #endif
   m.qbench_version = QBENCH_VERSION;
-  m.git_commit = QBENCH_GIT_COMMIT;
+  m.git_commit = build_commit();
   utsname u{};
   if (uname(&u) == 0) m.os = std::string(u.sysname) + " " + u.release + " " + u.machine;
   return m;

@@ -22,11 +22,15 @@ struct Machine {
   std::string build_type;  // QBENCH_BUILD_TYPE
   std::string compiler;    // __VERSION__
   std::string qbench_version;
-  std::string git_commit;  // QBENCH_GIT_COMMIT
+  std::string git_commit;  // build_commit()
   std::string os;          // uname: sysname release machine
 };
 
 Machine describe_machine(int threads);
+
+// The commit qbench was built from, as of that build: "22590ea", "22590ea+dirty.1f2e3d4c" where
+// tracked files differed from it (a hash of the difference), "unknown" outside git.
+const char* build_commit();
 
 // Of the flags in /proc/cpuinfo's first "flags" line, those in the kernels' ISA ladder (avx2,
 // fma, avx512f, avx512bw, avx512_vnni, avx_vnni, avx512_bf16, amx_tile, amx_int8, amx_bf16, ...),

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/sysinfo.h"
 #include "cli/commands.h"
 #include "compare/cluster.h"
 #include "core/error.h"
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
       "qbench: evaluate and benchmark ONNX models and their quantized variants on one "
       "CPU engine (oneDNN)"};
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
-                                        QBENCH_GIT_COMMIT + ", " + QBENCH_BUILD_TYPE +
+                                        qbench::bench::build_commit() + ", " +
+                                        QBENCH_BUILD_TYPE +
                                         (qbench::cluster::built_with_mpi() ? ", MPI" : "") + ")");
   app.require_subcommand(1);
   std::string max_memory;

@@ -93,7 +93,7 @@ std::string settings_key(const CompareOptions& o, const std::string& model_hash,
       report::kSchemaVersion, model_hash, recipe, o.data,
       o.calib_data.empty() ? o.data : o.calib_data, o.calib_size, o.limit, o.eval_batch, b.threads,
       b.batch, b.warmup_seconds, b.warmup_queries, b.min_queries, b.min_seconds, QBENCH_BUILD_TYPE,
-      QBENCH_GIT_COMMIT, image));
+      bench::build_commit(), image));
 }
 
 // Quantizes one variant and writes its file (rank 0's part of a variant); `bytes` gets the file's

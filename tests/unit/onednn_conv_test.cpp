@@ -246,5 +246,37 @@ TEST(OnednnConv, RejectsWithReason) {
   EXPECT_NE(why.find("rank 6"), std::string::npos) << why;
 }
 
+// Where each group has one vector of output channels, the kernel takes oneDNN's direct jit
+// convolution over its brgemm one (prefer_direct_jit in kernels/onednn/common.h), which qbench
+// measured faster there; at 64 channels it keeps oneDNN's first choice. Either way the result
+// is the reference's.
+TEST(OnednnConv, SmallChannelCountsRunTheDirectJitKernel) {
+  ConvLayout saved = conv_layout();
+  set_conv_layout(ConvLayout::Nhwc);
+  std::mt19937 rng(31);
+  auto impl_of = [&](int64_t channels, int64_t k) {
+    ConvCase c{2, channels, channels, 1, {12, 12}, {k, k}, {1, 1}, {1, 1},
+               {k / 2, k / 2, k / 2, k / 2}, "NOTSET", true, {fused("Relu")}};
+    std::string why;
+    std::vector<TensorType> types;
+    auto kernel = c.problem(rng).make(why, types);
+    EXPECT_NE(kernel, nullptr) << why;
+    auto o = testing::check_against_reference(c.problem(rng), rng);
+    EXPECT_LT(o.error, 1e-5) << c.str();
+    return kernel ? kernel->impl() : std::string();
+  };
+  const std::string wide = impl_of(64, 3);
+  if (wide.rfind("brgconv", 0) != 0) {
+    set_conv_layout(saved);
+    GTEST_SKIP() << "oneDNN dispatches no brgemm convolution here (" << wide
+                 << "): nothing to prefer over";
+  }
+  EXPECT_EQ(impl_of(16, 3).rfind("jit:", 0), 0u) << impl_of(16, 3);
+  EXPECT_EQ(impl_of(8, 3).rfind("jit:", 0), 0u) << impl_of(8, 3);
+  // 1x1: the direct kernel is no faster, oneDNN's choice stays.
+  EXPECT_EQ(impl_of(16, 1).rfind("brgconv_1x1", 0), 0u) << impl_of(16, 1);
+  set_conv_layout(saved);
+}
+
 }  // namespace
 }  // namespace qbench::kernels::onednn

@@ -17,6 +17,7 @@ struct ConvCase {
   DType xt, yt;
   bool per_channel, bias;
   std::string act;  // "", "Relu", "Clip"
+  int x_zp = -1;    // -1: 131 for uint8, 3 for int8 sources
 };
 
 Problem make_qconv(std::mt19937& rng, const ConvCase& cc) {
@@ -28,7 +29,7 @@ Problem make_qconv(std::mt19937& rng, const ConvCase& cc) {
       {"group", ir::Attribute::of_int(cc.group)}};
   p.node = kernels::onednn::testing::make_node("QLinearConv", cc.bias ? 9 : 8, attrs);
   const bool u8 = cc.xt == DType::U8;
-  const int xz = u8 ? 131 : 3;
+  const int xz = cc.x_zp >= 0 ? cc.x_zp : u8 ? 131 : 3;
   const float xs = 0.02f;
   Tensor x = test::random_ints(rng, cc.xt, {cc.n, cc.c, cc.h, cc.w}, u8 ? 0 : -128, u8 ? 255 : 127);
   Tensor w = test::random_ints(rng, DType::I8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127);
@@ -148,6 +149,29 @@ TEST(OnednnQConv, ConvIntegerExact) {
         EXPECT_EQ(test::lsb_diff(got, want).max, 0) << "group " << group << " zp " << zp;
       }
     }
+}
+
+// As for f32 (OnednnConv.SmallChannelCountsRunTheDirectJitKernel): up to 32 output channels per
+// group the int8 convolution takes oneDNN's direct jit kernel over brgemm, at 64 it keeps
+// oneDNN's first choice; both within 1 LSB of the reference.
+TEST(OnednnQConv, SmallChannelCountsRunTheDirectJitKernel) {
+  std::mt19937 rng(77);
+  auto impl_of = [&](int64_t channels) {
+    // A zero source zero point, as after a Relu: oneDNN's brgemm kernel takes no other.
+    ConvCase cc{1, channels, channels, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 0};
+    test::expect_int_kernel_matches(make_qconv(rng, cc), describe(cc));
+    std::string why;
+    std::vector<kernels::TensorType> types;
+    auto kernel = make_qconv(rng, cc).make(why, types);
+    EXPECT_NE(kernel, nullptr) << why;
+    return kernel ? kernel->impl() : std::string();
+  };
+  const std::string wide = impl_of(64);
+  if (wide.rfind("brgconv", 0) != 0)
+    GTEST_SKIP() << "oneDNN dispatches no brgemm int8 convolution here (" << wide
+                 << "): nothing to prefer over";
+  EXPECT_EQ(impl_of(16).rfind("jit_int8:", 0), 0u) << impl_of(16);
+  EXPECT_EQ(impl_of(32).rfind("jit_int8:", 0), 0u) << impl_of(32);
 }
 
 }  // namespace

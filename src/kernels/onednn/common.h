@@ -144,6 +144,30 @@ bool try_dnnl(std::string& why_not, const char* what, Fn&& fn) {
 // True when the descriptor resolved to oneDNN's slow reference implementation ("ref:any").
 bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 
+// oneDNN 2.6 puts its brgemm convolution first whenever the CPU has AVX-512, but where each group
+// has few output channels (one vector of f32, two of int8) its direct jit kernel for the same ISA
+// is faster (one thread, channels-last, benchmarks/results/conv-impl-2026-12-05-zen5.txt): f32
+// 3x3 16->16 at batch 100 1.43 ms against 1.68 (batch 1: 14.5 us against 15.9), 1->16 0.16
+// against 0.31 ms; int8 16->16 4.4 us against 6.2, 32->32 3.8 against 4.6. From 64 channels on
+// brgemm wins or the two trade places, and for 1x1 kernels the direct one is no faster. So for a
+// spatial kernel with `small_groups` true, `pd` moves to that implementation when oneDNN has
+// it; `remake` recreates the first choice otherwise (a primitive_desc walks its implementations
+// in place).
+template <typename PD, typename Remake>
+void prefer_direct_jit(PD& pd, bool small_groups, Remake remake) {
+  const std::string first = pd.impl_info_str();
+  const size_t colon = first.find(':');
+  if (!small_groups || first.rfind("brg", 0) != 0 || colon == std::string::npos) return;
+  const std::string isa = first.substr(colon);
+  while (pd.next_impl()) {
+    const std::string impl = pd.impl_info_str();
+    if (impl.rfind("jit", 0) == 0 && impl.find("1x1") == std::string::npos &&
+        impl.size() >= isa.size() && impl.compare(impl.size() - isa.size(), isa.size(), isa) == 0)
+      return;
+  }
+  pd = remake();
+}
+
 // Product of dims [begin, end).
 int64_t dims_product(const Shape& s, size_t begin, size_t end);
 

@@ -15,4 +15,11 @@ struct ConvGeometry {
 bool conv_geometry(const ir::Node& n, const Shape& x, const Shape& w, const Shape& y,
                    ConvGeometry& g, std::string& why_not);
 
+// Whether weights [O, I/groups, k1, k2...] have a kernel larger than 1x1.
+inline bool spatial_kernel(const Shape& w) {
+  for (size_t i = 2; i < w.size(); ++i)
+    if (w[i] > 1) return true;
+  return false;
+}
+
 }  // namespace qbench::kernels::onednn

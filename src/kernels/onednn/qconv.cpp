@@ -93,7 +93,9 @@ class QConvKernel final : public Kernel {
           dnnl::convolution_forward::desc d(
               dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
               wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
-          pd = dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+          auto make = [&] { return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()); };
+          pd = make();
+          prefer_direct_jit(pd, spatial_kernel(w) && w[0] / groups <= 32, make);
         }))
       return false;
     if (is_reference_impl(pd)) {

@@ -1,5 +1,6 @@
 # Run at every build (the qbench_commit target): writes ${OUT}, the commit the sources are at,
-# with "+dirty.<hash>" where tracked files differ from it (the hash of `git diff HEAD`), so that
+# with "+dirty.<hash>" where tracked sources (src/, cmake/, CMakeLists.txt) differ from it (a hash
+# of that `git diff HEAD`; documentation and tests do not change the binary), so that
 # `qbench --version`, results.json and compare's cache keys name the code that was built, not the
 # commit of the last `cmake` configure. The file is rewritten only when that changes, so an
 # unchanged tree recompiles nothing.
@@ -8,7 +9,8 @@ execute_process(COMMAND git rev-parse --short HEAD WORKING_DIRECTORY ${SRC}
 if(NOT commit)
   set(commit unknown)
 else()
-  execute_process(COMMAND git diff HEAD --no-ext-diff WORKING_DIRECTORY ${SRC}
+  execute_process(COMMAND git diff HEAD --no-ext-diff -- src cmake CMakeLists.txt
+                  WORKING_DIRECTORY ${SRC}
                   OUTPUT_VARIABLE diff ERROR_QUIET)
   if(diff)
     string(SHA256 h "${diff}")

@@ -29,7 +29,7 @@ struct Machine {
 Machine describe_machine(int threads);
 
 // The commit qbench was built from, as of that build: "22590ea", "22590ea+dirty.1f2e3d4c" where
-// tracked files differed from it (a hash of the difference), "unknown" outside git.
+// tracked sources differed from it (a hash of the difference), "unknown" outside git.
 const char* build_commit();
 
 // Of the flags in /proc/cpuinfo's first "flags" line, those in the kernels' ISA ladder (avx2,

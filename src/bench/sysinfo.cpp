@@ -45,7 +45,9 @@ std::vector<std::string> isa_flags_of(const std::string& line) {
   return out;
 }
 
-const char* build_commit() { return QBENCH_GIT_COMMIT; }
+const char* build_commit() {
+  return QBENCH_GIT_COMMIT;
+}
 
 Machine describe_machine(int threads) {
   Machine m;

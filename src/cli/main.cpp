@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
       "qbench: evaluate and benchmark ONNX models and their quantized variants on one "
       "CPU engine (oneDNN)"};
   app.set_version_flag("--version", std::string("qbench ") + QBENCH_VERSION + " (" +
-                                        qbench::bench::build_commit() + ", " +
-                                        QBENCH_BUILD_TYPE +
+                                        qbench::bench::build_commit() + ", " + QBENCH_BUILD_TYPE +
                                         (qbench::cluster::built_with_mpi() ? ", MPI" : "") + ")");
   app.require_subcommand(1);
   std::string max_memory;

@@ -599,9 +599,8 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
     if (step.threads != threads) omp_set_num_threads(step.threads);
     EngineOptions node_opts = opts_;
     node_opts.threads = step.threads;
-    KernelChoice choice =
-        choose_kernel(node, opset, step.in_types, step.out_types, ic.constants, node_opts,
-                      prepared_.get());
+    KernelChoice choice = choose_kernel(node, opset, step.in_types, step.out_types, ic.constants,
+                                        node_opts, prepared_.get());
     if (step.threads != threads) omp_set_num_threads(threads);
     step.kernel = std::move(choice.kernel);
     step.impl = step.kernel->impl();
@@ -637,24 +636,47 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
   return plan;
 }
 
+namespace {
+
+// Ops whose output 0 holds input 0's bytes unchanged, only under another shape: with the
+// reference kernel (a copy), the plan makes the output a view of the input's buffer instead.
+bool reshapes_only(const Step& step) {
+  static const std::set<std::string> ops{"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"};
+  return step.node.domain.empty() && ops.count(step.node.op_type) &&
+         step.kernel_name == "reference" && !step.in_slots.empty() && step.in_slots[0] >= 0 &&
+         step.out_slots.size() == 1 && step.in_types[0].dtype == step.out_types[0].dtype &&
+         shape_numel(step.in_types[0].shape) == shape_numel(step.out_types[0].shape);
+}
+
+}  // namespace
+
 void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type) {
   // Intermediate tensors share buffers when their lifetimes do not overlap: a step's outputs are
   // placed before the buffers of inputs it reads last are released, so no output aliases an
-  // input of its own step, except the one input a kernel adds onto (Kernel::inplace_input).
+  // input of its own step, except the one input a kernel adds onto (Kernel::inplace_input) and
+  // the input a reshaping step's output views (reshapes_only: the step then does nothing). A
+  // buffer returns to the free list when no live tensor uses it; a kernel adds onto an input's
+  // buffer only where no other live tensor (a view) uses it.
   const int n_slots = static_cast<int>(plan.slots_.size());
   std::vector<int> last_use(n_slots, -1);
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i)
     for (int s : plan.steps_[i].in_slots)
       if (s >= 0) last_use[s] = i;
   for (int s : plan.output_slots_) last_use[s] = std::numeric_limits<int>::max();
-  std::vector<Tensor> free_buffers;  // u8 tensors used as raw storage
-  std::vector<Tensor> owner(n_slots);
+  std::vector<Tensor> buffers;  // u8 tensors used as raw storage
+  std::vector<int> users;       // live tensors in each buffer
+  std::vector<int> free_buffers;
+  std::vector<int> buffer_of(n_slots, -1);  // -1: not the plan's (inputs, constants)
   auto release = [&](int s) {
-    if (owner[s].defined()) free_buffers.push_back(std::move(owner[s]));
-    owner[s] = Tensor();
+    const int b = buffer_of[s];
+    if (b >= 0 && --users[b] == 0) free_buffers.push_back(b);
+    buffer_of[s] = -1;
+  };
+  auto bytes_of = [&](int s) {
+    return shape_numel(slot_type[s].shape) * int64_t(dtype_size(slot_type[s].dtype));
   };
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i) {
-    const Step& step = plan.steps_[i];
+    Step& step = plan.steps_[i];
     for (size_t o = 0; o < step.out_slots.size(); ++o) {
       const int s = step.out_slots[o];
       const auto& t = slot_type[s];
@@ -665,38 +687,58 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
                       dtype_name(t.dtype), shape_str(t.shape));
       const int64_t bytes = std::max<int64_t>(
           1, checked_mul(shape_numel(t.shape), int64_t(dtype_size(t.dtype)), what));
+      auto take = [&](int b) {
+        buffer_of[s] = b;
+        users[b]++;
+        plan.slots_[s] = Tensor::view_of(buffers[b], t.dtype, t.shape);
+      };
+      // A reshape of a tensor in the plan's buffers: the same bytes.
+      if (o == 0 && reshapes_only(step)) {
+        const int z = step.in_slots[0];
+        if (buffer_of[z] >= 0 && bytes_of(z) == bytes) {
+          step.view = true;
+          step.impl = "view of its input (no copy)";
+          take(buffer_of[z]);
+          continue;
+        }
+      }
       // A kernel that adds onto one of its inputs (a residual) takes over that input's buffer
-      // when this step is its last reader and reads it through no other input.
+      // when this step is its last reader, reads it through no other input, and no other live
+      // tensor shares the buffer.
       const int zi = o == 0 ? step.kernel->inplace_input() : -1;
       const int z = zi >= 0 && zi < static_cast<int>(step.in_slots.size()) ? step.in_slots[zi] : -1;
       const bool z_alone =
           z >= 0 && std::count(step.in_slots.begin(), step.in_slots.end(), z) == 1;
-      if (z_alone && last_use[z] == i && owner[z].defined() &&
-          shape_numel(slot_type[z].shape) * int64_t(dtype_size(slot_type[z].dtype)) == bytes) {
-        owner[s] = std::move(owner[z]);
-        owner[z] = Tensor();
-        plan.slots_[s] = Tensor::view_of(owner[s], t.dtype, t.shape);
+      if (z_alone && last_use[z] == i && buffer_of[z] >= 0 && users[buffer_of[z]] == 1 &&
+          bytes_of(z) == bytes) {
+        const int b = buffer_of[z];
+        release(z);
+        take(b);
+        free_buffers.erase(std::remove(free_buffers.begin(), free_buffers.end(), b),
+                           free_buffers.end());
         continue;
       }
       // Best fit among free buffers, else a new one.
       int best = -1;
-      for (int b = 0; b < static_cast<int>(free_buffers.size()); ++b)
-        if (free_buffers[b].numel() >= bytes &&
-            (best < 0 || free_buffers[b].numel() < free_buffers[best].numel()))
-          best = b;
+      for (int k = 0; k < static_cast<int>(free_buffers.size()); ++k) {
+        const int64_t size = buffers[free_buffers[k]].numel();
+        if (size >= bytes && (best < 0 || size < buffers[free_buffers[best]].numel())) best = k;
+      }
       if (best >= 0) {
-        owner[s] = std::move(free_buffers[best]);
+        const int b = free_buffers[best];
         free_buffers.erase(free_buffers.begin() + best);
+        take(b);
       } else {
         check_memory(checked_add(plan.arena_bytes_, bytes, what),
                      "the plan's intermediate tensors, up to " + what + ",");
-        owner[s] = Tensor(DType::U8, {bytes});
+        buffers.push_back(Tensor(DType::U8, {bytes}));
+        users.push_back(0);
         plan.arena_bytes_ += bytes;
+        take(static_cast<int>(buffers.size()) - 1);
       }
-      plan.slots_[s] = Tensor::view_of(owner[s], t.dtype, t.shape);
     }
     for (int s : step.in_slots)
-      if (s >= 0 && last_use[s] == i && owner[s].defined()) release(s);
+      if (s >= 0 && last_use[s] == i) release(s);
     for (int s : step.out_slots)
       if (last_use[s] < 0) release(s);
   }
@@ -824,6 +866,7 @@ std::vector<Tensor> Plan::execute(const std::vector<Tensor>& inputs, kernels::Ex
   std::vector<const Tensor*> in;
   std::vector<Tensor*> out;
   for (auto& step : steps_) {
+    if (step.view) continue;  // its output is its input's buffer (plan_memory)
     in.clear();
     out.clear();
     for (int s : step.in_slots) in.push_back(s < 0 ? nullptr : &slots_[s]);

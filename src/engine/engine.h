@@ -92,6 +92,8 @@ struct Step {
   // Threads the kernel was made for and runs with: the plan's, or 1 for a node too small to
   // share (EngineOptions::min_parallel_macs).
   int threads = 1;
+  // The output is a view of input 0's buffer (a Reshape, Squeeze...): nothing to run.
+  bool view = false;
   std::unique_ptr<kernels::Kernel> kernel;  // null in the steps of a dynamic plan
   std::vector<int> in_slots;                // -1 for an omitted optional input
   std::vector<int> out_slots;

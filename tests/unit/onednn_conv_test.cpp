@@ -255,8 +255,10 @@ TEST(OnednnConv, SmallChannelCountsRunTheDirectJitKernel) {
   set_conv_layout(ConvLayout::Nhwc);
   std::mt19937 rng(31);
   auto impl_of = [&](int64_t channels, int64_t k) {
-    ConvCase c{2, channels, channels, 1, {12, 12}, {k, k}, {1, 1}, {1, 1},
-               {k / 2, k / 2, k / 2, k / 2}, "NOTSET", true, {fused("Relu")}};
+    ConvCase c{2,        channels, channels,
+               1,        {12, 12}, {k, k},
+               {1, 1},   {1, 1},   {k / 2, k / 2, k / 2, k / 2},
+               "NOTSET", true,     {fused("Relu")}};
     std::string why;
     std::vector<TensorType> types;
     auto kernel = c.problem(rng).make(why, types);

@@ -158,7 +158,8 @@ TEST(OnednnQConv, SmallChannelCountsRunTheDirectJitKernel) {
   std::mt19937 rng(77);
   auto impl_of = [&](int64_t channels) {
     // A zero source zero point, as after a Relu: oneDNN's brgemm kernel takes no other.
-    ConvCase cc{1, channels, channels, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 0};
+    ConvCase cc{1, channels,  channels,  28,   28,   3,      1, 1,
+                1, DType::U8, DType::U8, true, true, "Relu", 0};
     test::expect_int_kernel_matches(make_qconv(rng, cc), describe(cc));
     std::string why;
     std::vector<kernels::TensorType> types;

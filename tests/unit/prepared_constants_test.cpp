@@ -52,7 +52,9 @@ TEST(PreparedConstants, AValuePinsItsSource) {
 
 namespace {
 
-std::string zoo(const std::string& name) { return test::models_dir() + "/" + name + ".onnx"; }
+std::string zoo(const std::string& name) {
+  return test::models_dir() + "/" + name + ".onnx";
+}
 
 // The zoo model `g` on 2 threads at batch 8, each part's images one at a time: both part plans
 // compile the same weights into the same layouts, and the second finds every one the first

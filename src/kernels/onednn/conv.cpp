@@ -107,7 +107,9 @@ class ConvKernel final : public Kernel {
           dnnl::convolution_forward::desc d(
               dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
               wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
-          auto make = [&] { return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()); };
+          auto make = [&] {
+            return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+          };
           pd = make();
           if (cdt == memory::data_type::f32)
             prefer_direct_jit(pd, spatial_kernel(w) && w[0] / groups <= 16, make);

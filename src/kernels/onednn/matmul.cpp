@@ -24,8 +24,7 @@ class MatMulCore {
   // without native bf16 runs the f32 matmul on A rounded to bf16 (B's values already are).
   bool init(const memory::desc& a_md, const memory::desc& b_md, const memory::desc& dst_md,
             const memory::desc& bias_md, const Tensor* b_const, PreparedConstants* prepared,
-            dnnl::primitive_attr attr,
-            std::string& why_not, bool bf16 = false) {
+            dnnl::primitive_attr attr, std::string& why_not, bool bf16 = false) {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (bf16 && !b_const) {
       why_not = "bf16 compute needs constant weights";
@@ -315,8 +314,7 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   if (!fused_steps(node, post, why_not)) return nullptr;
   append_steps(po, post);
   attr.set_post_ops(po);
-  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], init.prepared,
-                    attr, why_not,
+  if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], init.prepared, attr, why_not,
                     node.compute_type == DType::BF16))
     return nullptr;
   if (c_md) k->core.bind_post_op_src(0, c_md, k->c_post);

@@ -93,7 +93,9 @@ class QConvKernel final : public Kernel {
           dnnl::convolution_forward::desc d(
               dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
               wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
-          auto make = [&] { return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()); };
+          auto make = [&] {
+            return dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine());
+          };
           pd = make();
           prefer_direct_jit(pd, spatial_kernel(w) && w[0] / groups <= 32, make);
         }))
@@ -109,8 +111,8 @@ class QConvKernel final : public Kernel {
     // Weights: once, into the primitive's layout (with any compensation it wants).
     // Shared with the engine's other plans (reordered_constant).
     auto reorder_weights = [&](const char* variant, const int8_t* values) {
-      return reordered_constant(init.prepared, kept_, *init.constants[wi], plain_desc(wdims, dt::s8),
-                                pd.weights_desc(), variant, values);
+      return reordered_constant(init.prepared, kept_, *init.constants[wi],
+                                plain_desc(wdims, dt::s8), pd.weights_desc(), variant, values);
     };
     if (split_) {
       std::vector<int8_t> hi, lo;

@@ -122,7 +122,8 @@ class QMatMulKernel final : public Kernel {
     // Shared with the engine's other plans (reordered_constant).
     auto reorder_b = [&](const dnnl::matmul::primitive_desc& p, const char* variant,
                          const int8_t* values) {
-      return reordered_constant(init.prepared, kept_, *b_const, b_md, p.weights_desc(), variant, values);
+      return reordered_constant(init.prepared, kept_, *b_const, b_md, p.weights_desc(), variant,
+                                values);
     };
     if (b_const && split_) {
       std::vector<int8_t> hi, lo;

@@ -638,11 +638,11 @@ std::unique_ptr<Plan> Engine::compile(const std::vector<kernels::TensorType>& in
 
 namespace {
 
-// Ops whose output 0 holds input 0's bytes unchanged, only under another shape: with the
-// reference kernel (a copy), the plan makes the output a view of the input's buffer instead.
+// A step whose output 0 holds input 0's bytes unchanged under another shape
+// (OpTraits::same_bytes): with the reference kernel (a copy), the plan makes the output a view of
+// the input's buffer instead.
 bool reshapes_only(const Step& step) {
-  static const std::set<std::string> ops{"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"};
-  return step.node.domain.empty() && ops.count(step.node.op_type) &&
+  return step.node.domain.empty() && kernels::traits_of(step.node).same_bytes &&
          step.kernel_name == "reference" && !step.in_slots.empty() && step.in_slots[0] >= 0 &&
          step.out_slots.size() == 1 && step.in_types[0].dtype == step.out_types[0].dtype &&
          shape_numel(step.in_types[0].shape) == shape_numel(step.out_types[0].shape);

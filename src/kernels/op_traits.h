@@ -102,6 +102,9 @@ struct OpTraits {
   // them finite and positive.
   uint8_t scale_inputs = 0;
   bool identity = false;  // passes its input through (Identity; Dropout in inference)
+  // Output 0 is input 0's bytes under another shape (Reshape, Flatten, Squeeze, Unsqueeze,
+  // Identity): the plan makes it a view of the input's buffer (Step::view) instead of a copy.
+  bool same_bytes = false;
   // Its output for one item of the first axis depends on other items in ways shapes do not
   // show (a recurrence over time, a running sum, boxes that index the batch): the engine never
   // splits a batch through it (Engine::batch_split).

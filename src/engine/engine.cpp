@@ -6,11 +6,12 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <set>
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "core/error.h"
 #include "core/limits.h"
@@ -711,11 +712,9 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
           z >= 0 && std::count(step.in_slots.begin(), step.in_slots.end(), z) == 1;
       if (z_alone && last_use[z] == i && buffer_of[z] >= 0 && users[buffer_of[z]] == 1 &&
           bytes_of(z) == bytes) {
-        const int b = buffer_of[z];
-        release(z);
-        take(b);
-        free_buffers.erase(std::remove(free_buffers.begin(), free_buffers.end(), b),
-                           free_buffers.end());
+        // The buffer passes from z to s, its one user either way.
+        buffer_of[s] = std::exchange(buffer_of[z], -1);
+        plan.slots_[s] = Tensor::view_of(buffers[buffer_of[s]], t.dtype, t.shape);
         continue;
       }
       // Best fit among free buffers, else a new one.

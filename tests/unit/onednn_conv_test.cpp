@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include "kernels/onednn/common.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/ref/qbench_ops.h"
 #include "onednn_testing.h"
 
 namespace qbench::kernels::onednn {
@@ -278,6 +280,72 @@ TEST(OnednnConv, SmallChannelCountsRunTheDirectJitKernel) {
   // 1x1: the direct kernel is no faster, oneDNN's choice stays.
   EXPECT_EQ(impl_of(16, 1).rfind("brgconv_1x1", 0), 0u) << impl_of(16, 1);
   set_conv_layout(saved);
+}
+
+// Whether oneDNN has a Winograd implementation of a 64->64 3x3 convolution on this CPU (AVX-512
+// only), asked of oneDNN directly rather than of the kernel under test.
+bool onednn_has_winograd() {
+  using dt = memory::data_type;
+  const memory::desc src({1, 64, 16, 16}, dt::f32, memory::format_tag::any);
+  const memory::desc wei({64, 64, 3, 3}, dt::f32, memory::format_tag::any);
+  try {
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::convolution_winograd, src, wei, src, {1, 1},
+                                      {1, 1}, {1, 1});
+    dnnl::convolution_forward::primitive_desc pd(d, cpu_engine());
+    return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+// A dense 3x3 convolution with stride 1, at least 64 channels in and out and an output of at
+// least 14x14 takes oneDNN's Winograd kernel (conv.cpp winograd_pays), with a fused activation
+// and with a residual input (a sum post-op); its result is the reference's within the tolerance
+// of the direct kernels. Fewer channels, a stride, a small output or set_winograd(false) keep the
+// direct kernel.
+TEST(OnednnConv, WinogradWhereItPays) {
+  if (!onednn_has_winograd())
+    GTEST_SKIP() << "oneDNN has no Winograd convolution on this CPU (it needs AVX-512)";
+  std::mt19937 rng(37);
+  auto check = [&](int64_t c, int64_t m, int64_t size, int64_t stride, bool residual) {
+    ConvCase cc{2,
+                c,
+                m,
+                1,
+                {size, size},
+                {3, 3},
+                {stride, stride},
+                {1, 1},
+                {1, 1, 1, 1},
+                "NOTSET",
+                true,
+                {fused("Relu")}};
+    Problem p = cc.problem(rng);
+    if (residual) {
+      const int64_t out = (size - 1) / stride + 1;
+      p.node.domain = ref::kQbenchDomain;  // qbench's Conv: activations(Conv(X, W, B) + Z)
+      p.node.inputs.push_back("in3");
+      p.inputs.push_back(testing::random_tensor(rng, {2, m, out, out}));
+      p.constant.push_back(false);
+    }
+    std::string why;
+    std::vector<TensorType> types;
+    auto kernel = p.make(why, types);
+    EXPECT_NE(kernel, nullptr) << why;
+    auto o = testing::check_against_reference(p, rng);
+    EXPECT_LT(o.error, 1e-5) << cc.str() << " residual " << residual;
+    return kernel ? kernel->impl() : std::string();
+  };
+  auto winograd = [](const std::string& impl) { return impl.find("wino") != std::string::npos; };
+  EXPECT_TRUE(winograd(check(64, 64, 16, 1, false))) << check(64, 64, 16, 1, false);
+  EXPECT_TRUE(winograd(check(64, 128, 28, 1, true))) << check(64, 128, 28, 1, true);
+  EXPECT_FALSE(winograd(check(32, 32, 16, 1, false))) << check(32, 32, 16, 1, false);
+  EXPECT_FALSE(winograd(check(64, 64, 32, 2, false))) << check(64, 64, 32, 2, false);
+  EXPECT_FALSE(winograd(check(64, 64, 7, 1, false))) << check(64, 64, 7, 1, false);
+  set_winograd(false);
+  EXPECT_FALSE(winograd(check(64, 64, 16, 1, false))) << check(64, 64, 16, 1, false);
+  set_winograd(true);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/onednn/loops.h"
+
 namespace qbench::kernels::onednn {
 
 using dnnl::algorithm;
@@ -159,8 +161,15 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
   impl_ = pd.impl_info_str();
   src_user_ = user_memory(src_plain);
   dst_user_ = user_memory(dst_plain);
-  memory src = src_md == src_plain ? src_user_ : memory(src_md, cpu_engine());
-  memory dst = dst_md == dst_plain ? dst_user_ : memory(dst_md, cpu_engine());
+  // The reordered activations and the scratchpad live in the calling thread's scratch buffers
+  // (bound in run()): a model needs one of each, of the largest size, not one per kernel.
+  auto scratch_memory = [](const memory::desc& md) {
+    return memory(md, cpu_engine(), DNNL_MEMORY_NONE);
+  };
+  memory src = src_md == src_plain ? src_user_ : scratch_memory(src_md);
+  memory dst = dst_md == dst_plain ? dst_user_ : scratch_memory(dst_md);
+  if (src != src_user_) src_mid_ = src;
+  if (dst != dst_user_) dst_mid_ = dst;
   if (src != src_user_)
     steps_.push_back(
         {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
@@ -170,8 +179,10 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
   Step main{std::move(prim), std::move(extra)};
   main.args[DNNL_ARG_SRC] = src;
   main.args[DNNL_ARG_DST] = dst;
-  scratch_ = make_scratchpad(pd);
-  if (scratch_) main.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+  if (pd.scratchpad_desc().get_size() != 0) {
+    scratch_ = scratch_memory(pd.scratchpad_desc());
+    main.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+  }
   if (pd.workspace_desc().get_size() != 0) {
     workspace_ = memory(pd.workspace_desc(), cpu_engine());
     main.args[DNNL_ARG_WORKSPACE] = workspace_;
@@ -185,6 +196,11 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
 void PlainIoPrimitive::run(const void* src, void* dst) {
   src_user_.set_data_handle(const_cast<void*>(src));
   dst_user_.set_data_handle(dst);
+  int slot = 4;
+  for (memory* m : {&src_mid_, &dst_mid_, &scratch_}) {
+    if (*m) m->set_data_handle(thread_scratch(slot, m->get_desc().get_size()));
+    ++slot;
+  }
   for (Step& s : steps_) s.execute();
   cpu_stream().wait();
 }

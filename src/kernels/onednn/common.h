@@ -81,7 +81,9 @@ class PlainIoPrimitive {
   const std::string& impl() const { return impl_; }
 
  private:
-  memory src_user_, dst_user_, scratch_, workspace_;
+  memory src_user_, dst_user_, workspace_;
+  // Bound to thread_scratch at each run; empty where not needed.
+  memory src_mid_, dst_mid_, scratch_;
   std::string impl_;
   std::vector<Step> steps_;
 };

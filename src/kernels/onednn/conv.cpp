@@ -39,6 +39,44 @@ tag act_tag(ConvLayout layout, int ndims) {
   return tag::undef;
 }
 
+std::atomic<bool> g_winograd{true};
+
+// Where oneDNN's Winograd convolution (F(2x2,3x3) or F(4x4,3x3), AVX-512 only) beats its direct
+// kernels (one thread, benchmarks/results/conv-impl-winograd-2026-12-05-zen5.txt, without the
+// two reorders an NHWC caller adds): a dense 3x3 convolution with stride 1, at least 64 channels
+// in and out and an output of at least 14x14 runs 1.8-2.3x faster at batch 1 (64->64 at 56x56
+// 437-483 us against brgconv's 881; 256->256 at 14x14 419 against 788) and 1.7-1.9x at batch 16.
+// With 16 or 32 channels at larger batches it ties or loses, and at 7x7 (F(4x4) tiles mostly
+// padding) it loses at batch 1. Its error against a double-precision sum is that of the direct
+// kernels (tests/unit/onednn_conv_test.cpp WinogradWhereItPays).
+bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const ConvGeometry& g,
+                   int64_t groups) {
+  if (x.size() != 4 || groups != 1 || w[2] != 3 || w[3] != 3) return false;
+  for (size_t i = 0; i < 2; ++i)
+    if (g.strides[i] != 1 || g.dilates[i] != 0 || y[2 + i] < 14) return false;
+  return w[0] >= 64 && w[1] >= 64;
+}
+
+// The Winograd primitive for these dimensions, on oneDNN's blocked activations (the only layout
+// it takes), or an empty descriptor where oneDNN has none (no AVX-512, an unsupported post-op).
+dnnl::convolution_forward::primitive_desc winograd_pd(const memory::dims& x,
+                                                      const memory::desc& wei_any,
+                                                      const memory::desc& bias_md,
+                                                      const memory::dims& y, const ConvGeometry& g,
+                                                      const dnnl::primitive_attr& attr) {
+  try {
+    const memory::desc src(x, memory::data_type::f32, tag::any);
+    const memory::desc dst(y, memory::data_type::f32, tag::any);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::convolution_winograd, src, wei_any, bias_md,
+                                      dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
+    if (!is_reference_impl(pd)) return pd;
+  } catch (const dnnl::error&) {
+  }
+  return {};
+}
+
 class ConvKernel final : public Kernel {
  public:
   // Returns false (why_not set) when no fast implementation exists for this layout.
@@ -103,7 +141,11 @@ class ConvKernel final : public Kernel {
     append_steps(po, post);
     attr.set_post_ops(po);
     dnnl::convolution_forward::primitive_desc pd;
-    if (!try_dnnl(why_not, "convolution", [&] {
+    const bool f32 = cdt == memory::data_type::f32 && !emulated_ &&
+                     src_type == memory::data_type::f32 && dst_type == memory::data_type::f32;
+    if (f32 && winograd_pays(x, w, y, g, groups) && use_winograd())
+      pd = winograd_pd(to_dims(x), wei_any, bias_md, to_dims(y), g, attr);
+    if (!pd && !try_dnnl(why_not, "convolution", [&] {
           dnnl::convolution_forward::desc d(
               dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
               wei_any, bias_md, dst_md, g.strides, g.dilates, g.pad_l, g.pad_r);
@@ -215,6 +257,13 @@ bool conv_geometry(const ir::Node& n, const Shape& x, const Shape& w, const Shap
     g.pad_r.push_back(pr);
   }
   return true;
+}
+
+void set_winograd(bool on) {
+  g_winograd = on;
+}
+bool use_winograd() {
+  return g_winograd;
 }
 
 void set_conv_layout(ConvLayout layout) {

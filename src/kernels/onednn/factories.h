@@ -35,4 +35,9 @@ enum class ConvLayout { Plain, Nhwc, Blocked };
 void set_conv_layout(ConvLayout layout);
 ConvLayout conv_layout();
 
+// Whether f32 Conv kernels made from now on may take oneDNN's Winograd convolution where it pays
+// (conv.cpp winograd_pays; on by default): tests compare it with the direct kernels.
+void set_winograd(bool on);
+bool use_winograd();
+
 }  // namespace qbench::kernels::onednn

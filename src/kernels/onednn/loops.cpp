@@ -90,7 +90,7 @@ void requantize_halves(const int32_t* a, const int32_t* b, int64_t rows, int64_t
 }
 
 void* thread_scratch(int slot, size_t bytes) {
-  thread_local Scratch slots[4];
+  thread_local Scratch slots[kScratchSlots];
   Scratch& s = slots[slot];
   if (s.bytes < bytes) {
     const size_t size = (bytes + 63) / 64 * 64;

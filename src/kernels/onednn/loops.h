@@ -40,9 +40,12 @@ void split_loop(int64_t n, Fn&& fn) {
 }
 
 // A buffer of at least `bytes` (64-byte aligned) owned by the calling thread, one per `slot`
-// (0-3). It grows to the largest request and is reused by every kernel on that thread: the
-// kernels of a plan run one after the other, and each uses its slots only inside run(), so a
-// model needs one temporary of the largest size instead of one per kernel.
+// (0 to kScratchSlots - 1). It grows to the largest request and is reused by every kernel on
+// that thread: the kernels of a plan run one after the other, and each uses its slots only inside
+// run(), so a model needs one temporary of the largest size instead of one per kernel. Slots 0-3
+// are the kernels' own; 4-6 are PlainIoPrimitive's (its reordered source and destination and the
+// primitive's scratchpad), so a kernel may hold its own slots across a call to it.
+constexpr int kScratchSlots = 7;
 void* thread_scratch(int slot, size_t bytes);
 
 // y = x XOR 0x80: int8 values as uint8 values 128 higher (x + 128), exactly.

@@ -649,6 +649,34 @@ bool reshapes_only(const Step& step) {
          shape_numel(step.in_types[0].shape) == shape_numel(step.out_types[0].shape);
 }
 
+// A Split (OpTraits::pieces_of_input) with the reference kernel whose outputs are consecutive
+// runs of its input's bytes: the dimensions before the axis are all 1, and each output starts
+// 64-byte aligned, as every buffer the engine allocates does.
+bool pieces_only(const Step& step, const std::vector<kernels::TensorType>& slot_type) {
+  if (!step.node.domain.empty() || !kernels::traits_of(step.node).pieces_of_input ||
+      step.kernel_name != "reference" || step.in_slots.empty() || step.in_slots[0] < 0)
+    return false;
+  const kernels::TensorType& in = slot_type[step.in_slots[0]];
+  const int64_t rank = static_cast<int64_t>(in.shape.size());
+  int64_t axis = step.node.attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank ||
+      shape_numel(Shape(in.shape.begin(), in.shape.begin() + axis)) != 1)
+    return false;
+  int64_t offset = 0;
+  for (int s : step.out_slots) {
+    if (s < 0) return false;
+    const kernels::TensorType& t = slot_type[s];
+    if (t.dtype != in.dtype || t.shape.size() != in.shape.size() || shape_numel(t.shape) == 0 ||
+        offset % 64 != 0)
+      return false;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && t.shape[d] != in.shape[d]) return false;
+    offset += shape_numel(t.shape) * int64_t(dtype_size(t.dtype));
+  }
+  return offset == shape_numel(in.shape) * int64_t(dtype_size(in.dtype));
+}
+
 }  // namespace
 
 void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slot_type) {
@@ -678,7 +706,24 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
   };
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i) {
     Step& step = plan.steps_[i];
-    for (size_t o = 0; o < step.out_slots.size(); ++o) {
+    // A Split of a tensor in the plan's buffers into runs of its bytes: each output is a view.
+    const bool pieces = pieces_only(step, slot_type) && buffer_of[step.in_slots[0]] >= 0;
+    if (pieces) {
+      const int b = buffer_of[step.in_slots[0]];
+      const int z = step.in_slots[0];
+      const Tensor bytes_in = Tensor::view_of(plan.slots_[z], DType::U8, {bytes_of(z)});
+      int64_t offset = 0;
+      for (int s : step.out_slots) {
+        buffer_of[s] = b;
+        users[b]++;
+        plan.slots_[s] = Tensor::view_of(bytes_in.rows(offset, bytes_of(s)), slot_type[s].dtype,
+                                         slot_type[s].shape);
+        offset += bytes_of(s);
+      }
+      step.view = true;
+      step.impl = "views of its input's pieces (no copy)";
+    }
+    for (size_t o = 0; o < step.out_slots.size() && !pieces; ++o) {
       const int s = step.out_slots[o];
       const auto& t = slot_type[s];
       // Shapes come from the model and its inputs: sizes are checked, and the plan's buffers
@@ -699,7 +744,10 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
         if (buffer_of[z] >= 0 && bytes_of(z) == bytes) {
           step.view = true;
           step.impl = "view of its input (no copy)";
-          take(buffer_of[z]);
+          // The input's own bytes, which a piece of a Split holds at an offset in its buffer.
+          buffer_of[s] = buffer_of[z];
+          users[buffer_of[s]]++;
+          plan.slots_[s] = Tensor::view_of(plan.slots_[z], t.dtype, t.shape);
           continue;
         }
       }
@@ -712,9 +760,10 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
           z >= 0 && std::count(step.in_slots.begin(), step.in_slots.end(), z) == 1;
       if (z_alone && last_use[z] == i && buffer_of[z] >= 0 && users[buffer_of[z]] == 1 &&
           bytes_of(z) == bytes) {
-        // The buffer passes from z to s, its one user either way.
+        // The buffer passes from z to s, its one user either way; s is z's bytes (which a piece
+        // of a Split holds at an offset in its buffer).
         buffer_of[s] = std::exchange(buffer_of[z], -1);
-        plan.slots_[s] = Tensor::view_of(buffers[buffer_of[s]], t.dtype, t.shape);
+        plan.slots_[s] = Tensor::view_of(plan.slots_[z], t.dtype, t.shape);
         continue;
       }
       // Best fit among free buffers, else a new one.

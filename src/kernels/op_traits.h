@@ -105,6 +105,10 @@ struct OpTraits {
   // Output 0 is input 0's bytes under another shape (Reshape, Flatten, Squeeze, Unsqueeze,
   // Identity): the plan makes it a view of the input's buffer (Step::view) instead of a copy.
   bool same_bytes = false;
+  // Its outputs are consecutive pieces of input 0 along its `axis` attribute (Split): where the
+  // dimensions before that axis are all 1, each output is a run of the input's bytes, and the
+  // plan makes it a view of the input's buffer at its offset (Step::view) instead of a copy.
+  bool pieces_of_input = false;
   // Its output for one item of the first axis depends on other items in ways shapes do not
   // show (a recurrence over time, a running sum, boxes that index the batch): the engine never
   // splits a batch through it (Engine::batch_split).

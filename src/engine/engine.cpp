@@ -652,11 +652,11 @@ bool reshapes_only(const Step& step) {
 // A Split (OpTraits::pieces_of_input) with the reference kernel whose outputs are consecutive
 // runs of its input's bytes: the dimensions before the axis are all 1, and each output starts
 // 64-byte aligned, as every buffer the engine allocates does.
-bool pieces_only(const Step& step, const std::vector<kernels::TensorType>& slot_type) {
+bool pieces_only(const Step& step) {
   if (!step.node.domain.empty() || !kernels::traits_of(step.node).pieces_of_input ||
       step.kernel_name != "reference" || step.in_slots.empty() || step.in_slots[0] < 0)
     return false;
-  const kernels::TensorType& in = slot_type[step.in_slots[0]];
+  const kernels::TensorType& in = step.in_types[0];
   const int64_t rank = static_cast<int64_t>(in.shape.size());
   int64_t axis = step.node.attr_int("axis", 0);
   if (axis < 0) axis += rank;
@@ -664,11 +664,10 @@ bool pieces_only(const Step& step, const std::vector<kernels::TensorType>& slot_
       shape_numel(Shape(in.shape.begin(), in.shape.begin() + axis)) != 1)
     return false;
   int64_t offset = 0;
-  for (int s : step.out_slots) {
-    if (s < 0) return false;
-    const kernels::TensorType& t = slot_type[s];
-    if (t.dtype != in.dtype || t.shape.size() != in.shape.size() || shape_numel(t.shape) == 0 ||
-        offset % 64 != 0)
+  for (size_t o = 0; o < step.out_slots.size(); ++o) {
+    const kernels::TensorType& t = step.out_types[o];
+    if (step.out_slots[o] < 0 || t.dtype != in.dtype || t.shape.size() != in.shape.size() ||
+        shape_numel(t.shape) == 0 || offset % 64 != 0)
       return false;
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis && t.shape[d] != in.shape[d]) return false;
@@ -704,20 +703,22 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
   auto bytes_of = [&](int s) {
     return shape_numel(slot_type[s].shape) * int64_t(dtype_size(slot_type[s].dtype));
   };
+  // Slot s becomes a user of buffer b, holding `bytes` (b's start, or a tensor inside b).
+  auto hold = [&](int s, int b, const Tensor& bytes) {
+    buffer_of[s] = b;
+    users[b]++;
+    plan.slots_[s] = Tensor::view_of(bytes, slot_type[s].dtype, slot_type[s].shape);
+  };
   for (int i = 0; i < static_cast<int>(plan.steps_.size()); ++i) {
     Step& step = plan.steps_[i];
     // A Split of a tensor in the plan's buffers into runs of its bytes: each output is a view.
-    const bool pieces = pieces_only(step, slot_type) && buffer_of[step.in_slots[0]] >= 0;
+    const bool pieces = pieces_only(step) && buffer_of[step.in_slots[0]] >= 0;
     if (pieces) {
-      const int b = buffer_of[step.in_slots[0]];
       const int z = step.in_slots[0];
       const Tensor bytes_in = Tensor::view_of(plan.slots_[z], DType::U8, {bytes_of(z)});
       int64_t offset = 0;
       for (int s : step.out_slots) {
-        buffer_of[s] = b;
-        users[b]++;
-        plan.slots_[s] = Tensor::view_of(bytes_in.rows(offset, bytes_of(s)), slot_type[s].dtype,
-                                         slot_type[s].shape);
+        hold(s, buffer_of[z], bytes_in.rows(offset, bytes_of(s)));
         offset += bytes_of(s);
       }
       step.view = true;
@@ -733,11 +734,6 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
                       dtype_name(t.dtype), shape_str(t.shape));
       const int64_t bytes = std::max<int64_t>(
           1, checked_mul(shape_numel(t.shape), int64_t(dtype_size(t.dtype)), what));
-      auto take = [&](int b) {
-        buffer_of[s] = b;
-        users[b]++;
-        plan.slots_[s] = Tensor::view_of(buffers[b], t.dtype, t.shape);
-      };
       // A reshape of a tensor in the plan's buffers: the same bytes.
       if (o == 0 && reshapes_only(step)) {
         const int z = step.in_slots[0];
@@ -745,9 +741,7 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
           step.view = true;
           step.impl = "view of its input (no copy)";
           // The input's own bytes, which a piece of a Split holds at an offset in its buffer.
-          buffer_of[s] = buffer_of[z];
-          users[buffer_of[s]]++;
-          plan.slots_[s] = Tensor::view_of(plan.slots_[z], t.dtype, t.shape);
+          hold(s, buffer_of[z], plan.slots_[z]);
           continue;
         }
       }
@@ -775,14 +769,14 @@ void Engine::plan_memory(Plan& plan, const std::vector<kernels::TensorType>& slo
       if (best >= 0) {
         const int b = free_buffers[best];
         free_buffers.erase(free_buffers.begin() + best);
-        take(b);
+        hold(s, b, buffers[b]);
       } else {
         check_memory(checked_add(plan.arena_bytes_, bytes, what),
                      "the plan's intermediate tensors, up to " + what + ",");
         buffers.push_back(Tensor(DType::U8, {bytes}));
         users.push_back(0);
         plan.arena_bytes_ += bytes;
-        take(static_cast<int>(buffers.size()) - 1);
+        hold(s, static_cast<int>(buffers.size()) - 1, buffers.back());
       }
     }
     for (int s : step.in_slots)

@@ -143,10 +143,18 @@ dnnl::primitive_attr scratch_attr() {
   return attr;
 }
 
-memory make_scratchpad(const dnnl::primitive_desc_base& pd) {
-  memory::desc md = pd.scratchpad_desc();
-  if (md.get_size() == 0) return memory();
-  return memory(md, cpu_engine());
+void Step::use_scratchpad(const dnnl::primitive_desc_base& pd) {
+  const memory::desc md = pd.scratchpad_desc();
+  scratchpad_bytes_ = md.get_size();
+  if (scratchpad_bytes_ == 0) return;
+  scratchpad_ = memory(md, cpu_engine(), DNNL_MEMORY_NONE);
+  args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+}
+
+void Step::execute() {
+  if (scratchpad_bytes_ != 0)
+    scratchpad_.set_data_handle(thread_scratch(kScratchpadSlot, scratchpad_bytes_));
+  prim.execute(cpu_stream(), args);
 }
 
 bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
@@ -161,15 +169,13 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
   impl_ = pd.impl_info_str();
   src_user_ = user_memory(src_plain);
   dst_user_ = user_memory(dst_plain);
-  // The reordered activations and the scratchpad live in the calling thread's scratch buffers
-  // (bound in run()): a model needs one of each, of the largest size, not one per kernel.
-  auto scratch_memory = [](const memory::desc& md) {
-    return memory(md, cpu_engine(), DNNL_MEMORY_NONE);
-  };
-  memory src = src_md == src_plain ? src_user_ : scratch_memory(src_md);
-  memory dst = dst_md == dst_plain ? dst_user_ : scratch_memory(dst_md);
-  if (src != src_user_) src_mid_ = src;
-  if (dst != dst_user_) dst_mid_ = dst;
+  // The reordered activations live in the calling thread's scratch buffers (bound in run()), as
+  // the scratchpad does (Step::use_scratchpad): a model needs one of each, of the largest size,
+  // not one per kernel.
+  if (src_md != src_plain) src_mid_ = memory(src_md, cpu_engine(), DNNL_MEMORY_NONE);
+  if (dst_md != dst_plain) dst_mid_ = memory(dst_md, cpu_engine(), DNNL_MEMORY_NONE);
+  memory src = src_mid_ ? src_mid_ : src_user_;
+  memory dst = dst_mid_ ? dst_mid_ : dst_user_;
   if (src != src_user_)
     steps_.push_back(
         {dnnl::reorder(src_user_, src), {{DNNL_ARG_FROM, src_user_}, {DNNL_ARG_TO, src}}});
@@ -179,10 +185,7 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
   Step main{std::move(prim), std::move(extra)};
   main.args[DNNL_ARG_SRC] = src;
   main.args[DNNL_ARG_DST] = dst;
-  if (pd.scratchpad_desc().get_size() != 0) {
-    scratch_ = scratch_memory(pd.scratchpad_desc());
-    main.args[DNNL_ARG_SCRATCHPAD] = scratch_;
-  }
+  main.use_scratchpad(pd);
   if (pd.workspace_desc().get_size() != 0) {
     workspace_ = memory(pd.workspace_desc(), cpu_engine());
     main.args[DNNL_ARG_WORKSPACE] = workspace_;
@@ -196,11 +199,10 @@ void PlainIoPrimitive::build(const dnnl::primitive_desc_base& pd, dnnl::primitiv
 void PlainIoPrimitive::run(const void* src, void* dst) {
   src_user_.set_data_handle(const_cast<void*>(src));
   dst_user_.set_data_handle(dst);
-  int slot = 4;
-  for (memory* m : {&src_mid_, &dst_mid_, &scratch_}) {
-    if (*m) m->set_data_handle(thread_scratch(slot, m->get_desc().get_size()));
-    ++slot;
-  }
+  if (src_mid_)
+    src_mid_.set_data_handle(thread_scratch(kSourceSlot, src_mid_.get_desc().get_size()));
+  if (dst_mid_)
+    dst_mid_.set_data_handle(thread_scratch(kDestinationSlot, dst_mid_.get_desc().get_size()));
   for (Step& s : steps_) s.execute();
   cpu_stream().wait();
 }

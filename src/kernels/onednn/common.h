@@ -51,17 +51,26 @@ bool activation_steps(const std::string& op_type, const std::map<std::string, ir
 bool fused_steps(const ir::Node& node, std::vector<EltwiseStep>& steps, std::string& why_not);
 void append_steps(dnnl::post_ops& po, const std::vector<EltwiseStep>& steps);
 
-// Attributes with a user-managed scratchpad, so kernels own their scratch memory and execution
-// never allocates.
+// Attributes with a user-managed scratchpad (Step::use_scratchpad), so execution never allocates.
 dnnl::primitive_attr scratch_attr();
-// Allocates the scratchpad a primitive descriptor asks for (an empty memory when none).
-memory make_scratchpad(const dnnl::primitive_desc_base& pd);
 
 // A primitive with its argument map, built once; run() rebinds buffers via set_data_handle.
 struct Step {
+  Step() = default;
+  Step(dnnl::primitive p, std::unordered_map<int, memory> a)
+      : prim(std::move(p)), args(std::move(a)) {}
+
   dnnl::primitive prim;
   std::unordered_map<int, memory> args;
-  void execute() { prim.execute(cpu_stream(), args); }
+  // The scratchpad `pd` asks for, if any: the calling thread's scratch buffer, bound at each
+  // execution (the primitives on one thread run one at a time, so a plan needs one scratchpad of
+  // the largest size rather than one per kernel). Call after `args` is set.
+  void use_scratchpad(const dnnl::primitive_desc_base& pd);
+  void execute();
+
+ private:
+  memory scratchpad_;
+  size_t scratchpad_bytes_ = 0;
 };
 
 // One primitive that reads a source and writes a destination, over plain (row-major) user
@@ -82,8 +91,9 @@ class PlainIoPrimitive {
 
  private:
   memory src_user_, dst_user_, workspace_;
-  // Bound to thread_scratch at each run; empty where not needed.
-  memory src_mid_, dst_mid_, scratch_;
+  // The source and destination in the primitive's layouts where they differ from the user's:
+  // bound to thread_scratch at each run; empty where not needed.
+  memory src_mid_, dst_mid_;
   std::string impl_;
   std::vector<Step> steps_;
 };

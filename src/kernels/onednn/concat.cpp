@@ -27,8 +27,7 @@ class ConcatKernel final : public Kernel {
       srcs_.push_back(user_memory(srcs[i]));
       step_.args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i)] = srcs_.back();
     }
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     return true;
   }
 
@@ -44,7 +43,7 @@ class ConcatKernel final : public Kernel {
  private:
   std::string impl_;
   std::vector<memory> srcs_;
-  memory dst_, scratch_;
+  memory dst_;
   Step step_;
 };
 

@@ -51,8 +51,7 @@ class LayerNormKernel final : public Kernel {
       step_.args[DNNL_ARG_MEAN] = mean_;
       step_.args[DNNL_ARG_VARIANCE] = var_;
     }
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     return true;
   }
 
@@ -77,7 +76,7 @@ class LayerNormKernel final : public Kernel {
 
  private:
   std::string impl_;
-  memory src_, dst_, scale_, shift_, mean_, var_, scratch_;
+  memory src_, dst_, scale_, shift_, mean_, var_;
   Step step_;
   int64_t outer_ = 0;
   float eps_ = 0;

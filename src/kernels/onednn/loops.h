@@ -43,8 +43,10 @@ void split_loop(int64_t n, Fn&& fn) {
 // (0 to kScratchSlots - 1). It grows to the largest request and is reused by every kernel on
 // that thread: the kernels of a plan run one after the other, and each uses its slots only inside
 // run(), so a model needs one temporary of the largest size instead of one per kernel. Slots 0-3
-// are the kernels' own; 4-6 are PlainIoPrimitive's (its reordered source and destination and the
-// primitive's scratchpad), so a kernel may hold its own slots across a call to it.
+// are the kernels' own; the others belong to common.h's helpers (PlainIoPrimitive's reordered
+// source and destination, every Step's scratchpad during its execution), so a kernel may hold
+// its own slots across a call to them.
+constexpr int kSourceSlot = 4, kDestinationSlot = 5, kScratchpadSlot = 6;
 constexpr int kScratchSlots = 7;
 void* thread_scratch(int slot, size_t bytes);
 

@@ -69,8 +69,7 @@ class MatMulCore {
       bias_ = user_memory(bias_md);
       step_.args[DNNL_ARG_BIAS] = bias_;
     }
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     return true;
   }
   // Adds a constant source for binary post-op `index`.
@@ -99,7 +98,7 @@ class MatMulCore {
 
  private:
   KeptConstants kept_;
-  memory a_, b_, dst_, bias_, scratch_, a_conv_;
+  memory a_, b_, dst_, bias_, a_conv_;
   std::string impl_;
   bool b_bound_ = false, has_convert_ = false, emulated_ = false;
   Step step_, convert_a_;

@@ -29,8 +29,7 @@ class PReluKernel final : public Kernel {
     dst_ = user_memory(src);
     step_ = {dnnl::prelu_forward(pd),
              {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     return true;
   }
 
@@ -46,7 +45,7 @@ class PReluKernel final : public Kernel {
 
  private:
   std::string impl_;
-  memory src_, wei_, dst_, scratch_;
+  memory src_, wei_, dst_;
   Step step_;
 };
 

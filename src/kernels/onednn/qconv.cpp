@@ -165,8 +165,7 @@ class QConvKernel final : public Kernel {
     if (has_bias_ && !split_) conv_.args[DNNL_ARG_BIAS] = bias_;
     rq_.src_zp.bind(conv_.args, DNNL_ARG_SRC);
     if (!split_) rq_.dst_zp.bind(conv_.args, DNNL_ARG_DST);
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) conv_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    conv_.use_scratchpad(pd);
     if (split_) {
       part_conv_ = conv_;
       part_conv_.args[DNNL_ARG_WEIGHTS] = part_weights_;
@@ -226,7 +225,7 @@ class QConvKernel final : public Kernel {
  private:
   Requant rq_;
   KeptConstants kept_;
-  memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_, scratch_;
+  memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_;
   // The int32 accumulators of the two weight halves (scratch buffers).
   memory acc_, part_acc_;
   // The source reordered into the primitive's layout (owned), and shifted to uint8 (over the

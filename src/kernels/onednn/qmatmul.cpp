@@ -153,16 +153,14 @@ class QMatMulKernel final : public Kernel {
     if (scales_) step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
     rq_.src_zp.bind(step_.args, DNNL_ARG_SRC);
     if (!int_halves) rq_.dst_zp.bind(step_.args, DNNL_ARG_DST);
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     if (split_) {
       part_ = user_memory(part_md);
       part_step_ = {dnnl::matmul(part_pd),
                     {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, part_b_}, {DNNL_ARG_DST, part_}}};
       if (scales_ && float_out_) part_step_.args[DNNL_ARG_ATTR_OUTPUT_SCALES] = scales_;
       rq_.src_zp.bind(part_step_.args, DNNL_ARG_SRC);
-      part_scratch_ = make_scratchpad(part_pd);
-      if (part_scratch_) part_step_.args[DNNL_ARG_SCRATCHPAD] = part_scratch_;
+      part_step_.use_scratchpad(part_pd);
       if (float_out_) step_.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = part_;
     }
     if (int_halves && yt != dt::s32) {
@@ -223,7 +221,7 @@ class QMatMulKernel final : public Kernel {
  private:
   Requant rq_;
   KeptConstants kept_;
-  memory a_, b_, part_b_, dst_, acc_, part_, bias_, post_bias_, scales_, scratch_, part_scratch_;
+  memory a_, b_, part_b_, dst_, acc_, part_, bias_, post_bias_, scales_;
   size_t b_index_ = 1;
   bool b_bound_ = false, split_ = false, float_out_ = false;
   Step step_, part_step_;

@@ -54,8 +54,7 @@ class QAddKernel final : public Kernel {
     dst_ = user_memory(d);
     step_ = {dnnl::binary(pd),
              {{DNNL_ARG_SRC_0, src0_}, {DNNL_ARG_SRC_1, src1_}, {DNNL_ARG_DST, dst_}}};
-    scratch_ = make_scratchpad(pd);
-    if (scratch_) step_.args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd);
     return true;
   }
 
@@ -71,7 +70,7 @@ class QAddKernel final : public Kernel {
 
  private:
   std::string impl_;
-  memory src0_, src1_, dst_, scratch_;
+  memory src0_, src1_, dst_;
   Step step_;
 };
 

@@ -69,7 +69,7 @@ class RnnKernel final : public Kernel {
                                          peep_md, bias, dst_layer, iter, iter);
               auto pd = dnnl::lstm_forward::primitive_desc(d, scratch_attr(), cpu_engine());
               wl_md = pd.weights_layer_desc(), wi_md = pd.weights_iter_desc();
-              prim_ = dnnl::lstm_forward(pd);
+              step_.prim = dnnl::lstm_forward(pd);
               pd_base = pd;
               break;
             }
@@ -78,7 +78,7 @@ class RnnKernel final : public Kernel {
                                         dst_layer, iter);
               auto pd = dnnl::gru_forward::primitive_desc(d, scratch_attr(), cpu_engine());
               wl_md = pd.weights_layer_desc(), wi_md = pd.weights_iter_desc();
-              prim_ = dnnl::gru_forward(pd);
+              step_.prim = dnnl::gru_forward(pd);
               pd_base = pd;
               break;
             }
@@ -87,7 +87,7 @@ class RnnKernel final : public Kernel {
                                             dst_layer, iter);
               auto pd = dnnl::lbr_gru_forward::primitive_desc(d, scratch_attr(), cpu_engine());
               wl_md = pd.weights_layer_desc(), wi_md = pd.weights_iter_desc();
-              prim_ = dnnl::lbr_gru_forward(pd);
+              step_.prim = dnnl::lbr_gru_forward(pd);
               pd_base = pd;
               break;
             }
@@ -96,7 +96,7 @@ class RnnKernel final : public Kernel {
                                                 wl_any, wi_any, bias, dst_layer, iter);
               auto pd = dnnl::vanilla_rnn_forward::primitive_desc(d, scratch_attr(), cpu_engine());
               wl_md = pd.weights_layer_desc(), wi_md = pd.weights_iter_desc();
-              prim_ = dnnl::vanilla_rnn_forward(pd);
+              step_.prim = dnnl::vanilla_rnn_forward(pd);
               pd_base = pd;
               break;
             }
@@ -135,9 +135,9 @@ class RnnKernel final : public Kernel {
     weights_iter_ = reordered(memory::desc({1, D, H, G, H}, f32, tag::ldigo), wi.data(), wi_md);
     bias_ = memory(bias, cpu_engine());
     std::copy(b.begin(), b.end(), static_cast<float*>(bias_.get_data_handle()));
-    args_ = {{DNNL_ARG_WEIGHTS_LAYER, weights_layer_},
-             {DNNL_ARG_WEIGHTS_ITER, weights_iter_},
-             {DNNL_ARG_BIAS, bias_}};
+    step_.args = {{DNNL_ARG_WEIGHTS_LAYER, weights_layer_},
+                  {DNNL_ARG_WEIGHTS_ITER, weights_iter_},
+                  {DNNL_ARG_BIAS, bias_}};
     if (peep) {
       // ONNX's P is i, o, f; oneDNN's peephole weights are i, f, o.
       const float* P = init.constants.size() > 7 && init.constants[7]
@@ -153,24 +153,23 @@ class RnnKernel final : public Kernel {
       for (int64_t d = 0; d < D; ++d)
         for (int g = 0; g < 3; ++g)
           for (int64_t h = 0; h < H; ++h) pp[(d * 3 + g) * H + h] = P[(d * 3 + pmap[g]) * H + h];
-      args_[DNNL_ARG_WEIGHTS_PEEPHOLE] = peephole_;
+      step_.args[DNNL_ARG_WEIGHTS_PEEPHOLE] = peephole_;
     }
     src_layer_ = user_memory(src_layer);
     dst_layer_ = memory(dst_layer, cpu_engine());
     src_iter_ = memory(iter, cpu_engine());
     dst_iter_ = memory(iter, cpu_engine());
-    args_[DNNL_ARG_SRC_LAYER] = src_layer_;
-    args_[DNNL_ARG_DST_LAYER] = dst_layer_;
-    args_[DNNL_ARG_SRC_ITER] = src_iter_;
-    args_[DNNL_ARG_DST_ITER] = dst_iter_;
+    step_.args[DNNL_ARG_SRC_LAYER] = src_layer_;
+    step_.args[DNNL_ARG_DST_LAYER] = dst_layer_;
+    step_.args[DNNL_ARG_SRC_ITER] = src_iter_;
+    step_.args[DNNL_ARG_DST_ITER] = dst_iter_;
     if (s.cell == Cell::Lstm) {
       src_iter_c_ = memory(iter, cpu_engine());
       dst_iter_c_ = memory(iter, cpu_engine());
-      args_[DNNL_ARG_SRC_ITER_C] = src_iter_c_;
-      args_[DNNL_ARG_DST_ITER_C] = dst_iter_c_;
+      step_.args[DNNL_ARG_SRC_ITER_C] = src_iter_c_;
+      step_.args[DNNL_ARG_DST_ITER_C] = dst_iter_c_;
     }
-    scratch_ = make_scratchpad(pd_base);
-    if (scratch_) args_[DNNL_ARG_SCRATCHPAD] = scratch_;
+    step_.use_scratchpad(pd_base);
     return true;
   }
 
@@ -181,7 +180,7 @@ class RnnKernel final : public Kernel {
     bind(src_layer_, inputs[0]);
     load_state(in(5), src_iter_);
     if (s_.cell == Cell::Lstm) load_state(in(6), src_iter_c_);
-    prim_.execute(cpu_stream(), args_);
+    step_.execute();
     cpu_stream().wait();
     const int64_t T = s_.seq, N = s_.batch, H = s_.hidden, D = s_.dirs;
     if (Tensor* y = out(0)) {
@@ -244,10 +243,9 @@ class RnnKernel final : public Kernel {
   }
 
   RnnShape s_;
-  dnnl::primitive prim_;
-  std::unordered_map<int, memory> args_;
+  Step step_;
   memory weights_layer_, weights_iter_, bias_, peephole_, src_layer_, dst_layer_, src_iter_,
-      dst_iter_, src_iter_c_, dst_iter_c_, scratch_;
+      dst_iter_, src_iter_c_, dst_iter_c_;
 };
 
 }  // namespace

@@ -135,7 +135,10 @@ BenchResult run_bench(const std::string& path, const BenchOptions& o,
 
   const double total = 2 * o.min_seconds;
   auto report = [&](double done) {
-    if (progress) progress(std::min<int64_t>(100, static_cast<int64_t>(100 * done / total)), 100);
+    // --min-seconds 0 has nothing to wait for: done at once (not 100 * done / 0).
+    if (progress)
+      progress(total > 0 ? std::min<int64_t>(100, static_cast<int64_t>(100 * done / total)) : 100,
+               100);
   };
 
   // Warm-up: both plans, by time and by count.

@@ -7,6 +7,7 @@ MaxPool/Flatten sharing their input's scale. Used only to time qbench's int8 pat
 `qbench quantize --recipe static-int8` has no calibration data for the model.
 
     /usr/bin/python3 benchmarks/resnet50/make_qdq.py /tmp/resnet50.onnx /tmp/resnet50-int8.onnx
+    /usr/bin/python3 benchmarks/resnet50/make_qdq.py --reduce-range /tmp/resnet50.onnx /tmp/resnet50-int8-rr.onnx
 """
 import argparse
 
@@ -74,6 +75,9 @@ def main():
     ap.add_argument("model")
     ap.add_argument("out")
     ap.add_argument("--calib", type=int, default=4, help="random N(0,1) inputs for the ranges")
+    ap.add_argument("--reduce-range", action="store_true",
+                    help="7-bit weights in [-64, 64] (ONNX Runtime's reduce_range), so u8 x s8 pair sums "
+                         "never overflow int16 on CPUs without VNNI")
     args = ap.parse_args()
     model = onnx.load(args.model)
     g = model.graph
@@ -139,8 +143,9 @@ def main():
         if n.op_type in ("Conv", "Gemm") and n.input[1] in inits:
             w = inits[n.input[1]].astype(np.float32)
             m = w.shape[0]
-            ws = np.maximum(np.abs(w.reshape(m, -1)).max(axis=1), 1e-8) / 127.0
-            wq = np.clip(np.round(w / ws.reshape((m,) + (1,) * (w.ndim - 1))), -127, 127).astype(np.int8)
+            qmax = 64 if args.reduce_range else 127
+            ws = np.maximum(np.abs(w.reshape(m, -1)).max(axis=1), 1e-8) / qmax
+            wq = np.clip(np.round(w / ws.reshape((m,) + (1,) * (w.ndim - 1))), -qmax, qmax).astype(np.int8)
             wn = n.input[1]
             new_inits += [numpy_helper.from_array(wq, wn + "_q"),
                           numpy_helper.from_array(ws.astype(np.float32), wn + "_scale"),

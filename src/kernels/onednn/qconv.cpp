@@ -6,11 +6,15 @@
 // applied to acc + bias in f32) can differ from the reference's double by 1 LSB on ties.
 #include <fmt/format.h>
 
+#include <atomic>
+
 #include "kernels/onednn/conv_geometry.h"
 #include "kernels/onednn/cpu_paths.h"
+#include "kernels/onednn/exact_int8_conv.h"
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/loops.h"
 #include "kernels/onednn/qcommon.h"
+#include "kernels/onednn/qfactories.h"
 #include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
@@ -238,6 +242,69 @@ class QConvKernel final : public Kernel {
   bool has_bias_ = false, split_ = false, shift_src_ = false;
 };
 
+std::atomic<Int16Conv> g_int16_conv{Int16Conv::Auto};
+
+// QLinearConv on qbench's exact int16 kernel (exact_int8_conv.h): NHWC in and out, groups 1.
+class Int16ConvKernel final : public Kernel {
+ public:
+  Int16ConvKernel(const ExactConvShape& s, const int8_t* w, int32_t x_zp, bool signed_source,
+                  Requantization rq)
+      : conv_(s, w, x_zp, signed_source, std::move(rq)) {}
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext&) override {
+    conv_.run(inputs[0]->raw(), outputs[0]->raw());
+  }
+
+  std::string impl() const override {
+    return "qbench_int16_gemm:avx2 (exact: vpmaddwd on int16, no pair saturation)";
+  }
+
+ private:
+  ExactInt8Conv conv_;
+};
+
+// The int16 kernel where it applies: where this CPU's int8 pair sums saturate and the weights are
+// full-range (7-bit weights run exactly on oneDNN's own kernels), or where a test forces it.
+std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& rq) {
+  const Int16Conv mode = g_int16_conv.load();
+  if (mode == Int16Conv::Never || !ExactInt8Conv::available() ||
+      !kernels::ref::channels_last(init.node) || init.node.attr_int("group", 1) != 1)
+    return nullptr;
+  const Shape& xs = init.inputs[0].shape;  // NHWC
+  const Shape& w = init.inputs[3].shape;   // [M, C, KH, KW]
+  const Shape& ys = init.outputs[0].shape;
+  if (xs.size() != 4 || w.size() != 4 || w[1] != xs[3]) return nullptr;
+  const std::span<const int8_t> wvals(init.constants[3]->data<int8_t>(), size_t(shape_numel(w)));
+  if (mode == Int16Conv::Auto && (!int8_behaviour().conv_pairs_saturate || pair_safe(wvals)))
+    return nullptr;
+  ConvGeometry g;
+  std::string why;
+  if (!conv_geometry(init.node, nchw_dims(xs), w, nchw_dims(ys), g, why)) return nullptr;
+  ExactConvShape s;
+  s.batch = xs[0];
+  s.in_h = xs[1];
+  s.in_w = xs[2];
+  s.in_c = xs[3];
+  s.out_h = ys[1];
+  s.out_w = ys[2];
+  s.out_c = ys[3];
+  s.kernel_h = w[2];
+  s.kernel_w = w[3];
+  s.stride_h = g.strides[0];
+  s.stride_w = g.strides[1];
+  s.dilation_h = g.dilates[0] + 1;  // oneDNN counts the gaps
+  s.dilation_w = g.dilates[1] + 1;
+  s.pad_top = g.pad_l[0];
+  s.pad_left = g.pad_l[1];
+  const bool has_bias = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
+  const bool signed_out = init.outputs[0].dtype == DType::I8;
+  return std::make_unique<Int16ConvKernel>(
+      s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+      halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
+                            signed_out));
+}
+
 tag act_tag(int nd, int which) {
   static const tag nhwc[] = {tag::nwc, tag::nhwc, tag::ndhwc};
   static const tag blocked[] = {tag::nCw16c, tag::nChw16c, tag::nCdhw16c};
@@ -247,6 +314,10 @@ tag act_tag(int nd, int which) {
 }
 
 }  // namespace
+
+void set_int16_conv(Int16Conv mode) {
+  g_int16_conv = mode;
+}
 
 std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not) {
   if (init.inputs.size() < 8 || init.outputs.size() != 1) {
@@ -291,6 +362,7 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
   }
   Requant rq;
   if (!read_requant(init, w[0], rq, why_not)) return nullptr;
+  if (auto k = make_int16_conv(init, rq)) return k;
   // NHWC first: oneDNN's int8 convolutions on AVX-512 are written for channels-last.
   std::string first_why;
   for (int which = 0; which < (nhwc_io ? 1 : 3); ++which) {

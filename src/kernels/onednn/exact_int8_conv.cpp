@@ -1,0 +1,285 @@
+#include "kernels/onednn/exact_int8_conv.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/onednn/cpu_paths.h"
+
+namespace qbench::kernels::onednn {
+
+namespace {
+
+// The portable build has no AVX2; these functions are compiled for it and run only where
+// ExactInt8Conv::available() said so.
+#define QBENCH_AVX2 __attribute__((target("avx2,fma")))
+
+constexpr int kTileRows = 6;               // output pixels per register tile
+constexpr int kPanel = 16;                 // output channels per weight panel (two registers of 8)
+constexpr int64_t kRowsBytes = 512 << 10;  // im2col rows packed at a time: about half of L2
+
+struct Epilogue {
+  const float* bias;
+  const float* scale;
+  float clip_lo, clip_hi, zero_point, qmin, qmax;
+  bool to_signed;
+};
+
+QBENCH_AVX2 inline __m256 requantize8(__m256i acc, const float* bias, const float* scale,
+                                      const Epilogue& e) {
+  // (float(acc) + bias) * scale, clipped (fused Relu/Clip), plus the zero point, saturated:
+  // loops.cpp requantize_row, eight channels at once; rounded to even by cvtps (MXCSR default).
+  __m256 v = _mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(bias));
+  v = _mm256_mul_ps(v, _mm256_loadu_ps(scale));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.clip_lo)), _mm256_set1_ps(e.clip_hi));
+  v = _mm256_add_ps(v, _mm256_set1_ps(e.zero_point));
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.qmin)), _mm256_set1_ps(e.qmax));
+}
+
+// Sixteen requantized channels as bytes at y (`count` of them where the panel is the last).
+QBENCH_AVX2 inline void store16(__m256i a0, __m256i a1, const float* bias, const float* scale,
+                                const Epilogue& e, int64_t count, uint8_t* y) {
+  const __m256i i0 = _mm256_cvtps_epi32(requantize8(a0, bias, scale, e));
+  const __m256i i1 = _mm256_cvtps_epi32(requantize8(a1, bias + 8, scale + 8, e));
+  // packs interleaves 128-bit lanes: [i0 0-3, i1 0-3, i0 4-7, i1 4-7]; the permute restores order.
+  const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
+  const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+  // In range already (saturated above): either pack only narrows.
+  const __m128i b = e.to_signed ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+  if (count == kPanel) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), b);
+  } else {
+    alignas(16) uint8_t tmp[kPanel];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+    std::memcpy(y, tmp, size_t(count));
+  }
+}
+
+QBENCH_AVX2 inline __m256i pair_of(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+// R pixels (rows of int16 pairs) x one 16-channel weight panel over `pairs` pairs: int32 sums.
+template <int R>
+QBENCH_AVX2 void accumulate(const int16_t* const* a, const int16_t* panel, int64_t pairs,
+                            __m256i (&acc)[kTileRows][2]) {
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int64_t k = 0; k < pairs; ++k) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k + 16));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256i x = pair_of(a[r] + 2 * k);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x, w0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x, w1));
+    }
+  }
+}
+
+// The full tile in assembly: twelve accumulators, two weight registers, a broadcast and a
+// product are all sixteen registers, which the compiler does not manage without spilling. The
+// six rows are consecutive, `stride` bytes apart, as run() packs them.
+template <>
+QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* panel, int64_t pairs,
+                                       __m256i (&acc)[kTileRows][2]) {
+  const int64_t stride = (a[1] - a[0]) * int64_t(sizeof(int16_t));
+  const int16_t* p0 = a[0];
+  const int16_t* p3 = a[3];
+  const int16_t* w = panel;
+  int64_t n = pairs;
+  asm volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n"
+      "test %[n], %[n]\n"
+      "jz 2f\n"
+      "1:\n"
+      "vmovdqu (%[w]), %%ymm12\n"
+      "vmovdqu 32(%[w]), %%ymm13\n"
+      "vpbroadcastd (%[p0]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
+      "vpbroadcastd (%[p0],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
+      "vpbroadcastd (%[p0],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
+      "vpbroadcastd (%[p3]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
+      "vpbroadcastd (%[p3],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
+      "vpbroadcastd (%[p3],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
+      "add $64, %[w]\n"
+      "add $4, %[p0]\n"
+      "add $4, %[p3]\n"
+      "dec %[n]\n"
+      "jnz 1b\n"
+      "2:\n"
+      "vmovdqu %%ymm0, 0(%[out])\n"
+      "vmovdqu %%ymm1, 32(%[out])\n"
+      "vmovdqu %%ymm2, 64(%[out])\n"
+      "vmovdqu %%ymm3, 96(%[out])\n"
+      "vmovdqu %%ymm4, 128(%[out])\n"
+      "vmovdqu %%ymm5, 160(%[out])\n"
+      "vmovdqu %%ymm6, 192(%[out])\n"
+      "vmovdqu %%ymm7, 224(%[out])\n"
+      "vmovdqu %%ymm8, 256(%[out])\n"
+      "vmovdqu %%ymm9, 288(%[out])\n"
+      "vmovdqu %%ymm10, 320(%[out])\n"
+      "vmovdqu %%ymm11, 352(%[out])\n"
+      : [p0] "+r"(p0), [p3] "+r"(p3), [w] "+r"(w), [n] "+r"(n)
+      : [s] "r"(stride), [out] "r"(&acc[0][0])
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+}
+
+// R pixels x one weight panel, requantized into y[r] + ch0.
+template <int R>
+QBENCH_AVX2 void tile(const int16_t* const* rows, const int16_t* panel, int64_t pairs,
+                      const Epilogue& e, int64_t ch0, int64_t count, uint8_t* const* y) {
+  __m256i acc[kTileRows][2];
+  accumulate<R>(rows, panel, pairs, acc);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+    store16(acc[r][0], acc[r][1], e.bias + ch0, e.scale + ch0, e, count, y[r] + ch0);
+}
+
+using TileFn = void (*)(const int16_t* const*, const int16_t*, int64_t, const Epilogue&, int64_t,
+                        int64_t, uint8_t* const*);
+constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>,
+                                          tile<4>, tile<5>, tile<6>};
+
+template <typename T>
+QBENCH_AVX2 void widen(const T* __restrict x, int16_t* __restrict y, int64_t n, int32_t zp) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<int16_t>(int32_t(x[i]) - zp);
+}
+
+}  // namespace
+
+bool ExactInt8Conv::available() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && onednn_has_avx2();
+}
+
+ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
+                             bool signed_source, Requantization rq)
+    : s_(s), x_zp_(x_zero_point), signed_source_(signed_source), rq_(std::move(rq)) {
+  k_ = s.kernel_h * s.kernel_w * s.in_c;
+  pairs_ = (k_ + 1) / 2;
+  panels_ = (s.out_c + kPanel - 1) / kPanel;
+  // im2col order: k = (kh * kernel_w + kw) * in_c + c, the NHWC receptive field's own order.
+  weights_.assign(size_t(panels_ * pairs_ * kPanel * 2), 0);
+  for (int64_t m = 0; m < s.out_c; ++m)
+    for (int64_t c = 0; c < s.in_c; ++c)
+      for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+        for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+          const int64_t k = (kh * s.kernel_w + kw) * s.in_c + c;
+          const int64_t from = ((m * s.in_c + c) * s.kernel_h + kh) * s.kernel_w + kw;
+          const int64_t to = ((m / kPanel * pairs_ + k / 2) * kPanel + m % kPanel) * 2 + k % 2;
+          weights_[size_t(to)] = w[from];
+        }
+  const int64_t padded = panels_ * kPanel;
+  bias_ = rq_.bias;
+  scale_ = rq_.scale;
+  bias_.resize(size_t(padded), 0.f);
+  scale_.resize(size_t(padded), 0.f);
+}
+
+void ExactInt8Conv::run(const void* x, void* y) const {
+  const ExactConvShape& s = s_;
+  const int64_t pixels = s.batch * s.out_h * s.out_w, row = pairs_ * 2;
+  // Pixels per pass: their rows stay in L2 while every panel streams past them (at least one
+  // tile, at most all pixels).
+  int64_t chunk = std::max<int64_t>(kTileRows, kRowsBytes / (row * 2) / kTileRows * kTileRows);
+  chunk = std::min(chunk, (pixels + kTileRows - 1) / kTileRows * kTileRows);
+  auto* rows = static_cast<int16_t*>(thread_scratch(0, size_t(chunk * row) * sizeof(int16_t)));
+  const Epilogue e{bias_.data(),
+                   scale_.data(),
+                   rq_.clip_lo,
+                   rq_.clip_hi,
+                   rq_.zero_point,
+                   rq_.to_signed ? -128.f : 0.f,
+                   rq_.to_signed ? 127.f : 255.f,
+                   rq_.to_signed};
+  const auto* xb = static_cast<const uint8_t*>(x);
+  auto* yb = static_cast<uint8_t*>(y);
+  const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
+
+  for (int64_t p0 = 0; p0 < pixels; p0 += chunk) {
+    const int64_t n = std::min(chunk, pixels - p0);
+    const int64_t blocks = (n + kTileRows - 1) / kTileRows;
+#pragma omp parallel if (parallel)
+    {
+      // im2col: each pixel's receptive field minus the zero point; padding is 0 (= zp - zp).
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t p = p0 + i, b = p / (s.out_h * s.out_w), oh = p / s.out_w % s.out_h,
+                      ow = p % s.out_w;
+        int16_t* r = rows + i * row;
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            int16_t* to = r + (kh * s.kernel_w + kw) * s.in_c;
+            const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
+              std::memset(to, 0, size_t(s.in_c) * sizeof(int16_t));
+              continue;
+            }
+            const uint8_t* from = xb + ((b * s.in_h + ih) * s.in_w + iw) * s.in_c;
+            if (signed_source_)
+              widen(reinterpret_cast<const int8_t*>(from), to, s.in_c, x_zp_);
+            else
+              widen(from, to, s.in_c, x_zp_);
+          }
+        if (k_ % 2) r[k_] = 0;
+      }
+      // Tiles panel-major, so each thread streams its own share of the weights.
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < panels_ * blocks; ++t) {
+        const int64_t panel = t / blocks, i0 = t % blocks * kTileRows;
+        const int r = int(std::min<int64_t>(kTileRows, n - i0));
+        const int16_t* a[kTileRows];
+        uint8_t* out[kTileRows];
+        for (int j = 0; j < r; ++j) {
+          a[j] = rows + (i0 + j) * row;
+          out[j] = yb + (p0 + i0 + j) * s.out_c;
+        }
+        const int64_t ch0 = panel * kPanel;
+        kTiles[r](a, weights_.data() + panel * pairs_ * kPanel * 2, pairs_, e, ch0,
+                  std::min<int64_t>(kPanel, s.out_c - ch0), out);
+      }
+    }
+  }
+}
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,61 @@
+#pragma once
+// An exact int8 convolution for x86 CPUs whose int8 dot products saturate (AVX2 without VNNI).
+//
+// Without VNNI, oneDNN (and ONNX Runtime's MLAS) multiply u8 x s8 with vpmaddubsw, which sums
+// each pair of products in int16 and saturates; qbench used to stay exact there by running two
+// convolutions over 7-bit weight halves, twice the work. This kernel computes in int16 instead:
+// activations minus their zero point (within [-255, 255]) and weights widened to int16, multiplied
+// with vpmaddwd, which sums each pair in int32 and cannot overflow. On these CPUs vpmaddwd has
+// the same throughput as vpmaddubsw, and vpmaddubsw needs a second vpmaddwd to widen its sums,
+// so exact int16 products cost the same multiplier issue slots per multiply-accumulate as the
+// saturating u8 x s8 path (benchmarks/results/exact-int8-avx2-*.txt).
+//
+// The convolution runs as a matrix product over NHWC data: each output pixel's receptive field
+// (im2col, zero point subtracted, padding 0) times the weights packed once into panels of 16
+// output channels, 6 pixels x 16 channels per register tile, then requantized in registers in
+// the order of oneDNN's own int8 epilogue (loops.h Requantization), so outputs equal what one
+// oneDNN primitive writes on a CPU with VNNI.
+#include <cstdint>
+#include <vector>
+
+#include "kernels/onednn/loops.h"
+
+namespace qbench::kernels::onednn {
+
+// A 2-D convolution over NHWC tensors (groups 1).
+struct ExactConvShape {
+  int64_t batch = 1, in_h = 0, in_w = 0, in_c = 0;
+  int64_t out_h = 0, out_w = 0, out_c = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+};
+
+class ExactInt8Conv {
+ public:
+  // True where the CPU has AVX2 (the kernel's instructions).
+  static bool available();
+
+  // `weights`: [out_c, in_c, kernel_h, kernel_w] int8 (ONNX layout); `x_zero_point` the source's
+  // (uint8 or int8 per `signed_source`); `rq` the per-channel requantization into the output.
+  ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
+                bool signed_source, Requantization rq);
+
+  // x: [batch, in_h, in_w, in_c] uint8/int8; y: [batch, out_h, out_w, out_c] uint8/int8 (rq).
+  // Uses the calling thread's scratch slots 0 and 1 and the OpenMP threads.
+  void run(const void* x, void* y) const;
+
+  int64_t packed_weight_bytes() const { return int64_t(weights_.size() * sizeof(int16_t)); }
+
+ private:
+  ExactConvShape s_;
+  int64_t k_ = 0, pairs_ = 0, panels_ = 0;
+  int32_t x_zp_ = 0;
+  bool signed_source_ = false;
+  // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a pair.
+  std::vector<int16_t> weights_;
+  // Per channel, padded to whole panels.
+  std::vector<float> bias_, scale_;
+  Requantization rq_;
+};
+
+}  // namespace qbench::kernels::onednn

@@ -1,0 +1,172 @@
+// qbench's exact int16 convolution (exact_int8_conv.h), which runs QLinearConv with full-range
+// weights on CPUs whose int8 pair sums saturate: forced on here (any AVX2 CPU), over NHWC shapes
+// that exercise its im2col (padding, strides, dilation, an odd receptive field), its partial
+// tiles (pixels not a multiple of 6, channels not of 16), signed and unsigned sources and
+// outputs, fused Relu/Clip, and enough pixels to take several passes over several threads.
+// Compared with two independent kernels: the reference QLinearConv (within 1 LSB, as every int8
+// kernel), and oneDNN's own int8 convolution (the weight halves where pair sums saturate, one
+// primitive elsewhere), which must be equal everywhere: both sums are exact and the epilogue
+// is oneDNN's order.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "kernels/onednn/context.h"
+#include "kernels/onednn/cpu_paths.h"
+#include "kernels/onednn/exact_int8_conv.h"
+#include "kernels/onednn/qfactories.h"
+#include "kernels/ref/qbench_ops.h"
+#include "qtest_util.h"
+
+namespace qbench {
+namespace {
+
+using kernels::onednn::Int16Conv;
+using kernels::onednn::testing::Problem;
+
+struct Case {
+  int64_t n, c, m, h, w, k, stride, pad, dilation;
+  DType xt, yt;
+  bool per_channel, bias;
+  std::string act;  // "", "Relu", "Clip"
+};
+
+std::string describe(const Case& c) {
+  return fmt::format("n{} c{} m{} {}x{} k{} s{} p{} d{} x={} y={} {} {} {}", c.n, c.c, c.m, c.h,
+                     c.w, c.k, c.stride, c.pad, c.dilation, dtype_name(c.xt), dtype_name(c.yt),
+                     c.per_channel ? "per-channel" : "per-tensor", c.bias ? "bias" : "no-bias",
+                     c.act.empty() ? "-" : c.act);
+}
+
+// A channels-last QLinearConv (qbench domain): x [N, H, W, C], y [N, OH, OW, M].
+Problem make_case(std::mt19937& rng, const Case& cc) {
+  Problem p;
+  p.node = kernels::onednn::testing::make_node(
+      "QLinearConv", cc.bias ? 9 : 8,
+      {{"kernel_shape", ir::Attribute::of_ints({cc.k, cc.k})},
+       {"strides", ir::Attribute::of_ints({cc.stride, cc.stride})},
+       {"dilations", ir::Attribute::of_ints({cc.dilation, cc.dilation})},
+       {"pads", ir::Attribute::of_ints({cc.pad, cc.pad, cc.pad, cc.pad})},
+       {"channels_last", ir::Attribute::of_int(1)}});
+  p.node.domain = kernels::ref::kQbenchDomain;
+  const bool u8 = cc.xt == DType::U8;
+  const int xz = u8 ? 131 : 3;
+  const float xs = 0.02f;
+  Tensor x = test::random_ints(rng, cc.xt, {cc.n, cc.h, cc.w, cc.c}, u8 ? 0 : -128, u8 ? 255 : 127);
+  // Full-range weights, with the extremes that overflow an int16 pair sum present.
+  Tensor w = test::random_ints(rng, DType::I8, {cc.m, cc.c, cc.k, cc.k}, -128, 127);
+  w.data<int8_t>()[0] = 127;
+  w.data<int8_t>()[1] = -128;
+  std::vector<float> ws(cc.per_channel ? cc.m : 1);
+  std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+  for (float& s : ws) s = sd(rng);
+  float wmean = 0;
+  for (float s : ws) wmean += s / float(ws.size());
+  const int64_t kk = cc.c * cc.k * cc.k;
+  // Outputs spread over about +-40 LSBs (std(x - zp) * std(w) is about 74 * 74).
+  const float ys = xs * wmean * std::sqrt(float(kk)) * 74.f * 74.f / 40.f;
+  p.inputs = {x,
+              Tensor::scalar(xs),
+              test::zero_point(cc.xt, xz),
+              w,
+              ws.size() == 1 ? Tensor::scalar(ws[0]) : Tensor::from_vector<float>({cc.m}, ws),
+              Tensor::from_vector<int8_t>({cc.m}, std::vector<int8_t>(size_t(cc.m), 0)),
+              Tensor::scalar(ys),
+              test::zero_point(cc.yt, cc.yt == DType::U8 ? 120 : -5)};
+  if (cc.bias) {
+    const int range = static_cast<int>(kk * 5000);
+    p.inputs.push_back(test::random_ints(rng, DType::I32, {cc.m}, -range, range));
+  }
+  p.constant.assign(p.inputs.size(), true);
+  p.constant[0] = false;
+  if (!cc.act.empty()) {
+    ir::FusedOp f;
+    f.op_type = cc.act;
+    if (cc.act == "Clip") {
+      f.clip_min = -60 * ys;
+      f.clip_max = 50 * ys;
+    }
+    p.node.fused.push_back(f);
+  }
+  return p;
+}
+
+// Runs the kernel the registry makes for `p` under `mode`; its impl in `impl`.
+Tensor run_kernel(const Problem& p, Int16Conv mode, std::string& impl) {
+  kernels::onednn::set_int16_conv(mode);
+  std::string why;
+  std::vector<kernels::TensorType> types;
+  auto k = p.make(why, types);
+  kernels::onednn::set_int16_conv(Int16Conv::Auto);
+  EXPECT_TRUE(k) << why;
+  if (!k) return {};
+  impl = k->impl();
+  Tensor y(types[0].dtype, types[0].shape);
+  std::vector<Tensor*> outs{&y};
+  kernels::ExecContext ctx;
+  std::vector<const Tensor*> in = p.input_ptrs();
+  k->run(in, outs, ctx);
+  return y;
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> c = {
+      {1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""},
+      {2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, ""},      // 1x1, batch 2
+      {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},   // odd K = 147
+      {1, 5, 7, 10, 9, 3, 2, 0, 1, DType::I8, DType::I8, true, true, "Clip"},     // s8 in and out
+      {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::I8, DType::U8, false, true, "Relu"},  // dilation 2
+      {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},     // strided 1x1
+      // 784 pixels of 1,152 int16 pairs' rows: several passes, tiles over both threads.
+      {1, 128, 32, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu"},
+  };
+  return c;
+}
+
+TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
+  if (!kernels::onednn::ExactInt8Conv::available())
+    GTEST_SKIP() << "this CPU (or oneDNN's ISA cap, " << kernels::onednn::effective_isa()
+                 << ") has no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(20261205);
+  for (const Case& cc : cases()) {
+    SCOPED_TRACE(describe(cc));
+    const Problem p = make_case(rng, cc);
+    std::string impl, onednn_impl;
+    const Tensor got = run_kernel(p, Int16Conv::Always, impl);
+    EXPECT_NE(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
+    const Tensor onednn = run_kernel(p, Int16Conv::Never, onednn_impl);
+    EXPECT_EQ(onednn_impl.find("qbench_int16_gemm"), std::string::npos) << onednn_impl;
+    const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+    const test::LsbDiff ref = test::lsb_diff(got, want);
+    EXPECT_LE(ref.max, 1);
+    EXPECT_LE(ref.count, 2 + got.numel() / 50);
+    const test::LsbDiff same = test::lsb_diff(got, onednn);
+    EXPECT_EQ(same.max, 0) << same.count << " of " << got.numel() << " differ from oneDNN's "
+                           << onednn_impl;
+    // The case exercises the requantization, not only its saturation.
+    std::vector<int64_t> v = want.to_int64();
+    std::sort(v.begin(), v.end());
+    EXPECT_GE(std::unique(v.begin(), v.end()) - v.begin(), 10);
+  }
+}
+
+// Left to choose, the registry takes the int16 kernel exactly where oneDNN's int8 pair sums
+// saturate and the weights are full-range; 7-bit weights stay on oneDNN everywhere.
+TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
+  std::mt19937 rng(5);
+  const Case cc{1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""};
+  Problem p = make_case(rng, cc);
+  std::string impl;
+  run_kernel(p, Int16Conv::Auto, impl);
+  const bool expected = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
+                        kernels::onednn::ExactInt8Conv::available();
+  EXPECT_EQ(impl.find("qbench_int16_gemm") != std::string::npos, expected)
+      << impl << " (oneDNN " << kernels::onednn::effective_isa() << ")";
+  int8_t* w = p.inputs[3].data<int8_t>();
+  for (int64_t i = 0; i < p.inputs[3].numel(); ++i) w[i] = static_cast<int8_t>(w[i] / 2);
+  run_kernel(p, Int16Conv::Auto, impl);
+  EXPECT_EQ(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
+}
+
+}  // namespace
+}  // namespace qbench

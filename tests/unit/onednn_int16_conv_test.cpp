@@ -119,6 +119,12 @@ const std::vector<Case>& cases() {
       {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},     // strided 1x1
       // 784 pixels of 1,152 int16 pairs' rows: several passes, tiles over both threads.
       {1, 128, 32, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu"},
+      // Winograd F(2x2, 3x3): odd output sizes (tiles cut by the edge), no padding, batch 2,
+      // int8 sources, 16 input channels, output channels not a multiple of 16, and enough
+      // tiles for several passes (64 channels at 56x56: 784 tiles).
+      {1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu"},
+      {2, 32, 16, 16, 16, 3, 1, 0, 1, DType::I8, DType::I8, false, true, "Clip"},
+      {1, 64, 64, 56, 56, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""},
   };
   return c;
 }
@@ -133,9 +139,12 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
     const Problem p = make_case(rng, cc);
     std::string impl, onednn_impl;
     const Tensor got = run_kernel(p, Int16Conv::Always, impl);
-    EXPECT_NE(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
+    EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
+    const bool winograd = cc.k == 3 && cc.stride == 1 && cc.dilation == 1 && cc.c % 16 == 0 &&
+                          cc.h - 2 + 2 * cc.pad >= 14 && cc.w - 2 + 2 * cc.pad >= 14;
+    EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
     const Tensor onednn = run_kernel(p, Int16Conv::Never, onednn_impl);
-    EXPECT_EQ(onednn_impl.find("qbench_int16_gemm"), std::string::npos) << onednn_impl;
+    EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;
     const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
     const test::LsbDiff ref = test::lsb_diff(got, want);
     EXPECT_LE(ref.max, 1);
@@ -160,12 +169,12 @@ TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
   run_kernel(p, Int16Conv::Auto, impl);
   const bool expected = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
                         kernels::onednn::ExactInt8Conv::available();
-  EXPECT_EQ(impl.find("qbench_int16_gemm") != std::string::npos, expected)
+  EXPECT_EQ(impl.find("qbench_int16") != std::string::npos, expected)
       << impl << " (oneDNN " << kernels::onednn::effective_isa() << ")";
   int8_t* w = p.inputs[3].data<int8_t>();
   for (int64_t i = 0; i < p.inputs[3].numel(); ++i) w[i] = static_cast<int8_t>(w[i] / 2);
   run_kernel(p, Int16Conv::Auto, impl);
-  EXPECT_EQ(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
+  EXPECT_EQ(impl.find("qbench_int16"), std::string::npos) << impl;
 }
 
 }  // namespace

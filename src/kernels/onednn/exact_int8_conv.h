@@ -32,13 +32,19 @@ struct ExactConvShape {
 
 class ExactInt8Conv {
  public:
+  struct Epilogue;  // the requantization as the register tiles read it (exact_int8_conv.cpp)
+
   // True where the CPU has AVX2 (the kernel's instructions).
   static bool available();
 
   // `weights`: [out_c, in_c, kernel_h, kernel_w] int8 (ONNX layout); `x_zero_point` the source's
   // (uint8 or int8 per `signed_source`); `rq` the per-channel requantization into the output.
+  // `winograd`: 3x3 stride-1 convolutions where winograd_applies() run as exact integer
+  // Winograd F(2x2, 3x3) (2.25x fewer multiplies), the others as im2col matrix products.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
-                bool signed_source, Requantization rq);
+                bool signed_source, Requantization rq, bool winograd = true);
+  static bool winograd_applies(const ExactConvShape& s);
+  bool winograd() const { return winograd_; }
 
   // x: [batch, in_h, in_w, in_c] uint8/int8; y: [batch, out_h, out_w, out_c] uint8/int8 (rq).
   // Uses the calling thread's scratch slots 0 and 1 and the OpenMP threads.
@@ -47,11 +53,19 @@ class ExactInt8Conv {
   int64_t packed_weight_bytes() const { return int64_t(weights_.size() * sizeof(int16_t)); }
 
  private:
+  // Pixel p's receptive field, minus the zero point, into `row` (pairs_ * 2 int16).
+  void pack_row(const uint8_t* x, int64_t p, int16_t* row) const;
+  void widen_run(const uint8_t* from, int16_t* to, int64_t n) const;
+  void run_gemm(const uint8_t* x, uint8_t* y) const;
+  void run_winograd(const uint8_t* x, uint8_t* y) const;
+  Epilogue epilogue() const;
+
   ExactConvShape s_;
   int64_t k_ = 0, pairs_ = 0, panels_ = 0;
   int32_t x_zp_ = 0;
-  bool signed_source_ = false;
-  // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a pair.
+  bool signed_source_ = false, winograd_ = false;
+  // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
+  // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.
   std::vector<int16_t> weights_;
   // Per channel, padded to whole panels.
   std::vector<float> bias_, scale_;

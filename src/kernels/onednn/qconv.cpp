@@ -257,7 +257,10 @@ class Int16ConvKernel final : public Kernel {
   }
 
   std::string impl() const override {
-    return "qbench_int16_gemm:avx2 (exact: vpmaddwd on int16, no pair saturation)";
+    return conv_.winograd()
+               ? "qbench_int16_winograd:avx2 (exact: integer Winograd F(2x2,3x3), vpmaddwd on "
+                 "int16)"
+               : "qbench_int16_gemm:avx2 (exact: vpmaddwd on int16, no pair saturation)";
   }
 
  private:

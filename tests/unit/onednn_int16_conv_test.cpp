@@ -141,7 +141,7 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
     const Tensor got = run_kernel(p, Int16Conv::Always, impl);
     EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
     const bool winograd = cc.k == 3 && cc.stride == 1 && cc.dilation == 1 && cc.c % 16 == 0 &&
-                          cc.h - 2 + 2 * cc.pad >= 14 && cc.w - 2 + 2 * cc.pad >= 14;
+                          cc.h - 2 + 2 * cc.pad >= 7 && cc.w - 2 + 2 * cc.pad >= 7;
     EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
     const Tensor onednn = run_kernel(p, Int16Conv::Never, onednn_impl);
     EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;

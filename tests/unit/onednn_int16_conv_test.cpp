@@ -1,12 +1,12 @@
-// qbench's exact int16 convolution (exact_int8_conv.h), which runs QLinearConv with full-range
-// weights on CPUs whose int8 pair sums saturate: forced on here (any AVX2 CPU), over NHWC shapes
-// that exercise its im2col (padding, strides, dilation, an odd receptive field), its partial
-// tiles (pixels not a multiple of 6, channels not of 16), signed and unsigned sources and
-// outputs, fused Relu/Clip, and enough pixels to take several passes over several threads.
-// Compared with two independent kernels: the reference QLinearConv (within 1 LSB, as every int8
-// kernel), and oneDNN's own int8 convolution (the weight halves where pair sums saturate, one
-// primitive elsewhere), which must be equal everywhere: both sums are exact and the epilogue
-// is oneDNN's order.
+// qbench's exact int16 convolution (exact_int8_conv.h), which runs QLinearConv (and QLinearMatMul
+// and QGemm with a constant B) with full-range weights on CPUs whose int8 pair sums saturate:
+// forced on here (any AVX2 CPU), over NHWC shapes that exercise its im2col (padding, strides,
+// dilation, an odd receptive field), its partial tiles (pixels not a multiple of 6, channels not of
+// 16), signed and unsigned sources and outputs, fused Relu/Clip, and enough pixels to take several
+// passes over several threads. Compared with two independent kernels: the reference QLinearConv
+// (within 1 LSB, as every int8 kernel), and oneDNN's own int8 convolution (the weight halves where
+// pair sums saturate, one primitive elsewhere), which must be equal everywhere: both sums are exact
+// and the epilogue is oneDNN's order.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -14,14 +14,13 @@
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/exact_int8_conv.h"
-#include "kernels/onednn/qfactories.h"
 #include "kernels/ref/qbench_ops.h"
 #include "qtest_util.h"
 
 namespace qbench {
 namespace {
 
-using kernels::onednn::Int16Conv;
+using kernels::onednn::Int16Kernels;
 using kernels::onednn::testing::Problem;
 
 struct Case {
@@ -92,12 +91,12 @@ Problem make_case(std::mt19937& rng, const Case& cc) {
 }
 
 // Runs the kernel the registry makes for `p` under `mode`; its impl in `impl`.
-Tensor run_kernel(const Problem& p, Int16Conv mode, std::string& impl) {
-  kernels::onednn::set_int16_conv(mode);
+Tensor run_kernel(const Problem& p, Int16Kernels mode, std::string& impl) {
+  kernels::onednn::set_int16_kernels(mode);
   std::string why;
   std::vector<kernels::TensorType> types;
   auto k = p.make(why, types);
-  kernels::onednn::set_int16_conv(Int16Conv::Auto);
+  kernels::onednn::set_int16_kernels(Int16Kernels::Auto);
   EXPECT_TRUE(k) << why;
   if (!k) return {};
   impl = k->impl();
@@ -138,12 +137,12 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
     SCOPED_TRACE(describe(cc));
     const Problem p = make_case(rng, cc);
     std::string impl, onednn_impl;
-    const Tensor got = run_kernel(p, Int16Conv::Always, impl);
+    const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
     EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
     const bool winograd = cc.k == 3 && cc.stride == 1 && cc.dilation == 1 && cc.c % 16 == 0 &&
                           cc.h - 2 + 2 * cc.pad >= 7 && cc.w - 2 + 2 * cc.pad >= 7;
     EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
-    const Tensor onednn = run_kernel(p, Int16Conv::Never, onednn_impl);
+    const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
     EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;
     const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
     const test::LsbDiff ref = test::lsb_diff(got, want);
@@ -159,21 +158,106 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
   }
 }
 
+// QLinearMatMul and QGemm with a constant 2-D B run on the same kernel as a 1x1 convolution over
+// A's rows (B transposed into weights): A of rank 2 and 3, rows not a multiple of 6, N not of 16,
+// odd K, both source and output types, QGemm's int32 bias and a fused Relu.
+Problem make_matmul(std::mt19937& rng, const std::string& op, Shape a_shape, int64_t n, DType at,
+                    DType yt) {
+  Problem p;
+  const int64_t k = a_shape.back();
+  const bool qgemm = op == "QGemm", u8 = at == DType::U8;
+  p.node = kernels::onednn::testing::make_node(op, qgemm ? 9 : 8);
+  std::vector<float> bs(static_cast<size_t>(n));
+  std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+  float mean = 0;
+  for (float& s : bs) mean += (s = sd(rng)) / float(n);
+  const float as = 0.03f, ys = as * mean * std::sqrt(float(k)) * 74.f * 74.f / 40.f;
+  Tensor b = test::random_ints(rng, DType::I8, {k, n}, -128, 127);
+  b.data<int8_t>()[0] = 127;
+  b.data<int8_t>()[n] = 127;  // a pair of 127s in column 0 (rows 0 and 1)
+  p.inputs = {test::random_ints(rng, at, a_shape, u8 ? 0 : -128, u8 ? 255 : 127),
+              Tensor::scalar(as),
+              test::zero_point(at, u8 ? 129 : -2),
+              b,
+              Tensor::from_vector<float>({n}, bs),
+              Tensor::scalar<int8_t>(0),
+              Tensor::scalar(ys),
+              test::zero_point(yt, yt == DType::U8 ? 125 : 4)};
+  if (qgemm) {
+    p.inputs.push_back(test::random_ints(rng, DType::I32, {n}, -int(k) * 3000, int(k) * 3000));
+    p.node.domain = kernels::ref::kQbenchDomain;
+    ir::FusedOp f;
+    f.op_type = "Relu";
+    p.node.fused.push_back(f);
+  }
+  p.constant.assign(p.inputs.size(), true);
+  p.constant[0] = false;
+  return p;
+}
+
+TEST(Int16Conv, MatmulsMatchTheReferenceAndOnednn) {
+  if (!kernels::onednn::ExactInt8Conv::available())
+    GTEST_SKIP() << "this CPU (or oneDNN's ISA cap, " << kernels::onednn::effective_isa()
+                 << ") has no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(77);
+  const std::vector<std::pair<Shape, int64_t>> shapes = {
+      {{1, 2048}, 1000}, {{7, 33}, 65}, {{2, 3, 48}, 24}, {{50, 64}, 192}};
+  for (const char* op : {"QLinearMatMul", "QGemm"})
+    for (DType at : {DType::U8, DType::I8})
+      for (DType yt : {DType::U8, DType::I8})
+        for (const auto& [a_shape, n] : shapes) {
+          if (std::string(op) == "QGemm" && a_shape.size() != 2) continue;
+          SCOPED_TRACE(fmt::format("{} A{} N={} a={} y={}", op, shape_str(a_shape), n,
+                                   dtype_name(at), dtype_name(yt)));
+          const Problem p = make_matmul(rng, op, a_shape, n, at, yt);
+          std::string impl, onednn_impl;
+          const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
+          EXPECT_NE(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
+          const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
+          const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+          const test::LsbDiff ref = test::lsb_diff(got, want);
+          EXPECT_LE(ref.max, 1);
+          EXPECT_LE(ref.count, 2 + got.numel() / 50);
+          const test::LsbDiff same = test::lsb_diff(got, onednn);
+          EXPECT_EQ(same.max, 0) << same.count << " of " << got.numel() << " differ from oneDNN's "
+                                 << onednn_impl;
+        }
+}
+
 // Left to choose, the registry takes the int16 kernel exactly where oneDNN's int8 pair sums
-// saturate and the weights are full-range; 7-bit weights stay on oneDNN everywhere.
+// saturate: for full-range weights always; for 7-bit weights (which oneDNN runs exactly, as fast
+// per multiply) only where it runs Winograd, never for a 1x1 convolution or a matmul.
 TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
+  const bool saturates = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
+                         kernels::onednn::ExactInt8Conv::available();
+  const std::string isa = " (oneDNN " + kernels::onednn::effective_isa() + ")";
+  auto halve = [](Tensor& w) {
+    for (int64_t i = 0; i < w.numel(); ++i)
+      w.data<int8_t>()[i] = static_cast<int8_t>(w.data<int8_t>()[i] / 2);
+  };
   std::mt19937 rng(5);
-  const Case cc{1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""};
-  Problem p = make_case(rng, cc);
   std::string impl;
-  run_kernel(p, Int16Conv::Auto, impl);
-  const bool expected = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
-                        kernels::onednn::ExactInt8Conv::available();
-  EXPECT_EQ(impl.find("qbench_int16") != std::string::npos, expected)
-      << impl << " (oneDNN " << kernels::onednn::effective_isa() << ")";
-  int8_t* w = p.inputs[3].data<int8_t>();
-  for (int64_t i = 0; i < p.inputs[3].numel(); ++i) w[i] = static_cast<int8_t>(w[i] / 2);
-  run_kernel(p, Int16Conv::Auto, impl);
+  for (int64_t k : {3, 1}) {
+    const Case cc{1, 16, 32, 9, 11, k, 1, k / 2, 1, DType::U8, DType::U8, true, true, ""};
+    Problem p = make_case(rng, cc);
+    run_kernel(p, Int16Kernels::Auto, impl);
+    EXPECT_EQ(impl.find("qbench_int16") != std::string::npos, saturates) << impl << isa;
+    halve(p.inputs[3]);
+    run_kernel(p, Int16Kernels::Auto, impl);
+    EXPECT_EQ(impl.find("qbench_int16_winograd") != std::string::npos, saturates && k == 3)
+        << impl << isa;
+    if (k == 1) {
+      EXPECT_EQ(impl.find("qbench_int16"), std::string::npos) << impl;
+    }
+  }
+  Problem m = make_matmul(rng, "QLinearMatMul", {4, 64}, 32, DType::U8, DType::U8);
+  run_kernel(m, Int16Kernels::Auto, impl);
+  EXPECT_EQ(impl.find("qbench_int16") != std::string::npos,
+            kernels::onednn::int8_behaviour().matmul_pairs_saturate &&
+                kernels::onednn::ExactInt8Conv::available())
+      << impl << isa;
+  halve(m.inputs[3]);
+  run_kernel(m, Int16Kernels::Auto, impl);
   EXPECT_EQ(impl.find("qbench_int16"), std::string::npos) << impl;
 }
 

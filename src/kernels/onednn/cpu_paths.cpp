@@ -111,8 +111,9 @@ std::string int8_path() {
     return fmt::format("{} ({}): u8 x s8 dot products exact in int32",
                        isa.find("amx") != std::string::npos ? "AMX" : "VNNI", isa);
   return fmt::format(
-      "{} pairwise (vpmaddubsw, {}): int16 pair sums saturate; qbench runs full-range weights as "
-      "two 7-bit halves and int8 sources as uint8 (exact), 7-bit weights directly",
+      "{} pairwise (vpmaddubsw, {}): int16 pair sums saturate; qbench runs full-range weights "
+      "exactly, in int16 on its own kernels (vpmaddwd; 3x3 as integer Winograd) or as two 7-bit "
+      "halves, and 7-bit weights directly",
       isa.rfind("avx512", 0) == 0 ? "AVX-512" : "AVX2", isa);
 }
 

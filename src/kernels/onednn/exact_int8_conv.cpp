@@ -4,7 +4,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <string>
 
 #include "kernels/onednn/cpu_paths.h"
 
@@ -111,8 +113,9 @@ QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* p
       "vpxor %%xmm9, %%xmm9, %%xmm9\n"
       "vpxor %%xmm10, %%xmm10, %%xmm10\n"
       "vpxor %%xmm11, %%xmm11, %%xmm11\n"
-      "test %[n], %[n]\n"
-      "jz 2f\n"
+      // Two pairs per iteration, then the odd one.
+      "cmp $2, %[n]\n"
+      "jb 3f\n"
       "1:\n"
       "vmovdqu (%[w]), %%ymm12\n"
       "vmovdqu 32(%[w]), %%ymm13\n"
@@ -146,11 +149,79 @@ QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* p
       "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
       "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
       "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
-      "add $64, %[w]\n"
-      "add $4, %[p0]\n"
-      "add $4, %[p3]\n"
-      "dec %[n]\n"
-      "jnz 1b\n"
+      "vmovdqu 64(%[w]), %%ymm12\n"
+      "vmovdqu 96(%[w]), %%ymm13\n"
+      "vpbroadcastd 4(%[p0]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
+      "vpbroadcastd 4(%[p0],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
+      "vpbroadcastd 4(%[p0],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
+      "vpbroadcastd 4(%[p3]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
+      "vpbroadcastd 4(%[p3],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
+      "vpbroadcastd 4(%[p3],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
+      "add $128, %[w]\n"
+      "add $8, %[p0]\n"
+      "add $8, %[p3]\n"
+      "sub $2, %[n]\n"
+      "cmp $2, %[n]\n"
+      "jae 1b\n"
+      "3:\n"
+      "test %[n], %[n]\n"
+      "jz 2f\n"
+      "vmovdqu (%[w]), %%ymm12\n"
+      "vmovdqu 32(%[w]), %%ymm13\n"
+      "vpbroadcastd (%[p0]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
+      "vpbroadcastd (%[p0],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
+      "vpbroadcastd (%[p0],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
+      "vpbroadcastd (%[p3]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
+      "vpbroadcastd (%[p3],%[s],1), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
+      "vpbroadcastd (%[p3],%[s],2), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
       "2:\n"
       "vmovdqu %%ymm0, 0(%[out])\n"
       "vmovdqu %%ymm1, 32(%[out])\n"
@@ -488,6 +559,47 @@ void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
       }
     }
   }
+}
+
+namespace {
+
+std::atomic<Int16Kernels> g_int16_kernels{Int16Kernels::Auto};
+
+class ExactInt8Kernel final : public Kernel {
+ public:
+  ExactInt8Kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op)
+      : conv_(std::move(conv)),
+        impl_(conv_->winograd()
+                  ? "qbench_int16_winograd:avx2 (exact: integer Winograd F(2x2,3x3), vpmaddwd on "
+                    "int16)"
+                  : std::string("qbench_int16_gemm:avx2 (exact ") + op +
+                        ": vpmaddwd on int16, no pair saturation)") {}
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext&) override {
+    conv_->run(inputs[0]->raw(), outputs[0]->raw());
+  }
+
+  std::string impl() const override { return impl_; }
+
+ private:
+  std::unique_ptr<ExactInt8Conv> conv_;
+  std::string impl_;
+};
+
+}  // namespace
+
+void set_int16_kernels(Int16Kernels mode) {
+  g_int16_kernels = mode;
+}
+
+Int16Kernels int16_kernels() {
+  return g_int16_kernels.load();
+}
+
+std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv,
+                                               const char* op) {
+  return std::make_unique<ExactInt8Kernel>(std::move(conv), op);
 }
 
 }  // namespace qbench::kernels::onednn

@@ -16,8 +16,10 @@
 // the order of oneDNN's own int8 epilogue (loops.h Requantization), so outputs equal what one
 // oneDNN primitive writes on a CPU with VNNI.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "kernels/kernel.h"
 #include "kernels/onednn/loops.h"
 
 namespace qbench::kernels::onednn {
@@ -71,5 +73,17 @@ class ExactInt8Conv {
   std::vector<float> bias_, scale_;
   Requantization rq_;
 };
+
+// When QLinearConv (qconv.cpp) and QLinearMatMul/QGemm with a constant B (qmatmul.cpp) run on
+// this kernel instead of oneDNN's: Auto where the CPU's int8 pair sums saturate (full-range
+// weights; 7-bit ones only where it runs Winograd). Tests force it (any AVX2 CPU, any weights)
+// to compare it with oneDNN, or turn it off.
+enum class Int16Kernels { Auto, Always, Never };
+void set_int16_kernels(Int16Kernels mode);
+Int16Kernels int16_kernels();
+
+// A Kernel running `conv` from its first input into its output; `op` ("convolution",
+// "matmul") names what it computes in impl().
+std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op);
 
 }  // namespace qbench::kernels::onednn

@@ -6,8 +6,6 @@
 // applied to acc + bias in f32) can differ from the reference's double by 1 LSB on ties.
 #include <fmt/format.h>
 
-#include <atomic>
-
 #include "kernels/onednn/conv_geometry.h"
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/exact_int8_conv.h"
@@ -242,36 +240,11 @@ class QConvKernel final : public Kernel {
   bool has_bias_ = false, split_ = false, shift_src_ = false;
 };
 
-std::atomic<Int16Conv> g_int16_conv{Int16Conv::Auto};
-
-// QLinearConv on qbench's exact int16 kernel (exact_int8_conv.h): NHWC in and out, groups 1.
-class Int16ConvKernel final : public Kernel {
- public:
-  Int16ConvKernel(const ExactConvShape& s, const int8_t* w, int32_t x_zp, bool signed_source,
-                  Requantization rq)
-      : conv_(s, w, x_zp, signed_source, std::move(rq)) {}
-
-  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
-           ExecContext&) override {
-    conv_.run(inputs[0]->raw(), outputs[0]->raw());
-  }
-
-  std::string impl() const override {
-    return conv_.winograd()
-               ? "qbench_int16_winograd:avx2 (exact: integer Winograd F(2x2,3x3), vpmaddwd on "
-                 "int16)"
-               : "qbench_int16_gemm:avx2 (exact: vpmaddwd on int16, no pair saturation)";
-  }
-
- private:
-  ExactInt8Conv conv_;
-};
-
-// The int16 kernel where it applies: where this CPU's int8 pair sums saturate and the weights are
-// full-range (7-bit weights run exactly on oneDNN's own kernels), or where a test forces it.
+// The int16 kernel where it applies: where this CPU's int8 pair sums saturate, for full-range
+// weights, and for 7-bit weights where it runs Winograd; or where a test forces it.
 std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& rq) {
-  const Int16Conv mode = g_int16_conv.load();
-  if (mode == Int16Conv::Never || !ExactInt8Conv::available() ||
+  const Int16Kernels mode = int16_kernels();
+  if (mode == Int16Kernels::Never || !ExactInt8Conv::available() ||
       !kernels::ref::channels_last(init.node) || init.node.attr_int("group", 1) != 1)
     return nullptr;
   const Shape& xs = init.inputs[0].shape;  // NHWC
@@ -279,8 +252,7 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   const Shape& ys = init.outputs[0].shape;
   if (xs.size() != 4 || w.size() != 4 || w[1] != xs[3]) return nullptr;
   const std::span<const int8_t> wvals(init.constants[3]->data<int8_t>(), size_t(shape_numel(w)));
-  if (mode == Int16Conv::Auto && (!int8_behaviour().conv_pairs_saturate || pair_safe(wvals)))
-    return nullptr;
+  if (mode == Int16Kernels::Auto && !int8_behaviour().conv_pairs_saturate) return nullptr;
   ConvGeometry g;
   std::string why;
   if (!conv_geometry(init.node, nchw_dims(xs), w, nchw_dims(ys), g, why)) return nullptr;
@@ -300,12 +272,18 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   s.dilation_w = g.dilates[1] + 1;
   s.pad_top = g.pad_l[0];
   s.pad_left = g.pad_l[1];
+  // 7-bit weights run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as this one:
+  // only Winograd's 2.25x fewer multiplies make it worth taking them.
+  if (mode == Int16Kernels::Auto && pair_safe(wvals) && !ExactInt8Conv::winograd_applies(s))
+    return nullptr;
   const bool has_bias = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
   const bool signed_out = init.outputs[0].dtype == DType::I8;
-  return std::make_unique<Int16ConvKernel>(
-      s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
-      halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
-                            signed_out));
+  return make_exact_int8_kernel(
+      std::make_unique<ExactInt8Conv>(
+          s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+          halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
+                                signed_out)),
+      "convolution");
 }
 
 tag act_tag(int nd, int which) {
@@ -317,10 +295,6 @@ tag act_tag(int nd, int which) {
 }
 
 }  // namespace
-
-void set_int16_conv(Int16Conv mode) {
-  g_int16_conv = mode;
-}
 
 std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not) {
   if (init.inputs.size() < 8 || init.outputs.size() != 1) {

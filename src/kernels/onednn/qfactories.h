@@ -9,11 +9,6 @@
 namespace qbench::kernels::onednn {
 
 std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not);
-// Where the CPU's int8 pair sums saturate, QLinearConv over NHWC with full-range weights runs on
-// qbench's exact int16 kernel (exact_int8_conv.h) rather than as two oneDNN convolutions over
-// weight halves. Tests force it on (any AVX2 CPU, any weights) to compare it with oneDNN, or off.
-enum class Int16Conv { Auto, Always, Never };
-void set_int16_conv(Int16Conv mode);
 std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_conv_integer(const KernelInit& init, std::string& why_not);
 std::unique_ptr<Kernel> make_onednn_matmul_integer(const KernelInit& init, std::string& why_not);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "kernels/onednn/cpu_paths.h"
+#include "kernels/onednn/exact_int8_conv.h"
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/loops.h"
 #include "kernels/onednn/qcommon.h"
@@ -269,6 +270,35 @@ bool matmul_dims(const KernelInit& init, size_t b_index, MatMulDims& d, std::str
   d.y = y;
   return d.y.size() == r;
 }
+// QLinearMatMul / QGemm with a constant 2-D B on qbench's exact int16 kernel, as a 1x1
+// convolution over A's rows (exact_int8_conv.h): where this CPU's int8 pair sums saturate and B
+// is full-range (7-bit B runs exactly on oneDNN), or where a test forces it.
+std::unique_ptr<Kernel> make_int16_matmul(const KernelInit& init, const MatMulDims& d,
+                                          const Requant& rq, const Tensor* bias) {
+  const Int16Kernels mode = int16_kernels();
+  const Tensor* b = init.constants[3];
+  if (mode == Int16Kernels::Never || !b || d.b.size() != 2 || !ExactInt8Conv::available())
+    return nullptr;
+  const int64_t k = d.b[0], n = d.b[1];
+  const std::span<const int8_t> bvals(b->data<int8_t>(), size_t(k * n));
+  if (mode == Int16Kernels::Auto && (!int8_behaviour().matmul_pairs_saturate || pair_safe(bvals)))
+    return nullptr;
+  ExactConvShape s;
+  s.in_h = s.out_h = 1;
+  s.in_w = s.out_w = d.a[0];  // A's rows as pixels
+  s.in_c = k;
+  s.out_c = n;
+  std::vector<int8_t> w(size_t(k * n));  // [N, K]: B transposed, the layout of conv weights
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) w[size_t(j * k + i)] = bvals[size_t(i * n + j)];
+  return make_exact_int8_kernel(
+      std::make_unique<ExactInt8Conv>(
+          s, w.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+          halves_requantization(rq, bias ? bias->data<int32_t>() : nullptr, n,
+                                init.outputs[0].dtype == DType::I8)),
+      "matmul");
+}
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string& why_not) {
@@ -295,6 +325,7 @@ std::unique_ptr<Kernel> make_onednn_qmatmul(const KernelInit& init, std::string&
   }
   Requant rq;
   if (!read_requant(init, d.n, rq, why_not)) return nullptr;
+  if (auto k = make_int16_matmul(init, d, rq, bias)) return k;
   auto kern = std::make_unique<QMatMulKernel>();
   if (!kern->init(init, 3, d, &rq, bias, {}, why_not)) return nullptr;
   return kern;

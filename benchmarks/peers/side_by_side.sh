@@ -7,6 +7,9 @@
 # (make_resnet50.py --arch mobilenet_v2, $MV2), and the zoo's FP32 files. PyTorch times the
 # torchvision module each file was exported from; the zoo has no PyTorch row here. A second table times the whole process of a 10,000-image FP32
 # evaluation of each zoo model (qbench eval against ort_predict.js, 1 thread, batch 100).
+# Where the CPU has AVX-512 and CPUID faulting, rows marked "AVX2-only" run every engine as on an
+# AVX2-only CPU (benchmarks/cpu_mask/run-as-avx2.sh), ResNet-50 also from its reduce-range file
+# ($R50RR, make_qdq.py --reduce-range).
 # Prints Markdown with the machine first; commit its output under benchmarks/results/.
 # Usage: benchmarks/peers/side_by_side.sh [QBENCH] [RESNET50_FP32.onnx] [RESNET50_INT8.onnx] [ROUNDS]
 set -euo pipefail
@@ -15,6 +18,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 QB="${1:-$ROOT/build/qbench}"
 R50="${2:-/tmp/resnet50.onnx}"
 R50Q="${3:-/tmp/resnet50-int8.onnx}"
+R50RR="${R50RR:-/tmp/resnet50-int8-rr.onnx}"
 ROUNDS="${4:-3}"
 ALL="$(nproc)"
 [ -f "$R50" ] || /usr/bin/python3 "$ROOT/benchmarks/resnet50/make_resnet50.py" "$R50" >&2
@@ -25,10 +29,14 @@ if [ ! -d "$HERE/node_modules/onnxruntime-node" ]; then
   (cd "$HERE" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >&2)
 fi
 
+# AS_AVX2=1 (optional): run every engine as on an AVX2-only CPU (benchmarks/cpu_mask).
+as_cpu() {
+  if [ -n "${AS_AVX2:-}" ]; then "$ROOT/benchmarks/cpu_mask/run-as-avx2.sh" "$@"; else "$@"; fi
+}
 qbench_ms() {  # model threads batch runs: batch 1 the median latency, else the offline batch's
   # QB_ISA (optional): cap qbench's oneDNN at this ISA (ONEDNN_MAX_CPU_ISA), the peers not.
-  local isa=()
-  [ -n "${QB_ISA:-}" ] && isa=(env ONEDNN_MAX_CPU_ISA="$QB_ISA")
+  local isa=(as_cpu)
+  [ -n "${QB_ISA:-}" ] && isa=(as_cpu env ONEDNN_MAX_CPU_ISA="$QB_ISA")
   if [ "$3" = 1 ]; then
     "${isa[@]}" "$QB" bench --model "$1" --threads "$2" --batch 1 --warmup-queries 5 --warmup-s 0 \
       --min-queries "$4" --min-seconds 0 --json 2>/dev/null |
@@ -40,8 +48,8 @@ qbench_ms() {  # model threads batch runs: batch 1 the median latency, else the 
       /usr/bin/python3 -c 'import json,sys; o=json.load(sys.stdin)["offline"]; print("%.3f" % (1000 * o["batch"] / o["images_per_second"]))'
   fi
 }
-ort_ms() { node "$HERE/ort_bench.js" "$1" "$2" "$3" "$4" 5; }
-torch_ms() { /usr/bin/python3 "$HERE/torch_bench.py" "$2" "$3" "$4" 5 "$5"; }
+ort_ms() { as_cpu node "$HERE/ort_bench.js" "$1" "$2" "$3" "$4" 5; }
+torch_ms() { as_cpu /usr/bin/python3 "$HERE/torch_bench.py" "$2" "$3" "$4" 5 "$5"; }
 seconds() {  # command...: whole-process wall time in seconds
   local t0 t1
   t0=$(date +%s.%N)
@@ -87,6 +95,18 @@ fi
 for m in lenet mlp mobilenet resnet vit; do
   row "zoo $m FP32" "$ROOT/models/$m.onnx" 1 0
 done
+if grep -q avx512 /proc/cpuinfo && grep -qw cpuid_fault /proc/cpuinfo; then
+  # Every engine as on an AVX2-only CPU (CPUID without AVX-512/VNNI/BF16/AMX): ONNX Runtime's
+  # u8 x s8 kernels saturate there, qbench stays exact; the reduce-range file (7-bit weights)
+  # is exact in both.
+  [ -f "$R50RR" ] || /usr/bin/python3 "$ROOT/benchmarks/resnet50/make_qdq.py" --reduce-range "$R50" "$R50RR" >&2
+  AS_AVX2=1 row "ResNet-50 FP32, AVX2-only" "$R50" 1 resnet50
+  AS_AVX2=1 row "ResNet-50 INT8 (QDQ), AVX2-only" "$R50Q" 1 0
+  AS_AVX2=1 row "ResNet-50 INT8 reduce-range (QDQ), AVX2-only" "$R50RR" 1 0
+  AS_AVX2=1 row "ResNet-50 FP32, AVX2-only" "$R50" "$ALL" resnet50
+  AS_AVX2=1 row "ResNet-50 INT8 (QDQ), AVX2-only" "$R50Q" "$ALL" 0
+  AS_AVX2=1 row "ResNet-50 INT8 (QDQ), AVX2-only" "$R50Q" "$ALL" 0 32 5
+fi
 
 echo
 echo "## 10,000-image FP32 evaluation, whole process, 1 thread, batch 100 (s, median of $ROUNDS)"

@@ -27,7 +27,7 @@ constexpr int64_t kRowsBytes = 512 << 10;  // im2col rows packed at a time: abou
 struct ExactInt8Conv::Epilogue {
   const float* bias;
   const float* scale;
-  float clip_lo, clip_hi, zero_point, qmin, qmax;
+  float lo, hi, zero_point;  // clamp to [lo, hi], then add the zero point
   bool to_signed;
 };
 
@@ -39,11 +39,11 @@ QBENCH_AVX2 inline __m256 requantize8(__m256i acc, const float* bias, const floa
                                       const Epilogue& e) {
   // (float(acc) + bias) * scale, clipped (fused Relu/Clip), plus the zero point, saturated:
   // loops.cpp requantize_row, eight channels at once; rounded to even by cvtps (MXCSR default).
+  // One clamp does both the clip and the saturation (epilogue()), to the same result.
   __m256 v = _mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(bias));
   v = _mm256_mul_ps(v, _mm256_loadu_ps(scale));
-  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.clip_lo)), _mm256_set1_ps(e.clip_hi));
-  v = _mm256_add_ps(v, _mm256_set1_ps(e.zero_point));
-  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.qmin)), _mm256_set1_ps(e.qmax));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.lo)), _mm256_set1_ps(e.hi));
+  return _mm256_add_ps(v, _mm256_set1_ps(e.zero_point));
 }
 
 // Sixteen requantized channels as bytes at y (`count` of them where the panel is the last).
@@ -448,9 +448,18 @@ void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
 }
 
 Epilogue ExactInt8Conv::epilogue() const {
-  const float lo = rq_.to_signed ? -128.f : 0.f, hi = rq_.to_signed ? 127.f : 255.f;
-  return {bias_.data(), scale_.data(), rq_.clip_lo, rq_.clip_hi, rq_.zero_point, lo,
-          hi,           rq_.to_signed};
+  // requantize_row clips to [clip_lo, clip_hi], adds the zero point z, saturates to [qmin,
+  // qmax]. The clip bounds lie within [qmin - z, qmax - z] (integers), so clamping to the
+  // intersection before adding z gives the same value: inside it both compute v + z, which
+  // rounds into [qmin, qmax] since the bounds are exact floats; outside both give the bound.
+  const float qmin = rq_.to_signed ? -128.f : 0.f, qmax = rq_.to_signed ? 127.f : 255.f;
+  const float z = rq_.zero_point;
+  return {bias_.data(),
+          scale_.data(),
+          std::max(rq_.clip_lo, qmin - z),
+          std::min(rq_.clip_hi, qmax - z),
+          z,
+          rq_.to_signed};
 }
 
 void ExactInt8Conv::run(const void* x, void* y) const {

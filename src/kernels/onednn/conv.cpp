@@ -14,6 +14,7 @@
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
 #include "kernels/onednn/loops.h"
+#include "kernels/onednn/winograd_f32.h"
 #include "kernels/ref/qbench_ops.h"
 
 namespace qbench::kernels::onednn {
@@ -202,6 +203,67 @@ class ConvKernel final : public Kernel {
   bool bf16_src_ = false;
 };
 
+// A channels-last f32 3x3 stride-1 convolution on qbench's AVX2 Winograd (winograd_f32.h),
+// where oneDNN has no Winograd of its own (no AVX-512) and winograd_pays says Winograd wins.
+class WinogradF32Kernel final : public Kernel {
+ public:
+  WinogradF32Kernel(const WinogradF32Shape& s, const float* w, float lo, float hi, bool residual)
+      : conv_(s, w, lo, hi), residual_(residual) {}
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext&) override {
+    const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
+    conv_.run(inputs[0]->data<float>(), bias ? bias->data<float>() : nullptr,
+              residual_ ? inputs[3]->data<float>() : nullptr, outputs[0]->data<float>());
+  }
+
+  std::string impl() const override {
+    return std::string("qbench_winograd_f32:avx2 (F(2x2,3x3))") +
+           (residual_ ? ", residual added" : "");
+  }
+  // The residual is read at each pixel just before that pixel is written.
+  int inplace_input() const override { return residual_ ? 3 : -1; }
+
+ private:
+  WinogradF32Conv conv_;
+  bool residual_;
+};
+
+std::unique_ptr<Kernel> make_winograd_f32(const KernelInit& init, bool residual) {
+  const Shape& x = init.inputs[0].shape;  // NHWC
+  const Shape& w = init.inputs[1].shape;
+  const Shape& y = init.outputs[0].shape;
+  if (!use_winograd() || init.node.compute_type == DType::BF16 ||
+      init.inputs[0].dtype != DType::F32 || init.outputs[0].dtype != DType::F32 ||
+      onednn_has_avx512_core())
+    return nullptr;
+  const Shape xl{x[0], x[3], x[1], x[2]}, yl{y[0], y[3], y[1], y[2]};
+  ConvGeometry g;
+  std::string why;
+  if (!conv_geometry(init.node, xl, w, yl, g, why) || init.node.attr_int("group", 1) != 1 ||
+      w[2] != 3 || w[3] != 3 || g.strides != memory::dims{1, 1} || g.dilates != memory::dims{0, 0})
+    return nullptr;
+  WinogradF32Shape s{x[0], x[1], x[2], x[3], y[1], y[2], y[3], g.pad_l[0], g.pad_l[1]};
+  if (!WinogradF32Conv::applies(s)) return nullptr;
+  // Relu and Clip are clamps; any other fused activation stays on oneDNN.
+  std::vector<EltwiseStep> post;
+  if (!fused_steps(init.node, post, why)) return nullptr;
+  float lo = -INFINITY, hi = INFINITY;
+  for (const EltwiseStep& e : post) {
+    if (e.alg == dnnl::algorithm::eltwise_relu && e.alpha == 0.f) {
+      lo = std::max(lo, 0.f);
+      hi = std::max(hi, 0.f);
+    } else if (e.alg == dnnl::algorithm::eltwise_clip ||
+               e.alg == dnnl::algorithm::eltwise_clip_v2) {
+      lo = std::min(std::max(lo, e.alpha), e.beta);
+      hi = std::min(std::max(hi, e.alpha), e.beta);
+    } else {
+      return nullptr;
+    }
+  }
+  return std::make_unique<WinogradF32Kernel>(s, init.constants[1]->data<float>(), lo, hi, residual);
+}
+
 }  // namespace
 
 bool conv_geometry(const ir::Node& n, const Shape& x, const Shape& w, const Shape& y,
@@ -324,6 +386,8 @@ std::unique_ptr<Kernel> make_onednn_conv(const KernelInit& init, std::string& wh
   // The chosen layout first (NHWC for channels-last tensors), then the others: some shapes
   // (dilated grouped 1-D, odd strides with dilation) have a JIT implementation in one layout
   // only.
+  if (nhwc_io)
+    if (auto k = make_winograd_f32(init, residual)) return k;
   ConvLayout preferred = nhwc_io ? ConvLayout::Nhwc : conv_layout();
   const ConvLayout order[] = {preferred, ConvLayout::Nhwc, ConvLayout::Blocked, ConvLayout::Plain};
   std::string first_why;

@@ -98,6 +98,10 @@ bool onednn_has_avx2() {
   return has_bits(dnnl::get_effective_cpu_isa(), 0x7);  // avx2 = avx | 0x4 = sse41 | 0x2 | 0x4
 }
 
+bool onednn_has_avx512_core() {
+  return has_bits(dnnl::get_effective_cpu_isa(), 0x27);
+}
+
 bool native_bf16() {
   // avx512_core_bf16 (0xe7) and avx512_core_amx (0x3e7) carry the 0x80 bit; oneDNN's own bf16
   // on plain avx512_core is itself an emulation.

@@ -31,6 +31,8 @@ const Int8Behaviour& int8_behaviour();
 
 // True when oneDNN runs at least its AVX2 kernels here (not capped below AVX2).
 bool onednn_has_avx2();
+// True when oneDNN runs at least its AVX-512 (avx512_core) kernels, its Winograd among them.
+bool onednn_has_avx512_core();
 
 // True when the CPU has bf16 arithmetic oneDNN uses (AVX512_BF16 or AMX-BF16). Without it, bf16
 // Conv/MatMul/Gemm run emulated: values rounded to bf16, computed by the f32 kernels.

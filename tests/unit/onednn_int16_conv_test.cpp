@@ -108,6 +108,35 @@ Tensor run_kernel(const Problem& p, Int16Kernels mode, std::string& impl) {
   return y;
 }
 
+// Runs p on the int16 kernel and on oneDNN's: equal everywhere, within 1 LSB of the reference;
+// returns the int16 kernel's impl.
+std::string expect_equal_to_onednn_and_reference(const Problem& p) {
+  std::string impl, onednn_impl;
+  const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
+  EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
+  const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
+  EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;
+  const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+  const test::LsbDiff ref = test::lsb_diff(got, want);
+  EXPECT_LE(ref.max, 1);
+  EXPECT_LE(ref.count, 2 + got.numel() / 50);
+  const test::LsbDiff same = test::lsb_diff(got, onednn);
+  EXPECT_EQ(same.max, 0) << same.count << " of " << got.numel() << " differ from oneDNN's "
+                         << onednn_impl;
+  // The case exercises the requantization, not only its saturation.
+  std::vector<int64_t> v = want.to_int64();
+  std::sort(v.begin(), v.end());
+  EXPECT_GE(std::unique(v.begin(), v.end()) - v.begin(), 10);
+  return impl;
+}
+
+bool skip_without_avx2() {
+  if (kernels::onednn::ExactInt8Conv::available()) return false;
+  std::printf("skipped: this CPU (or oneDNN's ISA cap, %s) has no AVX2\n",
+              kernels::onednn::effective_isa().c_str());
+  return true;
+}
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
       {1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""},
@@ -129,32 +158,14 @@ const std::vector<Case>& cases() {
 }
 
 TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
-  if (!kernels::onednn::ExactInt8Conv::available())
-    GTEST_SKIP() << "this CPU (or oneDNN's ISA cap, " << kernels::onednn::effective_isa()
-                 << ") has no AVX2: the int16 kernel cannot run";
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(20261205);
   for (const Case& cc : cases()) {
     SCOPED_TRACE(describe(cc));
-    const Problem p = make_case(rng, cc);
-    std::string impl, onednn_impl;
-    const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
-    EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
+    const std::string impl = expect_equal_to_onednn_and_reference(make_case(rng, cc));
     const bool winograd = cc.k == 3 && cc.stride == 1 && cc.dilation == 1 && cc.c % 16 == 0 &&
                           cc.h - 2 + 2 * cc.pad >= 7 && cc.w - 2 + 2 * cc.pad >= 7;
     EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
-    const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
-    EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;
-    const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
-    const test::LsbDiff ref = test::lsb_diff(got, want);
-    EXPECT_LE(ref.max, 1);
-    EXPECT_LE(ref.count, 2 + got.numel() / 50);
-    const test::LsbDiff same = test::lsb_diff(got, onednn);
-    EXPECT_EQ(same.max, 0) << same.count << " of " << got.numel() << " differ from oneDNN's "
-                           << onednn_impl;
-    // The case exercises the requantization, not only its saturation.
-    std::vector<int64_t> v = want.to_int64();
-    std::sort(v.begin(), v.end());
-    EXPECT_GE(std::unique(v.begin(), v.end()) - v.begin(), 10);
   }
 }
 
@@ -196,9 +207,7 @@ Problem make_matmul(std::mt19937& rng, const std::string& op, Shape a_shape, int
 }
 
 TEST(Int16Conv, MatmulsMatchTheReferenceAndOnednn) {
-  if (!kernels::onednn::ExactInt8Conv::available())
-    GTEST_SKIP() << "this CPU (or oneDNN's ISA cap, " << kernels::onednn::effective_isa()
-                 << ") has no AVX2: the int16 kernel cannot run";
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(77);
   const std::vector<std::pair<Shape, int64_t>> shapes = {
       {{1, 2048}, 1000}, {{7, 33}, 65}, {{2, 3, 48}, 24}, {{50, 64}, 192}};
@@ -209,18 +218,9 @@ TEST(Int16Conv, MatmulsMatchTheReferenceAndOnednn) {
           if (std::string(op) == "QGemm" && a_shape.size() != 2) continue;
           SCOPED_TRACE(fmt::format("{} A{} N={} a={} y={}", op, shape_str(a_shape), n,
                                    dtype_name(at), dtype_name(yt)));
-          const Problem p = make_matmul(rng, op, a_shape, n, at, yt);
-          std::string impl, onednn_impl;
-          const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
+          const std::string impl =
+              expect_equal_to_onednn_and_reference(make_matmul(rng, op, a_shape, n, at, yt));
           EXPECT_NE(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
-          const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
-          const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
-          const test::LsbDiff ref = test::lsb_diff(got, want);
-          EXPECT_LE(ref.max, 1);
-          EXPECT_LE(ref.count, 2 + got.numel() / 50);
-          const test::LsbDiff same = test::lsb_diff(got, onednn);
-          EXPECT_EQ(same.max, 0) << same.count << " of " << got.numel() << " differ from oneDNN's "
-                                 << onednn_impl;
         }
 }
 

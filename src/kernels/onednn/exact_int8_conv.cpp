@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/onednn/avx2_tile.h"
 #include "kernels/onednn/cpu_paths.h"
 
 namespace qbench::kernels::onednn {
@@ -17,10 +18,6 @@ namespace {
 // The portable build has no AVX2; these functions are compiled for it and run only where
 // ExactInt8Conv::available() said so.
 #define QBENCH_AVX2 __attribute__((target("avx2,fma")))
-
-constexpr int kTileRows = 6;               // output pixels per register tile
-constexpr int kPanel = 16;                 // output channels per weight panel (two registers of 8)
-constexpr int64_t kRowsBytes = 512 << 10;  // im2col rows packed at a time: about half of L2
 
 }  // namespace
 
@@ -89,9 +86,20 @@ QBENCH_AVX2 void accumulate(const int16_t* const* a, const int16_t* panel, int64
   }
 }
 
-// The full tile in assembly: twelve accumulators, two weight registers, a broadcast and a
-// product are all sixteen registers, which the compiler does not manage without spilling. The
-// six rows are consecutive, `stride` bytes apart, as run() packs them.
+#define QBENCH_INT16_ROW(ADDR, ACC0, ACC1)    \
+  "vpbroadcastd " ADDR                        \
+  ", %%ymm14\n"                               \
+  "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"      \
+  "vpaddd %%ymm15, %%ymm" ACC0 ", %%ymm" ACC0 \
+  "\n"                                        \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"      \
+  "vpaddd %%ymm15, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
+#define QBENCH_INT16_STEP(W0, W1, B)            \
+  "vmovdqu " W0 "(%[w]), %%ymm12\n vmovdqu " W1 \
+  "(%[w]), %%ymm13\n" QBENCH_TILE_ROWS(QBENCH_INT16_ROW, B)
+
+// The full tile in assembly (avx2_tile.h); the six rows are consecutive, `stride` apart, as
+// run() packs them.
 template <>
 QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* panel, int64_t pairs,
                                        __m256i (&acc)[kTileRows][2]) {
@@ -100,145 +108,8 @@ QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* p
   const int16_t* p3 = a[3];
   const int16_t* w = panel;
   int64_t n = pairs;
-  asm volatile(
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n"
-      "vpxor %%xmm8, %%xmm8, %%xmm8\n"
-      "vpxor %%xmm9, %%xmm9, %%xmm9\n"
-      "vpxor %%xmm10, %%xmm10, %%xmm10\n"
-      "vpxor %%xmm11, %%xmm11, %%xmm11\n"
-      // Two pairs per iteration, then the odd one.
-      "cmp $2, %[n]\n"
-      "jb 3f\n"
-      "1:\n"
-      "vmovdqu (%[w]), %%ymm12\n"
-      "vmovdqu 32(%[w]), %%ymm13\n"
-      "vpbroadcastd (%[p0]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
-      "vpbroadcastd (%[p0],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
-      "vpbroadcastd (%[p0],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
-      "vpbroadcastd (%[p3]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
-      "vpbroadcastd (%[p3],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
-      "vpbroadcastd (%[p3],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
-      "vmovdqu 64(%[w]), %%ymm12\n"
-      "vmovdqu 96(%[w]), %%ymm13\n"
-      "vpbroadcastd 4(%[p0]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
-      "vpbroadcastd 4(%[p0],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
-      "vpbroadcastd 4(%[p0],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
-      "vpbroadcastd 4(%[p3]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
-      "vpbroadcastd 4(%[p3],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
-      "vpbroadcastd 4(%[p3],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
-      "add $128, %[w]\n"
-      "add $8, %[p0]\n"
-      "add $8, %[p3]\n"
-      "sub $2, %[n]\n"
-      "cmp $2, %[n]\n"
-      "jae 1b\n"
-      "3:\n"
-      "test %[n], %[n]\n"
-      "jz 2f\n"
-      "vmovdqu (%[w]), %%ymm12\n"
-      "vmovdqu 32(%[w]), %%ymm13\n"
-      "vpbroadcastd (%[p0]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm0, %%ymm0\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm1, %%ymm1\n"
-      "vpbroadcastd (%[p0],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm2, %%ymm2\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm3, %%ymm3\n"
-      "vpbroadcastd (%[p0],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm4, %%ymm4\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm5, %%ymm5\n"
-      "vpbroadcastd (%[p3]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm6, %%ymm6\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm7, %%ymm7\n"
-      "vpbroadcastd (%[p3],%[s],1), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm8, %%ymm8\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm9, %%ymm9\n"
-      "vpbroadcastd (%[p3],%[s],2), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm10, %%ymm10\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %%ymm11, %%ymm11\n"
-      "2:\n"
-      "vmovdqu %%ymm0, 0(%[out])\n"
-      "vmovdqu %%ymm1, 32(%[out])\n"
-      "vmovdqu %%ymm2, 64(%[out])\n"
-      "vmovdqu %%ymm3, 96(%[out])\n"
-      "vmovdqu %%ymm4, 128(%[out])\n"
-      "vmovdqu %%ymm5, 160(%[out])\n"
-      "vmovdqu %%ymm6, 192(%[out])\n"
-      "vmovdqu %%ymm7, 224(%[out])\n"
-      "vmovdqu %%ymm8, 256(%[out])\n"
-      "vmovdqu %%ymm9, 288(%[out])\n"
-      "vmovdqu %%ymm10, 320(%[out])\n"
-      "vmovdqu %%ymm11, 352(%[out])\n"
-      : [p0] "+r"(p0), [p3] "+r"(p3), [w] "+r"(w), [n] "+r"(n)
-      : [s] "r"(stride), [out] "r"(&acc[0][0])
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  asm volatile(QBENCH_TILE_LOOP(QBENCH_INT16_STEP)
+                   QBENCH_TILE_OPERANDS(p0, p3, w, n, stride, &acc[0][0]));
 }
 
 // R pixels x one weight panel, requantized into y[r] + ch0.
@@ -264,7 +135,6 @@ constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>,
 // |B^T d B| <= 1020: both fit int16, vpmaddwd pair sums (<= 2 x 1020 x 1152) fit int32, and
 // every sum after that is exact modulo 2^32, so the output (at most 4 x 9 x 255 x 128 x C,
 // within int32 for C <= 1024) is exact. 16 products per 4 outputs instead of 36.
-constexpr int kXi = 16;  // positions of the 4x4 transformed tile
 
 // One tile's 16 transformed rows (V[xi] at v + xi * xi_stride), from the patch's 16 input
 // pixels (null where the patch lies in the padding), `c` channels (a multiple of 16).
@@ -471,103 +341,62 @@ void ExactInt8Conv::run(const void* x, void* y) const {
 
 void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
-  const int64_t th = (s.out_h + 1) / 2, tw = (s.out_w + 1) / 2, tiles = s.batch * th * tw;
-  const int64_t c = s.in_c;
-  // Tiles per pass: their 16 transformed rows stay in L2 while every panel streams past them.
-  int64_t chunk = std::max<int64_t>(kTileRows, kRowsBytes / (kXi * c * 2) / kTileRows * kTileRows);
-  chunk = std::min(chunk, (tiles + kTileRows - 1) / kTileRows * kTileRows);
+  const WinogradTiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
+  const int64_t c = s.in_c, count = tiles.count();
+  const int64_t chunk = rows_per_pass(count, kXi * c * int64_t(sizeof(int16_t)));
   auto* v = static_cast<int16_t*>(thread_scratch(0, size_t(kXi * chunk * c) * sizeof(int16_t)));
   const Epilogue e = epilogue();
-  const bool parallel = omp_get_max_threads() > 1 && tiles * 4 * s.out_c * k_ >= (int64_t(1) << 21);
-  auto tile_origin = [&](int64_t t, int64_t& b, int64_t& oh, int64_t& ow) {
-    b = t / (th * tw);
-    oh = t / tw % th * 2;
-    ow = t % tw * 2;
-  };
-  for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
-    const int64_t n = std::min(chunk, tiles - t0);
-    const int64_t blocks = (n + kTileRows - 1) / kTileRows;
-#pragma omp parallel if (parallel)
-    {
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t b, oh, ow;
-        tile_origin(t0 + i, b, oh, ow);
+  const bool parallel = omp_get_max_threads() > 1 && count * 4 * s.out_c * k_ >= (int64_t(1) << 21);
+  run_passes(
+      count, chunk, panels_, parallel,
+      [&](int64_t i, int64_t t) {
+        int64_t pixel[kXi];
+        tiles.patch(t, pixel);
         const uint8_t* patch[kXi];
-        for (int q = 0; q < kXi; ++q) {
-          const int64_t ih = oh - s.pad_top + q / 4, iw = ow - s.pad_left + q % 4;
-          patch[q] = ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w
-                         ? nullptr
-                         : x + ((b * s.in_h + ih) * s.in_w + iw) * c;
-        }
+        for (int q = 0; q < kXi; ++q) patch[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
         if (signed_source_)
           winograd_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
         else
           winograd_input<false>(patch, c, x_zp_, v + i * c, chunk * c);
-      }
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < panels_ * blocks; ++t) {
-        const int64_t panel = t / blocks, i0 = t % blocks * kTileRows;
-        const int r = int(std::min<int64_t>(kTileRows, n - i0));
+      },
+      [&](int64_t panel, int64_t i0, int64_t t0, int r) {
         uint8_t* out[kTileRows][4];
         for (int j = 0; j < r; ++j) {
-          int64_t b, oh, ow;
-          tile_origin(t0 + i0 + j, b, oh, ow);
-          for (int q = 0; q < 4; ++q) {
-            const int64_t h = oh + q / 2, w = ow + q % 2;
-            out[j][q] = h < s.out_h && w < s.out_w ? y + ((b * s.out_h + h) * s.out_w + w) * s.out_c
-                                                   : nullptr;
-          }
+          int64_t pixel[4];
+          tiles.outputs(t0 + j, pixel);
+          for (int q = 0; q < 4; ++q) out[j][q] = pixel[q] < 0 ? nullptr : y + pixel[q] * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
         kWinogradTiles[r](v + i0 * c, chunk * c, c,
                           weights_.data() + panel * kXi * pairs_ * kPanel * 2, pairs_, e, ch0,
                           std::min<int64_t>(kPanel, s.out_c - ch0), out);
-      }
-    }
-  }
+      });
 }
 
 void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
   const int64_t pixels = s.batch * s.out_h * s.out_w, row = pairs_ * 2;
-  // Pixels per pass: their rows stay in L2 while every panel streams past them (at least one
-  // tile, at most all pixels).
-  int64_t chunk = std::max<int64_t>(kTileRows, kRowsBytes / (row * 2) / kTileRows * kTileRows);
-  chunk = std::min(chunk, (pixels + kTileRows - 1) / kTileRows * kTileRows);
+  // Pixels per pass: their rows stay in L2 while every panel streams past them.
+  const int64_t chunk = rows_per_pass(pixels, row * int64_t(sizeof(int16_t)));
   auto* rows = static_cast<int16_t*>(thread_scratch(0, size_t(chunk * row) * sizeof(int16_t)));
   const Epilogue e = epilogue();
-  const uint8_t* xb = x;
-  uint8_t* yb = y;
   const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
 
-  for (int64_t p0 = 0; p0 < pixels; p0 += chunk) {
-    const int64_t n = std::min(chunk, pixels - p0);
-    const int64_t blocks = (n + kTileRows - 1) / kTileRows;
-#pragma omp parallel if (parallel)
-    {
+  run_passes(
+      pixels, chunk, panels_, parallel,
       // im2col: each pixel's receptive field minus the zero point; padding is 0 (= zp - zp).
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        pack_row(xb, p0 + i, rows + i * row);
-      }
-      // Tiles panel-major, so each thread streams its own share of the weights.
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < panels_ * blocks; ++t) {
-        const int64_t panel = t / blocks, i0 = t % blocks * kTileRows;
-        const int r = int(std::min<int64_t>(kTileRows, n - i0));
+      [&](int64_t i, int64_t p) { pack_row(x, p, rows + i * row); },
+      [&](int64_t panel, int64_t i0, int64_t p0, int r) {
         const int16_t* a[kTileRows];
         uint8_t* out[kTileRows];
         for (int j = 0; j < r; ++j) {
           a[j] = rows + (i0 + j) * row;
-          out[j] = yb + (p0 + i0 + j) * s.out_c;
+          out[j] = y + (p0 + j) * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
         kTiles[r](a, weights_.data() + panel * pairs_ * kPanel * 2, pairs_, e, ch0,
                   std::min<int64_t>(kPanel, s.out_c - ch0), out);
-      }
-    }
-  }
+      });
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/onednn/avx2_tile.h"
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/loops.h"
 
@@ -15,11 +16,6 @@ namespace {
 
 // Compiled for AVX2 and FMA; run only where WinogradF32Conv::applies() said so.
 #define QBENCH_AVX2 __attribute__((target("avx2,fma")))
-
-constexpr int kTileRows = 6;               // tiles per register tile
-constexpr int kPanel = 16;                 // output channels per weight panel (two registers of 8)
-constexpr int kXi = 16;                    // positions of a 4x4 transformed tile
-constexpr int64_t kRowsBytes = 512 << 10;  // transformed input rows per pass: about half of L2
 
 using Acc = __m256[kTileRows][2];
 
@@ -41,8 +37,17 @@ QBENCH_AVX2 void accumulate(const float* a, int64_t stride, const float* panel, 
   }
 }
 
-// The full tile in assembly: twelve accumulators, two weight registers and a broadcast, which
-// the compiler does not keep in the sixteen registers without spilling.
+#define QBENCH_F32_ROW(ADDR, ACC0, ACC1)     \
+  "vbroadcastss " ADDR                       \
+  ", %%ymm14\n"                              \
+  "vfmadd231ps %%ymm12, %%ymm14, %%ymm" ACC0 \
+  "\n"                                       \
+  "vfmadd231ps %%ymm13, %%ymm14, %%ymm" ACC1 "\n"
+#define QBENCH_F32_STEP(W0, W1, B)              \
+  "vmovups " W0 "(%[w]), %%ymm12\n vmovups " W1 \
+  "(%[w]), %%ymm13\n" QBENCH_TILE_ROWS(QBENCH_F32_ROW, B)
+
+// The full tile in assembly (avx2_tile.h).
 template <>
 QBENCH_AVX2 void accumulate<kTileRows>(const float* a, int64_t stride, const float* panel,
                                        int64_t c, Acc& acc) {
@@ -51,108 +56,8 @@ QBENCH_AVX2 void accumulate<kTileRows>(const float* a, int64_t stride, const flo
   const float* p3 = a + 3 * stride;
   const float* w = panel;
   int64_t n = c;
-  asm volatile(
-      "vxorps %%xmm0, %%xmm0, %%xmm0\n"
-      "vxorps %%xmm1, %%xmm1, %%xmm1\n"
-      "vxorps %%xmm2, %%xmm2, %%xmm2\n"
-      "vxorps %%xmm3, %%xmm3, %%xmm3\n"
-      "vxorps %%xmm4, %%xmm4, %%xmm4\n"
-      "vxorps %%xmm5, %%xmm5, %%xmm5\n"
-      "vxorps %%xmm6, %%xmm6, %%xmm6\n"
-      "vxorps %%xmm7, %%xmm7, %%xmm7\n"
-      "vxorps %%xmm8, %%xmm8, %%xmm8\n"
-      "vxorps %%xmm9, %%xmm9, %%xmm9\n"
-      "vxorps %%xmm10, %%xmm10, %%xmm10\n"
-      "vxorps %%xmm11, %%xmm11, %%xmm11\n"
-      "cmp $2, %[n]\n"
-      "jb 3f\n"
-      "1:\n"
-      "vmovups (%[w]), %%ymm12\n"
-      "vmovups 32(%[w]), %%ymm13\n"
-      "vbroadcastss (%[p0]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm0\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm1\n"
-      "vbroadcastss (%[p0],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm2\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm3\n"
-      "vbroadcastss (%[p0],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm4\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm5\n"
-      "vbroadcastss (%[p3]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm6\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm7\n"
-      "vbroadcastss (%[p3],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm8\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm9\n"
-      "vbroadcastss (%[p3],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm10\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm11\n"
-      "vmovups 64(%[w]), %%ymm12\n"
-      "vmovups 96(%[w]), %%ymm13\n"
-      "vbroadcastss 4(%[p0]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm0\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm1\n"
-      "vbroadcastss 4(%[p0],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm2\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm3\n"
-      "vbroadcastss 4(%[p0],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm4\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm5\n"
-      "vbroadcastss 4(%[p3]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm6\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm7\n"
-      "vbroadcastss 4(%[p3],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm8\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm9\n"
-      "vbroadcastss 4(%[p3],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm10\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm11\n"
-      "add $128, %[w]\n"
-      "add $8, %[p0]\n"
-      "add $8, %[p3]\n"
-      "sub $2, %[n]\n"
-      "cmp $2, %[n]\n"
-      "jae 1b\n"
-      "3:\n"
-      "test %[n], %[n]\n"
-      "jz 2f\n"
-      "vmovups (%[w]), %%ymm12\n"
-      "vmovups 32(%[w]), %%ymm13\n"
-      "vbroadcastss (%[p0]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm0\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm1\n"
-      "vbroadcastss (%[p0],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm2\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm3\n"
-      "vbroadcastss (%[p0],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm4\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm5\n"
-      "vbroadcastss (%[p3]), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm6\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm7\n"
-      "vbroadcastss (%[p3],%[s],1), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm8\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm9\n"
-      "vbroadcastss (%[p3],%[s],2), %%ymm14\n"
-      "vfmadd231ps %%ymm12, %%ymm14, %%ymm10\n"
-      "vfmadd231ps %%ymm13, %%ymm14, %%ymm11\n"
-      "2:\n"
-      "vmovups %%ymm0, 0(%[out])\n"
-      "vmovups %%ymm1, 32(%[out])\n"
-      "vmovups %%ymm2, 64(%[out])\n"
-      "vmovups %%ymm3, 96(%[out])\n"
-      "vmovups %%ymm4, 128(%[out])\n"
-      "vmovups %%ymm5, 160(%[out])\n"
-      "vmovups %%ymm6, 192(%[out])\n"
-      "vmovups %%ymm7, 224(%[out])\n"
-      "vmovups %%ymm8, 256(%[out])\n"
-      "vmovups %%ymm9, 288(%[out])\n"
-      "vmovups %%ymm10, 320(%[out])\n"
-      "vmovups %%ymm11, 352(%[out])\n"
-      : [p0] "+r"(p0), [p3] "+r"(p3), [w] "+r"(w), [n] "+r"(n)
-      : [s] "r"(bytes), [out] "r"(&acc[0][0])
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  asm volatile(QBENCH_TILE_LOOP(QBENCH_F32_STEP)
+                   QBENCH_TILE_OPERANDS(p0, p3, w, n, bytes, &acc[0][0]));
 }
 
 // One tile's 16 transformed rows (V[xi] at v + xi * xi_stride) from its 4x4 input patch (null
@@ -286,65 +191,39 @@ WinogradF32Conv::WinogradF32Conv(const WinogradF32Shape& s, const float* w, floa
 void WinogradF32Conv::run(const float* x, const float* bias, const float* residual,
                           float* y) const {
   const WinogradF32Shape& s = s_;
-  const int64_t th = (s.out_h + 1) / 2, tw = (s.out_w + 1) / 2, tiles = s.batch * th * tw;
-  const int64_t c = s.in_c;
-  // Tiles per pass: their 16 transformed rows stay in L2 while every panel streams past them.
-  // Up to twice that in one pass rather than stream the weights (16 MB at 512 channels) twice.
-  const int64_t all = (tiles + kTileRows - 1) / kTileRows * kTileRows;
-  int64_t chunk = std::max<int64_t>(kTileRows, kRowsBytes / (kXi * c * 4) / kTileRows * kTileRows);
-  chunk = all <= 2 * chunk ? all : chunk;
+  const WinogradTiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
+  const int64_t c = s.in_c, count = tiles.count();
+  const int64_t chunk = rows_per_pass(count, kXi * c * int64_t(sizeof(float)));
   auto* v = static_cast<float*>(thread_scratch(0, size_t(kXi * chunk * c) * sizeof(float)));
   auto* padded_bias = static_cast<float*>(thread_scratch(1, size_t(panels_ * kPanel) * 4));
   std::fill(padded_bias, padded_bias + panels_ * kPanel, 0.f);
   if (bias) std::copy(bias, bias + s.out_c, padded_bias);
   const Finish f{padded_bias, lo_, hi_};
-  const bool parallel = omp_get_max_threads() > 1 && tiles * s.out_c * c >= (int64_t(1) << 16);
-  auto origin = [&](int64_t t, int64_t& b, int64_t& oh, int64_t& ow) {
-    b = t / (th * tw);
-    oh = t / tw % th * 2;
-    ow = t % tw * 2;
-  };
-  for (int64_t t0 = 0; t0 < tiles; t0 += chunk) {
-    const int64_t n = std::min(chunk, tiles - t0);
-    const int64_t blocks = (n + kTileRows - 1) / kTileRows;
-#pragma omp parallel if (parallel)
-    {
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t b, oh, ow;
-        origin(t0 + i, b, oh, ow);
+  const bool parallel = omp_get_max_threads() > 1 && count * s.out_c * c >= (int64_t(1) << 16);
+  run_passes(
+      count, chunk, panels_, parallel,
+      [&](int64_t i, int64_t t) {
+        int64_t pixel[kXi];
+        tiles.patch(t, pixel);
         const float* patch[kXi];
-        for (int q = 0; q < kXi; ++q) {
-          const int64_t ih = oh - s.pad_top + q / 4, iw = ow - s.pad_left + q % 4;
-          patch[q] = ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w
-                         ? nullptr
-                         : x + ((b * s.in_h + ih) * s.in_w + iw) * c;
-        }
+        for (int q = 0; q < kXi; ++q) patch[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
         transform_input(patch, c, v + i * c, chunk * c);
-      }
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < panels_ * blocks; ++t) {
-        const int64_t panel = t / blocks, i0 = t % blocks * kTileRows;
-        const int r = int(std::min<int64_t>(kTileRows, n - i0));
+      },
+      [&](int64_t panel, int64_t i0, int64_t t0, int r) {
         float* out[kTileRows][4];
         const float* res[kTileRows][4];
         for (int j = 0; j < r; ++j) {
-          int64_t b, oh, ow;
-          origin(t0 + i0 + j, b, oh, ow);
+          int64_t pixel[4];
+          tiles.outputs(t0 + j, pixel);
           for (int q = 0; q < 4; ++q) {
-            const int64_t h = oh + q / 2, w = ow + q % 2;
-            const int64_t at = ((b * s.out_h + h) * s.out_w + w) * s.out_c;
-            const bool inside = h < s.out_h && w < s.out_w;
-            out[j][q] = inside ? y + at : nullptr;
-            res[j][q] = inside && residual ? residual + at : nullptr;
+            out[j][q] = pixel[q] < 0 ? nullptr : y + pixel[q] * s.out_c;
+            res[j][q] = pixel[q] < 0 || !residual ? nullptr : residual + pixel[q] * s.out_c;
           }
         }
         const int64_t ch0 = panel * kPanel;
         kTiles[r](v + i0 * c, chunk * c, c, weights_.data() + panel * kXi * c * kPanel, f, ch0,
                   std::min<int64_t>(kPanel, s.out_c - ch0), out, res);
-      }
-    }
-  }
+      });
 }
 
 }  // namespace qbench::kernels::onednn

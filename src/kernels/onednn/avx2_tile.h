@@ -1,0 +1,126 @@
+#pragma once
+// What qbench's own AVX2 convolution kernels share (exact_int8_conv.cpp in int16, winograd_f32.cpp
+// in f32): their register tile of 6 rows x 16 output channels, and the 2x2 output tiles of a 3x3
+// stride-1 convolution over NHWC tensors as both Winograd F(2x2, 3x3) paths walk them, in passes
+// of whole register tiles whose transformed input rows stay in L2.
+#include <algorithm>
+#include <cstdint>
+
+namespace qbench::kernels::onednn {
+
+constexpr int kTileRows = 6;               // rows (pixels, tiles) per register tile
+constexpr int kPanel = 16;                 // output channels per weight panel (two registers)
+constexpr int kXi = 16;                    // positions of a 4x4 transformed tile
+constexpr int64_t kRowsBytes = 512 << 10;  // packed rows per pass: about half of L2
+
+// Rows per pass, a whole number of register tiles: as many as kRowsBytes of `row_bytes` rows hold
+// (at least one tile), or all `rows` where that is at most twice as many, rather than stream
+// every weight panel past two passes (16 MB of f32 Winograd weights at 512 channels).
+inline int64_t rows_per_pass(int64_t rows, int64_t row_bytes) {
+  const int64_t all = (rows + kTileRows - 1) / kTileRows * kTileRows;
+  const int64_t fit = std::max<int64_t>(kTileRows, kRowsBytes / row_bytes / kTileRows * kTileRows);
+  return all <= 2 * fit ? all : fit;
+}
+
+// The loop of every qbench AVX2 product: `count` rows (pixels or Winograd tiles) in passes of
+// `chunk`; in each pass pack(i, row) for its rows (i counted from the pass's first), then
+// tile(panel, i0, row0, r) for each 16-channel panel x register tile of r <= 6 rows, over the
+// OpenMP threads where `parallel`, panel-major so each thread streams its own share of the
+// weights.
+template <typename Pack, typename Tile>
+void run_passes(int64_t count, int64_t chunk, int64_t panels, bool parallel, Pack&& pack,
+                Tile&& tile) {
+  for (int64_t row0 = 0; row0 < count; row0 += chunk) {
+    const int64_t n = std::min(chunk, count - row0);
+    const int64_t blocks = (n + kTileRows - 1) / kTileRows;
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) pack(i, row0 + i);
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < panels * blocks; ++t) {
+        const int64_t i0 = t % blocks * kTileRows;
+        tile(t / blocks, i0, row0 + i0, int(std::min<int64_t>(kTileRows, n - i0)));
+      }
+    }
+  }
+}
+
+struct WinogradTiles {
+  int64_t batch, in_h, in_w, out_h, out_w, pad_top, pad_left;
+
+  int64_t across() const { return (out_w + 1) / 2; }
+  int64_t count() const { return batch * ((out_h + 1) / 2) * across(); }
+
+  // The input pixels of tile t's 4x4 patch, as NHWC pixel indices (b * in_h + ih) * in_w + iw;
+  // -1 in the padding.
+  void patch(int64_t t, int64_t (&pixel)[kXi]) const {
+    int64_t b, oh, ow;
+    origin(t, b, oh, ow);
+    for (int q = 0; q < kXi; ++q) {
+      const int64_t ih = oh - pad_top + q / 4, iw = ow - pad_left + q % 4;
+      pixel[q] = ih < 0 || ih >= in_h || iw < 0 || iw >= in_w ? -1 : (b * in_h + ih) * in_w + iw;
+    }
+  }
+  // Its 2x2 output pixels, (b * out_h + h) * out_w + w; -1 beyond the image's edge.
+  void outputs(int64_t t, int64_t (&pixel)[4]) const {
+    int64_t b, oh, ow;
+    origin(t, b, oh, ow);
+    for (int q = 0; q < 4; ++q) {
+      const int64_t h = oh + q / 2, w = ow + q % 2;
+      pixel[q] = h < out_h && w < out_w ? (b * out_h + h) * out_w + w : -1;
+    }
+  }
+
+ private:
+  void origin(int64_t t, int64_t& b, int64_t& oh, int64_t& ow) const {
+    const int64_t down = (out_h + 1) / 2;
+    b = t / (down * across());
+    oh = t / across() % down * 2;
+    ow = t % across() * 2;
+  }
+};
+
+// The 6x16 register tile's loop in assembly, for a STEP(W0, W1, B) macro that multiplies one
+// reduction step: weights at byte offsets W0 and W1 from %[w] (8 channels each, into ymm12 and
+// ymm13), the six rows' values at byte offset B from %[p0] + {0, 1, 2} x %[s] and %[p3] + {0, 1,
+// 2} x %[s], accumulated into ymm0-ymm11 (row r: ymm 2r and 2r + 1). Two steps per iteration
+// (4 bytes of each row, 64 of weights per step), then the odd one; the twelve sums are stored at
+// %[out]. Twelve accumulators, two weight registers, a broadcast and a product are all sixteen
+// registers, which the compiler does not keep without spilling.
+#define QBENCH_TILE_LOOP(STEP) \
+  "vxorps %%xmm0, %%xmm0, %%xmm0\n vxorps %%xmm1, %%xmm1, %%xmm1\n"                             \
+  "vxorps %%xmm2, %%xmm2, %%xmm2\n vxorps %%xmm3, %%xmm3, %%xmm3\n"                             \
+  "vxorps %%xmm4, %%xmm4, %%xmm4\n vxorps %%xmm5, %%xmm5, %%xmm5\n"                             \
+  "vxorps %%xmm6, %%xmm6, %%xmm6\n vxorps %%xmm7, %%xmm7, %%xmm7\n"                             \
+  "vxorps %%xmm8, %%xmm8, %%xmm8\n vxorps %%xmm9, %%xmm9, %%xmm9\n"                             \
+  "vxorps %%xmm10, %%xmm10, %%xmm10\n vxorps %%xmm11, %%xmm11, %%xmm11\n"                       \
+  "cmp $2, %[n]\n jb 3f\n"                                                                     \
+  "1:\n" STEP("0", "32", "0") STEP("64", "96", "4")                                            \
+  "add $128, %[w]\n add $8, %[p0]\n add $8, %[p3]\n"                                            \
+  "sub $2, %[n]\n cmp $2, %[n]\n jae 1b\n"                                                     \
+  "3:\n test %[n], %[n]\n jz 2f\n" STEP("0", "32", "0") "2:\n"                                 \
+  "vmovups %%ymm0, (%[out])\n vmovups %%ymm1, 32(%[out])\n"                                    \
+  "vmovups %%ymm2, 64(%[out])\n vmovups %%ymm3, 96(%[out])\n"                                  \
+  "vmovups %%ymm4, 128(%[out])\n vmovups %%ymm5, 160(%[out])\n"                                \
+  "vmovups %%ymm6, 192(%[out])\n vmovups %%ymm7, 224(%[out])\n"                                \
+  "vmovups %%ymm8, 256(%[out])\n vmovups %%ymm9, 288(%[out])\n"                                \
+  "vmovups %%ymm10, 320(%[out])\n vmovups %%ymm11, 352(%[out])\n"
+
+// The six rows' addresses at byte offset B, for a STEP's ROW(ADDR, ACC0, ACC1) macro.
+#define QBENCH_TILE_ROWS(ROW, B)    \
+  ROW(B "(%[p0])", "0", "1")        \
+  ROW(B "(%[p0],%[s],1)", "2", "3") \
+  ROW(B "(%[p0],%[s],2)", "4", "5") \
+  ROW(B "(%[p3])", "6", "7")        \
+  ROW(B "(%[p3],%[s],1)", "8", "9") \
+  ROW(B "(%[p3],%[s],2)", "10", "11")
+
+// Operands and clobbers of QBENCH_TILE_LOOP: p0 (rows 0-2), p3 (rows 3-5), w, n (steps) advance.
+#define QBENCH_TILE_OPERANDS(P0, P3, W, N, STRIDE_BYTES, OUT)                                \
+  : [p0] "+r"(P0), [p3] "+r"(P3), [w] "+r"(W), [n] "+r"(N)                                       \
+  : [s] "r"(STRIDE_BYTES), [out] "r"(OUT)                                                        \
+  : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",     \
+    "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory"
+
+}  // namespace qbench::kernels::onednn

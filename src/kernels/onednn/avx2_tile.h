@@ -8,6 +8,10 @@
 
 namespace qbench::kernels::onednn {
 
+// The portable build has no AVX2: the kernels' inner functions are compiled for it and run only
+// where ExactInt8Conv::available() or WinogradF32Conv::applies() said the CPU has it.
+#define QBENCH_AVX2 __attribute__((target("avx2,fma")))
+
 constexpr int kTileRows = 6;               // rows (pixels, tiles) per register tile
 constexpr int kPanel = 16;                 // output channels per weight panel (two registers)
 constexpr int kXi = 16;                    // positions of a 4x4 transformed tile

@@ -13,14 +13,6 @@
 
 namespace qbench::kernels::onednn {
 
-namespace {
-
-// The portable build has no AVX2; these functions are compiled for it and run only where
-// ExactInt8Conv::available() said so.
-#define QBENCH_AVX2 __attribute__((target("avx2,fma")))
-
-}  // namespace
-
 struct ExactInt8Conv::Epilogue {
   const float* bias;
   const float* scale;

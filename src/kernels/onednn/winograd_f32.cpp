@@ -14,9 +14,6 @@ namespace qbench::kernels::onednn {
 
 namespace {
 
-// Compiled for AVX2 and FMA; run only where WinogradF32Conv::applies() said so.
-#define QBENCH_AVX2 __attribute__((target("avx2,fma")))
-
 using Acc = __m256[kTileRows][2];
 
 // R tiles' rows of one transformed position (consecutive, `stride` floats apart) times one

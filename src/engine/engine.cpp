@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "engine/interpreter.h"
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/ref/qbench_ops.h"
 #include "kernels/ref/ref_util.h"
 #include "passes/passes.h"
@@ -81,6 +82,14 @@ struct ConstScope {
   }
 };
 
+// Graph passes for this CPU: bf16 activations between bf16 convolutions only where it has
+// native bf16 (passes::OptimizeOptions).
+passes::OptimizeOptions optimize_options() {
+  passes::OptimizeOptions o;
+  o.bf16_storage = kernels::onednn::native_bf16();
+  return o;
+}
+
 void optimize_subgraphs(ir::Graph& g, const std::map<std::string, int64_t>& opsets,
                         const ConstScope* outer) {
   const ConstScope scope{g, outer};
@@ -98,7 +107,7 @@ void optimize_subgraphs(ir::Graph& g, const std::map<std::string, int64_t>& opse
           for (int64_t d : t->shape()) dims.push_back({d, ""});
           v.dims = dims;
         }
-      passes::optimize(*sub);
+      passes::optimize(*sub, optimize_options());
       optimize_subgraphs(*sub, opsets, &scope);
       a.g = std::move(sub);
     }
@@ -124,7 +133,7 @@ Engine::Engine(ir::Graph graph, EngineOptions opts) : graph_(std::move(graph)), 
     fail("unsupported op{} at opset {}: {}", unsupported.size() > 1 ? "s" : "", graph_.opset(),
          fmt::join(unsupported, ", "));
   if (opts_.optimize_graph) {
-    passes::optimize(graph_);
+    passes::optimize(graph_, optimize_options());
     optimize_subgraphs(graph_, graph_.opsets, nullptr);
   }
 }

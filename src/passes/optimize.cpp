@@ -2,7 +2,7 @@
 
 namespace qbench::passes {
 
-void optimize(ir::Graph& g) {
+void optimize(ir::Graph& g, const OptimizeOptions& options) {
   remove_identity(g);
   fold_constants(g);
   fold_batchnorm(g);
@@ -13,7 +13,7 @@ void optimize(ir::Graph& g) {
   // Residual Adds into the float convolutions before them and bias Adds into the matmuls, then
   // the activations after them.
   if (fuse_residual(g) + fuse_matmul_bias(g)) fuse_activations(g);
-  if (to_channels_last(g)) store_bf16_between_convs(g);
+  if (to_channels_last(g) && options.bf16_storage) store_bf16_between_convs(g);
   g.remove_dead();
 }
 

@@ -52,7 +52,13 @@ bool is_quantized_weight_producer(const ir::Graph& g, const ir::Node& n);
 const Tensor* bf16_weight(const ir::Graph& g,
                           const std::unordered_map<std::string, size_t>& producers,
                           const std::string& value);
+struct OptimizeOptions {
+  // store_bf16_between_convs: worth it only where the CPU computes in bf16. Without native bf16
+  // the convolutions compute in f32 on inputs they round themselves, so bf16 storage would only
+  // add conversions (oneDNN's f32 <-> bf16 reorders run at ~35 ns per element on AVX2).
+  bool bf16_storage = true;
+};
 // All of the above in order, then dead-code removal.
-void optimize(ir::Graph& g);
+void optimize(ir::Graph& g, const OptimizeOptions& options = {});
 
 }  // namespace qbench::passes

@@ -55,9 +55,12 @@ class ExactInt8Conv {
   int64_t packed_weight_bytes() const { return int64_t(weights_.size() * sizeof(int16_t)); }
 
  private:
-  // Pixel p's receptive field, minus the zero point, into `row` (pairs_ * 2 int16).
+  // Pixel p's receptive field, minus the zero point, into `row` (row_stride() int16: pairs_ * 2
+  // and room for whole-vector writes).
   void pack_row(const uint8_t* x, int64_t p, int16_t* row) const;
-  void widen_run(const uint8_t* from, int16_t* to, int64_t n) const;
+  int64_t row_stride() const;
+  // n source values minus the zero point; `end` is where the source tensor ends.
+  void widen_run(const uint8_t* from, int16_t* to, int64_t n, const uint8_t* end) const;
   void run_gemm(const uint8_t* x, uint8_t* y) const;
   void run_winograd(const uint8_t* x, uint8_t* y) const;
   Epilogue epilogue() const;

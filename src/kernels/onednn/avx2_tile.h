@@ -66,6 +66,13 @@ struct WinogradTiles {
       pixel[q] = ih < 0 || ih >= in_h || iw < 0 || iw >= in_w ? -1 : (b * in_h + ih) * in_w + iw;
     }
   }
+  // The same as pointers into NHWC data x with c channels; null in the padding.
+  template <typename T>
+  void patch(int64_t t, const T* x, int64_t c, const T* (&at)[kXi]) const {
+    int64_t pixel[kXi];
+    patch(t, pixel);
+    for (int q = 0; q < kXi; ++q) at[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
+  }
   // Its 2x2 output pixels, (b * out_h + h) * out_w + w; -1 beyond the image's edge.
   void outputs(int64_t t, int64_t (&pixel)[4]) const {
     int64_t b, oh, ow;

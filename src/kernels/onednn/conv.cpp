@@ -204,7 +204,7 @@ class ConvKernel final : public Kernel {
 };
 
 // A channels-last f32 3x3 stride-1 convolution on qbench's AVX2 Winograd (winograd_f32.h),
-// where oneDNN has no Winograd of its own (no AVX-512) and winograd_pays says Winograd wins.
+// where oneDNN has no Winograd of its own (no AVX-512) and WinogradF32Conv::applies.
 class WinogradF32Kernel final : public Kernel {
  public:
   WinogradF32Kernel(const WinogradF32Shape& s, const float* w, float lo, float hi, bool residual)

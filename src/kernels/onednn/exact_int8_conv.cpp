@@ -241,9 +241,9 @@ bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {
 }
 
 ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
-                             bool signed_source, Requantization rq, bool winograd)
+                             bool signed_source, Requantization rq)
     : s_(s), x_zp_(x_zero_point), signed_source_(signed_source), rq_(std::move(rq)) {
-  winograd_ = winograd && winograd_applies(s);
+  winograd_ = winograd_applies(s);
   k_ = s.kernel_h * s.kernel_w * s.in_c;
   panels_ = (s.out_c + kPanel - 1) / kPanel;
   auto at = [&](int64_t m, int64_t c, int64_t kh, int64_t kw) {
@@ -370,10 +370,8 @@ void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
   run_passes(
       count, chunk, panels_, parallel,
       [&](int64_t i, int64_t t) {
-        int64_t pixel[kXi];
-        tiles.patch(t, pixel);
         const uint8_t* patch[kXi];
-        for (int q = 0; q < kXi; ++q) patch[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
+        tiles.patch(t, x, c, patch);
         if (signed_source_)
           winograd_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
         else

@@ -41,18 +41,16 @@ class ExactInt8Conv {
 
   // `weights`: [out_c, in_c, kernel_h, kernel_w] int8 (ONNX layout); `x_zero_point` the source's
   // (uint8 or int8 per `signed_source`); `rq` the per-channel requantization into the output.
-  // `winograd`: 3x3 stride-1 convolutions where winograd_applies() run as exact integer
-  // Winograd F(2x2, 3x3) (2.25x fewer multiplies), the others as im2col matrix products.
+  // Shapes where winograd_applies() run as exact integer Winograd F(2x2, 3x3) (2.25x fewer
+  // multiplies), the others as im2col matrix products.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
-                bool signed_source, Requantization rq, bool winograd = true);
+                bool signed_source, Requantization rq);
   static bool winograd_applies(const ExactConvShape& s);
   bool winograd() const { return winograd_; }
 
   // x: [batch, in_h, in_w, in_c] uint8/int8; y: [batch, out_h, out_w, out_c] uint8/int8 (rq).
   // Uses the calling thread's scratch slots 0 and 1 and the OpenMP threads.
   void run(const void* x, void* y) const;
-
-  int64_t packed_weight_bytes() const { return int64_t(weights_.size() * sizeof(int16_t)); }
 
  private:
   // Pixel p's receptive field, minus the zero point, into `row` (row_stride() int16: pairs_ * 2

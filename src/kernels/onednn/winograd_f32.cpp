@@ -200,10 +200,8 @@ void WinogradF32Conv::run(const float* x, const float* bias, const float* residu
   run_passes(
       count, chunk, panels_, parallel,
       [&](int64_t i, int64_t t) {
-        int64_t pixel[kXi];
-        tiles.patch(t, pixel);
         const float* patch[kXi];
-        for (int q = 0; q < kXi; ++q) patch[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
+        tiles.patch(t, x, c, patch);
         transform_input(patch, c, v + i * c, chunk * c);
       },
       [&](int64_t panel, int64_t i0, int64_t t0, int r) {

@@ -87,7 +87,7 @@ struct OpTraits {
   // Channels-last regions (passes/channels_last.cpp): data inputs (bit i = input i) that take
   // NHWC when the op is converted; `nhwc_seed` ops (2-D convolutions) start a region, the others
   // join one when all those inputs are already NHWC.
-  uint8_t nhwc_inputs = 0;
+  uint16_t nhwc_inputs = 0;
   // An input added to the result before the fused activations (qbench.Conv's residual Z,
   // passes/fuse_add.cpp), or -1.
   int8_t residual_input = -1;

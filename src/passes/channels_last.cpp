@@ -14,6 +14,9 @@
 namespace qbench::passes {
 namespace {
 
+// The inputs OpTraits::nhwc_inputs can name.
+constexpr size_t kLayoutInputs = 8 * sizeof(kernels::OpTraits::nhwc_inputs);
+
 bool has_extra_outputs(const ir::Node& n) {
   for (size_t o = 1; o < n.outputs.size(); ++o)
     if (!n.outputs[o].empty()) return true;
@@ -52,7 +55,7 @@ int to_channels_last(ir::Graph& g) {
       c = seeds(g, producers, n, t);
     } else if (t.nhwc_inputs) {
       c = true;
-      for (size_t k = 0; k < 8; ++k)
+      for (size_t k = 0; k < kLayoutInputs; ++k)
         if (t.nhwc_inputs >> k & 1) c = c && n.has_input(k) && nhwc.count(n.inputs[k]);
     }
     if (!c) continue;
@@ -67,7 +70,7 @@ int to_channels_last(ir::Graph& g) {
     const kernels::OpTraits& t = kernels::traits_of(g.nodes[i]);
     for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k) {
       const std::string& in = g.nodes[i].inputs[k];
-      const bool layout_input = k < 8 && (t.nhwc_inputs >> k & 1);
+      const bool layout_input = k < kLayoutInputs && (t.nhwc_inputs >> k & 1);
       if (nhwc.count(in) && !(convert[i] && layout_input)) nchw_uses[in]++;
     }
   }
@@ -95,7 +98,7 @@ int to_channels_last(ir::Graph& g) {
       continue;
     }
     const kernels::OpTraits& t = kernels::traits_of(n);
-    for (size_t k = 0; k < n.inputs.size() && k < 8; ++k) {
+    for (size_t k = 0; k < n.inputs.size() && k < kLayoutInputs; ++k) {
       if (!(t.nhwc_inputs >> k & 1) || !n.has_input(k)) continue;
       std::string& in = n.inputs[k];
       if (nhwc.count(in)) {

@@ -13,7 +13,10 @@ void optimize(ir::Graph& g, const OptimizeOptions& options) {
   // Residual Adds into the float convolutions before them and bias Adds into the matmuls, then
   // the activations after them.
   if (fuse_residual(g) + fuse_matmul_bias(g)) fuse_activations(g);
-  if (to_channels_last(g) && options.bf16_storage) store_bf16_between_convs(g);
+  if (to_channels_last(g)) {
+    fuse_int8_residual(g);
+    if (options.bf16_storage) store_bf16_between_convs(g);
+  }
   g.remove_dead();
 }
 

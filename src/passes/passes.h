@@ -37,6 +37,11 @@ int fuse_residual(ir::Graph& g);
 // Replaces Add(MatMul(x, W), b), W a constant [K, N] and b a constant of N values, by
 // qbench.MatMul(x, W, b): the matmul adds the bias (passes/fuse_add.cpp).
 int fuse_matmul_bias(ir::Graph& g);
+// Replaces QLinearAdd(QLinearConv(x), r), a channels-last QLinearConv without activations whose
+// output has no other reader, by qbench.QLinearConv(x, ..., r, r_scale, r_zp, y_scale, y_zp): the
+// convolution rounds its own output as before and adds r to it (passes/fuse_add.cpp). After
+// to_channels_last, which it needs both addends in.
+int fuse_int8_residual(ir::Graph& g);
 // Switches 2-D convolutions and the ops after them that have a channels-last form to NHWC
 // tensors, with Transposes only at the regions' borders (passes/channels_last.cpp).
 int to_channels_last(ir::Graph& g);

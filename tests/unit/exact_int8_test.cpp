@@ -2,11 +2,13 @@
 // ISA and with oneDNN capped at each lesser level (AVX2: int16 pair sums that saturate, no bf16),
 // so each assertion holds for every CPU class, not only the one the tests run on:
 // - int8 models give the ONNX result: with the integer ops (QLinearConv, QLinearMatMul, QGemm,
-//   ConvInteger, MatMulInteger, MatMulIntegerToFloat) on oneDNN, the predictions equal those of
-//   the same plan with those ops on the reference kernels, on all 10,000 test images, for
-//   qbench's own static-int8 zoo files and for a QDQ file with full-range int8 weights made by
-//   PyTorch (tests/data/make_torch_qdq.py). Everything else runs on the same kernels in both, so
-//   any difference is the integer kernels' (int16 saturation made hundreds of images differ);
+//   ConvInteger, MatMulInteger, MatMulIntegerToFloat; the residual adds folded into QLinearConv
+//   with them) on oneDNN, the predictions equal those of the same plan with those ops on the
+//   reference kernels, on all 10,000 test images but at most 3 (a requantization near-tie
+//   rounded the other way), for qbench's own static-int8 zoo files and for a QDQ file with
+//   full-range int8 weights made by PyTorch (tests/data/make_torch_qdq.py). Everything else runs
+//   on the same kernels in both, so any difference is the integer kernels' (int16 saturation made
+//   hundreds of images differ);
 // - no plan of a zoo model holds oneDNN's slow reference implementation, and every node with
 //   multiply-accumulates runs on an optimized kernel, whatever the recipe.
 #include <gtest/gtest.h>
@@ -66,7 +68,11 @@ double expect_predictions_equal_reference(const ir::Graph& g, const std::string&
   int64_t differ = 0;
   for (size_t i = 0; i < opt.predictions.size(); ++i)
     differ += opt.predictions[i] != ref.predictions[i];
-  EXPECT_EQ(differ, 0) << what << ": " << differ << " of " << opt.n
+  // Requantization rounds in f32 where the reference rounds what it computed otherwise: a
+  // near-tie can land 1 LSB apart (the kernel tests allow that on ~1% of elements), which has
+  // turned at most one prediction of the 10,000 (the zoo ResNet's int8 residual adds under
+  // AVX2). A wrong dot product turns hundreds (int16 pair saturation did).
+  EXPECT_LE(differ, 3) << what << ": " << differ << " of " << opt.n
                        << " predictions differ with the reference integer kernels (oneDNN "
                        << kernels::onednn::effective_isa() << ")";
   std::printf("%-28s top-1 %.4f optimized, %.4f reference, %lld differ (%s)\n", what.c_str(),

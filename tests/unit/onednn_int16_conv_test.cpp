@@ -169,6 +169,115 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
   }
 }
 
+// qbench.QLinearConv with a residual (passes/fuse_add.cpp's fuse_int8_residual): conv's own output
+// rounded as before, then QLinearAdd with r into (z_scale, z_zp), the Relu after the add. The
+// residual's scale and zero point differ from the convolution's, so the add rescales both.
+Problem with_residual(std::mt19937& rng, Problem p, DType rt, DType zt, bool relu) {
+  const Shape y = p.make_types()[0].shape;
+  const bool ru = rt == DType::U8;
+  const float ys = p.inputs[6].data<float>()[0];
+  p.inputs.resize(9);  // an omitted bias stays undefined
+  p.node.inputs.resize(9);
+  p.inputs.push_back(test::random_ints(rng, rt, y, ru ? 0 : -128, ru ? 255 : 127));
+  p.inputs.push_back(Tensor::scalar(ys * 0.7f));
+  p.inputs.push_back(test::zero_point(rt, ru ? 100 : 7));
+  p.inputs.push_back(Tensor::scalar(ys * 1.3f));
+  p.inputs.push_back(test::zero_point(zt, zt == DType::U8 ? 110 : -9));
+  for (size_t i = 9; i < 14; ++i) p.node.inputs.push_back("in" + std::to_string(i));
+  p.constant.assign(p.inputs.size(), true);
+  p.constant[0] = p.constant[9] = false;
+  if (relu) {
+    ir::FusedOp f;
+    f.op_type = "Relu";
+    p.node.fused.push_back(f);
+  }
+  return p;
+}
+
+// Runs kernel k on p with the output starting as a copy of the residual and passed as both
+// (the plan's in-place case), and with a separate output; both must agree.
+Tensor run_in_place_and_not(const Problem& p, kernels::Kernel& k) {
+  std::vector<kernels::TensorType> types = p.make_types();
+  Tensor separate(types[0].dtype, types[0].shape);
+  std::vector<Tensor*> outs{&separate};
+  kernels::ExecContext ctx;
+  std::vector<const Tensor*> in = p.input_ptrs();
+  k.run(in, outs, ctx);
+  if (k.inplace_input() == 9) {
+    Tensor shared(types[0].dtype, types[0].shape);
+    std::memcpy(shared.raw(), p.inputs[9].raw(), size_t(shared.numel()));
+    in[9] = &shared;
+    outs[0] = &shared;
+    k.run(in, outs, ctx);
+    EXPECT_EQ(test::lsb_diff(shared, separate).max, 0) << "in place differs";
+  }
+  return separate;
+}
+
+TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(1205);
+  struct ResidualCase {
+    Case conv;
+    DType rt, zt;
+    bool relu;
+  };
+  const std::vector<ResidualCase> rcases = {
+      // 1x1 (im2col rows), u8 everywhere, Relu after the add.
+      {{1, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, ""},
+       DType::U8,
+       DType::U8,
+       true},
+      // Winograd, edge tiles; the conv's own output s8, the residual u8, the add's output s8.
+      {{1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::I8, true, true, ""},
+       DType::U8,
+       DType::I8,
+       false},
+      // Strided 3x3 (im2col), s8 source and residual, u8 output.
+      {{2, 8, 20, 11, 10, 3, 2, 1, 1, DType::I8, DType::U8, false, false, ""},
+       DType::I8,
+       DType::U8,
+       true},
+  };
+  for (const ResidualCase& rc : rcases)
+    for (bool seven_bit : {false, true}) {
+      SCOPED_TRACE(describe(rc.conv) + (seven_bit ? " 7-bit weights" : " full-range weights") +
+                   " residual " + dtype_name(rc.rt) + " out " + dtype_name(rc.zt));
+      Problem p = with_residual(rng, make_case(rng, rc.conv), rc.rt, rc.zt, rc.relu);
+      if (seven_bit)
+        for (int64_t i = 0; i < p.inputs[3].numel(); ++i)
+          p.inputs[3].data<int8_t>()[i] = static_cast<int8_t>(p.inputs[3].data<int8_t>()[i] / 2);
+      const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
+      Tensor got[2];
+      std::string impl[2];
+      for (int i = 0; i < 2; ++i) {
+        kernels::onednn::set_int16_kernels(i == 0 ? Int16Kernels::Always : Int16Kernels::Never);
+        std::string why;
+        std::vector<kernels::TensorType> types;
+        auto k = p.make(why, types);
+        kernels::onednn::set_int16_kernels(Int16Kernels::Auto);
+        ASSERT_TRUE(k) << why;
+        impl[i] = k->impl();
+        got[i] = run_in_place_and_not(p, *k);
+        const test::LsbDiff ref = test::lsb_diff(got[i], want);
+        EXPECT_LE(ref.max, 1) << impl[i];
+        EXPECT_LE(ref.count, 2 + want.numel() / 50) << impl[i];
+      }
+      EXPECT_NE(impl[0].find("residual added in registers"), std::string::npos) << impl[0];
+      // Where oneDNN runs one primitive (no weight halves), its post-ops and the int16 kernel's
+      // epilogue are the same float operations in the same order: equal everywhere.
+      const bool one_primitive = impl[1].find("residual added by post-ops") != std::string::npos;
+      // oneDNN's u8 kernels are exact for 7-bit weights on every CPU: one primitive there.
+      EXPECT_TRUE(one_primitive || (!seven_bit && impl[1].find("halves") != std::string::npos))
+          << impl[1];
+      const test::LsbDiff same = test::lsb_diff(got[0], got[1]);
+      EXPECT_LE(same.max, one_primitive ? 0 : 1) << same.count << " differ from " << impl[1];
+      std::vector<int64_t> v = want.to_int64();
+      std::sort(v.begin(), v.end());
+      EXPECT_GE(std::unique(v.begin(), v.end()) - v.begin(), 10);
+    }
+}
+
 // QLinearMatMul and QGemm with a constant 2-D B run on the same kernel as a 1x1 convolution over
 // A's rows (B transposed into weights): A of rank 2 and 3, rows not a multiple of 6, N not of 16,
 // odd K, both source and output types, QGemm's int32 bias and a fused Relu.

@@ -54,24 +54,38 @@ struct Problem {
     return p;
   }
 
+  std::vector<const Tensor*> constants() const {
+    std::vector<const Tensor*> consts, ptrs = input_ptrs();
+    for (size_t i = 0; i < inputs.size(); ++i)
+      consts.push_back(i < constant.size() && constant[i] ? ptrs[i] : nullptr);
+    return consts;
+  }
+  std::vector<TensorType> input_types() const {
+    std::vector<TensorType> types;
+    for (const Tensor* t : input_ptrs())
+      types.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
+    return types;
+  }
+  // The output types, from the op's inference.
+  std::vector<TensorType> make_types() const {
+    const OpDef* def = find_op(node.domain, node.op_type);
+    if (!def) return {};
+    InferContext ic{node, opset, input_types(), constants(), {}};
+    def->infer(ic);
+    return ic.outputs;
+  }
+
   // Creates the oneDNN kernel via the registry; output types come from the op's inference.
   std::unique_ptr<Kernel> make(std::string& why_not, std::vector<TensorType>& out_types) const {
-    const OpDef* def = find_op(node.domain, node.op_type);
     const OptimizedKernelDef* opt = find_optimized(node.op_type);
-    if (!def || !opt) {
+    if (!find_op(node.domain, node.op_type) || !opt) {
       why_not = "no op or oneDNN kernel registered for " + node.op_type;
       return nullptr;
     }
-    std::vector<const Tensor*> consts;
-    std::vector<const Tensor*> ptrs = input_ptrs();
-    for (size_t i = 0; i < inputs.size(); ++i)
-      consts.push_back(i < constant.size() && constant[i] ? ptrs[i] : nullptr);
-    InferContext ic{node, opset, {}, consts, {}};
-    for (const Tensor* t : ptrs)
-      ic.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
-    def->infer(ic);
-    out_types = ic.outputs;
-    KernelInit init{node, opset, ic.inputs, out_types, consts, 1};
+    out_types = make_types();
+    const std::vector<TensorType> in = input_types();
+    const std::vector<const Tensor*> consts = constants();
+    KernelInit init{node, opset, in, out_types, consts, 1};
     return opt->make(init, why_not);
   }
 };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
+#include "kernels/ref/qbench_ops.h"
 #include "test_util.h"
 
 using namespace qbench;
@@ -303,4 +304,88 @@ TEST(Passes, MatMulBiasAndActivationFuseIntoOneNode) {
     ref_rewritten.optimized_kernels = false;
     EXPECT_LT(test::max_rel_diff(run(g, x, ref_rewritten), want), 1e-6f);
   }
+}
+
+namespace {
+
+// x -> QLinearConv (channels-last, qbench) -> c; QLinearAdd(c, r) + Relu -> y, as fuse_qdq and
+// to_channels_last leave a residual block's end; `change` edits it before the pass runs.
+template <typename Change>
+int fuse_residual_block(Change&& change, ir::Graph& g) {
+  g.opsets[""] = 13;
+  add_input(g, "x", {{1, ""}, {5, ""}, {5, ""}, {8, ""}});
+  add_input(g, "r", {{1, ""}, {5, ""}, {5, ""}, {16, ""}});
+  auto scalar = [&](const std::string& n, Tensor t) { add_constant(g, n, std::move(t)); };
+  for (const char* s : {"xs", "ws", "ys", "rs", "zs"}) scalar(s, Tensor::scalar(0.05f));
+  for (const char* z : {"xz", "yz", "rz", "zz"}) scalar(z, Tensor::scalar<uint8_t>(100));
+  scalar("wz", Tensor::scalar<int8_t>(0));
+  add_constant(g, "w", Tensor(DType::I8, {16, 8, 1, 1}));
+  ir::Node& conv =
+      add_node(g, "QLinearConv", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"c"});
+  conv.domain = "qbench";
+  conv.attrs["channels_last"] = ir::Attribute::of_int(1);
+  ir::Node& add = add_node(g, "QLinearAdd", {"c", "ys", "yz", "r", "rs", "rz", "zs", "zz"}, {"y"});
+  add.domain = "qbench";
+  add.fused.push_back(ir::FusedOp{});
+  add.fused.back().op_type = "Relu";
+  g.outputs = {"y"};
+  change(g);
+  return passes::fuse_int8_residual(g);
+}
+
+}  // namespace
+
+TEST(Passes, Int8ResidualAddFoldsIntoTheConvolution) {
+  ir::Graph g;
+  ASSERT_EQ(fuse_residual_block([](ir::Graph&) {}, g), 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  const ir::Node& n = g.nodes[0];
+  EXPECT_EQ(n.op_type, "QLinearConv");
+  EXPECT_EQ(n.domain, "qbench");
+  // The convolution's 8 inputs, no bias, then the residual, its quantization and the output's.
+  EXPECT_EQ(n.inputs, (std::vector<std::string>{"x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "",
+                                                "r", "rs", "rz", "zs", "zz"}));
+  EXPECT_EQ(n.outputs, std::vector<std::string>{"y"});
+  ASSERT_EQ(n.fused.size(), 1u);  // the Add's Relu, applied after the add
+  EXPECT_EQ(n.fused[0].op_type, "Relu");
+  EXPECT_TRUE(kernels::ref::has_residual(n));
+
+  // Where the add would change what the convolution computes or where it is read, it stays.
+  auto stays = [](const char* why, auto change) {
+    ir::Graph h;
+    EXPECT_EQ(fuse_residual_block(change, h), 0) << why;
+    EXPECT_EQ(count_op(h, "QLinearAdd"), 1) << why;
+  };
+  stays("activation before the add", [](ir::Graph& h) {
+    h.nodes[0].fused.push_back(ir::FusedOp{});
+    h.nodes[0].fused.back().op_type = "Relu";
+  });
+  stays("conv output read elsewhere", [](ir::Graph& h) { h.outputs.push_back("c"); });
+  stays("NCHW convolution", [](ir::Graph& h) { h.nodes[0].attrs.erase("channels_last"); });
+  stays("constant residual", [](ir::Graph& h) {
+    add_constant(h, "rc", Tensor(DType::U8, {1, 5, 5, 16}));
+    h.nodes[1].inputs[3] = "rc";
+  });
+  stays("runtime output scale", [](ir::Graph& h) {
+    add_input(h, "zs_in", {});
+    h.nodes[1].inputs[6] = "zs_in";
+  });
+}
+
+// Both addends convolutions: the one computed last hosts the add, so the other is ready.
+TEST(Passes, Int8ResidualGoesIntoTheLaterConvolution) {
+  ir::Graph g;
+  ASSERT_EQ(fuse_residual_block(
+                [](ir::Graph& h) {
+                  ir::Node second = h.nodes[0];
+                  second.name = "second";
+                  second.outputs = {"c2"};
+                  h.nodes.insert(h.nodes.begin() + 1, second);
+                  h.nodes[2].inputs[3] = "c2";
+                },
+                g),
+            1);
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[1].inputs[9], "c");
+  EXPECT_EQ(g.nodes[1].outputs[0], "y");
 }

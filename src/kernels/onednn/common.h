@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the oneDNN kernel files: dtype checks, plain memory descriptors, element-wise
 // activations (standalone or fused as post-ops) and primitive execution.
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <span>
@@ -32,6 +33,12 @@ memory user_memory(const memory::desc& md);
 // Wraps a tensor's buffer; oneDNN only reads it when it is a source.
 inline void bind(memory& m, const Tensor* t) {
   m.set_data_handle(const_cast<void*>(t->raw()));
+}
+
+// Starts output y as the residual z for a kernel that adds onto it in place, unless the plan
+// gave y z's buffer already (Kernel::inplace_input). Same byte count.
+inline void copy_residual(const Tensor& z, Tensor& y) {
+  if (y.raw() != z.raw()) std::memcpy(y.raw(), z.raw(), size_t(y.numel()) * dtype_size(y.dtype()));
 }
 
 // One oneDNN eltwise operation: dst = alg(src; alpha, beta).

@@ -178,8 +178,7 @@ class ConvKernel final : public Kernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
     const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
-    if (residual_ && outputs[0]->raw() != inputs[3]->raw())
-      std::memcpy(outputs[0]->raw(), inputs[3]->raw(), outputs[0]->numel() * sizeof(float));
+    if (residual_) copy_residual(*inputs[3], *outputs[0]);
     // A bf16 source is already rounded; the emulated primitive's reorder widens it to f32.
     if (!emulated_ || bf16_src_) {
       prim_.run(inputs[0]->raw(), bias, outputs[0]);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels/onednn/avx2_tile.h"
+#include "kernels/onednn/common.h"
 #include "kernels/onednn/cpu_paths.h"
 
 namespace qbench::kernels::onednn {
@@ -17,29 +18,61 @@ struct ExactInt8Conv::Epilogue {
   const float* bias;
   const float* scale;
   float lo, hi, zero_point;  // clamp to [lo, hi], then add the zero point
-  bool to_signed;
+  bool to_signed;            // the type written (the add's output where there is a residual)
+  const ResidualEpilogue* residual;  // null: none
 };
 
 namespace {
 
 using Epilogue = ExactInt8Conv::Epilogue;
 
+QBENCH_AVX2 inline __m256 scaled8(__m256i acc, const float* bias, const float* scale) {
+  return _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(bias)),
+                       _mm256_loadu_ps(scale));
+}
+
 QBENCH_AVX2 inline __m256 requantize8(__m256i acc, const float* bias, const float* scale,
                                       const Epilogue& e) {
   // (float(acc) + bias) * scale, clipped (fused Relu/Clip), plus the zero point, saturated:
   // loops.cpp requantize_row, eight channels at once; rounded to even by cvtps (MXCSR default).
   // One clamp does both the clip and the saturation (epilogue()), to the same result.
-  __m256 v = _mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(bias));
-  v = _mm256_mul_ps(v, _mm256_loadu_ps(scale));
+  __m256 v = scaled8(acc, bias, scale);
   v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.lo)), _mm256_set1_ps(e.hi));
   return _mm256_add_ps(v, _mm256_set1_ps(e.zero_point));
 }
 
-// Sixteen requantized channels as bytes at y (`count` of them where the panel is the last).
+// The residual add (ResidualEpilogue, loops.h) on eight accumulators and their residuals r: the
+// value before rounding to the output type. One clamp does the add's clip and the saturation
+// (the bounds are integers less the zero point, as in epilogue()).
+QBENCH_AVX2 inline __m256 add_residual8(__m256i acc, const float* bias, const float* scale,
+                                        __m128i r, const ResidualEpilogue& e, float lo, float hi) {
+  const __m256i ri = e.residual_signed ? _mm256_cvtepi8_epi32(r) : _mm256_cvtepu8_epi32(r);
+  __m256 q =
+      _mm256_round_ps(scaled8(acc, bias, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(e.q_lo)), _mm256_set1_ps(e.q_hi));
+  __m256 t = _mm256_fmadd_ps(q, _mm256_set1_ps(e.ka), _mm256_set1_ps(e.beta));
+  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ri), _mm256_set1_ps(e.kb), t);
+  t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+  return _mm256_add_ps(t, _mm256_set1_ps(e.zero_point));
+}
+
+// Sixteen requantized channels as bytes at y (`count` of them where the panel is the last); with
+// a residual, y holds it when called.
 QBENCH_AVX2 inline void store16(__m256i a0, __m256i a1, const float* bias, const float* scale,
                                 const Epilogue& e, int64_t count, uint8_t* y) {
-  const __m256i i0 = _mm256_cvtps_epi32(requantize8(a0, bias, scale, e));
-  const __m256i i1 = _mm256_cvtps_epi32(requantize8(a1, bias + 8, scale + 8, e));
+  __m256 v0, v1;
+  if (e.residual) {
+    alignas(16) uint8_t r[kPanel] = {};
+    if (count < kPanel) std::memcpy(r, y, size_t(count));
+    const __m128i rv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(count < kPanel ? r : y));
+    v0 = add_residual8(a0, bias, scale, rv, *e.residual, e.lo, e.hi);
+    v1 = add_residual8(a1, bias + 8, scale + 8, _mm_srli_si128(rv, 8), *e.residual, e.lo, e.hi);
+  } else {
+    v0 = requantize8(a0, bias, scale, e);
+    v1 = requantize8(a1, bias + 8, scale + 8, e);
+  }
+  const __m256i i0 = _mm256_cvtps_epi32(v0);
+  const __m256i i1 = _mm256_cvtps_epi32(v1);
   // packs interleaves 128-bit lanes: [i0 0-3, i1 0-3, i0 4-7, i1 4-7]; the permute restores order.
   const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
   const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
@@ -342,6 +375,18 @@ Epilogue ExactInt8Conv::epilogue() const {
   // qmax]. The clip bounds lie within [qmin - z, qmax - z] (integers), so clamping to the
   // intersection before adding z gives the same value: inside it both compute v + z, which
   // rounds into [qmin, qmax] since the bounds are exact floats; outside both give the bound.
+  // With a residual, the same for the add's clip and its output's zero point and range.
+  if (residual_) {
+    const ResidualEpilogue& r = *residual_;
+    const float qmin = r.out_signed ? -128.f : 0.f, qmax = r.out_signed ? 127.f : 255.f;
+    return {bias_.data(),
+            scale_.data(),
+            std::max(r.lo, qmin - r.zero_point),
+            std::min(r.hi, qmax - r.zero_point),
+            r.zero_point,
+            r.out_signed,
+            &r};
+  }
   const float qmin = rq_.to_signed ? -128.f : 0.f, qmax = rq_.to_signed ? 127.f : 255.f;
   const float z = rq_.zero_point;
   return {bias_.data(),
@@ -349,7 +394,8 @@ Epilogue ExactInt8Conv::epilogue() const {
           std::max(rq_.clip_lo, qmin - z),
           std::min(rq_.clip_hi, qmax - z),
           z,
-          rq_.to_signed};
+          rq_.to_signed,
+          nullptr};
 }
 
 void ExactInt8Conv::run(const void* x, void* y) const {
@@ -423,8 +469,9 @@ std::atomic<Int16Kernels> g_int16_kernels{Int16Kernels::Auto};
 
 class ExactInt8Kernel final : public Kernel {
  public:
-  ExactInt8Kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op)
+  ExactInt8Kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op, int residual)
       : conv_(std::move(conv)),
+        residual_(residual),
         impl_(conv_->winograd()
                   ? "qbench_int16_winograd:avx2 (exact: integer Winograd F(2x2,3x3), vpmaddwd on "
                     "int16)"
@@ -433,13 +480,18 @@ class ExactInt8Kernel final : public Kernel {
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {
+    if (residual_ >= 0) copy_residual(*inputs[size_t(residual_)], *outputs[0]);
     conv_->run(inputs[0]->raw(), outputs[0]->raw());
   }
 
-  std::string impl() const override { return impl_; }
+  std::string impl() const override {
+    return residual_ >= 0 ? impl_ + ", residual added in registers" : impl_;
+  }
+  int inplace_input() const override { return residual_; }
 
  private:
   std::unique_ptr<ExactInt8Conv> conv_;
+  int residual_;
   std::string impl_;
 };
 
@@ -453,9 +505,9 @@ Int16Kernels int16_kernels() {
   return g_int16_kernels.load();
 }
 
-std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv,
-                                               const char* op) {
-  return std::make_unique<ExactInt8Kernel>(std::move(conv), op);
+std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op,
+                                               int residual_input) {
+  return std::make_unique<ExactInt8Kernel>(std::move(conv), op, residual_input);
 }
 
 }  // namespace qbench::kernels::onednn

@@ -17,6 +17,7 @@
 // oneDNN primitive writes on a CPU with VNNI.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -47,6 +48,9 @@ class ExactInt8Conv {
                 bool signed_source, Requantization rq);
   static bool winograd_applies(const ExactConvShape& s);
   bool winograd() const { return winograd_; }
+  // Makes run() add the residual the output holds when it starts (a fused QLinearAdd, loops.h)
+  // instead of writing the requantized convolution itself.
+  void add_residual(const ResidualEpilogue& e) { residual_ = e; }
 
   // x: [batch, in_h, in_w, in_c] uint8/int8; y: [batch, out_h, out_w, out_c] uint8/int8 (rq).
   // Uses the calling thread's scratch slots 0 and 1 and the OpenMP threads.
@@ -73,6 +77,7 @@ class ExactInt8Conv {
   // Per channel, padded to whole panels.
   std::vector<float> bias_, scale_;
   Requantization rq_;
+  std::optional<ResidualEpilogue> residual_;
 };
 
 // When QLinearConv (qconv.cpp) and QLinearMatMul/QGemm with a constant B (qmatmul.cpp) run on
@@ -84,7 +89,9 @@ void set_int16_kernels(Int16Kernels mode);
 Int16Kernels int16_kernels();
 
 // A Kernel running `conv` from its first input into its output; `op` ("convolution",
-// "matmul") names what it computes in impl().
-std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op);
+// "matmul") names what it computes in impl(). With a residual (ExactInt8Conv::add_residual), input
+// `residual_input` is the residual: the output starts as it (in place where the plan allows).
+std::unique_ptr<Kernel> make_exact_int8_kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op,
+                                               int residual_input = -1);
 
 }  // namespace qbench::kernels::onednn

@@ -117,4 +117,25 @@ void round_to_bf16(const float* x, float* y, int64_t n) {
   split_loop(n, [&](int64_t b, int64_t c) { bf16_block(x + b, y + b, c); });
 }
 
+ResidualEpilogue residual_epilogue(const QAddArithmetic& add, int32_t conv_zero_point,
+                                   int32_t q_min, int32_t q_max, bool residual_signed,
+                                   bool out_signed) {
+  ResidualEpilogue e;
+  const float zc = float(add.zero_point);
+  e.q_lo = float(q_min - conv_zero_point);
+  e.q_hi = float(q_max - conv_zero_point);
+  e.ka = add.ka;
+  e.kb = add.kb;
+  // ka * (q + conv_zero_point) + shift - zero_point: q counts from the convolution's zero point,
+  // and the output's zero point is added last (oneDNN's destination zero point).
+  e.beta = float(double(add.shift) - zc + double(add.ka) * conv_zero_point);
+  e.lo = float(add.lo) - zc;
+  e.hi = float(add.hi) - zc;
+  e.zero_point = zc;
+  e.clip = add.clip;
+  e.residual_signed = residual_signed;
+  e.out_signed = out_signed;
+  return e;
+}
+
 }  // namespace qbench::kernels::onednn

@@ -56,6 +56,31 @@ void int8_to_shifted_uint8(const int8_t* x, uint8_t* y, int64_t n);
 void split_int8_halves(const int8_t* w, int8_t* hi, int8_t* lo, int64_t n);
 // y += x.
 void add_int32(const int32_t* x, int32_t* y, int64_t n);
+// qbench.QLinearAdd's arithmetic on integers a, b (qops.cpp): ka * a + kb * b + shift, the zero
+// points inside shift, clamped to [lo, hi] (fused Relu/Clip within the output type's range),
+// rounded once. `clip`: [lo, hi] is narrower than the output type's range.
+struct QAddArithmetic {
+  float ka = 1, kb = 1, shift = 0;
+  int32_t lo = 0, hi = 255;
+  int32_t zero_point = 0;  // the output's (inside shift)
+  bool clip = false;
+};
+// A QLinearAdd applied to a convolution's result in its epilogue (a residual QLinearConv), as
+// oneDNN's post-ops (qconv.cpp) and the int16 kernel (exact_int8_conv.cpp) both compute it from
+// the scaled value v = (acc + bias) * scale and the residual r: the convolution's own output less
+// its zero point q = clamp(round(v), q_lo, q_hi) (round half to even), t = r * kb + (q * ka +
+// beta) (two fused multiply-adds), clamp(t, lo, hi) + zero_point, rounded half to even. The same
+// float operations in the same order, so both write the same bytes.
+struct ResidualEpilogue {
+  float q_lo, q_hi, ka, beta, kb, lo, hi, zero_point;
+  bool clip;  // [lo, hi] narrower than the output type's range less the zero point
+  bool residual_signed, out_signed;
+};
+// From the add's arithmetic, the convolution's zero point and output range [q_min, q_max], and
+// the types of the residual and the output.
+ResidualEpilogue residual_epilogue(const QAddArithmetic& add, int32_t conv_zero_point,
+                                   int32_t q_min, int32_t q_max, bool residual_signed,
+                                   bool out_signed);
 // Requantizes int32 accumulators that a convolution or matmul produced in two halves (a + b,
 // channels innermost: `rows` x `channels`) into uint8 or int8, in the order of oneDNN's own int8
 // epilogue, so the result equals what one primitive would have written:

@@ -108,6 +108,35 @@ bool read_requant(const KernelInit& init, int64_t channels, Requant& r, std::str
   return true;
 }
 
+bool read_qadd(const KernelInit& init, const std::array<size_t, 6>& at, DType yt, QAddArithmetic& q,
+               std::string& why_not) {
+  std::vector<float> sa, sb, sc;
+  std::vector<int32_t> za, zb, zc;
+  if (!const_floats(init, at[0], "A scale", sa, why_not) ||
+      !const_ints(init, at[1], "A zero point", za, why_not) ||
+      !const_floats(init, at[2], "B scale", sb, why_not) ||
+      !const_ints(init, at[3], "B zero point", zb, why_not) ||
+      !const_floats(init, at[4], "C scale", sc, why_not) ||
+      !const_ints(init, at[5], "C zero point", zc, why_not))
+    return false;
+  if (sa.size() != 1 || sb.size() != 1 || sc.size() != 1 || za.size() != 1 || zb.size() != 1 ||
+      zc.size() != 1) {
+    why_not = "per-channel quantization";
+    return false;
+  }
+  int32_t qmin, qmax;
+  if (!kernels::ref::fused_int_bounds(init.node, sc[0], zc[0], yt, q.lo, q.hi, why_not))
+    return false;
+  kernels::ref::int8_range(yt, qmin, qmax);
+  q.clip = q.lo > qmin || q.hi < qmax;
+  q.zero_point = zc[0];
+  // y = (sa (a - za) + sb (b - zb)) / sc + zc
+  q.ka = sa[0] / sc[0];
+  q.kb = sb[0] / sc[0];
+  q.shift = static_cast<float>(zc[0]) - (sa[0] * za[0] + sb[0] * zb[0]) / sc[0];
+  return true;
+}
+
 void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr) {
   attr.set_output_scales(r.scales.size() > 1 ? channel_mask : 0, r.scales);
   // Post-ops see the scaled value before the destination zero point is added.

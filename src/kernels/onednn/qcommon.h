@@ -2,6 +2,7 @@
 // Helpers shared by the oneDNN integer kernels (qconv.cpp, qmatmul.cpp, qops.cpp): dtype
 // mapping, plain descriptors of any data type, constant quantization parameters, and the
 // requantization attributes (output scales, zero points, Relu/Clip bounds as a clip post-op).
+#include <array>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct Requant {
 // Fills `r` from the constant inputs of a QLinearConv/QLinearMatMul-style node (x_scale 1,
 // x_zp 2, w 3, w_scale 4, w_zp 5, y_scale 6, y_zp 7). Declines a non-zero weight zero point.
 bool read_requant(const KernelInit& init, int64_t channels, Requant& r, std::string& why_not);
+// The QLinearAdd arithmetic of init's node (its fused activations) into an output of type `yt`,
+// from the constant scales and zero points at inputs `at` = {a scale, a zero point, b scale,
+// b zero point, y scale, y zero point}; false (why_not set) where one is not a constant scalar.
+bool read_qadd(const KernelInit& init, const std::array<size_t, 6>& at, DType yt, QAddArithmetic& q,
+               std::string& why_not);
 // Output scales (mask `channel_mask` when per channel) and the clip post-op on `attr`.
 void apply_requant(const Requant& r, int channel_mask, dnnl::primitive_attr& attr);
 // The same requantization, for int32 accumulators of weight halves added by qbench

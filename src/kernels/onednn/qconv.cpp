@@ -31,6 +31,18 @@ bool channels_last(tag t) {
   return t == tag::nwc || t == tag::nhwc || t == tag::ndhwc;
 }
 
+// The QLinearAdd a residual QLinearConv (qbench_ops.h) applies to its convolution's output.
+struct ResidualSpec {
+  QAddArithmetic add;
+  DType residual, output;  // the residual's type; the add's output type (the node's)
+
+  // With the convolution's requantization (its zero point and range).
+  ResidualEpilogue epilogue(const Requant& rq) const {
+    return residual_epilogue(add, rq.dst_zp.value, rq.lo, rq.hi, residual == DType::I8,
+                             output == DType::I8);
+  }
+};
+
 class QConvKernel final : public Kernel {
  public:
   // ConvInteger: weights are input 1, no bias, int32 output without scales, and the input zero
@@ -45,8 +57,12 @@ class QConvKernel final : public Kernel {
   // requantized once, in the order of oneDNN's own epilogue (loops.h), so the output is what
   // one primitive computes on a CPU with VNNI. int8 sources go in as uint8 (x + 128) with the
   // zero point 128 higher, which is the same sum.
+  //
+  // With `residual`, `init` describes the convolution alone (its own int8 output type), and
+  // post-ops round that output, add the residual the output buffer holds (a sum post-op) and
+  // clamp, in the order of QLinearAdd's arithmetic (qops.cpp).
   bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
-            std::string& why_not) {
+            const ResidualSpec* residual, std::string& why_not) {
     const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
     const size_t wi = integer ? 1 : 3;
     const Shape& w = init.inputs[wi].shape;
@@ -62,7 +78,8 @@ class QConvKernel final : public Kernel {
     }
     const Int8Behaviour& cpu = int8_behaviour();
     const bool depthwise = groups > 1 && w[1] == 1 && w[0] == groups;
-    const dt user_xt = dnnl_type(init.inputs[0].dtype), yt = dnnl_type(init.outputs[0].dtype);
+    const dt user_xt = dnnl_type(init.inputs[0].dtype),
+             yt = dnnl_type(residual ? residual->output : init.outputs[0].dtype);
     shift_src_ = user_xt == dt::s8 && cpu.conv_s8_source_inexact;
     const dt xt = shift_src_ ? dt::u8 : user_xt;
     if (shift_src_) rq_.src_zp.value += 128;
@@ -71,6 +88,11 @@ class QConvKernel final : public Kernel {
         (depthwise ? cpu.depthwise_pairs_saturate : cpu.conv_pairs_saturate) && !pair_safe(wvals);
     if (split_ && !integer && !channels_last(act)) {
       why_not = "weight halves are requantized in channels-last layout only";
+      return false;
+    }
+    if (residual && (split_ || !nhwc_io)) {
+      why_not = split_ ? "weight halves are requantized without a residual"
+                       : "a residual needs channels-last tensors";
       return false;
     }
     has_bias_ = !integer && init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
@@ -86,10 +108,17 @@ class QConvKernel final : public Kernel {
     memory::desc wei_any(wdims, dt::s8, tag::any);
 
     dnnl::primitive_attr attr = scratch_attr();
-    if (!integer && !split_) apply_requant(rq_, 1 << 1, attr);
+    // The destination's zero point: the add's output's where there is a residual.
+    dst_zp_ = rq_.dst_zp;
+    if (residual) {
+      residual_post_ops(rq_, *residual, attr);
+      dst_zp_.value = residual->add.zero_point;
+    } else if (!integer && !split_) {
+      apply_requant(rq_, 1 << 1, attr);
+    }
     if (runtime_x_zp >= 0) rq_.src_zp.value = 1;  // any non-zero: registered as runtime
     rq_.src_zp.apply(attr, DNNL_ARG_SRC);
-    if (!split_) rq_.dst_zp.apply(attr, DNNL_ARG_DST);
+    if (!split_) dst_zp_.apply(attr, DNNL_ARG_DST);
     dnnl::convolution_forward::primitive_desc pd;
     if (!try_dnnl(why_not, "int8 convolution", [&] {
           dnnl::convolution_forward::desc d(
@@ -106,7 +135,13 @@ class QConvKernel final : public Kernel {
       why_not = "oneDNN has only its reference int8 convolution for this case";
       return false;
     }
+    if (residual && pd.dst_desc() != dst_plain) {
+      why_not = "the int8 convolution's output layout is not the tensor's (NHWC)";
+      return false;
+    }
     impl_ = pd.impl_info_str();
+    if (residual) impl_ += ", residual added by post-ops";
+    residual_ = residual != nullptr;
     if (split_) impl_ += ", two 7-bit weight halves";
     if (shift_src_) impl_ += ", int8 source as uint8";
 
@@ -166,7 +201,7 @@ class QConvKernel final : public Kernel {
               {DNNL_ARG_DST, split_ ? (integer ? dst_ : acc_) : dst_}}};
     if (has_bias_ && !split_) conv_.args[DNNL_ARG_BIAS] = bias_;
     rq_.src_zp.bind(conv_.args, DNNL_ARG_SRC);
-    if (!split_) rq_.dst_zp.bind(conv_.args, DNNL_ARG_DST);
+    if (!split_) dst_zp_.bind(conv_.args, DNNL_ARG_DST);
     conv_.use_scratchpad(pd);
     if (split_) {
       part_conv_ = conv_;
@@ -183,6 +218,7 @@ class QConvKernel final : public Kernel {
            ExecContext&) override {
     bind(src_user_, inputs[0]);
     bind(dst_user_, outputs[0]);
+    if (residual_) copy_residual(*inputs[9], *outputs[0]);
     if (runtime_x_zp >= 0) {
       const Tensor* z = inputs[runtime_x_zp];
       *static_cast<int32_t*>(rq_.src_zp.mem.get_data_handle()) =
@@ -223,9 +259,30 @@ class QConvKernel final : public Kernel {
   }
 
   std::string impl() const override { return impl_; }
+  int inplace_input() const override { return residual_ ? 9 : -1; }
 
  private:
+  // The post-ops of a residual convolution, ResidualEpilogue's steps (loops.h): round, clip to
+  // the convolution's range less its zero point, ka * q + beta (a linear post-op), + kb * r (a sum
+  // post-op over the output buffer, which holds r), clip to the add's activations, and the
+  // output's zero point as the destination's. oneDNN 2.6 keys its post-op injectors by algorithm
+  // (a second linear post-op would run with the first's parameters), so each appears once: the
+  // second clip is eltwise_clip, the first eltwise_clip_v2 (the same function forward).
+  static void residual_post_ops(const Requant& rq, const ResidualSpec& r,
+                                dnnl::primitive_attr& attr) {
+    const ResidualEpilogue e = r.epilogue(rq);
+    attr.set_output_scales(rq.scales.size() > 1 ? 1 << 1 : 0, rq.scales);
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_round, 0.f, 0.f);
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, e.q_lo, e.q_hi);
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, e.ka, e.beta);
+    po.append_sum(e.kb, 0, dnnl_type(r.residual));
+    if (e.clip) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, e.lo, e.hi);
+    attr.set_post_ops(po);
+  }
+
   Requant rq_;
+  ZeroPoint dst_zp_;
   KeptConstants kept_;
   memory weights_, part_weights_, bias_, src_user_, dst_user_, dst_;
   // The int32 accumulators of the two weight halves (scratch buffers).
@@ -237,12 +294,13 @@ class QConvKernel final : public Kernel {
   Requantization requant_;
   int64_t channels_ = 0;
   std::string impl_;
-  bool has_bias_ = false, split_ = false, shift_src_ = false;
+  bool has_bias_ = false, split_ = false, shift_src_ = false, residual_ = false;
 };
 
 // The int16 kernel where it applies: where this CPU's int8 pair sums saturate, for full-range
 // weights, and for 7-bit weights where it runs Winograd; or where a test forces it.
-std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& rq) {
+std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& rq,
+                                        const ResidualSpec* residual) {
   const Int16Kernels mode = int16_kernels();
   if (mode == Int16Kernels::Never || !ExactInt8Conv::available() ||
       !kernels::ref::channels_last(init.node) || init.node.attr_int("group", 1) != 1)
@@ -278,13 +336,40 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
     return nullptr;
   const bool has_bias = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
   const bool signed_out = init.outputs[0].dtype == DType::I8;
-  return make_exact_int8_kernel(
-      std::make_unique<ExactInt8Conv>(
-          s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
-          halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
-                                signed_out)),
-      "convolution");
+  auto conv = std::make_unique<ExactInt8Conv>(
+      s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+      halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
+                            signed_out));
+  if (residual) conv->add_residual(residual->epilogue(rq));
+  return make_exact_int8_kernel(std::move(conv), "convolution", residual ? 9 : -1);
 }
+
+// A residual QLinearConv whose add could not go into the convolution (weight halves, broadcasting,
+// an output layout oneDNN does not write directly): the convolution into a buffer of its own,
+// then the QLinearAdd kernel.
+class ConvThenAddKernel final : public Kernel {
+ public:
+  ConvThenAddKernel(std::unique_ptr<Kernel> conv, std::unique_ptr<Kernel> add,
+                    const kernels::TensorType& mid)
+      : conv_(std::move(conv)), add_(std::move(add)), mid_(mid.dtype, mid.shape) {}
+
+  void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+           ExecContext& ctx) override {
+    Tensor* mid[] = {&mid_};
+    conv_->run(inputs.first(9), mid, ctx);
+    const Tensor* add_in[] = {&mid_,      inputs[6],  inputs[7],  inputs[9],
+                              inputs[10], inputs[11], inputs[12], inputs[13]};
+    add_->run(add_in, outputs, ctx);
+  }
+
+  std::string impl() const override {
+    return conv_->impl() + "; the residual added after it: " + add_->impl();
+  }
+
+ private:
+  std::unique_ptr<Kernel> conv_, add_;
+  Tensor mid_;
+};
 
 tag act_tag(int nd, int which) {
   static const tag nhwc[] = {tag::nwc, tag::nhwc, tag::ndhwc};
@@ -296,8 +381,13 @@ tag act_tag(int nd, int which) {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not) {
-  if (init.inputs.size() < 8 || init.outputs.size() != 1) {
+namespace {
+
+// QLinearConv from the KernelInit of the convolution (`residual`: the add after it, which the
+// kernel applies before it writes, or declines).
+std::unique_ptr<Kernel> make_qconv(const KernelInit& init, const ResidualSpec* residual,
+                                   std::string& why_not) {
+  if (init.inputs.size() < 8 || init.inputs.size() > 9 || init.outputs.size() != 1) {
     why_not = "expects the 8 or 9 QLinearConv inputs and one output";
     return nullptr;
   }
@@ -339,17 +429,77 @@ std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& w
   }
   Requant rq;
   if (!read_requant(init, w[0], rq, why_not)) return nullptr;
-  if (auto k = make_int16_conv(init, rq)) return k;
+  if (auto k = make_int16_conv(init, rq, residual)) return k;
   // NHWC first: oneDNN's int8 convolutions on AVX-512 are written for channels-last.
   std::string first_why;
   for (int which = 0; which < (nhwc_io ? 1 : 3); ++which) {
     auto k = std::make_unique<QConvKernel>();
     std::string why;
-    if (k->init(init, act_tag(nd, which), nhwc_io, rq, why)) return k;
+    if (k->init(init, act_tag(nd, which), nhwc_io, rq, residual, why)) return k;
     if (first_why.empty()) first_why = why;
   }
   why_not = first_why;
   return nullptr;
+}
+
+// qbench.QLinearConv with a residual: the add in the convolution's epilogue where the residual
+// and the convolution's output have the output's shape, else the two kernels one after the other.
+std::unique_ptr<Kernel> make_residual_qconv(const KernelInit& init, std::string& why_not) {
+  if (init.inputs.size() != 14 || init.outputs.size() != 1) {
+    why_not = "expects the 14 inputs of a residual QLinearConv and one output";
+    return nullptr;
+  }
+  const DType rt = init.inputs[9].dtype, yt = init.outputs[0].dtype;
+  ResidualSpec residual{{}, rt, yt};
+  if (!dtype_is_8bit(rt) || !dtype_is_8bit(yt)) {
+    why_not = "only u8/s8 residuals and outputs";
+    return nullptr;
+  }
+  if (!read_qadd(init, {6, 7, 10, 11, 12, 13}, yt, residual.add, why_not)) return nullptr;
+  // The convolution alone: its first 9 inputs, no activations, its own int8 output.
+  ir::Node conv = init.node;
+  conv.inputs.resize(9);
+  conv.fused.clear();
+  std::vector<kernels::TensorType> ins(init.inputs.begin(), init.inputs.begin() + 9);
+  std::vector<const Tensor*> cs(init.constants.begin(), init.constants.begin() + 9);
+  InferContext ic{conv, init.opset, ins, cs, {}};
+  kernels::infer_checked(*kernels::find_op(ref::kQbenchDomain, "QLinearConv"), ic);
+  const KernelInit part{conv, init.opset, ins, ic.outputs, cs, init.threads, init.prepared};
+  const kernels::TensorType& mid = ic.outputs[0];
+  std::string why;
+  if (mid.shape == init.outputs[0].shape && init.inputs[9].shape == init.outputs[0].shape)
+    if (auto k = make_qconv(part, &residual, why)) return k;
+  auto conv_kernel = make_qconv(part, nullptr, why_not);
+  if (!conv_kernel) return nullptr;
+  const ir::Node add = ref::residual_add(init.node);
+  const kernels::TensorType add_ins[] = {mid,
+                                         init.inputs[6],
+                                         init.inputs[7],
+                                         init.inputs[9],
+                                         init.inputs[10],
+                                         init.inputs[11],
+                                         init.inputs[12],
+                                         init.inputs[13]};
+  const Tensor* add_cs[] = {nullptr,
+                            init.constants[6],
+                            init.constants[7],
+                            init.constants[9],
+                            init.constants[10],
+                            init.constants[11],
+                            init.constants[12],
+                            init.constants[13]};
+  auto add_kernel = make_onednn_qadd(
+      KernelInit{add, init.opset, add_ins, init.outputs, add_cs, init.threads, init.prepared},
+      why_not);
+  if (!add_kernel) return nullptr;
+  return std::make_unique<ConvThenAddKernel>(std::move(conv_kernel), std::move(add_kernel), mid);
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_onednn_qconv(const KernelInit& init, std::string& why_not) {
+  if (ref::has_residual(init.node)) return make_residual_qconv(init, why_not);
+  return make_qconv(init, nullptr, why_not);
 }
 
 // ConvInteger (dynamic quantization: DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul): the
@@ -403,7 +553,7 @@ std::unique_ptr<Kernel> make_onednn_conv_integer(const KernelInit& init, std::st
     k->integer = true;
     k->runtime_x_zp = runtime_zp;
     std::string why;
-    if (k->init(init, act_tag(nd, which), false, rq, why)) return k;
+    if (k->init(init, act_tag(nd, which), false, rq, nullptr, why)) return k;
     if (first_why.empty()) first_why = why;
   }
   why_not = first_why;

@@ -198,23 +198,8 @@ std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& wh
     why_not = "only u8/s8 operands";
     return nullptr;
   }
-  std::vector<float> sa, sb, sc;
-  std::vector<int32_t> za, zb, zc;
-  if (!const_floats(init, 1, "A scale", sa, why_not) ||
-      !const_floats(init, 4, "B scale", sb, why_not) ||
-      !const_floats(init, 6, "C scale", sc, why_not) ||
-      !const_ints(init, 2, "A zero point", za, why_not) ||
-      !const_ints(init, 5, "B zero point", zb, why_not) ||
-      !const_ints(init, 7, "C zero point", zc, why_not))
-    return nullptr;
-  if (sa.size() != 1 || sb.size() != 1 || sc.size() != 1 || za.size() != 1 || zb.size() != 1 ||
-      zc.size() != 1) {
-    why_not = "per-channel quantization";
-    return nullptr;
-  }
-  int32_t lo, hi, qmin, qmax;
-  if (!ref::fused_int_bounds(init.node, sc[0], zc[0], yt, lo, hi, why_not)) return nullptr;
-  ref::int8_range(yt, qmin, qmax);
+  QAddArithmetic q;
+  if (!read_qadd(init, {1, 2, 4, 5, 6, 7}, yt, q, why_not)) return nullptr;
   const Shape& y = init.outputs[0].shape;
   Shape a = init.inputs[0].shape, bs = init.inputs[3].shape;
   if (y.size() > static_cast<size_t>(DNNL_MAX_NDIMS) || shape_numel(y) == 0) {
@@ -231,13 +216,10 @@ std::unique_ptr<Kernel> make_onednn_qadd(const KernelInit& init, std::string& wh
     }
     k->swap = true;
   }
-  // y = (sa (a - za) + sb (b - zb)) / sc + zc
-  const float ka = sa[0] / sc[0], kb = sb[0] / sc[0];
-  const float shift = static_cast<float>(zc[0]) - (sa[0] * za[0] + sb[0] * zb[0]) / sc[0];
   const dt adt = dnnl_type(k->swap ? bt : at), bdt = dnnl_type(k->swap ? at : bt);
   if (!k->init(plain_desc(to_dims(y), adt), plain_desc(to_dims(k->swap ? a : bs), bdt),
-               plain_desc(to_dims(y), dnnl_type(yt)), k->swap ? kb : ka, k->swap ? ka : kb, shift,
-               lo, hi, lo > qmin || hi < qmax, why_not))
+               plain_desc(to_dims(y), dnnl_type(yt)), k->swap ? q.kb : q.ka, k->swap ? q.ka : q.kb,
+               q.shift, q.lo, q.hi, q.clip, why_not))
     return nullptr;
   return k;
 }

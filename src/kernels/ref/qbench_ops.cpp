@@ -54,6 +54,23 @@ bool channels_last(const ir::Node& node) {
   return node.attr_int("channels_last", 0) != 0;
 }
 
+bool has_residual(const ir::Node& node) {
+  return node.op_type == "QLinearConv" && node.inputs.size() > 9;
+}
+
+ir::Node residual_add(const ir::Node& node) {
+  ir::Node add;
+  add.name = node.name;
+  add.domain = kQbenchDomain;
+  add.op_type = "QLinearAdd";
+  // Input 0, the convolution's own output, has no name in the graph.
+  add.inputs = {node.outputs[0] + ":conv", node.inputs[6],  node.inputs[7],  node.inputs[9],
+                node.inputs[10],           node.inputs[11], node.inputs[12], node.inputs[13]};
+  add.outputs = node.outputs;
+  add.fused = node.fused;
+  return add;
+}
+
 namespace {
 
 // ---- NHWC <-> NCHW, for the channels_last forms ---------------------------------------------
@@ -176,15 +193,67 @@ void bounds_or_fail(const ir::Node& node, const Tensor* y_scale, const Tensor* y
 
 // ---- QLinearConv / QLinearMatMul with fused Relu/Clip ----------------------------------------
 
+constexpr size_t kResidualInputs = 14;
+
+void infer_qlinear_add(InferContext& ctx);
+void ref_qlinear_add(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
+                     std::span<Tensor* const> out);
+
 void infer_fused_qlinear(InferContext& ctx) {
-  infer_nchw(ctx, [](InferContext& c) {
+  const bool residual = has_residual(ctx.node);
+  if (residual) {
+    require_inputs(ctx, 8);
+    for (size_t i = 9; i < kResidualInputs; ++i)
+      if (!ctx.has_input(i))
+        fail("{}: a residual QLinearConv needs inputs 9 to 13, input {} is missing",
+             ctx.node.describe(), i);
+  }
+  const size_t n = residual ? 9 : ctx.inputs.size();
+  InferContext conv{ctx.node,
+                    ctx.opset,
+                    {ctx.inputs.begin(), ctx.inputs.begin() + n},
+                    {ctx.constants.begin(), ctx.constants.begin() + n},
+                    {}};
+  infer_nchw(conv, [n](InferContext& c) {
     ir::Node s = standard(c.node);
+    s.inputs.resize(n);
     c.outputs = std_infer(s, c.opset, c.inputs, c.constants);
   });
+  if (!residual) {
+    ctx.outputs = conv.outputs;
+    return;
+  }
+  const ir::Node add = residual_add(ctx.node);
+  InferContext a{add,
+                 ctx.opset,
+                 {conv.outputs[0], ctx.inputs[6], ctx.inputs[7], ctx.inputs[9], ctx.inputs[10],
+                  ctx.inputs[11], ctx.inputs[12], ctx.inputs[13]},
+                 {nullptr, ctx.constants[6], ctx.constants[7], ctx.constants[9], ctx.constants[10],
+                  ctx.constants[11], ctx.constants[12], ctx.constants[13]},
+                 {}};
+  infer_qlinear_add(a);
+  ctx.outputs = a.outputs;
 }
 
 void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tensor* const> in,
                        std::span<Tensor* const> out) {
+  if (has_residual(node)) {
+    // The convolution writes its own int8 output (y_zero_point's type; the activations follow
+    // the add), then QLinearAdd adds the residual to it.
+    ir::Node conv = node;
+    conv.inputs.resize(9);
+    conv.fused.clear();
+    InferContext c{conv, opset, {}, {in.begin(), in.begin() + 9}, {}};
+    for (const Tensor* t : c.constants)
+      c.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
+    infer_fused_qlinear(c);
+    Tensor mid(c.outputs[0].dtype, c.outputs[0].shape);
+    Tensor* mid_out[] = {&mid};
+    ref_fused_qlinear(conv, opset, in.first(9), mid_out);
+    const Tensor* add_in[] = {&mid, in[6], in[7], in[9], in[10], in[11], in[12], in[13]};
+    ref_qlinear_add(residual_add(node), opset, add_in, out);
+    return;
+  }
   ir::Node s = standard(node);
   with_nchw(node, in, out, [&](std::span<const Tensor* const> i, std::span<Tensor* const> o) {
     std_op(s.op_type.c_str()).reference(s, opset, i, o);
@@ -532,10 +601,19 @@ constexpr OpTraits kConvChannelsLastTraits = {.dense = Dense::Conv,
                                               .nhwc_seed = true,
                                               .nhwc_attr = true};
 
+// qbench.QLinearConv: QLinearConv's traits plus the optional residual (input 9, channels-last
+// like input 0).
+constexpr OpTraits kQLinearConvResidualTraits = [] {
+  OpTraits t = kQLinearConvTraits;
+  t.nhwc_inputs |= 1 << 9;
+  t.residual_input = 9;
+  return t;
+}();
+
 // qbench's internal ops, with their traits (op_traits.h): integer compute, MACs, and which
 // inputs take the channels-last layout (fuse_qdq's to_channels_last).
 constexpr std::array kQbenchOps = {
-    OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear, kQLinearConvTraits},
+    OpDef{"QLinearConv", 10, infer_fused_qlinear, ref_fused_qlinear, kQLinearConvResidualTraits},
     OpDef{"QLinearMatMul", 10, infer_fused_qlinear, ref_fused_qlinear, kQLinearMatMulTraits},
     OpDef{"QGemm",
           10,

@@ -6,6 +6,10 @@
 // They exist only inside the engine: onnxio::save_model refuses to write them.
 //
 //   QLinearConv, QLinearMatMul   the ONNX ops plus Relu/Clip activations in ir::Node::fused
+//   QLinearConv + residual       QLinearConv's 9 inputs (bias "" where absent), R, R_scale,
+//                                R_zp, Z_scale, Z_zp: QLinearAdd(QLinearConv(...), R) into
+//                                (Z_scale, Z_zp), the activations in fused applying after the
+//                                add (passes/fuse_add.cpp); R channels_last like X
 //   QGemm                        QLinearMatMul inputs (B is [K, N]) + optional int32 bias [N]
 //                                as input 8, scaled like QLinearConv's bias; fused Relu/Clip
 //   MatMulIntegerToFloat         ONNX Runtime's com.microsoft op: A, B, a_scale, b_scale[, a_zp,
@@ -47,6 +51,13 @@ bool fused_int_bounds(const ir::Node& node, float y_scale, int32_t y_zp, DType y
 
 // True when the node carries channels_last = 1.
 bool channels_last(const ir::Node& node);
+
+// True for a qbench.QLinearConv with a residual (inputs 9-13, passes/fuse_add.cpp).
+bool has_residual(const ir::Node& node);
+// The QLinearAdd such a node computes after its convolution: the convolution's int8 output (its
+// y_scale, y_zero_point) plus the residual (r, r_scale, r_zero_point) into the output (scale and
+// zero point: inputs 12, 13), with the node's activations.
+ir::Node residual_add(const ir::Node& node);
 
 // [lo, hi] of uint8 / int8.
 void int8_range(DType t, int32_t& lo, int32_t& hi);

@@ -206,6 +206,26 @@ TEST(OnednnConv, NamedCases) {
   }
 }
 
+// oneDNN 2.6 runs a post-op chain's second step of one eltwise algorithm with the first one's
+// parameters (LeakyRelu then Relu came out as LeakyRelu twice): such a node is declined, with the
+// reason, and the reference computes it; one algorithm with the same parameters twice still fuses.
+TEST(OnednnConv, RepeatedPostOpAlgorithmsAreDeclined) {
+  std::mt19937 rng(11);
+  ConvCase c{1, 8, 16, 1, {9, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {}};
+  c.post = {fused("LeakyRelu", {{"alpha", Attribute::of_float(0.1f)}}), fused("Relu")};
+  auto o = testing::check_against_reference(c.problem(rng), rng);
+  EXPECT_NE(o.why_not.find("eltwise_relu with other parameters"), std::string::npos)
+      << o.why_not << " (error " << o.error << ")";
+  c.post = {fused("HardSigmoid"), fused("HardSigmoid", {{"alpha", Attribute::of_float(0.5f)}})};
+  o = testing::check_against_reference(c.problem(rng), rng);
+  EXPECT_NE(o.why_not.find("with other parameters"), std::string::npos)
+      << o.why_not << " (error " << o.error << ")";
+  c.post = {fused("Relu"), fused("Relu")};
+  o = testing::check_against_reference(c.problem(rng), rng);
+  ASSERT_TRUE(o.why_not.empty()) << o.why_not;
+  EXPECT_LT(o.error, 1e-5);
+}
+
 TEST(OnednnConv, RejectsWithReason) {
   std::mt19937 rng(9);
   ConvCase base{1, 4, 4, 1, {6, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, "NOTSET", true, {}};

@@ -1,6 +1,7 @@
 #include "kernels/onednn/common.h"
 
 #include <fmt/format.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include <cmath>
 #include <cstring>
@@ -130,6 +131,19 @@ bool fused_steps(const ir::Node& node, std::vector<EltwiseStep>& steps, std::str
       return false;
     }
   }
+  // oneDNN 2.6 makes one injector per eltwise algorithm of a post-op chain: a second step of the
+  // same algorithm runs with the first one's alpha and beta (a linear step after HardSigmoid's,
+  // a Relu after a LeakyRelu), silently.
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (size_t j = i + 1; j < steps.size(); ++j)
+      if (steps[i].alg == steps[j].alg &&
+          (steps[i].alpha != steps[j].alpha || steps[i].beta != steps[j].beta)) {
+        why_not = fmt::format(
+            "fused activations repeat oneDNN's {} with other parameters (oneDNN 2.6 would run "
+            "the second with the first one's)",
+            dnnl_alg_kind2str(dnnl::convert_to_c(steps[i].alg)));
+        return false;
+      }
   return true;
 }
 

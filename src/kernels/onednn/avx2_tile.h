@@ -92,13 +92,33 @@ struct WinogradTiles {
   }
 };
 
+// How far ahead of the weights it multiplies the tile loop prefetches them, in bytes. In a whole
+// model a layer's weights come from L3 or memory (every other layer ran in between), and int16
+// weights are twice the int8 bytes: ResNet-50's layer-4 1x1 convolution (2 MB) took 520 us
+// rerun and 580-620 us cold, its stride-2 3x3 (4.7 MB) 1350 cold; with 8 KB of prefetch
+// 430 and 445-450 us, and 1040 (benchmarks/exact_int8, results/exact-int8-avx2-*). Whole
+// model, AVX2-only: exact int8 b1 1T 1.02-1.03x ONNX Runtime -> 0.96-0.98x.
+#ifndef QBENCH_WEIGHT_PREFETCH_BYTES  // -DQBENCH_WEIGHT_PREFETCH_BYTES=0: the loop as it was, for
+                                      // comparison
+#define QBENCH_WEIGHT_PREFETCH_BYTES 8192
+#endif
+#define QBENCH_STRINGIFY(x) #x
+#define QBENCH_STRING(x) QBENCH_STRINGIFY(x)
+#define QBENCH_WEIGHT_PREFETCH QBENCH_STRING(QBENCH_WEIGHT_PREFETCH_BYTES)
+
+// The same for the partial tiles' loops in C++: one reduction step's 64 bytes of weights at w.
+inline void prefetch_weights(const void* w) {
+  __builtin_prefetch(static_cast<const char*>(w) + QBENCH_WEIGHT_PREFETCH_BYTES, 0, 3);
+}
+
 // The 6x16 register tile's loop in assembly, for a STEP(W0, W1, B) macro that multiplies one
 // reduction step: weights at byte offsets W0 and W1 from %[w] (8 channels each, into ymm12 and
 // ymm13), the six rows' values at byte offset B from %[p0] + {0, 1, 2} x %[s] and %[p3] + {0, 1,
 // 2} x %[s], accumulated into ymm0-ymm11 (row r: ymm 2r and 2r + 1). Two steps per iteration
 // (4 bytes of each row, 64 of weights per step), then the odd one; the twelve sums are stored at
 // %[out]. Twelve accumulators, two weight registers, a broadcast and a product are all sixteen
-// registers, which the compiler does not keep without spilling.
+// registers, which the compiler does not keep without spilling. Each iteration prefetches the
+// weights QBENCH_WEIGHT_PREFETCH_BYTES ahead (past a panel's end: the next panel's).
 #define QBENCH_TILE_LOOP(STEP) \
   "vxorps %%xmm0, %%xmm0, %%xmm0\n vxorps %%xmm1, %%xmm1, %%xmm1\n"                             \
   "vxorps %%xmm2, %%xmm2, %%xmm2\n vxorps %%xmm3, %%xmm3, %%xmm3\n"                             \
@@ -108,6 +128,7 @@ struct WinogradTiles {
   "vxorps %%xmm10, %%xmm10, %%xmm10\n vxorps %%xmm11, %%xmm11, %%xmm11\n"                       \
   "cmp $2, %[n]\n jb 3f\n"                                                                     \
   "1:\n" STEP("0", "32", "0") STEP("64", "96", "4")                                            \
+  "prefetcht0 " QBENCH_WEIGHT_PREFETCH "(%[w])\n prefetcht0 " QBENCH_WEIGHT_PREFETCH "+64(%[w])\n" \
   "add $128, %[w]\n add $8, %[p0]\n add $8, %[p3]\n"                                            \
   "sub $2, %[n]\n cmp $2, %[n]\n jae 1b\n"                                                     \
   "3:\n test %[n], %[n]\n jz 2f\n" STEP("0", "32", "0") "2:\n"                                 \

@@ -100,6 +100,7 @@ QBENCH_AVX2 void accumulate(const int16_t* const* a, const int16_t* panel, int64
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   for (int64_t k = 0; k < pairs; ++k) {
+    prefetch_weights(panel + 32 * k);
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k + 16));
 #pragma GCC unroll 6

@@ -8,7 +8,7 @@
 // with vpmaddwd, which sums each pair in int32 and cannot overflow. On these CPUs vpmaddwd has
 // the same throughput as vpmaddubsw, and vpmaddubsw needs a second vpmaddwd to widen its sums,
 // so exact int16 products cost the same multiplier issue slots per multiply-accumulate as the
-// saturating u8 x s8 path (benchmarks/results/exact-int8-avx2-*.txt).
+// saturating u8 x s8 path (benchmarks/peak/avx2_int8.c, results/exact-int8-avx2-*.txt).
 //
 // The convolution runs as a matrix product over NHWC data: each output pixel's receptive field
 // (im2col, zero point subtracted, padding 0) times the weights packed once into panels of 16

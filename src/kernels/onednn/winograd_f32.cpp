@@ -24,6 +24,7 @@ QBENCH_AVX2 void accumulate(const float* a, int64_t stride, const float* panel, 
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < c; ++k) {
+    prefetch_weights(panel + 16 * k);
     const __m256 w0 = _mm256_loadu_ps(panel + 16 * k), w1 = _mm256_loadu_ps(panel + 16 * k + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {

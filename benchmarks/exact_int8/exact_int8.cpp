@@ -1,0 +1,102 @@
+// Times qbench's exact int16 convolution (kernels/onednn/exact_int8_conv.h) on ResNet-50's
+// layer shapes, one thread, with its weights in cache (the same layer run again and again) and
+// cold (96 MB written between runs, as when every other layer of a model ran in between): the
+// measurement behind avx2_tile.h's weight prefetch. Prints one line per shape, medians of 9.
+//   ninja -C build bench_exact_int8 && OMP_NUM_THREADS=1 build/benchmarks/bench_exact_int8
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/onednn/exact_int8_conv.h"
+
+using qbench::kernels::onednn::ExactConvShape;
+using qbench::kernels::onednn::ExactInt8Conv;
+using qbench::kernels::onednn::Requantization;
+
+namespace {
+
+struct Layer {
+  const char* name;
+  int64_t size, in_c, out_c, kernel, stride;
+};
+
+// ResNet-50's convolutions at batch 1 (input size, channels, kernel, stride).
+const Layer kLayers[] = {
+    {"stem 7x7/2", 224, 3, 64, 7, 2},
+    {"layer1 1x1 64->256", 56, 64, 256, 1, 1},
+    {"layer1 1x1 256->64", 56, 256, 64, 1, 1},
+    {"layer1 3x3", 56, 64, 64, 3, 1},
+    {"layer2 3x3/2", 56, 128, 128, 3, 2},
+    {"layer2 3x3", 28, 128, 128, 3, 1},
+    {"layer3 1x1 1024->256", 14, 1024, 256, 1, 1},
+    {"layer3 3x3", 14, 256, 256, 3, 1},
+    {"layer4 1x1 2048->512", 7, 2048, 512, 1, 1},
+    {"layer4 1x1 512->2048", 7, 512, 2048, 1, 1},
+    {"layer4 3x3/2", 14, 512, 512, 3, 2},
+    {"layer4 3x3", 7, 512, 512, 3, 1},
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+}  // namespace
+
+int main() {
+  if (!ExactInt8Conv::available()) {
+    std::printf("this CPU has no AVX2: the int16 kernel cannot run\n");
+    return 0;
+  }
+  std::printf("# qbench exact int16 convolution, 1 thread; %s; medians of 9 runs\n",
+              cpu_model().c_str());
+  std::printf("%-22s %10s %10s %10s %9s\n", "layer", "MACs", "warm us", "cold us", "cold/warm");
+  std::vector<uint8_t> junk(size_t(96) << 20, 1);
+  std::mt19937 rng(1);
+  for (const Layer& l : kLayers) {
+    ExactConvShape s;
+    s.in_h = s.in_w = l.size;
+    s.in_c = l.in_c;
+    s.out_c = l.out_c;
+    s.kernel_h = s.kernel_w = l.kernel;
+    s.stride_h = s.stride_w = l.stride;
+    s.pad_top = s.pad_left = l.kernel / 2;
+    s.out_h = s.out_w = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+    std::vector<int8_t> w(size_t(l.out_c * l.in_c * l.kernel * l.kernel));
+    for (int8_t& v : w) v = static_cast<int8_t>(int(rng() % 255) - 127);
+    std::vector<uint8_t> x(size_t(l.size * l.size * l.in_c));
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> y(size_t(s.out_h * s.out_w * l.out_c));
+    Requantization rq;
+    rq.bias.assign(size_t(l.out_c), 0.f);
+    rq.scale.assign(size_t(l.out_c), 1e-4f);
+    ExactInt8Conv conv(s, w.data(), 3, false, rq);
+    auto once = [&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      conv.run(x.data(), y.data());
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6;
+    };
+    for (int i = 0; i < 3; ++i) once();
+    std::vector<double> warm, cold;
+    for (int i = 0; i < 9; ++i) warm.push_back(once());
+    for (int i = 0; i < 9; ++i) {
+      for (size_t j = 0; j < junk.size(); j += 64) junk[j]++;
+      cold.push_back(once());
+    }
+    const double macs = double(s.out_h * s.out_w) * double(l.out_c * l.in_c * l.kernel * l.kernel);
+    std::printf("%-22s %9.1fM %10.1f %10.1f %9.2f%s\n", l.name, macs / 1e6, median(warm),
+                median(cold), median(cold) / median(warm), conv.winograd() ? "  (Winograd)" : "");
+  }
+  return 0;
+}

@@ -64,6 +64,10 @@ echo
 echo "- CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $ALL threads"
 echo "- ISA flags: $(grep -o 'avx[^ ]*\|amx[^ ]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 echo "- qbench: $("$QB" --version 2>/dev/null | head -1); oneDNN ISA: $("$QB" bench --model "$ROOT/models/lenet.onnx" --min-queries 1 --min-seconds 0 --warmup-s 0 --json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["machine"].get("onednn_isa", "?"))')"
+# OpenMP's wait policy decides qbench's multi-thread latency: with OMP_WAIT_POLICY=passive (what
+# scripts/test.sh sets for the tests) idle threads sleep between parallel regions, and batch-1
+# ResNet-50 on 2 threads took 1.1-1.6x ONNX Runtime's time instead of 0.8-0.98x.
+echo "- OpenMP wait policy: ${OMP_WAIT_POLICY:-default}${OMP_WAIT_POLICY:+ (set in the environment: multi-thread rows are slower than with the default)}"
 echo "- ONNX Runtime: onnxruntime-node $(node -e 'console.log(require("'"$HERE"'/node_modules/onnxruntime-node/package.json").version)'); PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
 echo
 echo "| model | batch | threads | qbench | ONNX Runtime | PyTorch | qbench / ORT |"

@@ -307,6 +307,18 @@ TEST(Hostile, SizesThatWrapAround) {
     expect_clean_error("sizes", "a Conv with pads of 2^61",
                        {"inspect", "--model", save(m, d / "m.onnx")}, "Conv node");
   }
+  {
+    // A fourth Conv input is not ONNX; the engine's own Conv form reads one as a residual to add.
+    const fs::path d = case_dir("conv_extra_input");
+    onnx::ModelProto m = model_skeleton();
+    add_io(m.mutable_graph()->add_input(), "x", {1, 1, 4, 4});
+    add_io(m.mutable_graph()->add_output(), "y", {});
+    auto* w = add_init(m, "w", {1, 1, 1, 1});
+    w->add_float_data(1);
+    add_node(m, "Conv", {"x", "w", "", "x"}, {"y"});
+    expect_clean_error("arity", "a Conv with four inputs",
+                       {"inspect", "--model", save(m, d / "m.onnx")}, "takes at most 3");
+  }
 }
 
 // ---- files the user never named --------------------------------------------------------------

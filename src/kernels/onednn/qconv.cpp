@@ -60,7 +60,7 @@ class QConvKernel final : public Kernel {
   //
   // With `residual`, `init` describes the convolution alone (its own int8 output type), and
   // post-ops round that output, add the residual the output buffer holds (a sum post-op) and
-  // clamp, in the order of QLinearAdd's arithmetic (qops.cpp).
+  // clamp: ResidualEpilogue's steps (loops.h), as the int16 kernel computes them.
   bool init(const KernelInit& init, tag act, bool nhwc_io, const Requant& rq,
             const ResidualSpec* residual, std::string& why_not) {
     const Shape x = nhwc_io ? nchw_dims(init.inputs[0].shape) : init.inputs[0].shape;
@@ -378,10 +378,6 @@ tag act_tag(int nd, int which) {
   const tag* t = which == 0 ? nhwc : which == 1 ? blocked : plain;
   return t[nd - 3];
 }
-
-}  // namespace
-
-namespace {
 
 // QLinearConv from the KernelInit of the convolution (`residual`: the add after it, which the
 // kernel applies before it writes, or declines).

@@ -55,7 +55,7 @@ bool channels_last(const ir::Node& node) {
 }
 
 bool has_residual(const ir::Node& node) {
-  return node.op_type == "QLinearConv" && node.inputs.size() > 9;
+  return node.domain == kQbenchDomain && node.op_type == "QLinearConv" && node.inputs.size() > 9;
 }
 
 ir::Node residual_add(const ir::Node& node) {

@@ -357,9 +357,7 @@ class ConvThenAddKernel final : public Kernel {
            ExecContext& ctx) override {
     Tensor* mid[] = {&mid_};
     conv_->run(inputs.first(9), mid, ctx);
-    const Tensor* add_in[] = {&mid_,      inputs[6],  inputs[7],  inputs[9],
-                              inputs[10], inputs[11], inputs[12], inputs[13]};
-    add_->run(add_in, outputs, ctx);
+    add_->run(ref::residual_add_inputs<const Tensor*>(&mid_, inputs), outputs, ctx);
   }
 
   std::string impl() const override {
@@ -453,9 +451,7 @@ std::unique_ptr<Kernel> make_residual_qconv(const KernelInit& init, std::string&
   }
   if (!read_qadd(init, {6, 7, 10, 11, 12, 13}, yt, residual.add, why_not)) return nullptr;
   // The convolution alone: its first 9 inputs, no activations, its own int8 output.
-  ir::Node conv = init.node;
-  conv.inputs.resize(9);
-  conv.fused.clear();
+  const ir::Node conv = ref::residual_conv(init.node);
   std::vector<kernels::TensorType> ins(init.inputs.begin(), init.inputs.begin() + 9);
   std::vector<const Tensor*> cs(init.constants.begin(), init.constants.begin() + 9);
   InferContext ic{conv, init.opset, ins, cs, {}};
@@ -468,22 +464,8 @@ std::unique_ptr<Kernel> make_residual_qconv(const KernelInit& init, std::string&
   auto conv_kernel = make_qconv(part, nullptr, why_not);
   if (!conv_kernel) return nullptr;
   const ir::Node add = ref::residual_add(init.node);
-  const kernels::TensorType add_ins[] = {mid,
-                                         init.inputs[6],
-                                         init.inputs[7],
-                                         init.inputs[9],
-                                         init.inputs[10],
-                                         init.inputs[11],
-                                         init.inputs[12],
-                                         init.inputs[13]};
-  const Tensor* add_cs[] = {nullptr,
-                            init.constants[6],
-                            init.constants[7],
-                            init.constants[9],
-                            init.constants[10],
-                            init.constants[11],
-                            init.constants[12],
-                            init.constants[13]};
+  const auto add_ins = ref::residual_add_inputs<kernels::TensorType>(mid, init.inputs);
+  const auto add_cs = ref::residual_add_inputs<const Tensor*>(nullptr, init.constants);
   auto add_kernel = make_onednn_qadd(
       KernelInit{add, init.opset, add_ins, init.outputs, add_cs, init.threads, init.prepared},
       why_not);

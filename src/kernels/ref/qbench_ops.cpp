@@ -58,14 +58,21 @@ bool has_residual(const ir::Node& node) {
   return node.domain == kQbenchDomain && node.op_type == "QLinearConv" && node.inputs.size() > 9;
 }
 
+ir::Node residual_conv(const ir::Node& node) {
+  ir::Node conv = node;
+  conv.inputs.resize(9);
+  conv.fused.clear();
+  return conv;
+}
+
 ir::Node residual_add(const ir::Node& node) {
   ir::Node add;
   add.name = node.name;
   add.domain = kQbenchDomain;
   add.op_type = "QLinearAdd";
   // Input 0, the convolution's own output, has no name in the graph.
-  add.inputs = {node.outputs[0] + ":conv", node.inputs[6],  node.inputs[7],  node.inputs[9],
-                node.inputs[10],           node.inputs[11], node.inputs[12], node.inputs[13]};
+  const auto in = residual_add_inputs<std::string>(node.outputs[0] + ":conv", node.inputs);
+  add.inputs.assign(in.begin(), in.end());
   add.outputs = node.outputs;
   add.fused = node.fused;
   return add;
@@ -224,13 +231,10 @@ void infer_fused_qlinear(InferContext& ctx) {
     return;
   }
   const ir::Node add = residual_add(ctx.node);
-  InferContext a{add,
-                 ctx.opset,
-                 {conv.outputs[0], ctx.inputs[6], ctx.inputs[7], ctx.inputs[9], ctx.inputs[10],
-                  ctx.inputs[11], ctx.inputs[12], ctx.inputs[13]},
-                 {nullptr, ctx.constants[6], ctx.constants[7], ctx.constants[9], ctx.constants[10],
-                  ctx.constants[11], ctx.constants[12], ctx.constants[13]},
-                 {}};
+  const auto types = residual_add_inputs<TensorType>(conv.outputs[0], ctx.inputs);
+  const auto constants = residual_add_inputs<const Tensor*>(nullptr, ctx.constants);
+  InferContext a{
+      add, ctx.opset, {types.begin(), types.end()}, {constants.begin(), constants.end()}, {}};
   infer_qlinear_add(a);
   ctx.outputs = a.outputs;
 }
@@ -240,9 +244,7 @@ void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tens
   if (has_residual(node)) {
     // The convolution writes its own int8 output (y_zero_point's type; the activations follow
     // the add), then QLinearAdd adds the residual to it.
-    ir::Node conv = node;
-    conv.inputs.resize(9);
-    conv.fused.clear();
+    const ir::Node conv = residual_conv(node);
     InferContext c{conv, opset, {}, {in.begin(), in.begin() + 9}, {}};
     for (const Tensor* t : c.constants)
       c.inputs.push_back(t ? TensorType{t->dtype(), t->shape()} : TensorType{});
@@ -250,8 +252,7 @@ void ref_fused_qlinear(const ir::Node& node, int64_t opset, std::span<const Tens
     Tensor mid(c.outputs[0].dtype, c.outputs[0].shape);
     Tensor* mid_out[] = {&mid};
     ref_fused_qlinear(conv, opset, in.first(9), mid_out);
-    const Tensor* add_in[] = {&mid, in[6], in[7], in[9], in[10], in[11], in[12], in[13]};
-    ref_qlinear_add(residual_add(node), opset, add_in, out);
+    ref_qlinear_add(residual_add(node), opset, residual_add_inputs<const Tensor*>(&mid, in), out);
     return;
   }
   ir::Node s = standard(node);

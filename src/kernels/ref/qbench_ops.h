@@ -31,6 +31,8 @@
 // an attribute channels_last = 1 (set by passes/channels_last.cpp for 2-D ops inside a
 // channels-last region): their data inputs (Conv: X and Z) and output are NHWC, as in ONNX
 // Runtime's NHWC transformer, so oneDNN's kernels need no layout reorders.
+#include <array>
+#include <span>
 #include <string>
 
 #include "kernels/kernel.h"
@@ -54,10 +56,23 @@ bool channels_last(const ir::Node& node);
 
 // True for a qbench.QLinearConv with a residual (inputs 9-13, passes/fuse_add.cpp).
 bool has_residual(const ir::Node& node);
+// Such a node's convolution alone: its first 9 inputs, no activations (they follow the add); it
+// writes its own int8 output (y_scale, y_zero_point).
+ir::Node residual_conv(const ir::Node& node);
 // The QLinearAdd such a node computes after its convolution: the convolution's int8 output (its
 // y_scale, y_zero_point) plus the residual (r, r_scale, r_zero_point) into the output (scale and
 // zero point: inputs 12, 13), with the node's activations.
 ir::Node residual_add(const ir::Node& node);
+// That QLinearAdd's inputs 1-7 as inputs of the residual QLinearConv (input 0 is the
+// convolution's output).
+inline constexpr std::array<size_t, 7> kResidualAddInputs = {6, 7, 9, 10, 11, 12, 13};
+// The QLinearAdd's 8 inputs (names, types, tensors...) from the residual QLinearConv's `in`.
+template <typename T>
+std::array<T, 8> residual_add_inputs(T conv_output, std::span<const T> in) {
+  std::array<T, 8> a{conv_output};
+  for (size_t k = 0; k < kResidualAddInputs.size(); ++k) a[k + 1] = in[kResidualAddInputs[k]];
+  return a;
+}
 
 // [lo, hi] of uint8 / int8.
 void int8_range(DType t, int32_t& lo, int32_t& hi);

@@ -81,9 +81,9 @@ class ExactInt8Conv {
 };
 
 // When QLinearConv (qconv.cpp) and QLinearMatMul/QGemm with a constant B (qmatmul.cpp) run on
-// this kernel instead of oneDNN's: Auto where the CPU's int8 pair sums saturate (full-range
-// weights; 7-bit ones only where it runs Winograd). Tests force it (any AVX2 CPU, any weights)
-// to compare it with oneDNN, or turn it off.
+// this kernel instead of oneDNN's: Auto where the CPU's int8 pair sums saturate (convolutions with
+// full-range weights, 7-bit ones only where it runs Winograd; matmuls with any constant B). Tests
+// force it (any AVX2 CPU, any weights) to compare it with oneDNN, or turn it off.
 enum class Int16Kernels { Auto, Always, Never };
 void set_int16_kernels(Int16Kernels mode);
 Int16Kernels int16_kernels();

@@ -5,6 +5,7 @@
 //   ninja -C build bench_exact_int8 && OMP_NUM_THREADS=1 build/benchmarks/bench_exact_int8
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -74,7 +75,10 @@ int main() {
     s.pad_top = s.pad_left = l.kernel / 2;
     s.out_h = s.out_w = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
     std::vector<int8_t> w(size_t(l.out_c * l.in_c * l.kernel * l.kernel));
-    for (int8_t& v : w) v = static_cast<int8_t>(int(rng() % 255) - 127);
+    // Spread like the static-int8 ResNet-50's (benchmarks/resnet50/make_qdq.py): mean |w| about
+    // 33, which decides whether F(4x4, 3x3) may run (ExactInt8Conv::winograd4_fits).
+    std::normal_distribution<float> normal(0.f, 42.f);
+    for (int8_t& v : w) v = static_cast<int8_t>(std::clamp(std::lround(normal(rng)), -127L, 127L));
     std::vector<uint8_t> x(size_t(l.size * l.size * l.in_c));
     for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
     std::vector<uint8_t> y(size_t(s.out_h * s.out_w * l.out_c));
@@ -96,7 +100,10 @@ int main() {
     }
     const double macs = double(s.out_h * s.out_w) * double(l.out_c * l.in_c * l.kernel * l.kernel);
     std::printf("%-22s %9.1fM %10.1f %10.1f %9.2f%s\n", l.name, macs / 1e6, median(warm),
-                median(cold), median(cold) / median(warm), conv.winograd() ? "  (Winograd)" : "");
+                median(cold), median(cold) / median(warm),
+                conv.winograd() == 4 ? "  (Winograd F(4x4))"
+                : conv.winograd()    ? "  (Winograd F(2x2))"
+                                     : "");
   }
   return 0;
 }

@@ -28,6 +28,7 @@ struct Case {
   DType xt, yt;
   bool per_channel, bias;
   std::string act;  // "", "Relu", "Clip"
+  int winograd = 0;  // the Winograd output tile expected (exact_int8_conv.h): 0 (im2col), 2, 4
 };
 
 std::string describe(const Case& c) {
@@ -139,20 +140,23 @@ bool skip_without_avx2() {
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
-      {1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""},
+      {1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 2},
       {2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, ""},      // 1x1, batch 2
       {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},   // odd K = 147
       {1, 5, 7, 10, 9, 3, 2, 0, 1, DType::I8, DType::I8, true, true, "Clip"},     // s8 in and out
       {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::I8, DType::U8, false, true, "Relu"},  // dilation 2
       {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},     // strided 1x1
       // 784 pixels of 1,152 int16 pairs' rows: several passes, tiles over both threads.
-      {1, 128, 32, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu"},
-      // Winograd F(2x2, 3x3): odd output sizes (tiles cut by the edge), no padding, batch 2,
-      // int8 sources, 16 input channels, output channels not a multiple of 16, and enough
-      // tiles for several passes (64 channels at 56x56: 784 tiles).
-      {1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu"},
-      {2, 32, 16, 16, 16, 3, 1, 0, 1, DType::I8, DType::I8, false, true, "Clip"},
-      {1, 64, 64, 56, 56, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""},
+      {1, 128, 32, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 4},
+      // Winograd F(4x4, 3x3) (these full-range weights' sums stay within its bound): odd output
+      // sizes (tiles cut by the edge), no padding, batch 2, int8 sources, 16 input channels,
+      // output channels not a multiple of 16, and enough tiles for several passes (64 channels
+      // at 56x56: 196 tiles of 36 rows).
+      {1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 4},
+      {2, 32, 16, 16, 16, 3, 1, 0, 1, DType::I8, DType::I8, false, true, "Clip", 4},
+      {1, 64, 64, 56, 56, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 4},
+      // F(2x2, 3x3) where there are fewer than 16 4x4 tiles.
+      {1, 32, 16, 8, 8, 3, 1, 1, 1, DType::I8, DType::U8, true, true, "", 2},
   };
   return c;
 }
@@ -163,9 +167,40 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
   for (const Case& cc : cases()) {
     SCOPED_TRACE(describe(cc));
     const std::string impl = expect_equal_to_onednn_and_reference(make_case(rng, cc));
-    const bool winograd = cc.k == 3 && cc.stride == 1 && cc.dilation == 1 && cc.c % 16 == 0 &&
-                          cc.h - 2 + 2 * cc.pad >= 7 && cc.w - 2 + 2 * cc.pad >= 7;
-    EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
+    EXPECT_EQ(impl.find("winograd") != std::string::npos, cc.winograd != 0) << impl;
+    if (cc.winograd) {
+      EXPECT_NE(impl.find(fmt::format("F({0}x{0},3x3)", cc.winograd)), std::string::npos) << impl;
+    }
+  }
+}
+
+// F(4x4, 3x3) computes each sum times 9 x 2^6 modulo 2^32 (its products overflow int32 at these
+// sizes) and recovers it exactly while |sum| < 2^25: it must take sums up to just below that
+// bound, and leave layers whose weights could exceed it to F(2x2, 3x3). 256 input channels,
+// weights of magnitude 110 (all positive in the first eight output channels) over a source with
+// zero point 131 that is mostly 0: sums down to 2,304 x 110 x -131 = -33.2M, 99% of 2^25. With
+// magnitude 116 the same layer could reach -35.0M.
+TEST(Int16Conv, Winograd4x4IsExactUpToItsBound) {
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(2026);
+  for (int magnitude : {110, 116}) {
+    SCOPED_TRACE(fmt::format("|w| = {}", magnitude));
+    const Case cc{1, 256, 16, 16, 16, 3, 1, 1, 1, DType::U8, DType::U8, false, false, ""};
+    Problem p = make_case(rng, cc);
+    Tensor& x = p.inputs[0];
+    std::uniform_int_distribution<int> byte(0, 255), percent(0, 99);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      x.data<uint8_t>()[i] = static_cast<uint8_t>(percent(rng) < 90 ? 0 : byte(rng));
+    Tensor& w = p.inputs[3];
+    const int64_t per_channel = cc.c * 9;
+    for (int64_t i = 0; i < w.numel(); ++i)
+      w.data<int8_t>()[i] =
+          static_cast<int8_t>(i < 8 * per_channel || rng() % 2 ? magnitude : -magnitude);
+    // The output's 240 steps span about +-2^25 of the sum.
+    const float xs = p.inputs[1].data<float>()[0], ws = p.inputs[4].data<float>()[0];
+    p.inputs[6] = Tensor::scalar(xs * ws * float(1 << 25) / 120.f);
+    const std::string impl = expect_equal_to_onednn_and_reference(p);
+    EXPECT_NE(impl.find(magnitude == 110 ? "F(4x4,3x3)" : "F(2x2,3x3)"), std::string::npos) << impl;
   }
 }
 

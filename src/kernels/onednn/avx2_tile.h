@@ -1,8 +1,9 @@
 #pragma once
 // What qbench's own AVX2 convolution kernels share (exact_int8_conv.cpp in int16, winograd_f32.cpp
-// in f32): their register tile of 6 rows x 16 output channels, and the 2x2 output tiles of a 3x3
-// stride-1 convolution over NHWC tensors as both Winograd F(2x2, 3x3) paths walk them, in passes
-// of whole register tiles whose transformed input rows stay in L2.
+// in f32): their register tile of 6 rows x 16 output channels, and the N x N output tiles of a
+// 3x3 stride-1 convolution over NHWC tensors as the Winograd paths walk them (F(2x2, 3x3) in both,
+// F(4x4, 3x3) in int16), in passes of whole register tiles whose transformed input rows stay in
+// L2.
 #include <algorithm>
 #include <cstdint>
 
@@ -50,47 +51,53 @@ void run_passes(int64_t count, int64_t chunk, int64_t panels, bool parallel, Pac
   }
 }
 
-struct WinogradTiles {
+// The N x N output tiles of a 3x3 stride-1 convolution over NHWC tensors, as Winograd F(NxN, 3x3)
+// walks them, and each tile's (N + 2) x (N + 2) input patch.
+template <int N>
+struct WinogradTilesOf {
+  static constexpr int kPatch = N + 2, kPositions = kPatch * kPatch, kOutputs = N * N;
   int64_t batch, in_h, in_w, out_h, out_w, pad_top, pad_left;
 
-  int64_t across() const { return (out_w + 1) / 2; }
-  int64_t count() const { return batch * ((out_h + 1) / 2) * across(); }
+  int64_t across() const { return (out_w + N - 1) / N; }
+  int64_t count() const { return batch * ((out_h + N - 1) / N) * across(); }
 
-  // The input pixels of tile t's 4x4 patch, as NHWC pixel indices (b * in_h + ih) * in_w + iw;
-  // -1 in the padding.
-  void patch(int64_t t, int64_t (&pixel)[kXi]) const {
+  // The input pixels of tile t's patch, as NHWC pixel indices (b * in_h + ih) * in_w + iw; -1 in
+  // the padding.
+  void patch(int64_t t, int64_t (&pixel)[kPositions]) const {
     int64_t b, oh, ow;
     origin(t, b, oh, ow);
-    for (int q = 0; q < kXi; ++q) {
-      const int64_t ih = oh - pad_top + q / 4, iw = ow - pad_left + q % 4;
+    for (int q = 0; q < kPositions; ++q) {
+      const int64_t ih = oh - pad_top + q / kPatch, iw = ow - pad_left + q % kPatch;
       pixel[q] = ih < 0 || ih >= in_h || iw < 0 || iw >= in_w ? -1 : (b * in_h + ih) * in_w + iw;
     }
   }
   // The same as pointers into NHWC data x with c channels; null in the padding.
   template <typename T>
-  void patch(int64_t t, const T* x, int64_t c, const T* (&at)[kXi]) const {
-    int64_t pixel[kXi];
+  void patch(int64_t t, const T* x, int64_t c, const T* (&at)[kPositions]) const {
+    int64_t pixel[kPositions];
     patch(t, pixel);
-    for (int q = 0; q < kXi; ++q) at[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
+    for (int q = 0; q < kPositions; ++q) at[q] = pixel[q] < 0 ? nullptr : x + pixel[q] * c;
   }
-  // Its 2x2 output pixels, (b * out_h + h) * out_w + w; -1 beyond the image's edge.
-  void outputs(int64_t t, int64_t (&pixel)[4]) const {
+  // Its N x N output pixels, (b * out_h + h) * out_w + w; -1 beyond the image's edge.
+  void outputs(int64_t t, int64_t (&pixel)[kOutputs]) const {
     int64_t b, oh, ow;
     origin(t, b, oh, ow);
-    for (int q = 0; q < 4; ++q) {
-      const int64_t h = oh + q / 2, w = ow + q % 2;
+    for (int q = 0; q < kOutputs; ++q) {
+      const int64_t h = oh + q / N, w = ow + q % N;
       pixel[q] = h < out_h && w < out_w ? (b * out_h + h) * out_w + w : -1;
     }
   }
 
  private:
   void origin(int64_t t, int64_t& b, int64_t& oh, int64_t& ow) const {
-    const int64_t down = (out_h + 1) / 2;
+    const int64_t down = (out_h + N - 1) / N;
     b = t / (down * across());
-    oh = t / across() % down * 2;
-    ow = t % across() * 2;
+    oh = t / across() % down * N;
+    ow = t % across() * N;
   }
 };
+using WinogradTiles = WinogradTilesOf<2>;
+static_assert(WinogradTiles::kPositions == kXi);
 
 // How far ahead of the weights it multiplies the tile loop prefetches them, in bytes. In a whole
 // model a layer's weights come from L3 or memory (every other layer ran in between), and int16

@@ -1,10 +1,12 @@
 #include "kernels/onednn/exact_int8_conv.h"
 
+#include <fmt/format.h>
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -213,33 +215,142 @@ QBENCH_AVX2 inline void winograd_output8(const __m256i (*m)[kTileRows][2], int r
   }
 }
 
-// R tiles x one 16-channel panel: the 16 transformed products accumulated (rows of V[xi] at
-// v + xi * xi_stride, consecutive tiles `row` apart), transformed back and requantized into the
-// four output pixels of each tile (out[r][q], null outside the image).
-template <int R>
+// Winograd F(4x4, 3x3) in integers: a 6x6 input patch gives a 4x4 output tile, 36 products
+// per 16 outputs instead of 144 (1.78x fewer than F(2x2, 3x3)). Lavin & Gray's matrices, with
+// B^T in small integers (|B^T d B| <= 100 x 255 = 25500 fits int16) and G's rows, whose
+// denominators are 4, 6, 6, 24, 24 and 1, scaled by those to integers (SG below, |U'| <= 49 x
+// 128 = 6272). The products then hold M_ij x s_i s_j; A^T S^-1 scaled by L = (24, 12, 6, 6) per
+// output row is integer again (kA4), so the output transform computes L_a L_b Y_ab, all of it
+// modulo 2^32 (vpmaddwd's pair sums are exact, every later sum wraps). L_a L_b is 9 x 2^p with
+// p = p_a + p_b, p = (3, 2, 1, 1): times 9's inverse modulo 2^32 it is 2^p Y, and an arithmetic
+// shift by p gives Y wherever |Y| < 2^(31 - p); winograd4_fits() checks |Y| < 2^25 for the
+// layer's weights and the source's range.
+constexpr int kSG[6][3] = {{1, 0, 0}, {-1, -1, -1}, {-1, 1, -1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1}};
+constexpr int kXi4 = WinogradTilesOf<4>::kPositions;
+constexpr int kShift4[4] = {3, 2, 1, 1};
+constexpr int32_t kInverseOf9 = 0x38e38e39;  // 9 x 0x38e38e39 = 1 modulo 2^32
+
+// B^T x on six vectors of int16: 4x0 - 5x2 + x4, (x3 + x4) - 4(x1 + x2), 4(x1 - x2) + (x4 - x3),
+// 2(x3 - x1) + (x4 - x2), 2(x1 - x3) + (x4 - x2), 4x1 - 5x3 + x5.
+QBENCH_AVX2 inline void input_transform6(const __m256i x[6], __m256i t[6]) {
+  const __m256i x4_x2 = _mm256_sub_epi16(x[4], x[2]), x3_x1 = _mm256_sub_epi16(x[3], x[1]);
+  t[0] = _mm256_add_epi16(
+      _mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x[0], x[2]), 2), x[2]), x[4]);
+  t[1] = _mm256_sub_epi16(_mm256_add_epi16(x[3], x[4]),
+                          _mm256_slli_epi16(_mm256_add_epi16(x[1], x[2]), 2));
+  t[2] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x[1], x[2]), 2),
+                          _mm256_sub_epi16(x[4], x[3]));
+  t[3] = _mm256_add_epi16(_mm256_slli_epi16(x3_x1, 1), x4_x2);
+  t[4] = _mm256_sub_epi16(x4_x2, _mm256_slli_epi16(x3_x1, 1));
+  t[5] = _mm256_add_epi16(
+      _mm256_sub_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x[1], x[3]), 2), x[3]), x[5]);
+}
+
+// One tile's 36 transformed rows (V[xi] at v + xi * xi_stride) from its 36 input pixels (null in
+// the padding), `c` channels (a multiple of 16): B^T d B with d = x - zp.
+template <bool Signed>
+QBENCH_AVX2 void winograd4_input(const uint8_t* const* patch, int64_t c, int32_t zp, int16_t* v,
+                                 int64_t xi_stride) {
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  for (int64_t c0 = 0; c0 < c; c0 += 16) {
+    __m256i t[kXi4];
+    for (int j = 0; j < 6; ++j) {  // T = B^T d, column j
+      __m256i d[6], o[6];
+      for (int i = 0; i < 6; ++i) {
+        const uint8_t* p = patch[i * 6 + j];
+        if (!p) {
+          d[i] = _mm256_setzero_si256();
+          continue;
+        }
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + c0));
+        d[i] = _mm256_sub_epi16(Signed ? _mm256_cvtepi8_epi16(raw) : _mm256_cvtepu8_epi16(raw), z);
+      }
+      input_transform6(d, o);
+      for (int i = 0; i < 6; ++i) t[i * 6 + j] = o[i];
+    }
+    for (int i = 0; i < 6; ++i) {  // V = T B, row i
+      __m256i o[6];
+      input_transform6(t + 6 * i, o);
+      for (int j = 0; j < 6; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(v + (6 * i + j) * xi_stride + c0), o[j]);
+    }
+  }
+}
+
+QBENCH_AVX2 inline __m256i times6(__m256i v) {
+  return _mm256_add_epi32(_mm256_slli_epi32(v, 2), _mm256_slli_epi32(v, 1));
+}
+
+// L A^T S^-1 x on six vectors of int32 (modulo 2^32): rows (6, 4, 4, 1, 1, 0), (0, 2, -2, 1, -1,
+// 0), (0, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 6).
+QBENCH_AVX2 inline void output_transform6(const __m256i x[6], __m256i y[4]) {
+  const __m256i a = _mm256_add_epi32(x[1], x[2]), b = _mm256_sub_epi32(x[1], x[2]);
+  const __m256i c = _mm256_add_epi32(x[3], x[4]), d = _mm256_sub_epi32(x[3], x[4]);
+  y[0] = _mm256_add_epi32(_mm256_add_epi32(times6(x[0]), _mm256_slli_epi32(a, 2)), c);
+  y[1] = _mm256_add_epi32(_mm256_slli_epi32(b, 1), d);
+  y[2] = _mm256_add_epi32(a, c);
+  y[3] = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_slli_epi32(d, 1)), times6(x[5]));
+}
+
+// The 4x4 outputs of one tile from its 36 products (8 channels): Y = A^T M A, exactly.
+QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
+                                        __m256i (&y)[16]) {
+  __m256i s[4][6];
+  for (int j = 0; j < 6; ++j) {  // S = L A^T S^-1 M', column j
+    __m256i x[6], o[4];
+    for (int i = 0; i < 6; ++i) x[i] = m[i * 6 + j][r][h];
+    output_transform6(x, o);
+    for (int i = 0; i < 4; ++i) s[i][j] = o[i];
+  }
+  const __m256i inverse9 = _mm256_set1_epi32(kInverseOf9);
+  for (int i = 0; i < 4; ++i) {  // Z = S (L A^T S^-1)^T, then Y = Z / (L_i L_j)
+    __m256i z[4];
+    output_transform6(s[i], z);
+    for (int j = 0; j < 4; ++j)
+      y[4 * i + j] = _mm256_srai_epi32(_mm256_mullo_epi32(z[j], inverse9), kShift4[i] + kShift4[j]);
+  }
+}
+
+// The same for F(2x2, 3x3) (winograd_output8).
+QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
+                                        __m256i (&y)[4]) {
+  winograd_output8(m, r, h, y);
+}
+
+// R tiles x one 16-channel panel: the transformed products (rows of V[xi] at v + xi *
+// xi_stride, consecutive tiles `row` apart) accumulated, transformed back and requantized into
+// the N x N output pixels of each tile (out[r][q], null outside the image).
+template <int N, int R>
 QBENCH_AVX2 void winograd_tile(const int16_t* v, int64_t xi_stride, int64_t row,
                                const int16_t* panel, int64_t pairs, const Epilogue& e, int64_t ch0,
-                               int64_t count, uint8_t* const (*out)[4]) {
-  __m256i m[kXi][kTileRows][2];
-  for (int xi = 0; xi < kXi; ++xi) {
+                               int64_t count, uint8_t* const (*out)[N * N]) {
+  constexpr int kPositions = WinogradTilesOf<N>::kPositions;
+  __m256i m[kPositions][kTileRows][2];
+  for (int xi = 0; xi < kPositions; ++xi) {
     const int16_t* a[kTileRows];
     for (int j = 0; j < R; ++j) a[j] = v + xi * xi_stride + j * row;
     accumulate<R>(a, panel + xi * pairs * kPanel * 2, pairs, m[xi]);
   }
   for (int r = 0; r < R; ++r) {
-    __m256i lo[4], hi[4];
-    winograd_output8(m, r, 0, lo);
-    winograd_output8(m, r, 1, hi);
-    for (int q = 0; q < 4; ++q)
+    __m256i lo[N * N], hi[N * N];
+    winograd_output(m, r, 0, lo);
+    winograd_output(m, r, 1, hi);
+    for (int q = 0; q < N * N; ++q)
       if (out[r][q]) store16(lo[q], hi[q], e.bias + ch0, e.scale + ch0, e, count, out[r][q] + ch0);
   }
 }
 
+template <int N>
 using WinogradTileFn = void (*)(const int16_t*, int64_t, int64_t, const int16_t*, int64_t,
-                                const Epilogue&, int64_t, int64_t, uint8_t* const (*)[4]);
-constexpr WinogradTileFn kWinogradTiles[kTileRows + 1] = {
-    nullptr,          winograd_tile<1>, winograd_tile<2>, winograd_tile<3>,
-    winograd_tile<4>, winograd_tile<5>, winograd_tile<6>};
+                                const Epilogue&, int64_t, int64_t, uint8_t* const (*)[N * N]);
+template <int N>
+constexpr WinogradTileFn<N> kWinogradTiles[kTileRows + 1] = {nullptr,
+                                                             winograd_tile<N, 1>,
+                                                             winograd_tile<N, 2>,
+                                                             winograd_tile<N, 3>,
+                                                             winograd_tile<N, 4>,
+                                                             winograd_tile<N, 5>,
+                                                             winograd_tile<N, 6>};
 
 template <typename T>
 QBENCH_AVX2 void widen(const T* __restrict x, int16_t* __restrict y, int64_t n, int32_t zp) {
@@ -274,30 +385,56 @@ bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {
          s.out_h >= 7 && s.out_w >= 7;
 }
 
+bool ExactInt8Conv::winograd4_fits(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
+                                   bool signed_source) {
+  // Its weights (36 positions instead of 16) are read once per pass over the tiles: with few
+  // tiles the layer waits on them. ResNet-50's 3x3 layers, 1 thread, as AVX2-only (cpu_mask):
+  // 56 x 56 x 64 541 -> 363 us, 28 x 28 x 128 491 -> 325, 14 x 14 x 256 (16 tiles) 533 -> 476,
+  // but 7 x 7 x 512 (4 tiles) 820 -> 837 (benchmarks/exact_int8). Edge tiles cost whole tiles:
+  // F(4x4) also needs 10% fewer products than F(2x2) over the tiles that cover the output.
+  if (!winograd_applies(s)) return false;
+  const int64_t tiles4 = s.batch * ((s.out_h + 3) / 4) * ((s.out_w + 3) / 4);
+  const int64_t tiles2 = s.batch * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2);
+  if (tiles4 < kWinograd4MinTiles || tiles4 * 36 * 10 > tiles2 * 16 * 9) return false;
+  // |Y| <= sum |w| x max |x - zp| per output channel must stay below 2^25 (see kShift4).
+  const int64_t x_max = signed_source ? std::max(x_zero_point + 128, 127 - x_zero_point)
+                                      : std::max(x_zero_point, 255 - x_zero_point);
+  const int64_t per_channel = s.in_c * 9;
+  for (int64_t m = 0; m < s.out_c; ++m) {
+    int64_t sum = 0;
+    for (int64_t i = 0; i < per_channel; ++i) sum += std::abs(int32_t(w[m * per_channel + i]));
+    if (sum * x_max >= (int64_t(1) << 25)) return false;
+  }
+  return true;
+}
+
 ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
                              bool signed_source, Requantization rq)
     : s_(s), x_zp_(x_zero_point), signed_source_(signed_source), rq_(std::move(rq)) {
-  winograd_ = winograd_applies(s);
+  winograd_ = winograd4_fits(s, w, x_zero_point, signed_source) ? 4 : winograd_applies(s) ? 2 : 0;
   k_ = s.kernel_h * s.kernel_w * s.in_c;
   panels_ = (s.out_c + kPanel - 1) / kPanel;
   auto at = [&](int64_t m, int64_t c, int64_t kh, int64_t kw) {
     return int32_t(w[((m * s.in_c + c) * s.kernel_h + kh) * s.kernel_w + kw]);
   };
   if (winograd_) {
-    // U = (2G) g (2G)^T per (m, c): [panel][xi][pair of c][16 channels][2].
+    // U = (2G) g (2G)^T, or (SG) g (SG)^T, per (m, c): [panel][xi][pair of c][16 channels][2].
     static constexpr int g2[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+    const int n = winograd_ + 2, positions = n * n;
+    auto g = [&](int i, int a) { return winograd_ == 4 ? kSG[i][a] : g2[i][a]; };
     pairs_ = s.in_c / 2;
-    weights_.assign(size_t(panels_ * kXi * pairs_ * kPanel * 2), 0);
+    weights_.assign(size_t(panels_ * positions * pairs_ * kPanel * 2), 0);
     for (int64_t m = 0; m < s.out_c; ++m)
       for (int64_t c = 0; c < s.in_c; ++c)
-        for (int i = 0; i < 4; ++i)
-          for (int j = 0; j < 4; ++j) {
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j) {
             int32_t u = 0;
             for (int a = 0; a < 3; ++a)
-              for (int b = 0; b < 3; ++b) u += g2[i][a] * at(m, c, a, b) * g2[j][b];
-            const int64_t xi = i * 4 + j;
+              for (int b = 0; b < 3; ++b) u += g(i, a) * at(m, c, a, b) * g(j, b);
+            const int64_t xi = i * n + j;
             const int64_t to =
-                (((m / kPanel * kXi + xi) * pairs_ + c / 2) * kPanel + m % kPanel) * 2 + c % 2;
+                (((m / kPanel * positions + xi) * pairs_ + c / 2) * kPanel + m % kPanel) * 2 +
+                c % 2;
             weights_[size_t(to)] = static_cast<int16_t>(u);
           }
   } else {
@@ -400,41 +537,57 @@ Epilogue ExactInt8Conv::epilogue() const {
 }
 
 void ExactInt8Conv::run(const void* x, void* y) const {
-  if (winograd_)
-    run_winograd(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y));
+  const auto* in = static_cast<const uint8_t*>(x);
+  auto* out = static_cast<uint8_t*>(y);
+  if (winograd_ == 4)
+    run_winograd<4>(in, out);
+  else if (winograd_ == 2)
+    run_winograd<2>(in, out);
   else
-    run_gemm(static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y));
+    run_gemm(in, out);
 }
 
+template <int N>
 void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
+  using Tiles = WinogradTilesOf<N>;
+  constexpr int kPositions = Tiles::kPositions, kOutputs = Tiles::kOutputs;
   const ExactConvShape& s = s_;
-  const WinogradTiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
+  const Tiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
   const int64_t c = s.in_c, count = tiles.count();
-  const int64_t chunk = rows_per_pass(count, kXi * c * int64_t(sizeof(int16_t)));
-  auto* v = static_cast<int16_t*>(thread_scratch(0, size_t(kXi * chunk * c) * sizeof(int16_t)));
+  const int64_t chunk = rows_per_pass(count, kPositions * c * int64_t(sizeof(int16_t)));
+  auto* v =
+      static_cast<int16_t*>(thread_scratch(0, size_t(kPositions * chunk * c) * sizeof(int16_t)));
   const Epilogue e = epilogue();
-  const bool parallel = omp_get_max_threads() > 1 && count * 4 * s.out_c * k_ >= (int64_t(1) << 21);
+  const bool parallel =
+      omp_get_max_threads() > 1 && count * kOutputs * s.out_c * k_ >= (int64_t(1) << 21);
   run_passes(
       count, chunk, panels_, parallel,
       [&](int64_t i, int64_t t) {
-        const uint8_t* patch[kXi];
+        const uint8_t* patch[kPositions];
         tiles.patch(t, x, c, patch);
-        if (signed_source_)
+        if constexpr (N == 4) {
+          if (signed_source_)
+            winograd4_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
+          else
+            winograd4_input<false>(patch, c, x_zp_, v + i * c, chunk * c);
+        } else if (signed_source_) {
           winograd_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
-        else
+        } else {
           winograd_input<false>(patch, c, x_zp_, v + i * c, chunk * c);
+        }
       },
       [&](int64_t panel, int64_t i0, int64_t t0, int r) {
-        uint8_t* out[kTileRows][4];
+        uint8_t* out[kTileRows][kOutputs];
         for (int j = 0; j < r; ++j) {
-          int64_t pixel[4];
+          int64_t pixel[kOutputs];
           tiles.outputs(t0 + j, pixel);
-          for (int q = 0; q < 4; ++q) out[j][q] = pixel[q] < 0 ? nullptr : y + pixel[q] * s.out_c;
+          for (int q = 0; q < kOutputs; ++q)
+            out[j][q] = pixel[q] < 0 ? nullptr : y + pixel[q] * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
-        kWinogradTiles[r](v + i0 * c, chunk * c, c,
-                          weights_.data() + panel * kXi * pairs_ * kPanel * 2, pairs_, e, ch0,
-                          std::min<int64_t>(kPanel, s.out_c - ch0), out);
+        kWinogradTiles<N>[r](v + i0 * c, chunk * c, c,
+                             weights_.data() + panel * kPositions * pairs_ * kPanel * 2, pairs_, e,
+                             ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
       });
 }
 
@@ -473,11 +626,13 @@ class ExactInt8Kernel final : public Kernel {
   ExactInt8Kernel(std::unique_ptr<ExactInt8Conv> conv, const char* op, int residual)
       : conv_(std::move(conv)),
         residual_(residual),
-        impl_(conv_->winograd()
-                  ? "qbench_int16_winograd:avx2 (exact: integer Winograd F(2x2,3x3), vpmaddwd on "
-                    "int16)"
-                  : std::string("qbench_int16_gemm:avx2 (exact ") + op +
-                        ": vpmaddwd on int16, no pair saturation)") {}
+        impl_(
+            conv_->winograd()
+                ? fmt::format("qbench_int16_winograd:avx2 (exact: integer Winograd F({0}x{0},3x3), "
+                              "vpmaddwd on int16)",
+                              conv_->winograd())
+                : std::string("qbench_int16_gemm:avx2 (exact ") + op +
+                      ": vpmaddwd on int16, no pair saturation)") {}
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            ExecContext&) override {

@@ -42,12 +42,19 @@ class ExactInt8Conv {
 
   // `weights`: [out_c, in_c, kernel_h, kernel_w] int8 (ONNX layout); `x_zero_point` the source's
   // (uint8 or int8 per `signed_source`); `rq` the per-channel requantization into the output.
-  // Shapes where winograd_applies() run as exact integer Winograd F(2x2, 3x3) (2.25x fewer
-  // multiplies), the others as im2col matrix products.
+  // Shapes where winograd_applies() run as exact integer Winograd: F(4x4, 3x3) (4x fewer
+  // multiplies) where winograd4_fits(), else F(2x2, 3x3) (2.25x fewer); the others as im2col
+  // matrix products.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
                 bool signed_source, Requantization rq);
   static bool winograd_applies(const ExactConvShape& s);
-  bool winograd() const { return winograd_; }
+  // At least kWinograd4MinTiles 4x4 output tiles, and weights and a source range whose
+  // convolution sums stay within 2^25 (F(4x4, 3x3) recovers them modulo 2^26).
+  static bool winograd4_fits(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
+                             bool signed_source);
+  static constexpr int64_t kWinograd4MinTiles = 16;
+  // The Winograd output tile's size (2 or 4), 0 for im2col.
+  int winograd() const { return winograd_; }
   // Makes run() add the residual the output holds when it starts (a fused QLinearAdd, loops.h)
   // instead of writing the requantized convolution itself.
   void add_residual(const ResidualEpilogue& e) { residual_ = e; }
@@ -64,13 +71,15 @@ class ExactInt8Conv {
   // n source values minus the zero point; `end` is where the source tensor ends.
   void widen_run(const uint8_t* from, int16_t* to, int64_t n, const uint8_t* end) const;
   void run_gemm(const uint8_t* x, uint8_t* y) const;
+  template <int N>
   void run_winograd(const uint8_t* x, uint8_t* y) const;
   Epilogue epilogue() const;
 
   ExactConvShape s_;
   int64_t k_ = 0, pairs_ = 0, panels_ = 0;
   int32_t x_zp_ = 0;
-  bool signed_source_ = false, winograd_ = false;
+  bool signed_source_ = false;
+  int winograd_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
   // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.
   std::vector<int16_t> weights_;

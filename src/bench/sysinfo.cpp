@@ -1,5 +1,6 @@
 #include "bench/sysinfo.h"
 
+#include <cpuid.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -28,6 +29,33 @@ std::string cpuinfo_field(const std::string& key) {
   return "";
 }
 
+// Whether this process's CPUID reports `flag` (a /proc/cpuinfo name). /proc/cpuinfo lists the
+// hardware's flags even where CPUID is faulted and masked (benchmarks/cpu_mask makes a bigger CPU
+// look AVX2-only to every engine), and the kernels decide by CPUID: a report made there named
+// AVX-512 while everything ran as AVX2. Flags not listed here are kept as /proc/cpuinfo has them.
+bool cpuid_reports(const std::string& flag) {
+  struct Bit {
+    const char* flag;
+    unsigned leaf, sub;
+    int reg;  // 0 eax, 1 ebx, 2 ecx, 3 edx
+    int bit;
+  };
+  static constexpr Bit kBits[] = {
+      {"sse4_2", 1, 0, 2, 20},      {"fma", 1, 0, 2, 12},      {"avx", 1, 0, 2, 28},
+      {"f16c", 1, 0, 2, 29},        {"avx2", 7, 0, 1, 5},      {"avx512f", 7, 0, 1, 16},
+      {"avx512bw", 7, 0, 1, 30},    {"avx512vl", 7, 0, 1, 31}, {"avx512_vnni", 7, 0, 2, 11},
+      {"avx512_fp16", 7, 0, 3, 23}, {"amx_bf16", 7, 0, 3, 22}, {"amx_tile", 7, 0, 3, 24},
+      {"amx_int8", 7, 0, 3, 25},    {"avx_vnni", 7, 1, 0, 4},  {"avx512_bf16", 7, 1, 0, 5},
+      {"amx_fp16", 7, 1, 0, 21}};
+  for (const Bit& b : kBits) {
+    if (flag != b.flag) continue;
+    unsigned r[4] = {};
+    if (!__get_cpuid_count(b.leaf, b.sub, &r[0], &r[1], &r[2], &r[3])) return false;
+    return (r[b.reg] >> b.bit) & 1u;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> isa_flags_of(const std::string& line) {
@@ -54,7 +82,8 @@ Machine describe_machine(int threads) {
   m.cpu = cpuinfo_field("model name");
   if (m.cpu.empty()) m.cpu = "unknown";
   m.logical_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  m.isa = isa_flags_of(cpuinfo_field("flags"));
+  for (std::string& f : isa_flags_of(cpuinfo_field("flags")))
+    if (cpuid_reports(f)) m.isa.push_back(std::move(f));
   m.onednn_isa = kernels::onednn::effective_isa();
   m.int8_path = kernels::onednn::int8_path();
   m.bf16_path = kernels::onednn::bf16_path();

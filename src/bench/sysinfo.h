@@ -10,7 +10,8 @@ namespace qbench::bench {
 struct Machine {
   std::string cpu;               // /proc/cpuinfo "model name"
   int logical_cpus = 0;          // online CPUs
-  std::vector<std::string> isa;  // the /proc/cpuinfo flags that matter for the kernels
+  std::vector<std::string> isa;  // the /proc/cpuinfo flags that matter for the kernels and
+                                 // this process's CPUID reports (masked CPUs)
   std::string onednn_isa;        // the ISA oneDNN dispatched to
   // How int8 and bf16 really run here (kernels/onednn/cpu_paths.h): "VNNI (avx512_core_vnni):
   // u8 x s8 dot products exact in int32", "AVX2 pairwise (vpmaddubsw, avx2): ...",

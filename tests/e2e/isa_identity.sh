@@ -76,6 +76,16 @@ if [[ " ${caps[*]} " == *" AVX2_ONLY_CPU "* ]]; then
     *"int8      AVX2 pairwise (vpmaddubsw, avx2)"*"qbench_int16_gemm:avx2"*) pass ;;
     *) fail "inspect as an AVX2-only CPU does not name the AVX2 int8 path and the int16 kernel: $out" ;;
   esac
+  # Its reports name the CPU as the kernels saw it: /proc/cpuinfo still lists AVX-512 there.
+  flags="$(at AVX2_ONLY_CPU "$QB" bench --model "$SRC/models/lenet.onnx" --json --min-queries 5 \
+    --min-seconds 0 --warmup-s 0 2>/dev/null | tr -d '\n' | grep -o '"isa_flags": *\[[^]]*\]')"
+  case "$flags" in
+    *'"avx2"'*) case "$flags" in
+      *avx512* | *vnni* | *amx*) fail "an AVX2-only CPU's report lists $flags" ;;
+      *) pass ;;
+    esac ;;
+    *) fail "an AVX2-only CPU's report lists no avx2: $flags" ;;
+  esac
 fi
 
 echo "isa_identity: $((checks - failures)) passed, $failures failed"

@@ -141,8 +141,10 @@ bool skip_without_avx2() {
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
       {1, 16, 32, 9, 11, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 2},
-      {2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, ""},      // 1x1, batch 2
-      {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},   // odd K = 147
+      {2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, ""},     // 1x1, batch 2
+      {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},  // odd K = 147
+      // Fewer than 16 channels (the source widened once): batch 2, a non-square image.
+      {2, 3, 16, 16, 14, 7, 2, 3, 1, DType::U8, DType::I8, false, true, "Relu"},
       {1, 5, 7, 10, 9, 3, 2, 0, 1, DType::I8, DType::I8, true, true, "Clip"},     // s8 in and out
       {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::I8, DType::U8, false, true, "Relu"},  // dilation 2
       {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},     // strided 1x1

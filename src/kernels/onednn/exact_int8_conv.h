@@ -67,6 +67,8 @@ class ExactInt8Conv {
   // Pixel p's receptive field, minus the zero point, into `row` (row_stride() int16: pairs_ * 2
   // and room for whole-vector writes).
   void pack_row(const uint8_t* x, int64_t p, int16_t* row) const;
+  // The same from the whole source widened once (zero point subtracted), for few channels.
+  void pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const;
   int64_t row_stride() const;
   // n source values minus the zero point; `end` is where the source tensor ends.
   void widen_run(const uint8_t* from, int16_t* to, int64_t n, const uint8_t* end) const;

@@ -487,45 +487,20 @@ int64_t ExactInt8Conv::row_stride() const {
   return pairs_ * 2 + 16;  // room for widen_run's last vector
 }
 
-void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
-  const ExactConvShape& s = s_;
-  // Runs are written in address order, so a vector's spill past its run is overwritten by the
-  // next run; the last one spills into the row's room (row_stride).
-  const uint8_t* end = x + s.batch * s.in_h * s.in_w * s.in_c;
-  const int64_t b = p / (s.out_h * s.out_w), oh = p / s.out_w % s.out_h, ow = p % s.out_w;
-  const int64_t iw0 = ow * s.stride_w - s.pad_left, run = s.kernel_w * s.in_c;
-  // A kernel row wholly inside the image is one run of NHWC memory (the stem's 7 x 3 channels).
-  const bool whole_rows = s.dilation_w == 1 && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
-  for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-    int16_t* to = row + kh * run;
-    const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-    if (ih < 0 || ih >= s.in_h) {
-      std::memset(to, 0, size_t(run) * sizeof(int16_t));
-      continue;
-    }
-    const uint8_t* line = x + (b * s.in_h + ih) * s.in_w * s.in_c;
-    if (whole_rows) {
-      widen_run(line + iw0 * s.in_c, to, run, end);
-      continue;
-    }
-    for (int64_t kw = 0; kw < s.kernel_w; ++kw, to += s.in_c) {
-      const int64_t iw = iw0 + kw * s.dilation_w;
-      if (iw < 0 || iw >= s.in_w)
-        std::memset(to, 0, size_t(s.in_c) * sizeof(int16_t));
-      else
-        widen_run(line + iw * s.in_c, to, s.in_c, end);
-    }
-  }
-  if (k_ % 2) row[k_] = 0;
-}
+namespace {
 
-QBENCH_AVX2 void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const {
-  const ExactConvShape& s = s_;
-  // One division where the batch is 1 (a 64-bit division costs more than a kernel row's copy).
+// Pixel p's receptive field into `row` in im2col order: copy(offset, to, n) for each run of n
+// source values inside the image (offsets in source elements, NHWC), zeros in the padding. A
+// kernel row wholly inside the image is one run (the stem's 7 x 3 channels) where `whole_rows`
+// allows.
+template <typename Copy>
+void receptive_runs(const ExactConvShape& s, int64_t p, int16_t* row, bool whole_rows,
+                    Copy&& copy) {
+  // One division where the batch is 1 (a 64-bit division costs about what a row's copy does).
   const int64_t q = p / s.out_w, ow = p - q * s.out_w;
   const int64_t b = s.batch == 1 ? 0 : q / s.out_h, oh = q - b * s.out_h;
   const int64_t iw0 = ow * s.stride_w - s.pad_left, run = s.kernel_w * s.in_c;
-  const bool whole_rows = s.dilation_w == 1 && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w && run >= 16;
+  whole_rows = whole_rows && s.dilation_w == 1 && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
   for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
     int16_t* to = row + kh * run;
     const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
@@ -533,9 +508,9 @@ QBENCH_AVX2 void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, in
       std::memset(to, 0, size_t(run) * sizeof(int16_t));
       continue;
     }
-    const int16_t* line = x + (b * s.in_h + ih) * s.in_w * s.in_c;
+    const int64_t line = (b * s.in_h + ih) * s.in_w * s.in_c;
     if (whole_rows) {
-      copy_run(line + iw0 * s.in_c, to, run);
+      copy(line + iw0 * s.in_c, to, run);
       continue;
     }
     for (int64_t kw = 0; kw < s.kernel_w; ++kw, to += s.in_c) {
@@ -543,9 +518,30 @@ QBENCH_AVX2 void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, in
       if (iw < 0 || iw >= s.in_w)
         std::memset(to, 0, size_t(s.in_c) * sizeof(int16_t));
       else
-        std::memcpy(to, line + iw * s.in_c, size_t(s.in_c) * sizeof(int16_t));
+        copy(line + iw * s.in_c, to, s.in_c);
     }
   }
+}
+
+}  // namespace
+
+void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
+  // Runs are written in address order, so a vector's spill past its run is overwritten by the
+  // next run; the last one spills into the row's room (row_stride).
+  const uint8_t* end = x + s_.batch * s_.in_h * s_.in_w * s_.in_c;
+  receptive_runs(s_, p, row, true,
+                 [&](int64_t from, int16_t* to, int64_t n) { widen_run(x + from, to, n, end); });
+  if (k_ % 2) row[k_] = 0;
+}
+
+void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const {
+  receptive_runs(s_, p, row, s_.kernel_w * s_.in_c >= 16,
+                 [&](int64_t from, int16_t* to, int64_t n) {
+                   if (n >= 16)
+                     copy_run(x + from, to, n);
+                   else
+                     std::memcpy(to, x + from, size_t(n) * sizeof(int16_t));
+                 });
   if (k_ % 2) row[k_] = 0;
 }
 

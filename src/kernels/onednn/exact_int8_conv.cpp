@@ -218,13 +218,13 @@ QBENCH_AVX2 inline void winograd_output8(const __m256i (*m)[kTileRows][2], int r
 // Winograd F(4x4, 3x3) in integers: a 6x6 input patch gives a 4x4 output tile, 36 products
 // per 16 outputs instead of 144 (1.78x fewer than F(2x2, 3x3)). Lavin & Gray's matrices, with
 // B^T in small integers (|B^T d B| <= 100 x 255 = 25500 fits int16) and G's rows, whose
-// denominators are 4, 6, 6, 24, 24 and 1, scaled by those to integers (SG below, |U'| <= 49 x
-// 128 = 6272). The products then hold M_ij x s_i s_j; A^T S^-1 scaled by L = (24, 12, 6, 6) per
-// output row is integer again (kA4), so the output transform computes L_a L_b Y_ab, all of it
-// modulo 2^32 (vpmaddwd's pair sums are exact, every later sum wraps). L_a L_b is 9 x 2^p with
-// p = p_a + p_b, p = (3, 2, 1, 1): times 9's inverse modulo 2^32 it is 2^p Y, and an arithmetic
-// shift by p gives Y wherever |Y| < 2^(31 - p); winograd4_fits() checks |Y| < 2^25 for the
-// layer's weights and the source's range.
+// denominators are 4, 6, 6, 24, 24 and 1, scaled by those to integers (kSG, |U'| <= 49 x 128 =
+// 6272). The products then hold M_ij x s_i s_j; A^T S^-1 scaled by L = (24, 12, 6, 6) per output
+// row is integer again (output_transform6), so the output transform computes L_a L_b Y_ab, all
+// of it modulo 2^32 (vpmaddwd's pair sums are exact, every later sum wraps). L_a L_b is 9 x 2^p
+// with p = p_a + p_b, p = (3, 2, 1, 1): times 9's inverse modulo 2^32 it is 2^p Y, and an
+// arithmetic shift by p gives Y wherever |Y| < 2^(31 - p); winograd4_fits() checks |Y| < 2^25
+// for the layer's weights and the source's range.
 constexpr int kSG[6][3] = {{1, 0, 0}, {-1, -1, -1}, {-1, 1, -1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1}};
 constexpr int kXi4 = WinogradTilesOf<4>::kPositions;
 constexpr int kShift4[4] = {3, 2, 1, 1};

@@ -167,8 +167,8 @@ constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>,
 // One tile's 16 transformed rows (V[xi] at v + xi * xi_stride), from the patch's 16 input
 // pixels (null where the patch lies in the padding), `c` channels (a multiple of 16).
 template <bool Signed>
-QBENCH_AVX2 void winograd_input(const uint8_t* const* patch, int64_t c, int32_t zp, int16_t* v,
-                                int64_t xi_stride) {
+QBENCH_AVX2 void winograd_input(const uint8_t* const (&patch)[kXi], int64_t c, int32_t zp,
+                                int16_t* v, int64_t xi_stride) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
   for (int64_t c0 = 0; c0 < c; c0 += 16) {
     __m256i d[kXi], t[kXi];
@@ -200,8 +200,8 @@ QBENCH_AVX2 void winograd_input(const uint8_t* const* patch, int64_t c, int32_t 
 }
 
 // The 2x2 outputs of one tile from its 16 products (8 channels): Y = A^T M A / 4.
-QBENCH_AVX2 inline void winograd_output8(const __m256i (*m)[kTileRows][2], int r, int h,
-                                         __m256i y[4]) {
+QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
+                                        __m256i (&y)[4]) {
   __m256i s[8];
   for (int j = 0; j < 4; ++j) {  // S = A^T M
     const __m256i m0 = m[j][r][h], m1 = m[4 + j][r][h], m2 = m[8 + j][r][h], m3 = m[12 + j][r][h];
@@ -249,8 +249,8 @@ QBENCH_AVX2 inline void input_transform6(const __m256i x[6], __m256i t[6]) {
 // One tile's 36 transformed rows (V[xi] at v + xi * xi_stride) from its 36 input pixels (null in
 // the padding), `c` channels (a multiple of 16): B^T d B with d = x - zp.
 template <bool Signed>
-QBENCH_AVX2 void winograd4_input(const uint8_t* const* patch, int64_t c, int32_t zp, int16_t* v,
-                                 int64_t xi_stride) {
+QBENCH_AVX2 void winograd_input(const uint8_t* const (&patch)[kXi4], int64_t c, int32_t zp,
+                                int16_t* v, int64_t xi_stride) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
   for (int64_t c0 = 0; c0 < c; c0 += 16) {
     __m256i t[kXi4];
@@ -309,12 +309,6 @@ QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r,
     for (int j = 0; j < 4; ++j)
       y[4 * i + j] = _mm256_srai_epi32(_mm256_mullo_epi32(z[j], inverse9), kShift4[i] + kShift4[j]);
   }
-}
-
-// The same for F(2x2, 3x3) (winograd_output8).
-QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
-                                        __m256i (&y)[4]) {
-  winograd_output8(m, r, h, y);
 }
 
 // R tiles x one 16-channel panel: the transformed products (rows of V[xi] at v + xi *
@@ -602,16 +596,10 @@ void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
       [&](int64_t i, int64_t t) {
         const uint8_t* patch[kPositions];
         tiles.patch(t, x, c, patch);
-        if constexpr (N == 4) {
-          if (signed_source_)
-            winograd4_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
-          else
-            winograd4_input<false>(patch, c, x_zp_, v + i * c, chunk * c);
-        } else if (signed_source_) {
+        if (signed_source_)  // F(2x2) or F(4x4) by the patch's size
           winograd_input<true>(patch, c, x_zp_, v + i * c, chunk * c);
-        } else {
+        else
           winograd_input<false>(patch, c, x_zp_, v + i * c, chunk * c);
-        }
       },
       [&](int64_t panel, int64_t i0, int64_t t0, int r) {
         uint8_t* out[kTileRows][kOutputs];

@@ -3,6 +3,8 @@
 // cold (96 MB written between runs, as when every other layer of a model ran in between): the
 // measurement behind avx2_tile.h's weight prefetch. Prints one line per shape, medians of 9.
 //   ninja -C build bench_exact_int8 && OMP_NUM_THREADS=1 build/benchmarks/bench_exact_int8
+// With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
+// (u8_products) wherever they apply, int16 Winograd elsewhere.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -55,13 +57,14 @@ std::string cpu_model() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool u8 = argc > 1 && std::string(argv[1]) == "u8";
   if (!ExactInt8Conv::available()) {
     std::printf("this CPU has no AVX2: the int16 kernel cannot run\n");
     return 0;
   }
-  std::printf("# qbench exact int16 convolution, 1 thread; %s; medians of 9 runs\n",
-              cpu_model().c_str());
+  std::printf("# qbench exact %s convolution, 1 thread; %s; medians of 9 runs\n",
+              u8 ? "u8 x s8 (7-bit weights)" : "int16", cpu_model().c_str());
   std::printf("%-22s %10s %10s %10s %9s\n", "layer", "MACs", "warm us", "cold us", "cold/warm");
   std::vector<uint8_t> junk(size_t(96) << 20, 1);
   std::mt19937 rng(1);
@@ -78,14 +81,18 @@ int main() {
     // Spread like the static-int8 ResNet-50's (benchmarks/resnet50/make_qdq.py): mean |w| about
     // 33, which decides whether F(4x4, 3x3) may run (ExactInt8Conv::winograd4_fits).
     std::normal_distribution<float> normal(0.f, 42.f);
-    for (int8_t& v : w) v = static_cast<int8_t>(std::clamp(std::lround(normal(rng)), -127L, 127L));
+    // Reduce-range weights: half the spread, within [-64, 64].
+    for (int8_t& v : w)
+      v = static_cast<int8_t>(u8 ? std::clamp(std::lround(normal(rng) / 2), -64L, 64L)
+                                 : std::clamp(std::lround(normal(rng)), -127L, 127L));
     std::vector<uint8_t> x(size_t(l.size * l.size * l.in_c));
     for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
     std::vector<uint8_t> y(size_t(s.out_h * s.out_w * l.out_c));
     Requantization rq;
     rq.bias.assign(size_t(l.out_c), 0.f);
     rq.scale.assign(size_t(l.out_c), 1e-4f);
-    ExactInt8Conv conv(s, w.data(), 3, false, rq);
+    ExactInt8Conv conv(s, w.data(), 3, false, rq,
+                       u8 && ExactInt8Conv::u8_products_apply(s, w, false));
     auto once = [&] {
       const auto t0 = std::chrono::steady_clock::now();
       conv.run(x.data(), y.data());
@@ -101,9 +108,10 @@ int main() {
     const double macs = double(s.out_h * s.out_w) * double(l.out_c * l.in_c * l.kernel * l.kernel);
     std::printf("%-22s %9.1fM %10.1f %10.1f %9.2f%s\n", l.name, macs / 1e6, median(warm),
                 median(cold), median(cold) / median(warm),
-                conv.winograd() == 4 ? "  (Winograd F(4x4))"
-                : conv.winograd()    ? "  (Winograd F(2x2))"
-                                     : "");
+                conv.u8_products()     ? "  (u8 x s8)"
+                : conv.winograd() == 4 ? "  (Winograd F(4x4))"
+                : conv.winograd()      ? "  (Winograd F(2x2))"
+                                       : "");
   }
   return 0;
 }

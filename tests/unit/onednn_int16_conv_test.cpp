@@ -29,6 +29,7 @@ struct Case {
   bool per_channel, bias;
   std::string act;  // "", "Relu", "Clip"
   int winograd = 0;  // the Winograd output tile expected (exact_int8_conv.h): 0 (im2col), 2, 4
+  int x_zero_point = -1;  // the source's; -1: 131 (uint8) or 3 (int8)
 };
 
 std::string describe(const Case& c) {
@@ -50,7 +51,7 @@ Problem make_case(std::mt19937& rng, const Case& cc) {
        {"channels_last", ir::Attribute::of_int(1)}});
   p.node.domain = kernels::ref::kQbenchDomain;
   const bool u8 = cc.xt == DType::U8;
-  const int xz = u8 ? 131 : 3;
+  const int xz = cc.x_zero_point >= 0 ? cc.x_zero_point : u8 ? 131 : 3;
   const float xs = 0.02f;
   Tensor x = test::random_ints(rng, cc.xt, {cc.n, cc.h, cc.w, cc.c}, u8 ? 0 : -128, u8 ? 255 : 127);
   // Full-range weights, with the extremes that overflow an int16 pair sum present.
@@ -109,14 +110,15 @@ Tensor run_kernel(const Problem& p, Int16Kernels mode, std::string& impl) {
   return y;
 }
 
-// Runs p on the int16 kernel and on oneDNN's: equal everywhere, within 1 LSB of the reference;
-// returns the int16 kernel's impl.
-std::string expect_equal_to_onednn_and_reference(const Problem& p) {
+// Runs p on qbench's kernel (`mode` forces it: int16 products, or bytes where they apply) and on
+// oneDNN's: equal everywhere, within 1 LSB of the reference; returns qbench's kernel's impl.
+std::string expect_equal_to_onednn_and_reference(const Problem& p,
+                                                 Int16Kernels mode = Int16Kernels::Always) {
   std::string impl, onednn_impl;
-  const Tensor got = run_kernel(p, Int16Kernels::Always, impl);
-  EXPECT_NE(impl.find("qbench_int16"), std::string::npos) << impl;
+  const Tensor got = run_kernel(p, mode, impl);
+  EXPECT_EQ(impl.find("qbench_"), 0u) << impl;
   const Tensor onednn = run_kernel(p, Int16Kernels::Never, onednn_impl);
-  EXPECT_EQ(onednn_impl.find("qbench_int16"), std::string::npos) << onednn_impl;
+  EXPECT_EQ(onednn_impl.find("qbench_"), std::string::npos) << onednn_impl;
   const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
   const test::LsbDiff ref = test::lsb_diff(got, want);
   EXPECT_LE(ref.max, 1);
@@ -251,6 +253,61 @@ Tensor run_in_place_and_not(const Problem& p, kernels::Kernel& k) {
   return separate;
 }
 
+// Halves every weight into [-64, 64] (a reduce-range file's), with both extremes present.
+void to_seven_bit(Tensor& w) {
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.data<int8_t>()[i] = static_cast<int8_t>(w.data<int8_t>()[i] / 2);
+  w.data<int8_t>()[0] = 64;
+  w.data<int8_t>()[1] = -64;
+}
+
+// 7-bit weights over a uint8 source multiply bytes (u8_products): vpmaddubsw pair sums are exact
+// there, the zero point's share is subtracted in int32. 1x1 convolutions read the source's pixels
+// as rows (channels a multiple of 4) or pack them (strided, or channels not a multiple of 4), the
+// few-channel ones pack whole receptive fields (the stem's K = 147, not a multiple of 4; padding
+// and dilation, whose padding must hold the zero point); zero point 0 (no compensation) and not,
+// partial tiles, batch 2, both output types, Relu and Clip, and a 1x1 over 3136 pixels of 512
+// channels (several passes). All equal to oneDNN's u8 kernels (exact for these weights).
+TEST(Int16Conv, BytesMatchTheReferenceAndOnednn) {
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(20261206);
+  const std::vector<Case> byte_cases = {
+      {2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, ""},     // source's rows
+      {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},    // strided 1x1
+      {1, 30, 20, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Clip"},   // 30 channels
+      {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},  // K = 147
+      {2, 3, 16, 16, 14, 7, 2, 3, 1, DType::U8, DType::I8, false, true, "Relu", 0, 0},
+      {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::U8, DType::U8, false, true, "Relu", 0, 200},
+      {1, 512, 32, 56, 56, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0},
+  };
+  for (const Case& cc : byte_cases) {
+    SCOPED_TRACE(describe(cc));
+    Problem p = make_case(rng, cc);
+    to_seven_bit(p.inputs[3]);
+    const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+    EXPECT_EQ(impl.find("qbench_u8s8_gemm"), 0u) << impl;
+  }
+}
+
+// Byte products only where no pair sum can saturate: a weight of 65 (or an int8 source) keeps
+// int16 products, and the kernel refuses to be built otherwise.
+TEST(Int16Conv, BytesOnlyWhereNoPairSaturates) {
+  kernels::onednn::ExactConvShape s;
+  s.in_h = s.in_w = s.out_h = s.out_w = 4;
+  s.in_c = 8;
+  s.out_c = 16;
+  std::vector<int8_t> w(size_t(s.in_c * s.out_c), 64);
+  using kernels::onednn::ExactInt8Conv;
+  EXPECT_TRUE(ExactInt8Conv::u8_products_apply(s, w, false));
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, true));
+  w[5] = -65;
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, false));
+  kernels::onednn::Requantization rq;
+  rq.bias.assign(16, 0.f);
+  rq.scale.assign(16, 1.f);
+  EXPECT_THROW(ExactInt8Conv(s, w.data(), 0, false, rq, true), std::logic_error);
+}
+
 TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
   if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(1205);
@@ -281,14 +338,15 @@ TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
       SCOPED_TRACE(describe(rc.conv) + (seven_bit ? " 7-bit weights" : " full-range weights") +
                    " residual " + dtype_name(rc.rt) + " out " + dtype_name(rc.zt));
       Problem p = with_residual(rng, make_case(rng, rc.conv), rc.rt, rc.zt, rc.relu);
-      if (seven_bit)
-        for (int64_t i = 0; i < p.inputs[3].numel(); ++i)
-          p.inputs[3].data<int8_t>()[i] = static_cast<int8_t>(p.inputs[3].data<int8_t>()[i] / 2);
+      if (seven_bit) to_seven_bit(p.inputs[3]);
       const Tensor want = kernels::run_reference(p.node, p.opset, p.input_ptrs())[0];
-      Tensor got[2];
-      std::string impl[2];
-      for (int i = 0; i < 2; ++i) {
-        kernels::onednn::set_int16_kernels(i == 0 ? Int16Kernels::Always : Int16Kernels::Never);
+      // qbench's kernel in int16, in bytes where they apply (7-bit weights, a uint8 1x1), oneDNN.
+      const Int16Kernels modes[3] = {Int16Kernels::Always, Int16Kernels::AlwaysU8,
+                                     Int16Kernels::Never};
+      Tensor got[3];
+      std::string impl[3];
+      for (int i = 0; i < 3; ++i) {
+        kernels::onednn::set_int16_kernels(modes[i]);
         std::string why;
         std::vector<kernels::TensorType> types;
         auto k = p.make(why, types);
@@ -301,14 +359,20 @@ TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
         EXPECT_LE(ref.count, 2 + want.numel() / 50) << impl[i];
       }
       EXPECT_NE(impl[0].find("residual added in registers"), std::string::npos) << impl[0];
-      // Where oneDNN runs one primitive (no weight halves), its post-ops and the int16 kernel's
-      // epilogue are the same float operations in the same order: equal everywhere.
-      const bool one_primitive = impl[1].find("residual added by post-ops") != std::string::npos;
+      EXPECT_NE(impl[1].find("residual added in registers"), std::string::npos) << impl[1];
+      const bool bytes = seven_bit && rc.conv.k == 1 && rc.conv.xt == DType::U8;
+      EXPECT_EQ(impl[1].find("qbench_u8s8") == 0, bytes) << impl[1];
+      // Where oneDNN runs one primitive (no weight halves), its post-ops and qbench's epilogue
+      // are the same float operations in the same order: equal everywhere.
+      const bool one_primitive = impl[2].find("residual added by post-ops") != std::string::npos;
       // oneDNN's u8 kernels are exact for 7-bit weights on every CPU: one primitive there.
-      EXPECT_TRUE(one_primitive || (!seven_bit && impl[1].find("halves") != std::string::npos))
-          << impl[1];
-      const test::LsbDiff same = test::lsb_diff(got[0], got[1]);
-      EXPECT_LE(same.max, one_primitive ? 0 : 1) << same.count << " differ from " << impl[1];
+      EXPECT_TRUE(one_primitive || (!seven_bit && impl[2].find("halves") != std::string::npos))
+          << impl[2];
+      for (int i = 0; i < 2; ++i) {
+        const test::LsbDiff same = test::lsb_diff(got[i], got[2]);
+        EXPECT_LE(same.max, one_primitive ? 0 : 1)
+            << same.count << " of " << impl[i] << " differ from " << impl[2];
+      }
       std::vector<int64_t> v = want.to_int64();
       std::sort(v.begin(), v.end());
       EXPECT_GE(std::unique(v.begin(), v.end()) - v.begin(), 10);
@@ -360,20 +424,29 @@ TEST(Int16Conv, MatmulsMatchTheReferenceAndOnednn) {
   for (const char* op : {"QLinearMatMul", "QGemm"})
     for (DType at : {DType::U8, DType::I8})
       for (DType yt : {DType::U8, DType::I8})
-        for (const auto& [a_shape, n] : shapes) {
-          if (std::string(op) == "QGemm" && a_shape.size() != 2) continue;
-          SCOPED_TRACE(fmt::format("{} A{} N={} a={} y={}", op, shape_str(a_shape), n,
-                                   dtype_name(at), dtype_name(yt)));
-          const std::string impl =
-              expect_equal_to_onednn_and_reference(make_matmul(rng, op, a_shape, n, at, yt));
-          EXPECT_NE(impl.find("qbench_int16_gemm"), std::string::npos) << impl;
-        }
+        for (const auto& [a_shape, n] : shapes)
+          for (bool seven_bit : {false, true}) {
+            if (std::string(op) == "QGemm" && a_shape.size() != 2) continue;
+            SCOPED_TRACE(fmt::format("{} A{} N={} a={} y={}{}", op, shape_str(a_shape), n,
+                                     dtype_name(at), dtype_name(yt), seven_bit ? " 7-bit B" : ""));
+            Problem p = make_matmul(rng, op, a_shape, n, at, yt);
+            if (seven_bit) to_seven_bit(p.inputs[3]);
+            // A 7-bit B over a uint8 A multiplies bytes.
+            const std::string impl = expect_equal_to_onednn_and_reference(
+                p, seven_bit ? Int16Kernels::AlwaysU8 : Int16Kernels::Always);
+            EXPECT_EQ(
+                impl.find(seven_bit && at == DType::U8 ? "qbench_u8s8_gemm" : "qbench_int16_gemm"),
+                0u)
+                << impl;
+          }
 }
 
-// Left to choose, the registry takes the int16 kernel exactly where oneDNN's int8 pair sums
-// saturate: for full-range weights always; for 7-bit weights (which oneDNN's convolutions run
-// exactly, as fast per multiply) only where it runs Winograd, never for a 1x1 convolution; for a
-// matmul with a constant B always (oneDNN's int8 matmul there repacks B on every call).
+// Left to choose, the registry takes qbench's kernel exactly where oneDNN's int8 pair sums
+// saturate: for full-range weights always (int16 products); for 7-bit weights (which oneDNN's
+// convolutions run exactly) where it runs Winograd, or multiplies bytes (a uint8 source, a 1x1
+// kernel or few channels), not for a strided 3x3 over many channels nor over an int8 source; for
+// a matmul with a constant B always (oneDNN's int8 matmul there repacks B on every call), in
+// bytes for a 7-bit B over a uint8 A.
 TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
   const bool saturates = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
                          kernels::onednn::ExactInt8Conv::available();
@@ -393,9 +466,16 @@ TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
     run_kernel(p, Int16Kernels::Auto, impl);
     EXPECT_EQ(impl.find("qbench_int16_winograd") != std::string::npos, saturates && k == 3)
         << impl << isa;
-    if (k == 1) {
-      EXPECT_EQ(impl.find("qbench_int16"), std::string::npos) << impl;
-    }
+    EXPECT_EQ(impl.find("qbench_u8s8_gemm") != std::string::npos, saturates && k == 1)
+        << impl << isa;
+  }
+  for (DType xt : {DType::U8, DType::I8}) {  // 7-bit weights, a strided 3x3 and an int8 1x1
+    const Case cc{1,  16,        32,   9,    11, xt == DType::U8 ? 3 : 1, 2, 1, 1,
+                  xt, DType::U8, true, true, ""};
+    Problem p = make_case(rng, cc);
+    halve(p.inputs[3]);
+    run_kernel(p, Int16Kernels::Auto, impl);
+    EXPECT_EQ(impl.find("qbench_"), std::string::npos) << impl << isa;
   }
   Problem m = make_matmul(rng, "QLinearMatMul", {4, 64}, 32, DType::U8, DType::U8);
   run_kernel(m, Int16Kernels::Auto, impl);
@@ -405,7 +485,7 @@ TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
       << impl << isa;
   halve(m.inputs[3]);
   run_kernel(m, Int16Kernels::Auto, impl);
-  EXPECT_EQ(impl.find("qbench_int16") != std::string::npos,
+  EXPECT_EQ(impl.find("qbench_u8s8_gemm") != std::string::npos,
             kernels::onednn::int8_behaviour().matmul_pairs_saturate &&
                 kernels::onednn::ExactInt8Conv::available())
       << "7-bit B: " << impl << isa;

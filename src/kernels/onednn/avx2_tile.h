@@ -155,10 +155,21 @@ inline void prefetch_weights(const void* w) {
   ROW(B "(%[p3],%[s],1)", "8", "9") \
   ROW(B "(%[p3],%[s],2)", "10", "11")
 
-// Operands and clobbers of QBENCH_TILE_LOOP: p0 (rows 0-2), p3 (rows 3-5), w, n (steps) advance.
-#define QBENCH_TILE_OPERANDS(P0, P3, W, N, STRIDE_BYTES, OUT)                                \
+// The same passing the step's weight offsets on, for a ROW(ADDR, ACC0, ACC1, W0, W1) that reads
+// its weights from memory.
+#define QBENCH_TILE_ROWS_W(ROW, B, W0, W1)  \
+  ROW(B "(%[p0])", "0", "1", W0, W1)        \
+  ROW(B "(%[p0],%[s],1)", "2", "3", W0, W1) \
+  ROW(B "(%[p0],%[s],2)", "4", "5", W0, W1) \
+  ROW(B "(%[p3])", "6", "7", W0, W1)        \
+  ROW(B "(%[p3],%[s],1)", "8", "9", W0, W1) \
+  ROW(B "(%[p3],%[s],2)", "10", "11", W0, W1)
+
+// Operands and clobbers of QBENCH_TILE_LOOP: p0 (rows 0-2), p3 (rows 3-5), w, n (steps) advance;
+// any further arguments are more inputs the STEP reads.
+#define QBENCH_TILE_OPERANDS(P0, P3, W, N, STRIDE_BYTES, OUT, ...)                           \
   : [p0] "+r"(P0), [p3] "+r"(P3), [w] "+r"(W), [n] "+r"(N)                                       \
-  : [s] "r"(STRIDE_BYTES), [out] "r"(OUT)                                                        \
+  : [s] "r"(STRIDE_BYTES), [out] "r"(OUT)__VA_OPT__(, ) __VA_ARGS__                              \
   : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",     \
     "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory"
 

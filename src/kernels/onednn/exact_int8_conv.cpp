@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "kernels/onednn/avx2_tile.h"
@@ -22,56 +23,78 @@ struct ExactInt8Conv::Epilogue {
   float lo, hi, zero_point;  // clamp to [lo, hi], then add the zero point
   bool to_signed;            // the type written (the add's output where there is a residual)
   const ResidualEpilogue* residual;  // null: none
+  const int32_t* compensation;       // u8 products: subtracted from the sums; null: none
 };
 
 namespace {
 
 using Epilogue = ExactInt8Conv::Epilogue;
 
-QBENCH_AVX2 inline __m256 scaled8(__m256i acc, const float* bias, const float* scale) {
-  return _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(bias)),
-                       _mm256_loadu_ps(scale));
+#define QBENCH_INLINE QBENCH_AVX2 inline __attribute__((always_inline))
+
+// The epilogue's constants for one 16-channel panel, loaded once per register tile (its rows
+// share them); named members, which the compiler keeps in registers.
+struct PanelConstants {
+  __m256 bias0, bias1, scale0, scale1, lo, hi, zp;
+  __m256i comp0, comp1;
+};
+
+QBENCH_INLINE PanelConstants panel_constants(const Epilogue& e, int64_t ch0) {
+  PanelConstants k;
+  k.bias0 = _mm256_loadu_ps(e.bias + ch0);
+  k.bias1 = _mm256_loadu_ps(e.bias + ch0 + 8);
+  k.scale0 = _mm256_loadu_ps(e.scale + ch0);
+  k.scale1 = _mm256_loadu_ps(e.scale + ch0 + 8);
+  k.lo = _mm256_set1_ps(e.lo);
+  k.hi = _mm256_set1_ps(e.hi);
+  k.zp = _mm256_set1_ps(e.zero_point);
+  const int32_t* c = e.compensation;
+  k.comp0 = c ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + ch0)) : __m256i{};
+  k.comp1 = c ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + ch0 + 8)) : __m256i{};
+  return k;
 }
 
-QBENCH_AVX2 inline __m256 requantize8(__m256i acc, const float* bias, const float* scale,
-                                      const Epilogue& e) {
-  // (float(acc) + bias) * scale, clipped (fused Relu/Clip), plus the zero point, saturated:
-  // loops.cpp requantize_row, eight channels at once; rounded to even by cvtps (MXCSR default).
-  // One clamp does both the clip and the saturation (epilogue()), to the same result.
-  __m256 v = scaled8(acc, bias, scale);
-  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e.lo)), _mm256_set1_ps(e.hi));
-  return _mm256_add_ps(v, _mm256_set1_ps(e.zero_point));
+// (float(acc) + bias) * scale.
+QBENCH_INLINE __m256 scaled8(__m256i acc, __m256 bias, __m256 scale) {
+  return _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), bias), scale);
 }
 
-// The residual add (ResidualEpilogue, loops.h) on eight accumulators and their residuals r: the
-// value before rounding to the output type. One clamp does the add's clip and the saturation
-// (the bounds are integers less the zero point, as in epilogue()).
-QBENCH_AVX2 inline __m256 add_residual8(__m256i acc, const float* bias, const float* scale,
-                                        __m128i r, const ResidualEpilogue& e, float lo, float hi) {
+// The residual add (ResidualEpilogue, loops.h) on eight values q about to be requantized and
+// their residuals r: the value before rounding to the output type. One clamp does the add's clip
+// and the saturation (the bounds are integers less the zero point, as in epilogue()).
+QBENCH_INLINE __m256 add_residual8(__m256 q, __m128i r, const ResidualEpilogue& e,
+                                   const PanelConstants& k) {
   const __m256i ri = e.residual_signed ? _mm256_cvtepi8_epi32(r) : _mm256_cvtepu8_epi32(r);
-  __m256 q =
-      _mm256_round_ps(scaled8(acc, bias, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  q = _mm256_round_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(e.q_lo)), _mm256_set1_ps(e.q_hi));
   __m256 t = _mm256_fmadd_ps(q, _mm256_set1_ps(e.ka), _mm256_set1_ps(e.beta));
   t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ri), _mm256_set1_ps(e.kb), t);
-  t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
-  return _mm256_add_ps(t, _mm256_set1_ps(e.zero_point));
+  t = _mm256_min_ps(_mm256_max_ps(t, k.lo), k.hi);
+  return _mm256_add_ps(t, k.zp);
 }
 
-// Sixteen requantized channels as bytes at y (`count` of them where the panel is the last); with
-// a residual, y holds it when called.
-QBENCH_AVX2 inline void store16(__m256i a0, __m256i a1, const float* bias, const float* scale,
-                                const Epilogue& e, int64_t count, uint8_t* y) {
-  __m256 v0, v1;
+// Sixteen sums (a0: channels 0-7, a1: 8-15) requantized as bytes at y (`count` of them where the
+// panel is the last), in the order of oneDNN's own int8 epilogue (loops.cpp requantize_row):
+// less the zero point's share (u8 products), (float(acc) + bias) * scale, clipped (fused
+// Relu/Clip), plus the zero point, rounded to even by cvtps (MXCSR default). One clamp does both
+// the clip and the saturation (epilogue()), to the same result. With a residual, y holds it when
+// called.
+QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const PanelConstants& k,
+                           int64_t count, uint8_t* y) {
+  if (e.compensation) {
+    a0 = _mm256_sub_epi32(a0, k.comp0);
+    a1 = _mm256_sub_epi32(a1, k.comp1);
+  }
+  __m256 v0 = scaled8(a0, k.bias0, k.scale0), v1 = scaled8(a1, k.bias1, k.scale1);
   if (e.residual) {
     alignas(16) uint8_t r[kPanel] = {};
     if (count < kPanel) std::memcpy(r, y, size_t(count));
     const __m128i rv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(count < kPanel ? r : y));
-    v0 = add_residual8(a0, bias, scale, rv, *e.residual, e.lo, e.hi);
-    v1 = add_residual8(a1, bias + 8, scale + 8, _mm_srli_si128(rv, 8), *e.residual, e.lo, e.hi);
+    v0 = add_residual8(v0, rv, *e.residual, k);
+    v1 = add_residual8(v1, _mm_srli_si128(rv, 8), *e.residual, k);
   } else {
-    v0 = requantize8(a0, bias, scale, e);
-    v1 = requantize8(a1, bias + 8, scale + 8, e);
+    v0 = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(v0, k.lo), k.hi), k.zp);
+    v1 = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(v1, k.lo), k.hi), k.zp);
   }
   const __m256i i0 = _mm256_cvtps_epi32(v0);
   const __m256i i1 = _mm256_cvtps_epi32(v1);
@@ -140,21 +163,78 @@ QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* p
                    QBENCH_TILE_OPERANDS(p0, p3, w, n, stride, &acc[0][0]));
 }
 
-// R pixels x one weight panel, requantized into y[r] + ch0.
+// Byte products (u8_products): R rows of uint8 quads x one panel of 16 channels' int8 quads
+// over `quads` steps. vpmaddubsw sums each pair of u8 x s8 products in int16 (exact for weights
+// within [-64, 64]), vpmaddwd by ones adds the two pairs of a quad in int32.
+alignas(32) constexpr int16_t kOnes16[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
 template <int R>
-QBENCH_AVX2 void tile(const int16_t* const* rows, const int16_t* panel, int64_t pairs,
-                      const Epilogue& e, int64_t ch0, int64_t count, uint8_t* const* y) {
-  __m256i acc[kTileRows][2];
-  accumulate<R>(rows, panel, pairs, acc);
+QBENCH_AVX2 void accumulate(const uint8_t* const* a, const int8_t* panel, int64_t quads,
+                            __m256i (&acc)[kTileRows][2]) {
+  const __m256i ones = _mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16));
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r)
-    store16(acc[r][0], acc[r][1], e.bias + ch0, e.scale + ch0, e, count, y[r] + ch0);
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int64_t k = 0; k < quads; ++k) {
+    prefetch_weights(panel + 64 * k);
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 64 * k));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 64 * k + 32));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      int32_t q;
+      std::memcpy(&q, a[r] + 4 * k, sizeof q);
+      const __m256i x = _mm256_set1_epi32(q);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
+    }
+  }
 }
 
-using TileFn = void (*)(const int16_t* const*, const int16_t*, int64_t, const Epilogue&, int64_t,
-                        int64_t, uint8_t* const*);
-constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>,
-                                          tile<4>, tile<5>, tile<6>};
+// Twelve accumulators, the ones, the broadcast and two products fill the sixteen registers; the
+// weights are memory operands (18 loads per step, not 32 with the ones from memory).
+#define QBENCH_U8_ROW(ADDR, ACC0, ACC1, W0, W1) \
+  "vpbroadcastd " ADDR                          \
+  ", %%ymm14\n"                                 \
+  "vpmaddubsw " W0                              \
+  "(%[w]), %%ymm14, %%ymm15\n"                  \
+  "vpmaddubsw " W1                              \
+  "(%[w]), %%ymm14, %%ymm13\n"                  \
+  "vpmaddwd %%ymm12, %%ymm15, %%ymm15\n"        \
+  "vpmaddwd %%ymm12, %%ymm13, %%ymm13\n"        \
+  "vpaddd %%ymm15, %%ymm" ACC0 ", %%ymm" ACC0   \
+  "\n"                                          \
+  "vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
+#define QBENCH_U8_STEP(W0, W1, B) QBENCH_TILE_ROWS_W(QBENCH_U8_ROW, B, W0, W1)
+
+template <>
+QBENCH_AVX2 void accumulate<kTileRows>(const uint8_t* const* a, const int8_t* panel, int64_t quads,
+                                       __m256i (&acc)[kTileRows][2]) {
+  const int64_t stride = a[1] - a[0];
+  const uint8_t* p0 = a[0];
+  const uint8_t* p3 = a[3];
+  const int8_t* w = panel;
+  int64_t n = quads;
+  asm volatile("vmovdqa %[ones], %%ymm12\n" QBENCH_TILE_LOOP(QBENCH_U8_STEP) QBENCH_TILE_OPERANDS(
+      p0, p3, w, n, stride, &acc[0][0], [ones] "m"(*reinterpret_cast<const __m256i*>(kOnes16))));
+}
+
+// R pixels x one weight panel (int16 pairs, or byte quads), requantized into y[r] + ch0.
+template <typename A, typename W, int R>
+QBENCH_AVX2 void tile(const A* const* rows, const W* panel, int64_t steps, const Epilogue& e,
+                      int64_t ch0, int64_t count, uint8_t* const* y) {
+  __m256i acc[kTileRows][2];
+  accumulate<R>(rows, panel, steps, acc);
+  const PanelConstants k = panel_constants(e, ch0);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) store16(acc[r][0], acc[r][1], e, k, count, y[r] + ch0);
+}
+
+template <typename A, typename W>
+using TileFn = void (*)(const A* const*, const W*, int64_t, const Epilogue&, int64_t, int64_t,
+                        uint8_t* const*);
+template <typename A, typename W>
+constexpr TileFn<A, W> kTiles[kTileRows + 1] = {nullptr,       tile<A, W, 1>, tile<A, W, 2>,
+                                                tile<A, W, 3>, tile<A, W, 4>, tile<A, W, 5>,
+                                                tile<A, W, 6>};
 
 // Winograd F(2x2, 3x3) in integers (Lavin & Gray 2016): a 4x4 input patch d gives a 2x2 output
 // tile A^T [(G g G^T) . (B^T d B)] A. B^T and A^T hold only 0 and +-1; G holds halves, so the
@@ -325,12 +405,13 @@ QBENCH_AVX2 void winograd_tile(const int16_t* v, int64_t xi_stride, int64_t row,
     for (int j = 0; j < R; ++j) a[j] = v + xi * xi_stride + j * row;
     accumulate<R>(a, panel + xi * pairs * kPanel * 2, pairs, m[xi]);
   }
+  const PanelConstants k = panel_constants(e, ch0);
   for (int r = 0; r < R; ++r) {
     __m256i lo[N * N], hi[N * N];
     winograd_output(m, r, 0, lo);
     winograd_output(m, r, 1, hi);
     for (int q = 0; q < N * N; ++q)
-      if (out[r][q]) store16(lo[q], hi[q], e.bias + ch0, e.scale + ch0, e, count, out[r][q] + ch0);
+      if (out[r][q]) store16(lo[q], hi[q], e, k, count, out[r][q] + ch0);
   }
 }
 
@@ -364,6 +445,12 @@ QBENCH_AVX2 void widen_vectors(const uint8_t* x, int16_t* y, int64_t n, int32_t 
   }
 }
 
+// 32 bytes from `from` to `to`.
+QBENCH_AVX2 inline void copy32(const uint8_t* from, uint8_t* to) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(to),
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from)));
+}
+
 // n int16 values (n >= 16) from `from` to `to` in whole vectors, the last one overlapping the one
 // before: reads and writes exactly [0, n).
 QBENCH_AVX2 inline void copy_run(const int16_t* from, int16_t* to, int64_t n) {
@@ -390,6 +477,15 @@ bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {
          s.out_h >= 7 && s.out_w >= 7;
 }
 
+bool ExactInt8Conv::u8_products_apply(const ExactConvShape& s, std::span<const int8_t> w,
+                                      bool signed_source) {
+  // 1x1 convolutions (matmuls among them) and sources of few channels (the stem); larger kernels
+  // over many channels run as fast on oneDNN's direct u8 kernels, which need no im2col: ResNet-50
+  // reduce-range as AVX2-only, 1 thread, its three stride-2 3x3 layers 2547 us there, 2668 here.
+  const bool one_by_one = s.kernel_h == 1 && s.kernel_w == 1;
+  return !signed_source && pair_safe(w) && !winograd_applies(s) && (one_by_one || s.in_c < 16);
+}
+
 bool ExactInt8Conv::winograd4_fits(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
                                    bool signed_source) {
   // Its weights (36 positions instead of 16) are read once per pass over the tiles: with few
@@ -414,15 +510,41 @@ bool ExactInt8Conv::winograd4_fits(const ExactConvShape& s, const int8_t* w, int
 }
 
 ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
-                             bool signed_source, Requantization rq)
+                             bool signed_source, Requantization rq, bool u8_products)
     : s_(s), x_zp_(x_zero_point), signed_source_(signed_source), rq_(std::move(rq)) {
-  winograd_ = winograd4_fits(s, w, x_zero_point, signed_source) ? 4 : winograd_applies(s) ? 2 : 0;
   k_ = s.kernel_h * s.kernel_w * s.in_c;
   panels_ = (s.out_c + kPanel - 1) / kPanel;
+  u8_ = u8_products;
+  if (u8_ && !u8_products_apply(s, {w, size_t(s.out_c * k_)}, signed_source))
+    throw std::logic_error(
+        "ExactInt8Conv: byte products need a uint8 source, weights within [-64, 64] and a 1x1 "
+        "kernel or fewer than 16 channels");
+  winograd_ = u8_                                                 ? 0
+              : winograd4_fits(s, w, x_zero_point, signed_source) ? 4
+              : winograd_applies(s)                               ? 2
+                                                                  : 0;
   auto at = [&](int64_t m, int64_t c, int64_t kh, int64_t kw) {
     return int32_t(w[((m * s.in_c + c) * s.kernel_h + kh) * s.kernel_w + kw]);
   };
-  if (winograd_) {
+  if (u8_) {
+    // [panel][quad][16 channels][4], k in im2col order as below; zp x each channel's weight sum.
+    quads_ = (k_ + 3) / 4;
+    direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+              s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w &&
+              s.in_c % 4 == 0;
+    weights8_.assign(size_t(panels_ * quads_ * kPanel * 4), 0);
+    if (x_zero_point != 0) compensation_.assign(size_t(panels_ * kPanel), 0);
+    for (int64_t m = 0; m < s.out_c; ++m)
+      for (int64_t c = 0; c < s.in_c; ++c)
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            const int64_t k = (kh * s.kernel_w + kw) * s.in_c + c;
+            const int32_t v = at(m, c, kh, kw);
+            weights8_[size_t(((m / kPanel * quads_ + k / 4) * kPanel + m % kPanel) * 4 + k % 4)] =
+                static_cast<int8_t>(v);
+            if (!compensation_.empty()) compensation_[size_t(m)] += x_zero_point * v;
+          }
+  } else if (winograd_) {
     // U = (2G) g (2G)^T, or (SG) g (SG)^T, per (m, c): [panel][xi][pair of c][16 channels][2].
     static constexpr int g2[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
     const int n = winograd_ + 2, positions = n * n;
@@ -484,11 +606,11 @@ int64_t ExactInt8Conv::row_stride() const {
 namespace {
 
 // Pixel p's receptive field into `row` in im2col order: copy(offset, to, n) for each run of n
-// source values inside the image (offsets in source elements, NHWC), zeros in the padding. A
+// source values inside the image (offsets in source elements, NHWC), `pad` in the padding. A
 // kernel row wholly inside the image is one run (the stem's 7 x 3 channels) where `whole_rows`
 // allows.
-template <typename Copy>
-void receptive_runs(const ExactConvShape& s, int64_t p, int16_t* row, bool whole_rows,
+template <typename T, typename Copy>
+void receptive_runs(const ExactConvShape& s, int64_t p, T* row, T pad, bool whole_rows,
                     Copy&& copy) {
   // One division where the batch is 1 (a 64-bit division costs about what a row's copy does).
   const int64_t q = p / s.out_w, ow = p - q * s.out_w;
@@ -496,10 +618,10 @@ void receptive_runs(const ExactConvShape& s, int64_t p, int16_t* row, bool whole
   const int64_t iw0 = ow * s.stride_w - s.pad_left, run = s.kernel_w * s.in_c;
   whole_rows = whole_rows && s.dilation_w == 1 && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
   for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-    int16_t* to = row + kh * run;
+    T* to = row + kh * run;
     const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
     if (ih < 0 || ih >= s.in_h) {
-      std::memset(to, 0, size_t(run) * sizeof(int16_t));
+      std::fill_n(to, run, pad);
       continue;
     }
     const int64_t line = (b * s.in_h + ih) * s.in_w * s.in_c;
@@ -510,7 +632,7 @@ void receptive_runs(const ExactConvShape& s, int64_t p, int16_t* row, bool whole
     for (int64_t kw = 0; kw < s.kernel_w; ++kw, to += s.in_c) {
       const int64_t iw = iw0 + kw * s.dilation_w;
       if (iw < 0 || iw >= s.in_w)
-        std::memset(to, 0, size_t(s.in_c) * sizeof(int16_t));
+        std::fill_n(to, s.in_c, pad);
       else
         copy(line + iw * s.in_c, to, s.in_c);
     }
@@ -523,13 +645,13 @@ void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
   // Runs are written in address order, so a vector's spill past its run is overwritten by the
   // next run; the last one spills into the row's room (row_stride).
   const uint8_t* end = x + s_.batch * s_.in_h * s_.in_w * s_.in_c;
-  receptive_runs(s_, p, row, true,
+  receptive_runs(s_, p, row, int16_t(0), true,
                  [&](int64_t from, int16_t* to, int64_t n) { widen_run(x + from, to, n, end); });
   if (k_ % 2) row[k_] = 0;
 }
 
 void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const {
-  receptive_runs(s_, p, row, s_.kernel_w * s_.in_c >= 16,
+  receptive_runs(s_, p, row, int16_t(0), s_.kernel_w * s_.in_c >= 16,
                  [&](int64_t from, int16_t* to, int64_t n) {
                    if (n >= 16)
                      copy_run(x + from, to, n);
@@ -537,6 +659,27 @@ void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) 
                      std::memcpy(to, x + from, size_t(n) * sizeof(int16_t));
                  });
   if (k_ % 2) row[k_] = 0;
+}
+
+QBENCH_AVX2 void ExactInt8Conv::pack_row_u8(const uint8_t* x, int64_t p, uint8_t* row) const {
+  // The padding holds the zero point, whose products the compensation takes away again; the
+  // last quad's spare bytes meet zero weights. Runs of up to 32 bytes (the stem's 21) are one
+  // vector each where the source has the bytes (a call to memcpy took a third of the packing):
+  // runs are written in address order, so a spill is overwritten by the next run, the last one
+  // into the row's room (row_bytes_u8).
+  const auto zp = static_cast<uint8_t>(x_zp_);
+  const uint8_t* end = x + s_.batch * s_.in_h * s_.in_w * s_.in_c;
+  receptive_runs(s_, p, row, zp, true, [&](int64_t from, uint8_t* to, int64_t n) {
+    if (n <= 32 && end - (x + from) >= 32)
+      copy32(x + from, to);
+    else
+      std::memcpy(to, x + from, size_t(n));
+  });
+  std::fill(row + k_, row + quads_ * 4, zp);
+}
+
+int64_t ExactInt8Conv::row_bytes_u8() const {
+  return quads_ * 4 + 32;  // room for pack_row_u8's last vector
 }
 
 Epilogue ExactInt8Conv::epilogue() const {
@@ -554,7 +697,8 @@ Epilogue ExactInt8Conv::epilogue() const {
             std::min(r.hi, qmax - r.zero_point),
             r.zero_point,
             r.out_signed,
-            &r};
+            &r,
+            compensation()};
   }
   const float qmin = rq_.to_signed ? -128.f : 0.f, qmax = rq_.to_signed ? 127.f : 255.f;
   const float z = rq_.zero_point;
@@ -564,13 +708,20 @@ Epilogue ExactInt8Conv::epilogue() const {
           std::min(rq_.clip_hi, qmax - z),
           z,
           rq_.to_signed,
-          nullptr};
+          nullptr,
+          compensation()};
+}
+
+const int32_t* ExactInt8Conv::compensation() const {
+  return compensation_.empty() ? nullptr : compensation_.data();
 }
 
 void ExactInt8Conv::run(const void* x, void* y) const {
   const auto* in = static_cast<const uint8_t*>(x);
   auto* out = static_cast<uint8_t*>(y);
-  if (winograd_ == 4)
+  if (u8_)
+    run_gemm_u8(in, out);
+  else if (winograd_ == 4)
     run_winograd<4>(in, out);
   else if (winograd_ == 2)
     run_winograd<2>(in, out);
@@ -651,8 +802,33 @@ void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
           out[j] = y + (p0 + j) * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
-        kTiles[r](a, weights_.data() + panel * pairs_ * kPanel * 2, pairs_, e, ch0,
-                  std::min<int64_t>(kPanel, s.out_c - ch0), out);
+        kTiles<int16_t, int16_t>[r](a, weights_.data() + panel * pairs_ * kPanel * 2, pairs_, e,
+                                    ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
+      });
+}
+
+void ExactInt8Conv::run_gemm_u8(const uint8_t* x, uint8_t* y) const {
+  const ExactConvShape& s = s_;
+  const int64_t pixels = s.batch * s.out_h * s.out_w, row = direct_ ? s.in_c : row_bytes_u8();
+  const int64_t chunk = rows_per_pass(pixels, row);
+  auto* rows = direct_ ? nullptr : static_cast<uint8_t*>(thread_scratch(0, size_t(chunk * row)));
+  const Epilogue e = epilogue();
+  const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
+  run_passes(
+      pixels, chunk, panels_, parallel,
+      [&](int64_t i, int64_t p) {
+        if (!direct_) pack_row_u8(x, p, rows + i * row);
+      },
+      [&](int64_t panel, int64_t i0, int64_t p0, int r) {
+        const uint8_t* a[kTileRows];
+        uint8_t* out[kTileRows];
+        for (int j = 0; j < r; ++j) {
+          a[j] = direct_ ? x + (p0 + j) * row : rows + (i0 + j) * row;
+          out[j] = y + (p0 + j) * s.out_c;
+        }
+        const int64_t ch0 = panel * kPanel;
+        kTiles<uint8_t, int8_t>[r](a, weights8_.data() + panel * quads_ * kPanel * 4, quads_, e,
+                                   ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
       });
 }
 
@@ -666,7 +842,9 @@ class ExactInt8Kernel final : public Kernel {
       : conv_(std::move(conv)),
         residual_(residual),
         impl_(
-            conv_->winograd()
+            conv_->u8_products() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
+                                       ": weights within [-64, 64], no vpmaddubsw pair saturates)"
+            : conv_->winograd()
                 ? fmt::format("qbench_int16_winograd:avx2 (exact: integer Winograd F({0}x{0},3x3), "
                               "vpmaddwd on int16)",
                               conv_->winograd())

@@ -15,9 +15,17 @@
 // output channels, 6 pixels x 16 channels per register tile, then requantized in registers in
 // the order of oneDNN's own int8 epilogue (loops.h Requantization), so outputs equal what one
 // oneDNN primitive writes on a CPU with VNNI.
+//
+// Weights within [-64, 64] (a reduce-range file's) cannot saturate a pair sum, and for them with
+// a uint8 source the same tiles multiply bytes (u8_products): vpmaddubsw, then vpmaddwd by ones
+// to widen its pair sums, 32 multiply-accumulates per three instructions where int16 takes 16 per
+// two (benchmarks/peak/avx2_int8.c: 144 vs 122 GMAC/s on Zen 5), on the source's own bytes
+// (a 1x1 convolution packs nothing), with the zero point's share (zp x the channel's weight sum)
+// subtracted in int32 before the epilogue, as oneDNN's compensation does.
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -45,9 +53,16 @@ class ExactInt8Conv {
   // Shapes where winograd_applies() run as exact integer Winograd: F(4x4, 3x3) (4x fewer
   // multiplies) where winograd4_fits(), else F(2x2, 3x3) (2.25x fewer); the others as im2col
   // matrix products.
+  // With `u8_products` (only for a uint8 source and pair_safe() weights, and not where Winograd
+  // applies) it multiplies bytes; see above.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
-                bool signed_source, Requantization rq);
+                bool signed_source, Requantization rq, bool u8_products = false);
   static bool winograd_applies(const ExactConvShape& s);
+  // Where the byte products apply and pay: a uint8 source, weights within [-64, 64], a 1x1
+  // kernel or fewer than 16 source channels.
+  static bool u8_products_apply(const ExactConvShape& s, std::span<const int8_t> weights,
+                                bool signed_source);
+  bool u8_products() const { return u8_; }
   // At least kWinograd4MinTiles 4x4 output tiles, and weights and a source range whose
   // convolution sums stay within 2^25 (F(4x4, 3x3) recovers them modulo 2^26).
   static bool winograd4_fits(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
@@ -69,10 +84,15 @@ class ExactInt8Conv {
   void pack_row(const uint8_t* x, int64_t p, int16_t* row) const;
   // The same from the whole source widened once (zero point subtracted), for few channels.
   void pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const;
+  // u8 products: pixel p's receptive field as bytes (quads_ x 4, the zero point in the padding).
+  void pack_row_u8(const uint8_t* x, int64_t p, uint8_t* row) const;
+  int64_t row_bytes_u8() const;
+  const int32_t* compensation() const;  // null where the zero point is 0
   int64_t row_stride() const;
   // n source values minus the zero point; `end` is where the source tensor ends.
   void widen_run(const uint8_t* from, int16_t* to, int64_t n, const uint8_t* end) const;
   void run_gemm(const uint8_t* x, uint8_t* y) const;
+  void run_gemm_u8(const uint8_t* x, uint8_t* y) const;
   template <int N>
   void run_winograd(const uint8_t* x, uint8_t* y) const;
   Epilogue epilogue() const;
@@ -82,9 +102,16 @@ class ExactInt8Conv {
   int32_t x_zp_ = 0;
   bool signed_source_ = false;
   int winograd_ = 0;
+  // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
+  // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4).
+  bool u8_ = false, direct_ = false;
+  int64_t quads_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
   // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.
   std::vector<int16_t> weights_;
+  // u8 products: [panel][quad][16 channels][4] int8, and per channel zp x its weights' sum.
+  std::vector<int8_t> weights8_;
+  std::vector<int32_t> compensation_;
   // Per channel, padded to whole panels.
   std::vector<float> bias_, scale_;
   Requantization rq_;
@@ -93,9 +120,11 @@ class ExactInt8Conv {
 
 // When QLinearConv (qconv.cpp) and QLinearMatMul/QGemm with a constant B (qmatmul.cpp) run on
 // this kernel instead of oneDNN's: Auto where the CPU's int8 pair sums saturate (convolutions with
-// full-range weights, 7-bit ones only where it runs Winograd; matmuls with any constant B). Tests
-// force it (any AVX2 CPU, any weights) to compare it with oneDNN, or turn it off.
-enum class Int16Kernels { Auto, Always, Never };
+// full-range weights; 7-bit ones where it runs Winograd or u8_products_apply(); matmuls with any
+// constant B), with byte products wherever u8_products_apply(). Tests force it (any AVX2 CPU, any
+// weights) to compare it with oneDNN: Always in int16 products everywhere, AlwaysU8 with byte
+// products where they apply; or turn it off.
+enum class Int16Kernels { Auto, Always, AlwaysU8, Never };
 void set_int16_kernels(Int16Kernels mode);
 Int16Kernels int16_kernels();
 

@@ -297,8 +297,9 @@ class QConvKernel final : public Kernel {
   bool has_bias_ = false, split_ = false, shift_src_ = false, residual_ = false;
 };
 
-// The int16 kernel where it applies: where this CPU's int8 pair sums saturate, for full-range
-// weights, and for 7-bit weights where it runs Winograd; or where a test forces it.
+// qbench's exact kernel where it applies: where this CPU's int8 pair sums saturate, for
+// full-range weights (int16 products), and for 7-bit weights where it runs Winograd or multiplies
+// bytes (exact_int8_conv.h); or where a test forces it.
 std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& rq,
                                         const ResidualSpec* residual) {
   const Int16Kernels mode = int16_kernels();
@@ -330,16 +331,21 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   s.dilation_w = g.dilates[1] + 1;
   s.pad_top = g.pad_l[0];
   s.pad_left = g.pad_l[1];
-  // 7-bit weights run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as this one:
-  // only Winograd's 2.25x fewer multiplies make it worth taking them.
-  if (mode == Int16Kernels::Auto && pair_safe(wvals) && !ExactInt8Conv::winograd_applies(s))
+  // 7-bit weights over a uint8 source multiply bytes where that pays (exact_int8_conv.h);
+  // elsewhere they run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as int16
+  // products: only Winograd's fewer multiplies make it worth taking them there.
+  const bool signed_source = init.inputs[0].dtype == DType::I8;
+  const bool u8 =
+      mode != Int16Kernels::Always && ExactInt8Conv::u8_products_apply(s, wvals, signed_source);
+  if (mode == Int16Kernels::Auto && !u8 && pair_safe(wvals) && !ExactInt8Conv::winograd_applies(s))
     return nullptr;
   const bool has_bias = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
   const bool signed_out = init.outputs[0].dtype == DType::I8;
   auto conv = std::make_unique<ExactInt8Conv>(
-      s, wvals.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+      s, wvals.data(), rq.src_zp.value, signed_source,
       halves_requantization(rq, has_bias ? init.constants[8]->data<int32_t>() : nullptr, w[0],
-                            signed_out));
+                            signed_out),
+      u8);
   if (residual) conv->add_residual(residual->epilogue(rq));
   return make_exact_int8_kernel(std::move(conv), "convolution", residual ? 9 : -1);
 }

@@ -270,11 +270,12 @@ bool matmul_dims(const KernelInit& init, size_t b_index, MatMulDims& d, std::str
   d.y = y;
   return d.y.size() == r;
 }
-// QLinearMatMul / QGemm with a constant 2-D B on qbench's exact int16 kernel, as a 1x1
-// convolution over A's rows (exact_int8_conv.h): wherever this CPU's int8 pair sums saturate, or
-// where a test forces it. A 7-bit B would run exactly on oneDNN there too, but oneDNN 2.6's int8
-// matmul on such CPUs is gemm:jit, which packs B again on every call: ResNet-50's fc (2048 x
-// 1000) took 330 us at batch 1 there against 122 us here, 828 against 798 at batch 32.
+// QLinearMatMul / QGemm with a constant 2-D B on qbench's exact kernel, as a 1x1 convolution
+// over A's rows (exact_int8_conv.h): wherever this CPU's int8 pair sums saturate, or where a test
+// forces it. A 7-bit B would run exactly on oneDNN there too, but oneDNN 2.6's int8 matmul on
+// such CPUs is gemm:jit, which packs B again on every call: ResNet-50's fc (2048 x 1000) took
+// 330 us at batch 1 there against 122 us here in int16, 828 against 798 at batch 32; a 7-bit B
+// over a uint8 A multiplies bytes: 42-47 us.
 std::unique_ptr<Kernel> make_int16_matmul(const KernelInit& init, const MatMulDims& d,
                                           const Requant& rq, const Tensor* bias) {
   const Int16Kernels mode = int16_kernels();
@@ -292,11 +293,15 @@ std::unique_ptr<Kernel> make_int16_matmul(const KernelInit& init, const MatMulDi
   std::vector<int8_t> w(size_t(k * n));  // [N, K]: B transposed, the layout of conv weights
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < n; ++j) w[size_t(j * k + i)] = bvals[size_t(i * n + j)];
+  const bool signed_source = init.inputs[0].dtype == DType::I8;
+  const bool u8 =
+      mode != Int16Kernels::Always && ExactInt8Conv::u8_products_apply(s, w, signed_source);
   return make_exact_int8_kernel(
       std::make_unique<ExactInt8Conv>(
-          s, w.data(), rq.src_zp.value, init.inputs[0].dtype == DType::I8,
+          s, w.data(), rq.src_zp.value, signed_source,
           halves_requantization(rq, bias ? bias->data<int32_t>() : nullptr, n,
-                                init.outputs[0].dtype == DType::I8)),
+                                init.outputs[0].dtype == DType::I8),
+          u8),
       "matmul");
 }
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/cpu_paths.h"
@@ -29,7 +30,8 @@ struct Case {
   bool per_channel, bias;
   std::string act;  // "", "Relu", "Clip"
   int winograd = 0;  // the Winograd output tile expected (exact_int8_conv.h): 0 (im2col), 2, 4
-  int x_zero_point = -1;  // the source's; -1: 131 (uint8) or 3 (int8)
+  std::optional<int> x_zero_point = {};  // the source's; default 131 (uint8) or 3 (int8)
+  std::optional<int> y_zero_point = {};  // the output's; default 120 (uint8) or -5 (int8)
 };
 
 std::string describe(const Case& c) {
@@ -51,7 +53,7 @@ Problem make_case(std::mt19937& rng, const Case& cc) {
        {"channels_last", ir::Attribute::of_int(1)}});
   p.node.domain = kernels::ref::kQbenchDomain;
   const bool u8 = cc.xt == DType::U8;
-  const int xz = cc.x_zero_point >= 0 ? cc.x_zero_point : u8 ? 131 : 3;
+  const int xz = cc.x_zero_point.value_or(u8 ? 131 : 3);
   const float xs = 0.02f;
   Tensor x = test::random_ints(rng, cc.xt, {cc.n, cc.h, cc.w, cc.c}, u8 ? 0 : -128, u8 ? 255 : 127);
   // Full-range weights, with the extremes that overflow an int16 pair sum present.
@@ -73,7 +75,7 @@ Problem make_case(std::mt19937& rng, const Case& cc) {
               ws.size() == 1 ? Tensor::scalar(ws[0]) : Tensor::from_vector<float>({cc.m}, ws),
               Tensor::from_vector<int8_t>({cc.m}, std::vector<int8_t>(size_t(cc.m), 0)),
               Tensor::scalar(ys),
-              test::zero_point(cc.yt, cc.yt == DType::U8 ? 120 : -5)};
+              test::zero_point(cc.yt, cc.y_zero_point.value_or(cc.yt == DType::U8 ? 120 : -5))};
   if (cc.bias) {
     const int range = static_cast<int>(kk * 5000);
     p.inputs.push_back(test::random_ints(rng, DType::I32, {cc.m}, -range, range));
@@ -161,6 +163,9 @@ const std::vector<Case>& cases() {
       {1, 64, 64, 56, 56, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 4},
       // F(2x2, 3x3) where there are fewer than 16 4x4 tiles.
       {1, 32, 16, 8, 8, 3, 1, 1, 1, DType::I8, DType::U8, true, true, "", 2},
+      // Output zero point 0 (nothing added; with Relu over uint8 the packs clamp below).
+      {1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 4, {}, 0},
+      {1, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::I8, false, true, "", 0, {}, 0},
   };
   return c;
 }
@@ -278,7 +283,11 @@ TEST(Int16Conv, BytesMatchTheReferenceAndOnednn) {
       {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},  // K = 147
       {2, 3, 16, 16, 14, 7, 2, 3, 1, DType::U8, DType::I8, false, true, "Relu", 0, 0},
       {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::U8, DType::U8, false, true, "Relu", 0, 200},
-      {1, 512, 32, 56, 56, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0},
+      // Output zero point 0: with Relu over uint8 the clip is the type's own (the packs clamp,
+      // nothing added); over int8 it clips at 0; none at all.
+      {1, 512, 32, 56, 56, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0, 0},
+      {1, 16, 24, 9, 9, 1, 1, 0, 1, DType::U8, DType::I8, true, true, "Relu", 0, 5, 0},
+      {1, 16, 24, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 5, 0},
   };
   for (const Case& cc : byte_cases) {
     SCOPED_TRACE(describe(cc));

@@ -743,7 +743,8 @@ void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
   const bool parallel =
       omp_get_max_threads() > 1 && count * kOutputs * s.out_c * k_ >= (int64_t(1) << 21);
   run_passes(
-      count, chunk, panels_, parallel,
+      count, chunk, panels_, parallel, kPositions * c * int64_t(sizeof(int16_t)),
+      int64_t(weights_.size() * sizeof(int16_t)),
       [&](int64_t i, int64_t t) {
         const uint8_t* patch[kPositions];
         tiles.patch(t, x, c, patch);
@@ -786,7 +787,8 @@ void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
     widened = w;
   }
   run_passes(
-      pixels, chunk, panels_, parallel,
+      pixels, chunk, panels_, parallel, row * int64_t(sizeof(int16_t)),
+      int64_t(weights_.size() * sizeof(int16_t)),
       // im2col: each pixel's receptive field minus the zero point; padding is 0 (= zp - zp).
       [&](int64_t i, int64_t p) {
         if (widened)
@@ -815,7 +817,7 @@ void ExactInt8Conv::run_gemm_u8(const uint8_t* x, uint8_t* y) const {
   const Epilogue e = epilogue();
   const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
   run_passes(
-      pixels, chunk, panels_, parallel,
+      pixels, chunk, panels_, parallel, row, int64_t(weights8_.size()),
       [&](int64_t i, int64_t p) {
         if (!direct_) pack_row_u8(x, p, rows + i * row);
       },

@@ -199,7 +199,8 @@ void WinogradF32Conv::run(const float* x, const float* bias, const float* residu
   const Finish f{padded_bias, lo_, hi_};
   const bool parallel = omp_get_max_threads() > 1 && count * s.out_c * c >= (int64_t(1) << 16);
   run_passes(
-      count, chunk, panels_, parallel,
+      count, chunk, panels_, parallel, kXi * c * int64_t(sizeof(float)),
+      int64_t(weights_.size() * sizeof(float)),
       [&](int64_t i, int64_t t) {
         const float* patch[kXi];
         tiles.patch(t, x, c, patch);

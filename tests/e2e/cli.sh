@@ -41,6 +41,13 @@ printf '%s\n' "$out" | grep -Eq '^[0-9]+ .* Conv\+Relu .* [a-z_0-9]+:[a-z_0-9]+'
 case "$out" in *"int8      "*"bf16      "*) pass ;; *) fail "inspect lacks the int8/bf16 paths: $out" ;; esac
 json="$("$QB" inspect --model "$SRC/models/lenet.onnx" --json)"
 case "$json" in *'"macs"'*'"kernel"'*) pass ;; *) fail "inspect --json: $json" ;; esac
+case "$json" in *'"mean_us"'*) fail "inspect --json without --profile has times: $json" ;; *) pass ;; esac
+# --profile --json: every node has its mean time.
+json="$("$QB" inspect --model "$SRC/models/lenet.onnx" --profile 3 --json)"
+nodes="$(printf '%s' "$json" | grep -c '"op_type"')"
+timed="$(printf '%s' "$json" | grep -c '"mean_us": [0-9]')"
+[ "$nodes" -gt 0 ] && [ "$timed" = "$nodes" ] && pass ||
+  fail "inspect --profile --json: $timed of $nodes nodes have mean_us: $json"
 
 # --- bad input: one line on stderr naming what was wrong, exit status 2
 expect_error "missing model" "$TMP/nope.onnx" -- "$QB" eval --model "$TMP/nope.onnx" --data fashion-mnist

@@ -3,6 +3,7 @@
 // Peer figure for benchmarks/peers/side_by_side.sh (dev-time only).
 // Usage: node ort_bench.js MODEL.onnx THREADS BATCH [RUNS=20] [WARMUP=5]
 const ort = require('onnxruntime-node');
+const {randomFeeds} = require('./ort_input');
 
 const [model, threadsArg, batchArg, runsArg, warmupArg] = process.argv.slice(2);
 if (!model || !threadsArg || !batchArg) {
@@ -17,23 +18,13 @@ const threads = +threadsArg, batch = +batchArg, runs = +(runsArg || 20), warmup 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
-  const name = s.inputNames[0];
-  const meta = s.inputMetadata ? s.inputMetadata[0] : null;
-  // Input shape: the model's, with symbolic dims (the batch) set to BATCH.
-  let dims = meta && meta.shape ? meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : batch))
-                                : null;
-  if (!dims) {
-    console.error('ort_bench: cannot read the input shape of ' + model);
+  let feeds;
+  try {
+    feeds = randomFeeds(s, batch);
+  } catch (e) {
+    console.error('ort_bench: ' + model + ': ' + e.message);
     process.exit(2);
   }
-  const n = dims.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(n);
-  let seed = 12345;
-  for (let i = 0; i < n; ++i) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    x[i] = (seed / 4294967296) * 2 - 1;
-  }
-  const feeds = {[name]: new ort.Tensor('float32', x, dims)};
   for (let i = 0; i < warmup; ++i) await s.run(feeds);
   const t = [];
   for (let i = 0; i < runs; ++i) {

@@ -1,12 +1,13 @@
 // ONNX Runtime's own per-node kernel times for one ONNX model (onnxruntime-node, CPU, its
-// profiler): RUNS timed runs at batch 1 after WARMUP untimed ones, on the same fixed random input
-// as ort_bench.js; prints one line per node, "name<TAB>op<TAB>median us", in execution order.
+// profiler): RUNS timed runs at batch 1 after WARMUP untimed ones, on ort_input.js's fixed random
+// input; prints one line per node, "name<TAB>op<TAB>median us", in execution order.
 // For benchmarks/peers/per_node.py (dev-time only).
 // Usage: node ort_nodes.js MODEL.onnx THREADS [RUNS=30] [WARMUP=10]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const ort = require('onnxruntime-node');
+const {randomFeeds} = require('./ort_input');
 
 const [model, threadsArg, runsArg, warmupArg] = process.argv.slice(2);
 if (!model || !threadsArg) {
@@ -24,21 +25,13 @@ const threads = +threadsArg, runs = +(runsArg || 30), warmup = +(warmupArg || 10
     enableProfiling: true,
     profileFilePrefix: path.join(dir, 'profile'),
   });
-  const meta = s.inputMetadata ? s.inputMetadata[0] : null;
-  const dims =
-      meta && meta.shape ? meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1)) : null;
-  if (!dims) {
-    console.error('ort_nodes: cannot read the input shape of ' + model);
+  let feeds;
+  try {
+    feeds = randomFeeds(s, 1);
+  } catch (e) {
+    console.error('ort_nodes: ' + model + ': ' + e.message);
     process.exit(2);
   }
-  const n = dims.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(n);
-  let seed = 12345;
-  for (let i = 0; i < n; ++i) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    x[i] = (seed / 4294967296) * 2 - 1;
-  }
-  const feeds = {[s.inputNames[0]]: new ort.Tensor('float32', x, dims)};
   for (let i = 0; i < warmup + runs; ++i) await s.run(feeds);
   await s.endProfiling();
   const file = fs.readdirSync(dir).map((f) => path.join(dir, f))[0];

@@ -112,29 +112,40 @@ QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const Pane
   }
 }
 
-QBENCH_AVX2 inline __m256i pair_of(const int16_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
+// R rows x one 16-channel weight panel over `steps` steps of 4 bytes of each row and 64 of
+// weights (two registers of 8 channels): int32 sums of product(x, w), x a row's 4 bytes in every
+// lane. The partial tiles' loop in C++ (the full tile's is in assembly).
+template <int R, typename A, typename W, typename Product>
+QBENCH_AVX2 void accumulate_steps(const A* const* a, const W* panel, int64_t steps,
+                                  __m256i (&acc)[kTileRows][2], Product product) {
+  const auto* w = reinterpret_cast<const uint8_t*>(panel);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int64_t k = 0; k < steps; ++k) {
+    prefetch_weights(w + 64 * k);
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64 * k));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64 * k + 32));
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      int32_t q;
+      std::memcpy(&q, reinterpret_cast<const uint8_t*>(a[r]) + 4 * k, sizeof q);
+      const __m256i x = _mm256_set1_epi32(q);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], product(x, w0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], product(x, w1));
+    }
+  }
 }
+
+// int16 pairs: vpmaddwd sums each pair of products in int32.
+struct Int16Product {
+  QBENCH_AVX2 __m256i operator()(__m256i x, __m256i w) const { return _mm256_madd_epi16(x, w); }
+};
 
 // R pixels (rows of int16 pairs) x one 16-channel weight panel over `pairs` pairs: int32 sums.
 template <int R>
 QBENCH_AVX2 void accumulate(const int16_t* const* a, const int16_t* panel, int64_t pairs,
                             __m256i (&acc)[kTileRows][2]) {
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-  for (int64_t k = 0; k < pairs; ++k) {
-    prefetch_weights(panel + 32 * k);
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32 * k + 16));
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m256i x = pair_of(a[r] + 2 * k);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x, w0));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x, w1));
-    }
-  }
+  accumulate_steps<R>(a, panel, pairs, acc, Int16Product{});
 }
 
 #define QBENCH_INT16_ROW(ADDR, ACC0, ACC1)    \
@@ -168,25 +179,18 @@ QBENCH_AVX2 void accumulate<kTileRows>(const int16_t* const* a, const int16_t* p
 // within [-64, 64]), vpmaddwd by ones adds the two pairs of a quad in int32.
 alignas(32) constexpr int16_t kOnes16[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
+struct BytesProduct {
+  __m256i ones;
+  QBENCH_AVX2 __m256i operator()(__m256i x, __m256i w) const {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), ones);
+  }
+};
+
 template <int R>
 QBENCH_AVX2 void accumulate(const uint8_t* const* a, const int8_t* panel, int64_t quads,
                             __m256i (&acc)[kTileRows][2]) {
-  const __m256i ones = _mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16));
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-  for (int64_t k = 0; k < quads; ++k) {
-    prefetch_weights(panel + 64 * k);
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 64 * k));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 64 * k + 32));
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      int32_t q;
-      std::memcpy(&q, a[r] + 4 * k, sizeof q);
-      const __m256i x = _mm256_set1_epi32(q);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
-    }
-  }
+  accumulate_steps<R>(a, panel, quads, acc,
+                      BytesProduct{_mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16))});
 }
 
 // Twelve accumulators, the ones, the broadcast and two products fill the sixteen registers; the

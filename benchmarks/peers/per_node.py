@@ -54,8 +54,8 @@ def main():
         op = '+'.join([n['op_type']] + n['fused'])
         # A fused node is named after its parts joined by '+' (a convolution and its residual
         # QLinearAdd): ONNX Runtime's time for it is theirs together.
-        parts = [k for k in [n['name']] + n['name'].split('+') if k in ort]
-        parts = parts[:1] if parts and parts[0] == n['name'] else parts
+        parts = ([n['name']] if n['name'] in ort else
+                 [k for k in n['name'].split('+') if k in ort])
         cell = ratio = ''
         if parts:
             t = sum(ort[k][1] for k in parts)

@@ -530,24 +530,28 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
   auto at = [&](int64_t m, int64_t c, int64_t kh, int64_t kw) {
     return int32_t(w[((m * s.in_c + c) * s.kernel_h + kh) * s.kernel_w + kw]);
   };
+  // put(m, k, w) for every weight in im2col order: k = (kh * kernel_w + kw) * in_c + c, the NHWC
+  // receptive field's own order.
+  auto im2col = [&](auto&& put) {
+    for (int64_t m = 0; m < s.out_c; ++m)
+      for (int64_t c = 0; c < s.in_c; ++c)
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw)
+            put(m, (kh * s.kernel_w + kw) * s.in_c + c, at(m, c, kh, kw));
+  };
   if (u8_) {
-    // [panel][quad][16 channels][4], k in im2col order as below; zp x each channel's weight sum.
+    // [panel][quad][16 channels][4]; zp x each channel's weight sum.
     quads_ = (k_ + 3) / 4;
     direct_ = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
               s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w &&
               s.in_c % 4 == 0;
     weights8_.assign(size_t(panels_ * quads_ * kPanel * 4), 0);
     if (x_zero_point != 0) compensation_.assign(size_t(panels_ * kPanel), 0);
-    for (int64_t m = 0; m < s.out_c; ++m)
-      for (int64_t c = 0; c < s.in_c; ++c)
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t k = (kh * s.kernel_w + kw) * s.in_c + c;
-            const int32_t v = at(m, c, kh, kw);
-            weights8_[size_t(((m / kPanel * quads_ + k / 4) * kPanel + m % kPanel) * 4 + k % 4)] =
-                static_cast<int8_t>(v);
-            if (!compensation_.empty()) compensation_[size_t(m)] += x_zero_point * v;
-          }
+    im2col([&](int64_t m, int64_t k, int32_t v) {
+      weights8_[size_t(((m / kPanel * quads_ + k / 4) * kPanel + m % kPanel) * 4 + k % 4)] =
+          static_cast<int8_t>(v);
+      if (!compensation_.empty()) compensation_[size_t(m)] += x_zero_point * v;
+    });
   } else if (winograd_) {
     // U = (2G) g (2G)^T, or (SG) g (SG)^T, per (m, c): [panel][xi][pair of c][16 channels][2].
     static constexpr int g2[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
@@ -569,17 +573,13 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
             weights_[size_t(to)] = static_cast<int16_t>(u);
           }
   } else {
-    // im2col order: k = (kh * kernel_w + kw) * in_c + c, the NHWC receptive field's own order.
+    // [panel][pair][16 channels][2].
     pairs_ = (k_ + 1) / 2;
     weights_.assign(size_t(panels_ * pairs_ * kPanel * 2), 0);
-    for (int64_t m = 0; m < s.out_c; ++m)
-      for (int64_t c = 0; c < s.in_c; ++c)
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t k = (kh * s.kernel_w + kw) * s.in_c + c;
-            const int64_t to = ((m / kPanel * pairs_ + k / 2) * kPanel + m % kPanel) * 2 + k % 2;
-            weights_[size_t(to)] = static_cast<int16_t>(at(m, c, kh, kw));
-          }
+    im2col([&](int64_t m, int64_t k, int32_t v) {
+      weights_[size_t(((m / kPanel * pairs_ + k / 2) * kPanel + m % kPanel) * 2 + k % 2)] =
+          static_cast<int16_t>(v);
+    });
   }
   const int64_t padded = panels_ * kPanel;
   bias_ = rq_.bias;

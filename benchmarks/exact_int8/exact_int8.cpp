@@ -2,9 +2,11 @@
 // layer shapes, one thread, with its weights in cache (the same layer run again and again) and
 // cold (96 MB written between runs, as when every other layer of a model ran in between): the
 // measurement behind avx2_tile.h's weight prefetch. Prints one line per shape, medians of 9.
-//   ninja -C build bench_exact_int8 && OMP_NUM_THREADS=1 build/benchmarks/bench_exact_int8
+//   ninja -C build bench_exact_int8 && build/benchmarks/bench_exact_int8
 // With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
 // (u8_products) wherever they apply, int16 Winograd elsewhere.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -59,6 +61,9 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   const bool u8 = argc > 1 && std::string(argv[1]) == "u8";
+  // One thread whatever OMP_NUM_THREADS says: without it the kernels split the larger layers
+  // over every core and the table's "1 thread" was not true.
+  omp_set_num_threads(1);
   if (!ExactInt8Conv::available()) {
     std::printf("this CPU has no AVX2: the int16 kernel cannot run\n");
     return 0;

@@ -452,10 +452,11 @@ TEST(Int16Conv, MatmulsMatchTheReferenceAndOnednn) {
 
 // Left to choose, the registry takes qbench's kernel exactly where oneDNN's int8 pair sums
 // saturate: for full-range weights always (int16 products); for 7-bit weights (which oneDNN's
-// convolutions run exactly) where it runs Winograd, or multiplies bytes (a uint8 source, a 1x1
-// kernel or few channels), not for a strided 3x3 over many channels nor over an int8 source; for
-// a matmul with a constant B always (oneDNN's int8 matmul there repacks B on every call), in
-// bytes for a 7-bit B over a uint8 A.
+// convolutions run exactly) where it runs Winograd F(4x4, 3x3), or multiplies bytes (a uint8
+// source, a 1x1 kernel or few channels), not for a 3x3 with too few 4x4 tiles for F(4x4) (F(2x2)
+// loses to oneDNN there), a strided 3x3 over many channels nor over an int8 source; for a matmul
+// with a constant B always (oneDNN's int8 matmul there repacks B on every call), in bytes for a
+// 7-bit B over a uint8 A.
 TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
   const bool saturates = kernels::onednn::int8_behaviour().conv_pairs_saturate &&
                          kernels::onednn::ExactInt8Conv::available();
@@ -473,10 +474,17 @@ TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
     EXPECT_EQ(impl.find("qbench_int16") != std::string::npos, saturates) << impl << isa;
     halve(p.inputs[3]);
     run_kernel(p, Int16Kernels::Auto, impl);
-    EXPECT_EQ(impl.find("qbench_int16_winograd") != std::string::npos, saturates && k == 3)
-        << impl << isa;
+    // 9 x 11 outputs: nine 4x4 tiles, too few for F(4x4).
+    EXPECT_EQ(impl.find("qbench_int16_winograd"), std::string::npos) << impl << isa;
     EXPECT_EQ(impl.find("qbench_u8s8_gemm") != std::string::npos, saturates && k == 1)
         << impl << isa;
+  }
+  {  // 16 x 16 outputs: sixteen 4x4 tiles
+    const Case cc{1, 16, 32, 16, 16, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""};
+    Problem p = make_case(rng, cc);
+    halve(p.inputs[3]);
+    run_kernel(p, Int16Kernels::Auto, impl);
+    EXPECT_EQ(impl.find("F(4x4,3x3)") != std::string::npos, saturates) << impl << isa;
   }
   for (DType xt : {DType::U8, DType::I8}) {  // 7-bit weights, a strided 3x3 and an int8 1x1
     const Case cc{1,  16,        32,   9,    11, xt == DType::U8 ? 3 : 1, 2, 1, 1,

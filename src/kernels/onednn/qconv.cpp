@@ -333,11 +333,15 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   s.pad_left = g.pad_l[1];
   // 7-bit weights over a uint8 source multiply bytes where that pays (exact_int8_conv.h);
   // elsewhere they run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as int16
-  // products: only Winograd's fewer multiplies make it worth taking them there.
+  // products: only Winograd F(4x4)'s fewer multiplies make it worth taking them there. F(2x2)
+  // (where too few 4x4 tiles cover the output) streams int16 weights 3.6x the bytes of the
+  // int8 ones past few tiles, for no gain: ResNet-50's layer-4 3x3 convolutions took 930-1000 us
+  // in it and 920-955 on oneDNN (reduce-range file as AVX2-only, 1 thread).
   const bool signed_source = init.inputs[0].dtype == DType::I8;
   const bool u8 =
       mode != Int16Kernels::Always && ExactInt8Conv::u8_products_apply(s, wvals, signed_source);
-  if (mode == Int16Kernels::Auto && !u8 && pair_safe(wvals) && !ExactInt8Conv::winograd_applies(s))
+  if (mode == Int16Kernels::Auto && !u8 && pair_safe(wvals) &&
+      !ExactInt8Conv::winograd4_fits(s, wvals.data(), rq.src_zp.value, signed_source))
     return nullptr;
   const bool has_bias = init.inputs.size() > 8 && init.inputs[8].dtype != DType::Undefined;
   const bool signed_out = init.outputs[0].dtype == DType::I8;

@@ -17,21 +17,28 @@ namespace {
 using Acc = __m256[kTileRows][2];
 
 // R tiles' rows of one transformed position (consecutive, `stride` floats apart) times one
-// 16-channel panel over c input channels: 2R sums of 8 channels.
+// 16-channel panel over c input channels: 2R sums of 8 channels, kept in a local array (in
+// registers; `acc` may alias the rows, as exact_int8_conv.cpp's accumulate_steps says).
 template <int R>
 QBENCH_AVX2 void accumulate(const float* a, int64_t stride, const float* panel, int64_t c,
                             Acc& acc) {
+  __m256 sum[R][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) sum[r][0] = sum[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < c; ++k) {
     prefetch_weights(panel + 16 * k);
     const __m256 w0 = _mm256_loadu_ps(panel + 16 * k), w1 = _mm256_loadu_ps(panel + 16 * k + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       const __m256 x = _mm256_broadcast_ss(a + r * stride + k);
-      acc[r][0] = _mm256_fmadd_ps(x, w0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(x, w1, acc[r][1]);
+      sum[r][0] = _mm256_fmadd_ps(x, w0, sum[r][0]);
+      sum[r][1] = _mm256_fmadd_ps(x, w1, sum[r][1]);
     }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = sum[r][0];
+    acc[r][1] = sum[r][1];
   }
 }
 

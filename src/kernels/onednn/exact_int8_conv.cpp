@@ -122,13 +122,9 @@ template <int R, typename A, typename W, typename Product>
 QBENCH_AVX2 void accumulate_steps(const A* const* a, const W* panel, int64_t steps,
                                   __m256i (&acc)[kTileRows][2], Product product) {
   const auto* w = reinterpret_cast<const uint8_t*>(panel);
-  const uint8_t* rows[R];
   __m256i sum[R][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    rows[r] = reinterpret_cast<const uint8_t*>(a[r]);
-    sum[r][0] = sum[r][1] = _mm256_setzero_si256();
-  }
+  for (int r = 0; r < R; ++r) sum[r][0] = sum[r][1] = _mm256_setzero_si256();
   for (int64_t k = 0; k < steps; ++k) {
     prefetch_weights(w + 64 * k);
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64 * k));
@@ -136,7 +132,7 @@ QBENCH_AVX2 void accumulate_steps(const A* const* a, const W* panel, int64_t ste
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       int32_t q;
-      std::memcpy(&q, rows[r] + 4 * k, sizeof q);
+      std::memcpy(&q, reinterpret_cast<const uint8_t*>(a[r]) + 4 * k, sizeof q);
       const __m256i x = _mm256_set1_epi32(q);
       sum[r][0] = _mm256_add_epi32(sum[r][0], product(x, w0));
       sum[r][1] = _mm256_add_epi32(sum[r][1], product(x, w1));

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <string>
@@ -60,16 +61,29 @@ std::string cpu_model() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool u8 = argc > 1 && std::string(argv[1]) == "u8";
-  // One thread whatever OMP_NUM_THREADS says: without it the kernels split the larger layers
-  // over every core and the table's "1 thread" was not true.
-  omp_set_num_threads(1);
+  bool u8 = false;
+  int threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "u8")
+      u8 = true;
+    else if (a.rfind("threads=", 0) == 0 && std::atoi(a.c_str() + 8) > 0)
+      threads = std::atoi(a.c_str() + 8);
+    else {
+      std::fprintf(stderr, "usage: %s [u8] [threads=N]\n", argv[0]);
+      return 2;
+    }
+  }
+  // One thread unless told (threads=N) whatever OMP_NUM_THREADS says: without it the kernels
+  // split the larger layers over every core and a table that said "1 thread" was not true.
+  omp_set_num_threads(threads);
   if (!ExactInt8Conv::available()) {
     std::printf("this CPU has no AVX2: the int16 kernel cannot run\n");
     return 0;
   }
-  std::printf("# qbench exact %s convolution, 1 thread; %s; medians of 9 runs\n",
-              u8 ? "u8 x s8 (7-bit weights)" : "int16", cpu_model().c_str());
+  std::printf("# qbench exact %s convolution, %d thread%s; %s; medians of 9 runs\n",
+              u8 ? "u8 x s8 (7-bit weights)" : "int16", threads, threads > 1 ? "s" : "",
+              cpu_model().c_str());
   std::printf("%-22s %10s %10s %10s %9s\n", "layer", "MACs", "warm us", "cold us", "cold/warm");
   std::vector<uint8_t> junk(size_t(96) << 20, 1);
   std::mt19937 rng(1);

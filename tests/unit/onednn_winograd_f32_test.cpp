@@ -3,10 +3,13 @@
 // channels not a multiple of 16, enough tiles for several passes, 512 input channels, the bias,
 // a residual input (also in place, as the engine runs it) and Relu/Clip clamps; and where the
 // registry takes it (channels-last 3x3 stride-1 convolutions where oneDNN has no Winograd).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <random>
+#include <string>
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/cpu_paths.h"
@@ -97,11 +100,14 @@ TEST(WinogradF32, MatchesADirectConvolutionInDouble) {
   }
 }
 
-// The registry takes it for a channels-last 3x3 stride-1 convolution exactly where oneDNN has no
-// Winograd of its own (no AVX-512) and AVX2 is there; not for stride 2 or a 1x1 kernel.
-TEST(WinogradF32, TakenWhereOnednnHasNoWinograd) {
+// The registry takes it for a channels-last 3x3 stride-1 convolution where AVX2 is there and
+// oneDNN has no Winograd of its own (no AVX-512), or on half-width AVX-512 (Zen 4) from 32 source
+// channels up where oneDNN's Winograd does not pay (conv.cpp winograd_over_direct: 32 channels at
+// 16x16, not 16 channels, not 64 at 16x16, which oneDNN's Winograd takes); never for stride 2 or
+// a 1x1 kernel.
+TEST(WinogradF32, TakenWhereOnednnHasNoWinogradOrHalfWidthAvx512) {
   std::mt19937 rng(9);
-  auto impl_of = [&](int64_t k, int64_t stride) {
+  auto impl_of = [&](int64_t k, int64_t stride, int64_t c = 32) {
     testing::Problem p;
     p.node = testing::make_node("Conv", 3,
                                 {{"kernel_shape", ir::Attribute::of_ints({k, k})},
@@ -109,8 +115,8 @@ TEST(WinogradF32, TakenWhereOnednnHasNoWinograd) {
                                  {"pads", ir::Attribute::of_ints({k / 2, k / 2, k / 2, k / 2})},
                                  {"channels_last", ir::Attribute::of_int(1)}});
     p.node.domain = ref::kQbenchDomain;
-    p.inputs = {testing::random_tensor(rng, {1, 16, 16, 32}),
-                testing::random_tensor(rng, {32, 32, k, k}), testing::random_tensor(rng, {32})};
+    p.inputs = {testing::random_tensor(rng, {1, 16, 16, c}),
+                testing::random_tensor(rng, {c, c, k, k}), testing::random_tensor(rng, {c})};
     p.constant = {false, true, true};
     std::string why;
     std::vector<TensorType> types;
@@ -122,13 +128,42 @@ TEST(WinogradF32, TakenWhereOnednnHasNoWinograd) {
     }
     return kernel ? kernel->impl() : std::string();
   };
-  const bool expected =
-      !onednn_has_avx512_core() && WinogradF32Conv::applies({1, 16, 16, 32, 16, 16, 32, 1, 1});
-  const std::string impl = impl_of(3, 1);
-  EXPECT_EQ(impl.find("qbench_winograd_f32") != std::string::npos, expected)
-      << impl << " (oneDNN " << effective_isa() << ")";
+  auto taken = [](const std::string& impl) {
+    return impl.find("qbench_winograd_f32") != std::string::npos;
+  };
+  const bool avx2 = WinogradF32Conv::applies({1, 16, 16, 32, 16, 16, 32, 1, 1});
+  const bool avx512 = onednn_has_avx512_core(), half = avx512_half_width();
+  const std::string where =
+      fmt::format(" (oneDNN {}, half-width AVX-512 {})", effective_isa(), half);
+  for (const int64_t c : {16, 32, 64}) {
+    const std::string impl = impl_of(3, 1, c);
+    EXPECT_EQ(taken(impl), avx2 && (!avx512 || (half && c == 32)))
+        << c << " channels: " << impl << where;
+  }
   EXPECT_EQ(impl_of(3, 2).find("qbench_winograd_f32"), std::string::npos);
   EXPECT_EQ(impl_of(1, 1).find("qbench_winograd_f32"), std::string::npos);
+}
+
+// avx512_half_width() reads CPUID; /proc/cpuinfo (the kernel's reading of the same CPU) says
+// independently whether this is an AMD family 19h core with AVX-512 (Zen 4), and oneDNN must
+// run its AVX-512 kernels for it to matter.
+TEST(WinogradF32, HalfWidthAvx512IsZen4AsProcCpuinfoSays) {
+  std::ifstream f("/proc/cpuinfo");
+  if (!f) GTEST_SKIP() << "no /proc/cpuinfo to compare with";
+  std::string vendor, family, flags;
+  for (std::string line; std::getline(f, line) && flags.empty();) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+    if (key == "vendor_id") vendor = value;
+    if (key == "cpu family") family = value;
+    if (key == "flags") flags = " " + value + " ";
+  }
+  const bool zen4 =
+      vendor == "AuthenticAMD" && family == "25" && flags.find(" avx512f ") != std::string::npos;
+  EXPECT_EQ(avx512_half_width(), zen4 && onednn_has_avx512_core())
+      << vendor << " family " << family << ", oneDNN " << effective_isa();
 }
 
 }  // namespace

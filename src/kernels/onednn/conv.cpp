@@ -58,6 +58,16 @@ bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const ConvGeo
   return w[0] >= 64 && w[1] >= 64;
 }
 
+// On half-width AVX-512 (cpu_paths.h avx512_half_width: Zen 4), where oneDNN's Winograd does not
+// pay, qbench's AVX2 F(2x2) Winograd beats its direct AVX-512 kernels from 32 source channels
+// up: 2.25x fewer multiplies at the same FMAs per cycle. Measured there (one thread, in the
+// whole model, qbench inspect --profile): the zoo ResNet's 3x3 layers at batch 100, 32 channels
+// at 14x14 3320 -> 2648 us and 64 at 7x7 2742 -> 2467, but 16 at 28x28 3129 -> 3718; ResNet-50's
+// layer-4 3x3 (512 at 7x7) at batch 1 1992 -> 1722 and 2084 -> 1921.
+bool winograd_over_direct(const Shape& x, const Shape& w, const Shape& y, const ConvGeometry& g) {
+  return w[1] >= 32 && !winograd_pays(x, w, y, g, 1);
+}
+
 // The Winograd primitive for these dimensions, on oneDNN's blocked activations (the only layout
 // it takes), or an empty descriptor where oneDNN has none (no AVX-512, an unsupported post-op).
 dnnl::convolution_forward::primitive_desc winograd_pd(const memory::dims& x,
@@ -203,7 +213,8 @@ class ConvKernel final : public Kernel {
 };
 
 // A channels-last f32 3x3 stride-1 convolution on qbench's AVX2 Winograd (winograd_f32.h),
-// where oneDNN has no Winograd of its own (no AVX-512) and WinogradF32Conv::applies.
+// where WinogradF32Conv::applies and oneDNN has no Winograd of its own (no AVX-512), or on
+// half-width AVX-512 (winograd_over_direct).
 class WinogradF32Kernel final : public Kernel {
  public:
   WinogradF32Kernel(const WinogradF32Shape& s, const float* w, float lo, float hi, bool residual)
@@ -232,9 +243,10 @@ std::unique_ptr<Kernel> make_winograd_f32(const KernelInit& init, bool residual)
   const Shape& x = init.inputs[0].shape;  // NHWC
   const Shape& w = init.inputs[1].shape;
   const Shape& y = init.outputs[0].shape;
+  const bool avx512 = onednn_has_avx512_core();
   if (!use_winograd() || init.node.compute_type == DType::BF16 ||
       init.inputs[0].dtype != DType::F32 || init.outputs[0].dtype != DType::F32 ||
-      onednn_has_avx512_core())
+      (avx512 && !avx512_half_width()))
     return nullptr;
   const Shape xl{x[0], x[3], x[1], x[2]}, yl{y[0], y[3], y[1], y[2]};
   ConvGeometry g;
@@ -242,6 +254,7 @@ std::unique_ptr<Kernel> make_winograd_f32(const KernelInit& init, bool residual)
   if (!conv_geometry(init.node, xl, w, yl, g, why) || init.node.attr_int("group", 1) != 1 ||
       w[2] != 3 || w[3] != 3 || g.strides != memory::dims{1, 1} || g.dilates != memory::dims{0, 0})
     return nullptr;
+  if (avx512 && !winograd_over_direct(xl, w, yl, g)) return nullptr;
   WinogradF32Shape s{x[0], x[1], x[2], x[3], y[1], y[2], y[3], g.pad_l[0], g.pad_l[1]};
   if (!WinogradF32Conv::applies(s)) return nullptr;
   // Relu and Clip are clamps; any other fused activation stays on oneDNN.

@@ -1,8 +1,10 @@
 #include "kernels/onednn/cpu_paths.h"
 
+#include <cpuid.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/loops.h"
@@ -100,6 +102,22 @@ bool onednn_has_avx2() {
 
 bool onednn_has_avx512_core() {
   return has_bits(dnnl::get_effective_cpu_isa(), 0x27);
+}
+
+bool avx512_half_width() {
+  static const bool zen4 = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    char vendor[12];
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    if (std::memcmp(vendor, "AuthenticAMD", 12) != 0 || !__get_cpuid(1, &a, &b, &c, &d))
+      return false;
+    const unsigned family = ((a >> 8) & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+    return family == 0x19 && __builtin_cpu_supports("avx512f");
+  }();
+  return zen4 && onednn_has_avx512_core();
 }
 
 bool native_bf16() {

@@ -33,6 +33,11 @@ const Int8Behaviour& int8_behaviour();
 bool onednn_has_avx2();
 // True when oneDNN runs at least its AVX-512 (avx512_core) kernels, its Winograd among them.
 bool onednn_has_avx512_core();
+// True where oneDNN runs its AVX-512 kernels on a core that executes 512-bit operations as two
+// 256-bit halves (AMD Zen 4: family 19h with AVX-512; measured there, vfmadd231ps 3.7 G/s on
+// zmm, 7.3 G/s on ymm): they do no more per cycle than AVX2 code, so the kernel that needs
+// fewer multiplies wins.
+bool avx512_half_width();
 
 // True when the CPU has bf16 arithmetic oneDNN uses (AVX512_BF16 or AMX-BF16). Without it, bf16
 // Conv/MatMul/Gemm run emulated: values rounded to bf16, computed by the f32 kernels.

@@ -1,7 +1,8 @@
 // Times qbench's exact int16 convolution (kernels/onednn/exact_int8_conv.h) on ResNet-50's
-// layer shapes, one thread, with its weights in cache (the same layer run again and again) and
-// cold (96 MB written between runs, as when every other layer of a model ran in between): the
-// measurement behind avx2_tile.h's weight prefetch. Prints one line per shape, medians of 9.
+// layer shapes, one thread (threads=N: N), with its weights in cache (the same layer run again and
+// again) and cold (96 MB written between runs, as when every other layer of a model ran in
+// between): the measurement behind avx2_tile.h's weight prefetch. Prints one line per shape,
+// medians of 9.
 //   ninja -C build bench_exact_int8 && build/benchmarks/bench_exact_int8
 // With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
 // (u8_products) wherever they apply, int16 Winograd elsewhere.

@@ -62,8 +62,9 @@ bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const ConvGeo
 // pay, qbench's AVX2 F(2x2) Winograd beats its direct AVX-512 kernels from 32 source channels
 // up: 2.25x fewer multiplies at the same FMAs per cycle. Measured there (one thread, in the
 // whole model, qbench inspect --profile): the zoo ResNet's 3x3 layers at batch 100, 32 channels
-// at 14x14 3320 -> 2648 us and 64 at 7x7 2742 -> 2467, but 16 at 28x28 3129 -> 3718; ResNet-50's
-// layer-4 3x3 (512 at 7x7) at batch 1 1992 -> 1722 and 2084 -> 1921.
+// at 14x14 3286 -> 2518 us and 64 at 7x7 2705 -> 2377, but 16 at 28x28 3129 -> 3718 (oneDNN
+// capped at AVX2); ResNet-50's layer-4 3x3 (512 at 7x7) at batch 1 1992 -> 1722 and 2084 -> 1921
+// (against the same model as AVX2-only).
 bool winograd_over_direct(const Shape& x, const Shape& w, const Shape& y, const ConvGeometry& g) {
   return w[1] >= 32 && !winograd_pays(x, w, y, g, 1);
 }

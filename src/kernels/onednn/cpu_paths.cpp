@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <cstring>
 
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/loops.h"
@@ -105,17 +104,14 @@ bool onednn_has_avx512_core() {
 }
 
 bool avx512_half_width() {
+  // The compiler's runtime knows the vendor but not the family (GCC 12 has no "znver4").
   static const bool zen4 = [] {
     unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
-    char vendor[12];
-    std::memcpy(vendor, &b, 4);
-    std::memcpy(vendor + 4, &d, 4);
-    std::memcpy(vendor + 8, &c, 4);
-    if (std::memcmp(vendor, "AuthenticAMD", 12) != 0 || !__get_cpuid(1, &a, &b, &c, &d))
+    if (!__builtin_cpu_is("amd") || !__builtin_cpu_supports("avx512f") ||
+        !__get_cpuid(1, &a, &b, &c, &d))
       return false;
-    const unsigned family = ((a >> 8) & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
-    return family == 0x19 && __builtin_cpu_supports("avx512f");
+    const unsigned base = (a >> 8) & 0xf;  // the extended family counts only above 0xf
+    return base + (base == 0xf ? (a >> 20) & 0xff : 0) == 0x19;
   }();
   return zen4 && onednn_has_avx512_core();
 }

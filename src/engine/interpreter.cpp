@@ -659,9 +659,21 @@ void Interpreter::run_scan(NodeState& ns, const Inputs& in, const Scope& scope,
   auto dirs = node.attr_ints("directions", std::vector<int64_t>(m, 0));
   if (dirs.size() != static_cast<size_t>(m))
     fail("{}: directions must have one entry per scan input", node.describe());
+  // Every state input has the batch axis first, every scan input the batch and then the sequence
+  // axis, all with one batch size.
   int64_t batch = -1;
-  for (const RunValue& v : state) batch = tensor_of(node, &v, "a state input").dim(0);
-  for (const Tensor* x : xs) batch = x->dim(0);
+  auto batch_of = [&](const Tensor& t, int min_rank, const char* what, size_t i) {
+    if (t.rank() < min_rank)
+      fail("{}: {} {} has shape {}; opset 8's Scan needs rank {} or more", node.describe(), what, i,
+           shape_str(t.shape()), min_rank);
+    if (batch >= 0 && t.dim(0) != batch)
+      fail("{}: {} {} has batch size {}, the inputs before it {}", node.describe(), what, i,
+           t.dim(0), batch);
+    batch = t.dim(0);
+  };
+  for (size_t i = 0; i < state.size(); ++i)
+    batch_of(tensor_of(node, &state[i], "a state input"), 1, "state input", i);
+  for (size_t i = 0; i < xs.size(); ++i) batch_of(*xs[i], 2, "scan input", i);
   if (in[0]) {
     const Tensor& lens = tensor_of(node, in[0], "sequence_lens");
     for (int64_t l : lens.to_int64())

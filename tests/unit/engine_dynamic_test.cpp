@@ -273,6 +273,55 @@ TEST(EngineDynamic, ScanCumulativeSum) {
   EXPECT_EQ(values<float>(out[1]), (std::vector<float>{5, 6, 8, 10, 9, 12}));
 }
 
+// Opset 8's Scan puts a batch axis before everything: each state input needs rank >= 1, each scan
+// input rank >= 2 (batch, sequence), all with one batch size. Inputs without those axes get an
+// error naming the node and the input (a fuzzed rank-1 scan input read past its shape).
+TEST(EngineDynamic, Opset8ScanRefusesInputsWithoutItsAxes) {
+  auto scan8 = [](Shape x_shape, Shape s_shape) {
+    ir::Graph g;
+    g.opsets[""] = 8;
+    auto dims_of = [](const Shape& s) {
+      std::vector<ir::Dim> d;
+      for (int64_t v : s) d.push_back({v, ""});
+      return d;
+    };
+    add_input(g, "x", dims_of(x_shape));
+    add_input(g, "s0", dims_of(s_shape));
+    auto& scan = add_node(g, "Scan", {"", "s0", "x"}, {"s_final", "ys"});
+    scan.name = "scan8";
+    scan.attrs["num_scan_inputs"] = ir::Attribute::of_int(1);
+    auto body = graph_attr(scan, "body");
+    add_input(*body, "s", {{2, ""}});
+    add_input(*body, "xt", {{2, ""}});
+    add_node(*body, "Add", {"s", "xt"}, {"s_out"});
+    add_node(*body, "Identity", {"s_out"}, {"y"});
+    body->outputs = {"s_out", "y"};
+    g.outputs = {"s_final", "ys"};
+    std::vector<float> xv(size_t(shape_numel(x_shape)), 1.f), sv(size_t(shape_numel(s_shape)), 0.f);
+    return engine::Engine(g, reference_only())
+        .run({Tensor::from_vector<float>(x_shape, xv), Tensor::from_vector<float>(s_shape, sv)});
+  };
+  // Batch 1, sequence 3, 2 values: the sums of three ones.
+  auto out = scan8({1, 3, 2}, {1, 2});
+  EXPECT_EQ(values<float>(out[0]), (std::vector<float>{3, 3}));
+  auto error_of = [&](Shape x_shape, Shape s_shape) {
+    try {
+      scan8(x_shape, s_shape);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string e = error_of({3}, {1, 2});
+  EXPECT_NE(e.find("scan8"), std::string::npos) << e;
+  EXPECT_NE(e.find("scan input 0 has shape [3]"), std::string::npos) << e;
+  e = error_of({1, 3, 2}, {});
+  EXPECT_NE(e.find("state input 0 has shape []"), std::string::npos) << e;
+  e = error_of({2, 3, 2}, {1, 2});
+  EXPECT_NE(e.find("scan input 0 has batch size 2, the inputs before it 1"), std::string::npos)
+      << e;
+}
+
 TEST(EngineDynamic, GraphHelpersSeeSubgraphReads) {
   ir::Graph g = loop_sum();
   const ir::Node& loop = g.nodes[2];

@@ -246,12 +246,8 @@ TEST(EngineDynamic, LoopSumsWithOuterValue) {
   }
 }
 
-TEST(EngineDynamic, ScanCumulativeSum) {
-  ir::Graph g;
-  g.opsets[""] = 13;
-  add_input(g, "x", {{3, ""}, {2, ""}});
-  add_constant(g, "s0", Tensor::from_vector<float>({2}, {0, 0}));
-  auto& scan = add_node(g, "Scan", {"s0", "x"}, {"s_final", "ys"});
+// One scan input; the body adds each slice (2 values) to the state and emits the new state.
+void add_running_sum_body(ir::Node& scan) {
   scan.attrs["num_scan_inputs"] = ir::Attribute::of_int(1);
   auto body = graph_attr(scan, "body");
   add_input(*body, "s", {{2, ""}});
@@ -259,6 +255,15 @@ TEST(EngineDynamic, ScanCumulativeSum) {
   add_node(*body, "Add", {"s", "xt"}, {"s_out"});
   add_node(*body, "Identity", {"s_out"}, {"y"});
   body->outputs = {"s_out", "y"};
+}
+
+TEST(EngineDynamic, ScanCumulativeSum) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  add_input(g, "x", {{3, ""}, {2, ""}});
+  add_constant(g, "s0", Tensor::from_vector<float>({2}, {0, 0}));
+  auto& scan = add_node(g, "Scan", {"s0", "x"}, {"s_final", "ys"});
+  add_running_sum_body(scan);
   g.outputs = {"s_final", "ys"};
   engine::Engine eng(g);
   // x = [[1, 2], [3, 4], [5, 6]]: running sums [1, 2], [4, 6], [9, 12].
@@ -289,13 +294,7 @@ TEST(EngineDynamic, Opset8ScanRefusesInputsWithoutItsAxes) {
     add_input(g, "s0", dims_of(s_shape));
     auto& scan = add_node(g, "Scan", {"", "s0", "x"}, {"s_final", "ys"});
     scan.name = "scan8";
-    scan.attrs["num_scan_inputs"] = ir::Attribute::of_int(1);
-    auto body = graph_attr(scan, "body");
-    add_input(*body, "s", {{2, ""}});
-    add_input(*body, "xt", {{2, ""}});
-    add_node(*body, "Add", {"s", "xt"}, {"s_out"});
-    add_node(*body, "Identity", {"s_out"}, {"y"});
-    body->outputs = {"s_out", "y"};
+    add_running_sum_body(scan);
     g.outputs = {"s_final", "ys"};
     std::vector<float> xv(size_t(shape_numel(x_shape)), 1.f), sv(size_t(shape_numel(s_shape)), 0.f);
     return engine::Engine(g, reference_only())

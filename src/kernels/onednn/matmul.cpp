@@ -1,13 +1,17 @@
 // MatMul (2-D and batched N-D with numpy broadcasting of batch dims) and Gemm (alpha, beta,
 // transA, transB, constant or runtime C) on oneDNN's matmul primitive. A constant B is
 // reordered once into the primitive's preferred layout; fused activations become post-ops.
+// One or two rows times a large constant B with at most a bias run on qbench's matrix-vector
+// kernel instead (gemv_f32.h).
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/cpu_paths.h"
 #include "kernels/onednn/factories.h"
+#include "kernels/onednn/gemv_f32.h"
 #include "kernels/onednn/loops.h"
 
 namespace qbench::kernels::onednn {
@@ -103,6 +107,39 @@ class MatMulCore {
   bool b_bound_ = false, has_convert_ = false, emulated_ = false;
   Step step_, convert_a_;
 };
+
+// ---- Matrix-vector products ---------------------------------------------------------------
+
+std::atomic<bool> g_gemv{true};
+
+// [rows, k] x a constant [k, n] (element (i, j) at b[i * k_stride + j * n_stride]) + an optional
+// constant bias of n values, on GemvF32.
+class GemvKernel final : public Kernel {
+ public:
+  GemvKernel(int64_t rows, int64_t k, int64_t n, const Tensor& b, int64_t k_stride,
+             int64_t n_stride, const Tensor* bias)
+      : gemv_(k, n, b.data<float>(), k_stride, n_stride), rows_(rows) {
+    if (bias) bias_ = *bias;
+  }
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    gemv_.run(in[0]->data<float>(), rows_, bias_.defined() ? bias_.data<float>() : nullptr,
+              out[0]->data<float>());
+  }
+  std::string impl() const override { return "qbench_gemv_f32:avx512"; }
+
+ private:
+  GemvF32 gemv_;
+  int64_t rows_;
+  Tensor bias_;
+};
+
+// Whether the product takes GemvKernel: f32 compute, a constant B, no fused activation.
+bool gemv_takes(const KernelInit& init, int64_t rows, int64_t k, int64_t n) {
+  std::vector<EltwiseStep> post;
+  std::string unused;
+  return g_gemv && init.node.compute_type != DType::BF16 && init.constants[1] &&
+         fused_steps(init.node, post, unused) && post.empty() && GemvF32::applies(rows, k, n);
+}
 
 // ---- MatMul -------------------------------------------------------------------------------
 
@@ -223,6 +260,9 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
     }
     bias_md = plain_desc(memory::dims{1, N});
   }
+  if (!b_batched && gemv_takes(init, a[0], K, N))
+    return std::make_unique<GemvKernel>(a[0], K, N, *init.constants[1], N, 1,
+                                        has_bias ? init.constants[2] : nullptr);
   std::vector<EltwiseStep> post;
   if (!fused_steps(init.node, post, why_not)) return nullptr;
   dnnl::primitive_attr attr;
@@ -266,6 +306,23 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   memory::desc b_md({K, N}, memory::data_type::f32, tb ? memory::dims{1, K} : memory::dims{N, 1});
   memory::desc dst_md = plain_desc(memory::dims{M, N});
 
+  // No C, or a constant C of one row (nn.Linear's bias), with alpha 1: the matrix-vector kernel
+  // where it applies (A read as rows: not transposed unless a single row).
+  const bool c_given = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
+  const Tensor* c_const = c_given ? init.constants[2] : nullptr;
+  const bool c_row = !c_given || beta == 0.f ||
+                     (c_const && c_const->dtype() == DType::F32 && c_const->numel() == N &&
+                      c_const->rank() >= 1 && c_const->shape().back() == N);
+  if ((!ta || M == 1) && alpha == 1.f && c_row && gemv_takes(init, M, K, N)) {
+    Tensor bias;
+    if (c_given && beta != 0.f) {
+      std::vector<float> bv = c_const->to_float();
+      for (float& v : bv) v *= beta;
+      bias = Tensor::from_vector<float>({N}, bv);
+    }
+    return std::make_unique<GemvKernel>(M, K, N, *init.constants[1], tb ? 1 : N, tb ? K : 1,
+                                        bias.defined() ? &bias : nullptr);
+  }
   auto k = std::make_unique<GemmKernel>();
   k->m = M;
   k->n = N;
@@ -318,6 +375,10 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
     return nullptr;
   if (c_md) k->core.bind_post_op_src(0, c_md, k->c_post);
   return k;
+}
+
+void set_gemv_f32(bool on) {
+  g_gemv = on;
 }
 
 }  // namespace qbench::kernels::onednn

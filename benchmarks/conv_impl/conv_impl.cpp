@@ -3,6 +3,7 @@
 // behind kernels/onednn/common.h prefer_direct_jit. A dev tool, built by hand:
 //   g++ -O2 -std=c++17 benchmarks/conv_impl/conv_impl.cpp -ldnnl -o /tmp/conv_impl
 //   OMP_NUM_THREADS=1 /tmp/conv_impl f32 100 16 16 28 3     # type batch in out size kernel
+//   OMP_NUM_THREADS=1 /tmp/conv_impl f32 1 144 144 56 3 1 dw  # ... stride, depthwise (in = out)
 // int8: u8 source (zero point 0, as after a Relu), s8 weights, per-channel scales, u8 output.
 // f32 also lists oneDNN's Winograd implementations (conv.cpp winograd_pays).
 #include <algorithm>
@@ -21,16 +22,22 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 int main(int argc, char** argv) {
-  if (argc < 7) {
-    std::fprintf(stderr, "usage: conv_impl f32|int8 batch in out size kernel\n");
+  if (argc < 7 || (argc > 8 && std::string(argv[8]) != "dw")) {
+    std::fprintf(stderr, "usage: conv_impl f32|int8 batch in out size kernel [stride] [dw]\n");
     return 2;
   }
   const bool int8 = std::string(argv[1]) == "int8";
   const int n = std::atoi(argv[2]), ic = std::atoi(argv[3]), oc = std::atoi(argv[4]),
-            hw = std::atoi(argv[5]), k = std::atoi(argv[6]);
+            hw = std::atoi(argv[5]), k = std::atoi(argv[6]), s = argc > 7 ? std::atoi(argv[7]) : 1;
+  const bool dw = argc > 8;  // depthwise: one group per channel
+  if (s < 1 || (dw && ic != oc)) {
+    std::fprintf(stderr, "conv_impl: stride must be >= 1; depthwise needs in == out\n");
+    return 2;
+  }
+  const int ohw = (hw + 2 * (k / 2) - k) / s + 1;
   engine eng(engine::kind::cpu, 0);
   stream st(eng);
-  const double macs = double(n) * oc * ic * k * k * hw * hw;
+  const double macs = double(n) * oc * (dw ? 1 : ic) * k * k * ohw * ohw;
   // Direct implementations on channels-last activations, then (f32) oneDNN's Winograd ones,
   // which take only their blocked layout: a caller with NHWC tensors adds two reorders.
   for (const algorithm alg : {algorithm::convolution_direct, algorithm::convolution_winograd}) {
@@ -38,8 +45,9 @@ int main(int argc, char** argv) {
     if (wino && int8) break;
     const tag act = wino ? tag::any : tag::nhwc;
     memory::desc src({n, ic, hw, hw}, int8 ? dt::u8 : dt::f32, act);
-    memory::desc dst({n, oc, hw, hw}, int8 ? dt::u8 : dt::f32, act);
-    memory::desc wei({oc, ic, k, k}, int8 ? dt::s8 : dt::f32, tag::any);
+    memory::desc dst({n, oc, ohw, ohw}, int8 ? dt::u8 : dt::f32, act);
+    memory::desc wei = dw ? memory::desc({oc, 1, 1, k, k}, int8 ? dt::s8 : dt::f32, tag::any)
+                          : memory::desc({oc, ic, k, k}, int8 ? dt::s8 : dt::f32, tag::any);
     memory::desc bias({oc}, int8 ? dt::s32 : dt::f32, tag::x);
     primitive_attr attr;
     attr.set_scratchpad_mode(scratchpad_mode::user);
@@ -50,7 +58,7 @@ int main(int argc, char** argv) {
     // The descriptor outlives the walk over implementations (next_impl reads it), and the
     // primitive_desc is built in place.
     const convolution_forward::desc d(prop_kind::forward_inference, alg, src, wei, bias, dst,
-                                      {1, 1}, {k / 2, k / 2}, {k / 2, k / 2});
+                                      {s, s}, {k / 2, k / 2}, {k / 2, k / 2});
     std::optional<convolution_forward::primitive_desc> made;
     try {
       made.emplace(d, attr, eng);

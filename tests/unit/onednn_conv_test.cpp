@@ -270,15 +270,15 @@ TEST(OnednnConv, RejectsWithReason) {
 
 // Where each group has one vector of output channels, the kernel takes oneDNN's direct jit
 // convolution over its brgemm one (prefer_direct_jit in kernels/onednn/common.h), which qbench
-// measured faster there; at 64 channels it keeps oneDNN's first choice. Either way the result
-// is the reference's.
+// measured faster there, depthwise ones included; at 64 channels it keeps oneDNN's first choice.
+// Either way the result is the reference's.
 TEST(OnednnConv, SmallChannelCountsRunTheDirectJitKernel) {
   ConvLayout saved = conv_layout();
   set_conv_layout(ConvLayout::Nhwc);
   std::mt19937 rng(31);
-  auto impl_of = [&](int64_t channels, int64_t k) {
+  auto impl_of = [&](int64_t channels, int64_t k, int64_t groups = 1) {
     ConvCase c{2,        channels, channels,
-               1,        {12, 12}, {k, k},
+               groups,   {12, 12}, {k, k},
                {1, 1},   {1, 1},   {k / 2, k / 2, k / 2, k / 2},
                "NOTSET", true,     {fused("Relu")}};
     std::string why;
@@ -297,6 +297,8 @@ TEST(OnednnConv, SmallChannelCountsRunTheDirectJitKernel) {
   }
   EXPECT_EQ(impl_of(16, 3).rfind("jit:", 0), 0u) << impl_of(16, 3);
   EXPECT_EQ(impl_of(8, 3).rfind("jit:", 0), 0u) << impl_of(8, 3);
+  // Depthwise: oneDNN's direct depthwise kernel over brdgmm_dw.
+  EXPECT_EQ(impl_of(32, 3, 32).rfind("jit_dw:", 0), 0u) << impl_of(32, 3, 32);
   // 1x1: the direct kernel is no faster, oneDNN's choice stays.
   EXPECT_EQ(impl_of(16, 1).rfind("brgconv_1x1", 0), 0u) << impl_of(16, 1);
   set_conv_layout(saved);

@@ -168,15 +168,20 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 // is faster (one thread, channels-last, benchmarks/results/conv-impl-2026-12-05-zen5.txt): f32
 // 3x3 16->16 at batch 100 1.43 ms against 1.68 (batch 1: 14.5 us against 15.9), 1->16 0.16
 // against 0.31 ms; int8 16->16 4.4 us against 6.2, 32->32 3.8 against 4.6. From 64 channels on
-// brgemm wins or the two trade places, and for 1x1 kernels the direct one is no faster. So for a
-// spatial kernel with `small_groups` true, `pd` moves to that implementation when oneDNN has
-// it; `remake` recreates the first choice otherwise (a primitive_desc walks its implementations
-// in place).
+// brgemm wins or the two trade places, and for 1x1 kernels the direct one is no faster. The same
+// holds for f32 depthwise convolutions (one channel per group), brdgmm_dw against jit_dw
+// (conv-impl-dw-2026-12-06-zen4.txt, MobileNetV2's ten depthwise shapes): at batch 1 544 us
+// against 416 in all (each shape faster or even), at batch 100 204 ms against 198; in the
+// model, MobileNetV2 b1 1 thread 7.59 -> 7.46 ms. int8 has no direct depthwise kernel on
+// AVX-512. So for a spatial kernel with `small_groups` true, `pd` moves to that implementation
+// when oneDNN has it; `remake` recreates the first choice otherwise (a primitive_desc walks its
+// implementations in place).
 template <typename PD, typename Remake>
 void prefer_direct_jit(PD& pd, bool small_groups, Remake remake) {
   const std::string first = pd.impl_info_str();
   const size_t colon = first.find(':');
-  if (!small_groups || first.rfind("brg", 0) != 0 || colon == std::string::npos) return;
+  const bool brgemm = first.rfind("brg", 0) == 0 || first.rfind("brdgmm", 0) == 0;
+  if (!small_groups || !brgemm || colon == std::string::npos) return;
   const std::string isa = first.substr(colon);
   while (pd.next_impl()) {
     const std::string impl = pd.impl_info_str();

@@ -70,9 +70,12 @@ double expect_predictions_equal_reference(const ir::Graph& g, const std::string&
     differ += opt.predictions[i] != ref.predictions[i];
   // Requantization rounds in f32 where the reference rounds what it computed otherwise: a
   // near-tie can land 1 LSB apart (the kernel tests allow that on ~1% of elements), which has
-  // turned at most one prediction of the 10,000 (the zoo ResNet's int8 residual adds under
-  // AVX2). A wrong dot product turns hundreds (int16 pair saturation did).
-  EXPECT_LE(differ, 3) << what << ": " << differ << " of " << opt.n
+  // turned up to four predictions of the 10,000 (the zoo ResNet's int8 residual adds under
+  // AVX2: one; the zoo MobileNet calibrated with its f32 depthwise layers on oneDNN's jit_dw:
+  // four, the same kernels on the file calibrated on brdgmm_dw: none, so the calibrated ranges
+  // decide how many near-ties there are). A wrong dot product turns hundreds (int16 pair
+  // saturation did); ten (0.1%) keeps the two apart.
+  EXPECT_LE(differ, 10) << what << ": " << differ << " of " << opt.n
                        << " predictions differ with the reference integer kernels (oneDNN "
                        << kernels::onednn::effective_isa() << ")";
   std::printf("%-28s top-1 %.4f optimized, %.4f reference, %lld differ (%s)\n", what.c_str(),

@@ -172,20 +172,22 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 // holds for f32 depthwise convolutions (one channel per group), brdgmm_dw against jit_dw
 // (conv-impl-dw-2026-12-06-zen4.txt, MobileNetV2's ten depthwise shapes): at batch 1 544 us
 // against 416 in all (each shape faster or even), at batch 100 204 ms against 198; in the
-// model, MobileNetV2 b1 1 thread 7.59 -> 7.46 ms. int8 has no direct depthwise kernel on
-// AVX-512. So for a spatial kernel with `small_groups` true, `pd` moves to that implementation
+// model, MobileNetV2 b1 1 thread 7.59 -> 7.46 ms. int8 depthwise keeps brdgmm_dw (oneDNN's
+// general jit_int8 kernel, the other choice there, is not measured faster). So for a spatial kernel with `small_groups` true, `pd` moves to that implementation
 // when oneDNN has it; `remake` recreates the first choice otherwise (a primitive_desc walks its
 // implementations in place).
 template <typename PD, typename Remake>
 void prefer_direct_jit(PD& pd, bool small_groups, Remake remake) {
   const std::string first = pd.impl_info_str();
   const size_t colon = first.find(':');
-  const bool brgemm = first.rfind("brg", 0) == 0 || first.rfind("brdgmm", 0) == 0;
-  if (!small_groups || !brgemm || colon == std::string::npos) return;
+  // Depthwise (brdgmm_dw first): only oneDNN's depthwise kernel, jit_dw (f32; int8 has none).
+  const bool depthwise = first.rfind("brdgmm", 0) == 0;
+  if (!small_groups || (first.rfind("brg", 0) != 0 && !depthwise) || colon == std::string::npos)
+    return;
   const std::string isa = first.substr(colon);
   while (pd.next_impl()) {
     const std::string impl = pd.impl_info_str();
-    if (impl.rfind("jit", 0) == 0 && impl.find("1x1") == std::string::npos &&
+    if (impl.rfind(depthwise ? "jit_dw" : "jit", 0) == 0 && impl.find("1x1") == std::string::npos &&
         impl.size() >= isa.size() && impl.compare(impl.size() - isa.size(), isa.size(), isa) == 0)
       return;
   }

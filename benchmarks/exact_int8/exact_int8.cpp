@@ -2,7 +2,7 @@
 // layer shapes, one thread (threads=N: N), with its weights in cache (the same layer run again and
 // again) and cold (96 MB written between runs, as when every other layer of a model ran in
 // between): the measurement behind avx2_tile.h's weight prefetch. Prints one line per shape,
-// medians of 9.
+// medians of 9; only=TEXT times the layers whose name has TEXT.
 //   ninja -C build bench_exact_int8 && build/benchmarks/bench_exact_int8
 // With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
 // (u8_products) wherever they apply, int16 Winograd elsewhere.
@@ -64,14 +64,17 @@ std::string cpu_model() {
 int main(int argc, char** argv) {
   bool u8 = false;
   int threads = 1;
+  std::string only;  // only=TEXT: the layers whose name has TEXT
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "u8")
       u8 = true;
+    else if (a.rfind("only=", 0) == 0)
+      only = a.substr(5);
     else if (a.rfind("threads=", 0) == 0 && std::atoi(a.c_str() + 8) > 0)
       threads = std::atoi(a.c_str() + 8);
     else {
-      std::fprintf(stderr, "usage: %s [u8] [threads=N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [u8] [threads=N] [only=TEXT]\n", argv[0]);
       return 2;
     }
   }
@@ -89,6 +92,7 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> junk(size_t(96) << 20, 1);
   std::mt19937 rng(1);
   for (const Layer& l : kLayers) {
+    if (!only.empty() && std::string(l.name).find(only) == std::string::npos) continue;
     ExactConvShape s;
     s.in_h = s.in_w = l.size;
     s.in_c = l.in_c;

@@ -652,6 +652,20 @@ void receptive_runs(const ExactConvShape& s, int64_t p, T* row, T pad, bool whol
   }
 }
 
+// The first source element (NHWC offset) of pixel p's receptive field where the field lies wholly
+// inside the image with each kernel row one run of at most `max_run` elements (the stem's 7 x 3
+// channels), its rows `in_w * in_c` apart; -1 otherwise (receptive_runs then). The im2col of such
+// a pixel is kernel_h vector copies: through receptive_runs' general walk, with a call per run,
+// it took a fifth of ResNet-50's stem.
+int64_t interior_field(const ExactConvShape& s, int64_t p, int64_t max_run) {
+  if (s.dilation_h != 1 || s.dilation_w != 1 || s.kernel_w * s.in_c > max_run) return -1;
+  const int64_t q = p / s.out_w, ow = p - q * s.out_w;
+  const int64_t b = s.batch == 1 ? 0 : q / s.out_h, oh = q - b * s.out_h;
+  const int64_t ih = oh * s.stride_h - s.pad_top, iw = ow * s.stride_w - s.pad_left;
+  if (ih < 0 || ih + s.kernel_h > s.in_h || iw < 0 || iw + s.kernel_w > s.in_w) return -1;
+  return ((b * s.in_h + ih) * s.in_w + iw) * s.in_c;
+}
+
 }  // namespace
 
 void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
@@ -663,7 +677,21 @@ void ExactInt8Conv::pack_row(const uint8_t* x, int64_t p, int16_t* row) const {
   if (k_ % 2) row[k_] = 0;
 }
 
-void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const {
+QBENCH_AVX2 void ExactInt8Conv::pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const {
+  // An interior field's kernel rows of 16 to 32 values: two vectors each, the second ending at
+  // the run's end (copy_run), where the source has the values (run_gemm's widened copy has 16
+  // past its end).
+  const int64_t run = s_.kernel_w * s_.in_c, field = interior_field(s_, p, 32);
+  if (field >= 0 && run >= 16) {
+    const int16_t* from = x + field;
+    for (int64_t kh = 0; kh < s_.kernel_h; ++kh, from += s_.in_w * s_.in_c, row += run) {
+      copy32(reinterpret_cast<const uint8_t*>(from), reinterpret_cast<uint8_t*>(row));
+      copy32(reinterpret_cast<const uint8_t*>(from + run - 16),
+             reinterpret_cast<uint8_t*>(row + run - 16));
+    }
+    if (k_ % 2) *row = 0;  // row is at k_ now
+    return;
+  }
   receptive_runs(s_, p, row, int16_t(0), s_.kernel_w * s_.in_c >= 16,
                  [&](int64_t from, int16_t* to, int64_t n) {
                    if (n >= 16)
@@ -682,6 +710,13 @@ QBENCH_AVX2 void ExactInt8Conv::pack_row_u8(const uint8_t* x, int64_t p, uint8_t
   // into the row's room (row_bytes_u8).
   const auto zp = static_cast<uint8_t>(x_zp_);
   const uint8_t* end = x + s_.batch * s_.in_h * s_.in_w * s_.in_c;
+  const int64_t run = s_.kernel_w * s_.in_c, line = s_.in_w * s_.in_c,
+                field = interior_field(s_, p, 32);
+  if (field >= 0 && end - (x + field + (s_.kernel_h - 1) * line) >= 32) {
+    for (int64_t kh = 0; kh < s_.kernel_h; ++kh) copy32(x + field + kh * line, row + kh * run);
+    std::fill(row + k_, row + quads_ * 4, zp);
+    return;
+  }
   receptive_runs(s_, p, row, zp, true, [&](int64_t from, uint8_t* to, int64_t n) {
     if (n <= 32 && end - (x + from) >= 32)
       copy32(x + from, to);

@@ -132,5 +132,35 @@ TEST(GemvF32, TakenForOneOrTwoRowsOfLargeConstantWeights) {
   set_gemv_f32(true);
 }
 
+// The packed weights are made once per engine: a second kernel on the same constant finds them
+// (the batch-1 plans of a batch split into images one at a time).
+TEST(GemvF32, KernelsOfOneEngineShareThePackedWeights) {
+  if (!GemvF32::applies(1, 1280, 1000))
+    GTEST_SKIP() << "no AVX-512 here (or oneDNN capped below it, " << effective_isa()
+                 << "): the kernel is not taken";
+  std::mt19937 rng(7);
+  const Problem p = linear(rng, 1, 1280, 1000);
+  const std::vector<TensorType> in = p.input_types(), out = p.make_types();
+  const std::vector<const Tensor*> consts = p.constants();
+  PreparedConstants prepared;
+  KernelInit init{p.node, 13, in, out, consts, 1, &prepared};
+  std::string why;
+  auto first = make_onednn_gemm(init, why), second = make_onednn_gemm(init, why);
+  ASSERT_TRUE(first && second) << why;
+  EXPECT_EQ(second->impl(), "qbench_gemv_f32:avx512");
+  EXPECT_EQ(prepared.made(), 1);
+  EXPECT_EQ(prepared.shared(), 1);
+  // Both compute the product.
+  Tensor y1(DType::F32, out[0].shape), y2(DType::F32, out[0].shape);
+  std::vector<const Tensor*> ins = p.input_ptrs();
+  std::vector<Tensor*> o1{&y1}, o2{&y2};
+  ExecContext ctx;
+  first->run(ins, o1, ctx);
+  second->run(ins, o2, ctx);
+  const std::vector<Tensor> want = run_reference(p.node, 13, ins);
+  EXPECT_LT(testing::relative_error(y1, want[0]), 1e-5);
+  EXPECT_LT(testing::relative_error(y2, want[0]), 1e-5);
+}
+
 }  // namespace
 }  // namespace qbench::kernels::onednn

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 #include "kernels/onednn/common.h"
 #include "kernels/onednn/cpu_paths.h"
@@ -113,22 +114,30 @@ class MatMulCore {
 std::atomic<bool> g_gemv{true};
 
 // [rows, k] x a constant [k, n] (element (i, j) at b[i * k_stride + j * n_stride]) + an optional
-// constant bias of n values, on GemvF32.
+// constant bias of n values, on GemvF32. Its packed weights are made once per engine (`prepared`,
+// as reordered oneDNN weights are): the batch-1 plans of a batch split into images one at a
+// time share them.
 class GemvKernel final : public Kernel {
  public:
-  GemvKernel(int64_t rows, int64_t k, int64_t n, const Tensor& b, int64_t k_stride,
+  GemvKernel(const KernelInit& init, int64_t rows, int64_t k, int64_t n, int64_t k_stride,
              int64_t n_stride, const Tensor* bias)
-      : gemv_(k, n, b.data<float>(), k_stride, n_stride), rows_(rows) {
+      : rows_(rows) {
+    const Tensor& b = *init.constants[1];
+    auto make = [&] { return GemvF32(k, n, b.data<float>(), k_stride, n_stride); };
+    gemv_ = init.prepared
+                ? init.prepared->get<GemvF32>(
+                      b, fmt::format("gemv_f32 {}x{} {} {}", k, n, k_stride, n_stride), make)
+                : std::make_shared<const GemvF32>(make());
     if (bias) bias_ = *bias;
   }
   void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
-    gemv_.run(in[0]->data<float>(), rows_, bias_.defined() ? bias_.data<float>() : nullptr,
-              out[0]->data<float>());
+    gemv_->run(in[0]->data<float>(), rows_, bias_.defined() ? bias_.data<float>() : nullptr,
+               out[0]->data<float>());
   }
   std::string impl() const override { return "qbench_gemv_f32:avx512"; }
 
  private:
-  GemvF32 gemv_;
+  std::shared_ptr<const GemvF32> gemv_;
   int64_t rows_;
   Tensor bias_;
 };
@@ -261,7 +270,7 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
     bias_md = plain_desc(memory::dims{1, N});
   }
   if (!b_batched && gemv_takes(init, a[0], K, N))
-    return std::make_unique<GemvKernel>(a[0], K, N, *init.constants[1], N, 1,
+    return std::make_unique<GemvKernel>(init, a[0], K, N, N, 1,
                                         has_bias ? init.constants[2] : nullptr);
   std::vector<EltwiseStep> post;
   if (!fused_steps(init.node, post, why_not)) return nullptr;
@@ -320,7 +329,7 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
       for (float& v : bv) v *= beta;
       bias = Tensor::from_vector<float>({N}, bv);
     }
-    return std::make_unique<GemvKernel>(M, K, N, *init.constants[1], tb ? 1 : N, tb ? K : 1,
+    return std::make_unique<GemvKernel>(init, M, K, N, tb ? 1 : N, tb ? K : 1,
                                         bias.defined() ? &bias : nullptr);
   }
   auto k = std::make_unique<GemmKernel>();

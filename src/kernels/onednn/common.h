@@ -173,9 +173,10 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 // (conv-impl-dw-2026-12-06-zen4.txt, MobileNetV2's ten depthwise shapes): at batch 1 544 us
 // against 416 in all (each shape faster or even), at batch 100 204 ms against 198; in the
 // model, MobileNetV2 b1 1 thread 7.59 -> 7.46 ms. int8 depthwise keeps brdgmm_dw (oneDNN's
-// general jit_int8 kernel, the other choice there, is not measured faster). So for a spatial kernel with `small_groups` true, `pd` moves to that implementation
-// when oneDNN has it; `remake` recreates the first choice otherwise (a primitive_desc walks its
-// implementations in place).
+// general jit_int8 kernel, the other choice there, is not measured faster). So for a spatial
+// kernel with `small_groups` true, `pd` moves to that implementation when oneDNN has it;
+// `remake` recreates the first choice otherwise (a primitive_desc walks its implementations in
+// place).
 template <typename PD, typename Remake>
 void prefer_direct_jit(PD& pd, bool small_groups, Remake remake) {
   const std::string first = pd.impl_info_str();

@@ -41,7 +41,7 @@ void set_winograd(bool on);
 bool use_winograd();
 
 // Whether f32 MatMul/Gemm kernels made from now on may take qbench's matrix-vector kernel
-// (gemv_f32.h; on by default): tests and benchmarks compare it with oneDNN's matmul.
+// (gemv_f32.h; on by default): tests compare it with oneDNN's matmul.
 void set_gemv_f32(bool on);
 
 }  // namespace qbench::kernels::onednn

@@ -142,12 +142,12 @@ class GemvKernel final : public Kernel {
   Tensor bias_;
 };
 
-// Whether the product takes GemvKernel: f32 compute, a constant B, no fused activation.
-bool gemv_takes(const KernelInit& init, int64_t rows, int64_t k, int64_t n) {
-  std::vector<EltwiseStep> post;
-  std::string unused;
-  return g_gemv && init.node.compute_type != DType::BF16 && init.constants[1] &&
-         fused_steps(init.node, post, unused) && post.empty() && GemvF32::applies(rows, k, n);
+// Whether a product with these fused steps takes GemvKernel: f32 compute, a constant B, no
+// fused activation.
+bool gemv_takes(const KernelInit& init, const std::vector<EltwiseStep>& post, int64_t rows,
+                int64_t k, int64_t n) {
+  return g_gemv && init.node.compute_type != DType::BF16 && init.constants[1] && post.empty() &&
+         GemvF32::applies(rows, k, n);
 }
 
 // ---- MatMul -------------------------------------------------------------------------------
@@ -269,11 +269,11 @@ std::unique_ptr<Kernel> make_onednn_matmul(const KernelInit& init, std::string& 
     }
     bias_md = plain_desc(memory::dims{1, N});
   }
-  if (!b_batched && gemv_takes(init, a[0], K, N))
-    return std::make_unique<GemvKernel>(init, a[0], K, N, N, 1,
-                                        has_bias ? init.constants[2] : nullptr);
   std::vector<EltwiseStep> post;
   if (!fused_steps(init.node, post, why_not)) return nullptr;
+  if (!b_batched && gemv_takes(init, post, a[0], K, N))
+    return std::make_unique<GemvKernel>(init, a[0], K, N, N, 1,
+                                        has_bias ? init.constants[2] : nullptr);
   dnnl::primitive_attr attr;
   dnnl::post_ops po;
   append_steps(po, post);
@@ -315,23 +315,6 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   memory::desc b_md({K, N}, memory::data_type::f32, tb ? memory::dims{1, K} : memory::dims{N, 1});
   memory::desc dst_md = plain_desc(memory::dims{M, N});
 
-  // No C, or a constant C of one row (nn.Linear's bias), with alpha 1: the matrix-vector kernel
-  // where it applies (A read as rows: not transposed unless a single row).
-  const bool c_given = init.inputs.size() > 2 && init.inputs[2].dtype != DType::Undefined;
-  const Tensor* c_const = c_given ? init.constants[2] : nullptr;
-  const bool c_row = !c_given || beta == 0.f ||
-                     (c_const && c_const->dtype() == DType::F32 && c_const->numel() == N &&
-                      c_const->rank() >= 1 && c_const->shape().back() == N);
-  if ((!ta || M == 1) && alpha == 1.f && c_row && gemv_takes(init, M, K, N)) {
-    Tensor bias;
-    if (c_given && beta != 0.f) {
-      std::vector<float> bv = c_const->to_float();
-      for (float& v : bv) v *= beta;
-      bias = Tensor::from_vector<float>({N}, bv);
-    }
-    return std::make_unique<GemvKernel>(init, M, K, N, tb ? 1 : N, tb ? K : 1,
-                                        bias.defined() ? &bias : nullptr);
-  }
   auto k = std::make_unique<GemmKernel>();
   k->m = M;
   k->n = N;
@@ -377,6 +360,12 @@ std::unique_ptr<Kernel> make_onednn_gemm(const KernelInit& init, std::string& wh
   }
   std::vector<EltwiseStep> post;
   if (!fused_steps(node, post, why_not)) return nullptr;
+  // No C or a per-column bias, alpha 1, A read as rows (not transposed unless a single row): the
+  // matrix-vector kernel where it applies.
+  if (!k->runtime_c && !k->c_post.defined() && alpha == 1.f && (!ta || M == 1) &&
+      gemv_takes(init, post, M, K, N))
+    return std::make_unique<GemvKernel>(init, M, K, N, tb ? 1 : N, tb ? K : 1,
+                                        k->bias.defined() ? &k->bias : nullptr);
   append_steps(po, post);
   attr.set_post_ops(po);
   if (!k->core.init(a_md, b_md, dst_md, bias_md, init.constants[1], init.prepared, attr, why_not,

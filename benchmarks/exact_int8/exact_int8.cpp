@@ -5,7 +5,9 @@
 // medians of 9; only=TEXT times the layers whose name has TEXT.
 //   ninja -C build bench_exact_int8 && build/benchmarks/bench_exact_int8
 // With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
-// (u8_products) wherever they apply, int16 Winograd elsewhere.
+// (u8_products) wherever they apply, int16 Winograd elsewhere. With `split`: full-range weights on
+// the split byte products wherever they apply, over a source like a ReLU's output (half zeros, 1%
+// of the bytes above 127); `relu` times the int16 kernels on that same source.
 #include <omp.h>
 
 #include <algorithm>
@@ -62,19 +64,23 @@ std::string cpu_model() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool u8 = false;
+  bool u8 = false, split = false, relu = false;
   int threads = 1;
   std::string only;  // only=TEXT: the layers whose name has TEXT
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "u8")
       u8 = true;
+    else if (a == "split")
+      split = relu = true;
+    else if (a == "relu")
+      relu = true;
     else if (a.rfind("only=", 0) == 0)
       only = a.substr(5);
     else if (a.rfind("threads=", 0) == 0 && std::atoi(a.c_str() + 8) > 0)
       threads = std::atoi(a.c_str() + 8);
     else {
-      std::fprintf(stderr, "usage: %s [u8] [threads=N] [only=TEXT]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [u8 | split | relu] [threads=N] [only=TEXT]\n", argv[0]);
       return 2;
     }
   }
@@ -85,8 +91,11 @@ int main(int argc, char** argv) {
     std::printf("this CPU has no AVX2: the int16 kernel cannot run\n");
     return 0;
   }
-  std::printf("# qbench exact %s convolution, %d thread%s; %s; medians of 9 runs\n",
-              u8 ? "u8 x s8 (7-bit weights)" : "int16", threads, threads > 1 ? "s" : "",
+  std::printf("# qbench exact %s convolution%s, %d thread%s; %s; medians of 9 runs\n",
+              u8      ? "u8 x s8 (7-bit weights)"
+              : split ? "split u8 x s8"
+                      : "int16",
+              relu ? " over a ReLU-like source" : "", threads, threads > 1 ? "s" : "",
               cpu_model().c_str());
   std::printf("%-22s %10s %10s %10s %9s\n", "layer", "MACs", "warm us", "cold us", "cold/warm");
   std::vector<uint8_t> junk(size_t(96) << 20, 1);
@@ -110,13 +119,16 @@ int main(int argc, char** argv) {
       v = static_cast<int8_t>(u8 ? std::clamp(std::lround(normal(rng) / 2), -64L, 64L)
                                  : std::clamp(std::lround(normal(rng)), -127L, 127L));
     std::vector<uint8_t> x(size_t(l.size * l.size * l.in_c));
-    for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
+    std::normal_distribution<float> activation(0.f, 55.f);  // |a| > 127: 2%
+    for (uint8_t& v : x)
+      v = static_cast<uint8_t>(
+          relu ? std::clamp(std::lround(std::max(0.f, activation(rng))), 0L, 255L) : rng() % 256);
     std::vector<uint8_t> y(size_t(s.out_h * s.out_w * l.out_c));
     Requantization rq;
     rq.bias.assign(size_t(l.out_c), 0.f);
     rq.scale.assign(size_t(l.out_c), 1e-4f);
     ExactInt8Conv conv(s, w.data(), 3, false, rq,
-                       u8 && ExactInt8Conv::u8_products_apply(s, w, false));
+                       (u8 || split) && ExactInt8Conv::u8_products_apply(s, w, false, 3));
     auto once = [&] {
       const auto t0 = std::chrono::steady_clock::now();
       conv.run(x.data(), y.data());
@@ -132,7 +144,8 @@ int main(int argc, char** argv) {
     const double macs = double(s.out_h * s.out_w) * double(l.out_c * l.in_c * l.kernel * l.kernel);
     std::printf("%-22s %9.1fM %10.1f %10.1f %9.2f%s\n", l.name, macs / 1e6, median(warm),
                 median(cold), median(cold) / median(warm),
-                conv.u8_products()     ? "  (u8 x s8)"
+                conv.split()           ? "  (split u8 x s8)"
+                : conv.u8_products()   ? "  (u8 x s8)"
                 : conv.winograd() == 4 ? "  (Winograd F(4x4))"
                 : conv.winograd()      ? "  (Winograd F(2x2))"
                                        : "");

@@ -298,8 +298,68 @@ TEST(Int16Conv, BytesMatchTheReferenceAndOnednn) {
   }
 }
 
-// Byte products only where no pair sum can saturate: a weight of 65 (or an int8 source) keeps
-// int16 products, and the kernel refuses to be built otherwise.
+// Full-range weights over a uint8 source multiply split bytes (their low seven bits, and the
+// high bits' quads again): equal to oneDNN's weight halves and the reference wherever the high
+// bits lie: none set, a few (a ReLU's output: ~2% of the bytes, some rows none), every byte (each
+// quad listed), and uniform bytes; in 1x1 rows read from the source (channels a multiple of 4,
+// of 32, and not of 32: the last vector masked), packed 1x1 rows (strided; 30 channels, the last
+// quad's spare bytes), a strided 3x3 with padding (the zero point in it), dilation, batch 2,
+// partial tiles, several passes over both threads (3136 pixels of 512 channels), both output types,
+// Relu and Clip; matmuls (A's rows).
+Problem make_matmul(std::mt19937& rng, const std::string& op, Shape a_shape, int64_t n, DType at,
+                    DType yt);
+
+TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(20261207);
+  enum class High { None, Few, All, Uniform };
+  struct SplitCase {
+    Case conv;
+    High high;
+  };
+  const std::vector<SplitCase> split_cases = {
+      {{2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, "", 0, 0}, High::Few},
+      {{1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, "", 0, 5}, High::Few},
+      {{1, 30, 20, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Clip", 0, 63},
+       High::Uniform},
+      {{1, 32, 36, 11, 10, 3, 2, 1, 1, DType::U8, DType::U8, true, true, "Relu", 0, 40}, High::Few},
+      {{2, 16, 24, 12, 12, 3, 1, 2, 2, DType::U8, DType::I8, false, true, "", 0, 0}, High::All},
+      {{1, 40, 17, 5, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 1}, High::None},
+      {{1, 40, 17, 5, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 1}, High::All},
+      {{1, 512, 32, 56, 56, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0, 0},
+       High::Few},
+  };
+  for (const SplitCase& sc : split_cases) {
+    SCOPED_TRACE(describe(sc.conv) + fmt::format(" high bits {}", int(sc.high)));
+    Problem p = make_case(rng, sc.conv);
+    Tensor& x = p.inputs[0];
+    std::normal_distribution<float> relu(0.f, 55.f);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      uint8_t& v = x.data<uint8_t>()[i];
+      if (sc.high == High::None) v = static_cast<uint8_t>(v % 128);
+      if (sc.high == High::All) v = static_cast<uint8_t>(v | 128);
+      if (sc.high == High::Few)
+        v = static_cast<uint8_t>(std::clamp(std::lround(std::max(0.f, relu(rng))), 0L, 255L));
+    }
+    // Scale the outputs to the sums' spread here.
+    if (sc.high != High::Uniform) p.inputs[6] = Tensor::scalar(p.inputs[6].data<float>()[0] / 3);
+    const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+    EXPECT_EQ(impl.find("qbench_u8s8_gemm"), 0u) << impl;
+    EXPECT_NE(impl.find("split"), std::string::npos) << impl;
+  }
+  for (const auto& [a_shape, n] :
+       std::vector<std::pair<Shape, int64_t>>{{{1, 2048}, 1000}, {{7, 36}, 65}, {{50, 64}, 192}}) {
+    SCOPED_TRACE(fmt::format("QLinearMatMul A{} N={}", shape_str(a_shape), n));
+    Problem p = make_matmul(rng, "QLinearMatMul", a_shape, n, DType::U8, DType::U8);
+    p.inputs[2] = test::zero_point(DType::U8, 10);
+    const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+    EXPECT_NE(impl.find("split"), std::string::npos) << impl;
+  }
+}
+
+// Byte products only where no pair sum can saturate: 7-bit weights over a uint8 source; full-range
+// weights split over 16 channels or more and a zero point below 64 (not the stem's few channels),
+// otherwise int16 products; the kernel refuses to be built elsewhere.
 TEST(Int16Conv, BytesOnlyWhereNoPairSaturates) {
   kernels::onednn::ExactConvShape s;
   s.in_h = s.in_w = s.out_h = s.out_w = 4;
@@ -307,14 +367,21 @@ TEST(Int16Conv, BytesOnlyWhereNoPairSaturates) {
   s.out_c = 16;
   std::vector<int8_t> w(size_t(s.in_c * s.out_c), 64);
   using kernels::onednn::ExactInt8Conv;
-  EXPECT_TRUE(ExactInt8Conv::u8_products_apply(s, w, false));
-  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, true));
+  EXPECT_TRUE(ExactInt8Conv::u8_products_apply(s, w, false, 0));
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, true, 0));
   w[5] = -65;
-  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, false));
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, false, 0));
   kernels::onednn::Requantization rq;
   rq.bias.assign(16, 0.f);
   rq.scale.assign(16, 1.f);
   EXPECT_THROW(ExactInt8Conv(s, w.data(), 0, false, rq, true), std::logic_error);
+  s.in_c = 16;
+  w.assign(size_t(s.in_c * s.out_c), -128);
+  EXPECT_TRUE(ExactInt8Conv::u8_products_apply(s, w, false, 63));
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, false, 64));
+  EXPECT_FALSE(ExactInt8Conv::u8_products_apply(s, w, true, 0));
+  EXPECT_TRUE(ExactInt8Conv(s, w.data(), 0, false, rq, true).split());
+  EXPECT_THROW(ExactInt8Conv(s, w.data(), 64, false, rq, true), std::logic_error);
 }
 
 TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {

@@ -130,8 +130,8 @@ std::string int8_path() {
                        isa.find("amx") != std::string::npos ? "AMX" : "VNNI", isa);
   return fmt::format(
       "{} pairwise (vpmaddubsw, {}): int16 pair sums saturate; qbench runs full-range weights "
-      "exactly, in int16 on its own kernels (vpmaddwd; 3x3 as integer Winograd) or as two 7-bit "
-      "halves, and 7-bit weights directly",
+      "exactly on its own kernels (source bytes split into 7 low bits and the high bit; int16 "
+      "vpmaddwd; 3x3 as integer Winograd) or as two 7-bit halves, and 7-bit weights directly",
       isa.rfind("avx512", 0) == 0 ? "AVX-512" : "AVX2", isa);
 }
 

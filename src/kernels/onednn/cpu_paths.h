@@ -46,7 +46,7 @@ bool native_bf16();
 // One line each for the machine section of reports:
 //   "VNNI (avx512_core_vnni): u8 x s8 dot products exact in int32"
 //   "AVX2 pairwise (vpmaddubsw, avx2): int16 pair sums saturate; qbench runs full-range
-//    weights exactly, in int16 on its own kernels (...) or as two 7-bit halves, ..."
+//    weights exactly on its own kernels (...) or as two 7-bit halves, ..."
 std::string int8_path();
 //   "native (avx512_core_bf16)" or "emulated: " + bf16_emulation_reason()
 std::string bf16_path();

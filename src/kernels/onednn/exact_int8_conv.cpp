@@ -5,11 +5,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels/onednn/avx2_tile.h"
 #include "kernels/onednn/common.h"
@@ -230,12 +232,68 @@ QBENCH_AVX2 void accumulate<kTileRows>(const uint8_t* const* a, const int8_t* pa
       p0, p3, w, n, stride, &acc[0][0], [ones] "m"(*reinterpret_cast<const __m256i*>(kOnes16))));
 }
 
-// R pixels x one weight panel (int16 pairs, or byte quads), requantized into y[r] + ch0.
+// Split byte products (exact_int8_conv.h): a row's bytes as their low seven bits, and a list of
+// the quads holding a high bit: high[0] entries from high[1], each (quad << 4) | the quad's high
+// bits, one per byte. kHighBytes[bits] is such a quad's bytes: 128 where the bit is set, else 0.
+constexpr std::array<uint32_t, 16> kHighBytes = [] {
+  std::array<uint32_t, 16> t{};
+  for (uint32_t m = 0; m < 16; ++m)
+    for (uint32_t i = 0; i < 4; ++i)
+      if (m >> i & 1) t[m] |= 0x80u << (8 * i);
+  return t;
+}();
+
+// `quads` quads of `from` (no byte past them is read) into `to` as their low seven bits (whole
+// vectors written: `to` has room for 32 bytes past them; `to` may be `from`), the quads with a
+// high bit listed in `high`.
+QBENCH_AVX2 void split_quads(const uint8_t* from, uint8_t* to, int64_t quads, uint32_t* high) {
+  const __m256i low7 = _mm256_set1_epi8(0x7f);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  uint32_t n = 0;
+  for (int64_t q = 0; q < quads; q += 8) {
+    const auto* src = reinterpret_cast<const __m256i*>(from + 4 * q);
+    // The last vector's missing quads load as 0 (no high bits).
+    const __m256i v =
+        quads - q >= 8
+            ? _mm256_loadu_si256(src)
+            : _mm256_maskload_epi32(reinterpret_cast<const int*>(src),
+                                    _mm256_cmpgt_epi32(_mm256_set1_epi32(int(quads - q)), lane));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + 4 * q), _mm256_and_si256(v, low7));
+    for (auto m = static_cast<uint32_t>(_mm256_movemask_epi8(v)); m != 0;) {
+      const int b = __builtin_ctz(m) / 4;  // the quad within the vector
+      high[++n] = uint32_t(q + b) << 4 | (m >> (4 * b) & 15u);
+      m &= ~(15u << (4 * b));
+    }
+  }
+  high[0] = n;
+}
+
+// Adds one split row's high-bit quads times a panel's quads to its sums (acc: channels 0-7,
+// 8-15): bytes of 128 or 0, whose pair sums with any int8 weights fit int16.
+QBENCH_AVX2 inline void add_high_bits(const uint32_t* high, const int8_t* panel,
+                                      __m256i (&acc)[2]) {
+  const __m256i ones = _mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16));
+  for (uint32_t j = 1; j <= high[0]; ++j) {
+    const __m256i x = _mm256_set1_epi32(int(kHighBytes[high[j] & 15]));
+    const int8_t* w = panel + 64 * int64_t(high[j] >> 4);
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+    acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
+    acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
+  }
+}
+
+// R pixels x one weight panel (int16 pairs, or byte quads), requantized into y[r] + ch0; split
+// byte rows' high-bit quads in high[r] (null: not split).
 template <typename A, typename W, int R>
 QBENCH_AVX2 void tile(const A* const* rows, const W* panel, int64_t steps, const Epilogue& e,
-                      int64_t ch0, int64_t count, uint8_t* const* y) {
+                      int64_t ch0, int64_t count, uint8_t* const* y, const uint32_t* const* high) {
   __m256i acc[kTileRows][2];
   accumulate<R>(rows, panel, steps, acc);
+  if constexpr (std::is_same_v<W, int8_t>) {
+    if (high)
+      for (int r = 0; r < R; ++r) add_high_bits(high[r], panel, acc[r]);
+  }
   const PanelConstants k = panel_constants(e, ch0);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) store16(acc[r][0], acc[r][1], e, k, count, y[r] + ch0);
@@ -243,7 +301,7 @@ QBENCH_AVX2 void tile(const A* const* rows, const W* panel, int64_t steps, const
 
 template <typename A, typename W>
 using TileFn = void (*)(const A* const*, const W*, int64_t, const Epilogue&, int64_t, int64_t,
-                        uint8_t* const*);
+                        uint8_t* const*, const uint32_t* const*);
 template <typename A, typename W>
 constexpr TileFn<A, W> kTiles[kTileRows + 1] = {nullptr,       tile<A, W, 1>, tile<A, W, 2>,
                                                 tile<A, W, 3>, tile<A, W, 4>, tile<A, W, 5>,
@@ -491,12 +549,16 @@ bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {
 }
 
 bool ExactInt8Conv::u8_products_apply(const ExactConvShape& s, std::span<const int8_t> w,
-                                      bool signed_source) {
-  // 1x1 convolutions (matmuls among them) and sources of few channels (the stem); larger kernels
-  // over many channels run as fast on oneDNN's direct u8 kernels, which need no im2col: ResNet-50
-  // reduce-range as AVX2-only, 1 thread, its three stride-2 3x3 layers 2547 us there, 2668 here.
-  const bool one_by_one = s.kernel_h == 1 && s.kernel_w == 1;
-  return !signed_source && pair_safe(w) && !winograd_applies(s) && (one_by_one || s.in_c < 16);
+                                      bool signed_source, int32_t x_zero_point) {
+  if (signed_source || winograd_applies(s)) return false;
+  // 7-bit weights: 1x1 convolutions (matmuls among them) and sources of few channels (the stem);
+  // larger kernels over many channels run as fast on oneDNN's direct u8 kernels, which need no
+  // im2col: ResNet-50 reduce-range as AVX2-only, 1 thread, its three stride-2 3x3 layers 2547 us
+  // there, 2668 here.
+  if (pair_safe(w)) return (s.kernel_h == 1 && s.kernel_w == 1) || s.in_c < 16;
+  // Full-range weights (split bytes, against int16 products): where few source bytes have their
+  // high bit set. Not the stem: an image's bytes spread over the whole range.
+  return s.in_c >= 16 && x_zero_point < kSplitMaxZeroPoint;
 }
 
 bool ExactInt8Conv::winograd4_fits(const ExactConvShape& s, const int8_t* w, int32_t x_zero_point,
@@ -528,10 +590,12 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
   k_ = s.kernel_h * s.kernel_w * s.in_c;
   panels_ = (s.out_c + kPanel - 1) / kPanel;
   u8_ = u8_products;
-  if (u8_ && !u8_products_apply(s, {w, size_t(s.out_c * k_)}, signed_source))
+  const std::span<const int8_t> all(w, size_t(s.out_c * k_));
+  if (u8_ && !u8_products_apply(s, all, signed_source, x_zero_point))
     throw std::logic_error(
-        "ExactInt8Conv: byte products need a uint8 source, weights within [-64, 64] and a 1x1 "
-        "kernel or fewer than 16 channels");
+        "ExactInt8Conv: byte products need a uint8 source and weights within [-64, 64] with a 1x1 "
+        "kernel or fewer than 16 channels, or more channels and a zero point below 64");
+  split_ = u8_ && !pair_safe(all);
   winograd_ = u8_                                                 ? 0
               : winograd4_fits(s, w, x_zero_point, signed_source) ? 4
               : winograd_applies(s)                               ? 2
@@ -726,6 +790,16 @@ QBENCH_AVX2 void ExactInt8Conv::pack_row_u8(const uint8_t* x, int64_t p, uint8_t
   std::fill(row + k_, row + quads_ * 4, zp);
 }
 
+void ExactInt8Conv::pack_row_split(const uint8_t* x, int64_t p, uint8_t* row,
+                                   uint32_t* high) const {
+  if (direct_) {  // the source's pixel, k_ a whole number of quads
+    split_quads(x + p * s_.in_c, row, quads_, high);
+  } else {
+    pack_row_u8(x, p, row);
+    split_quads(row, row, quads_, high);
+  }
+}
+
 int64_t ExactInt8Conv::row_bytes_u8() const {
   return quads_ * 4 + 32;  // room for pack_row_u8's last vector
 }
@@ -853,32 +927,45 @@ void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
         }
         const int64_t ch0 = panel * kPanel;
         kTiles<int16_t, int16_t>[r](a, weights_.data() + panel * pairs_ * kPanel * 2, pairs_, e,
-                                    ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
+                                    ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out, nullptr);
       });
 }
 
 void ExactInt8Conv::run_gemm_u8(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
-  const int64_t pixels = s.batch * s.out_h * s.out_w, row = direct_ ? s.in_c : row_bytes_u8();
+  const bool source_rows = direct_ && !split_;
+  const int64_t pixels = s.batch * s.out_h * s.out_w, row = source_rows ? s.in_c : row_bytes_u8();
   const int64_t chunk = rows_per_pass(pixels, row);
-  auto* rows = direct_ ? nullptr : static_cast<uint8_t*>(thread_scratch(0, size_t(chunk * row)));
+  auto* rows =
+      source_rows ? nullptr : static_cast<uint8_t*>(thread_scratch(0, size_t(chunk * row)));
+  // Split rows' high-bit quads: a count and up to quads_ entries per row.
+  const int64_t listed = quads_ + 1;
+  auto* high =
+      split_ ? static_cast<uint32_t*>(thread_scratch(1, size_t(chunk * listed) * sizeof(uint32_t)))
+             : nullptr;
   const Epilogue e = epilogue();
   const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
   run_passes(
       pixels, chunk, panels_, parallel, row, int64_t(weights8_.size()),
       [&](int64_t i, int64_t p) {
-        if (!direct_) pack_row_u8(x, p, rows + i * row);
+        if (split_)
+          pack_row_split(x, p, rows + i * row, high + i * listed);
+        else if (!source_rows)
+          pack_row_u8(x, p, rows + i * row);
       },
       [&](int64_t panel, int64_t i0, int64_t p0, int r) {
         const uint8_t* a[kTileRows];
+        const uint32_t* h[kTileRows];
         uint8_t* out[kTileRows];
         for (int j = 0; j < r; ++j) {
-          a[j] = direct_ ? x + (p0 + j) * row : rows + (i0 + j) * row;
+          a[j] = source_rows ? x + (p0 + j) * row : rows + (i0 + j) * row;
+          h[j] = split_ ? high + (i0 + j) * listed : nullptr;
           out[j] = y + (p0 + j) * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
         kTiles<uint8_t, int8_t>[r](a, weights8_.data() + panel * quads_ * kPanel * 4, quads_, e,
-                                   ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
+                                   ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out,
+                                   split_ ? h : nullptr);
       });
 }
 
@@ -892,8 +979,11 @@ class ExactInt8Kernel final : public Kernel {
       : conv_(std::move(conv)),
         residual_(residual),
         impl_(
-            conv_->u8_products() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
-                                       ": weights within [-64, 64], no vpmaddubsw pair saturates)"
+            conv_->split() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
+                                 ": source bytes split into 7 low bits and the high bit, no "
+                                 "vpmaddubsw pair saturates)"
+            : conv_->u8_products() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
+                                         ": weights within [-64, 64], no vpmaddubsw pair saturates)"
             : conv_->winograd()
                 ? fmt::format("qbench_int16_winograd:avx2 (exact: integer Winograd F({0}x{0},3x3), "
                               "vpmaddwd on int16)",

@@ -22,6 +22,15 @@
 // two (benchmarks/peak/avx2_int8.c: 144 vs 122 GMAC/s on Zen 5), on the source's own bytes
 // (a 1x1 convolution packs nothing), with the zero point's share (zp x the channel's weight sum)
 // subtracted in int32 before the epilogue, as oneDNN's compensation does.
+//
+// Full-range weights multiply bytes too where the source's values lie mostly below 128 (a zero
+// point below kSplitMaxZeroPoint: ReLU outputs): each source byte is split into its low seven bits,
+// whose pair sums with any int8 weights stay within int16 (2 x 127 x 128), and its high bit (0 or
+// 128: pair sums within [-32768, 32512]). The packed rows hold the low bits; each row lists the
+// quads where a high bit is set, and the tile multiplies those quads again as bytes of 128 or 0.
+// In ResNet-50's int8 file (make_qdq.py's ranges, a random image) 0-7% of the quads that its
+// layers read have one, 1.4% on average, so a layer costs the byte products and a few percent,
+// not the int16 products' 1.25x; a source with every byte above 127 would cost twice the bytes.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,16 +62,20 @@ class ExactInt8Conv {
   // Shapes where winograd_applies() run as exact integer Winograd: F(4x4, 3x3) (4x fewer
   // multiplies) where winograd4_fits(), else F(2x2, 3x3) (2.25x fewer); the others as im2col
   // matrix products.
-  // With `u8_products` (only for a uint8 source and pair_safe() weights, and not where Winograd
-  // applies) it multiplies bytes; see above.
+  // With `u8_products` (only where u8_products_apply()) it multiplies bytes, split where the
+  // weights are not pair_safe(); see above.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
                 bool signed_source, Requantization rq, bool u8_products = false);
   static bool winograd_applies(const ExactConvShape& s);
-  // Where the byte products apply and pay: a uint8 source, weights within [-64, 64], a 1x1
-  // kernel or fewer than 16 source channels.
+  // Where the byte products apply and pay, over a uint8 source and not where Winograd applies:
+  // weights within [-64, 64] with a 1x1 kernel or fewer than 16 source channels; full-range
+  // weights (split source bytes) over 16 or more channels with a zero point below
+  // kSplitMaxZeroPoint.
   static bool u8_products_apply(const ExactConvShape& s, std::span<const int8_t> weights,
-                                bool signed_source);
+                                bool signed_source, int32_t x_zero_point);
+  static constexpr int32_t kSplitMaxZeroPoint = 64;
   bool u8_products() const { return u8_; }
+  bool split() const { return split_; }
   // At least kWinograd4MinTiles 4x4 output tiles, and weights and a source range whose
   // convolution sums stay within 2^25 (F(4x4, 3x3) recovers them modulo 2^26).
   static bool winograd4_fits(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
@@ -86,6 +99,8 @@ class ExactInt8Conv {
   void pack_row_widened(const int16_t* x, int64_t p, int16_t* row) const;
   // u8 products: pixel p's receptive field as bytes (quads_ x 4, the zero point in the padding).
   void pack_row_u8(const uint8_t* x, int64_t p, uint8_t* row) const;
+  // Split products: pixel p's row of low bits into `row`, the quads with a high bit into `high`.
+  void pack_row_split(const uint8_t* x, int64_t p, uint8_t* row, uint32_t* high) const;
   int64_t row_bytes_u8() const;
   const int32_t* compensation() const;  // null where the zero point is 0
   int64_t row_stride() const;
@@ -103,8 +118,9 @@ class ExactInt8Conv {
   bool signed_source_ = false;
   int winograd_ = 0;
   // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
-  // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4).
-  bool u8_ = false, direct_ = false;
+  // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4); `split_` for
+  // full-range weights (the rows are then always packed: their low bits).
+  bool u8_ = false, direct_ = false, split_ = false;
   int64_t quads_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
   // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.

@@ -331,15 +331,16 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   s.dilation_w = g.dilates[1] + 1;
   s.pad_top = g.pad_l[0];
   s.pad_left = g.pad_l[1];
-  // 7-bit weights over a uint8 source multiply bytes where that pays (exact_int8_conv.h);
-  // elsewhere they run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as int16
+  // Bytes where they apply (exact_int8_conv.h): full-range weights split over a source mostly
+  // below 128, 7-bit weights where that pays. Otherwise full-range weights take int16 products,
+  // and 7-bit ones run exactly on oneDNN's u8 x s8 kernels, as fast per multiply as int16
   // products: only Winograd F(4x4)'s fewer multiplies make it worth taking them there. F(2x2)
   // (where too few 4x4 tiles cover the output) streams int16 weights 3.6x the bytes of the
   // int8 ones past few tiles, for no gain: ResNet-50's layer-4 3x3 convolutions took 930-1000 us
   // in it and 920-955 on oneDNN (reduce-range file as AVX2-only, 1 thread).
   const bool signed_source = init.inputs[0].dtype == DType::I8;
-  const bool u8 =
-      mode != Int16Kernels::Always && ExactInt8Conv::u8_products_apply(s, wvals, signed_source);
+  const bool u8 = mode != Int16Kernels::Always &&
+                  ExactInt8Conv::u8_products_apply(s, wvals, signed_source, rq.src_zp.value);
   if (mode == Int16Kernels::Auto && !u8 && pair_safe(wvals) &&
       !ExactInt8Conv::winograd4_fits(s, wvals.data(), rq.src_zp.value, signed_source))
     return nullptr;

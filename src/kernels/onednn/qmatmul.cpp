@@ -294,8 +294,8 @@ std::unique_ptr<Kernel> make_int16_matmul(const KernelInit& init, const MatMulDi
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < n; ++j) w[size_t(j * k + i)] = bvals[size_t(i * n + j)];
   const bool signed_source = init.inputs[0].dtype == DType::I8;
-  const bool u8 =
-      mode != Int16Kernels::Always && ExactInt8Conv::u8_products_apply(s, w, signed_source);
+  const bool u8 = mode != Int16Kernels::Always &&
+                  ExactInt8Conv::u8_products_apply(s, w, signed_source, rq.src_zp.value);
   return make_exact_int8_kernel(
       std::make_unique<ExactInt8Conv>(
           s, w.data(), rq.src_zp.value, signed_source,

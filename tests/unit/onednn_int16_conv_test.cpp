@@ -357,6 +357,61 @@ TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
   }
 }
 
+// 7-bit weights over a source with a zero point below 64 and a receptive field of 512 or more
+// multiply split bytes with two quads' pair sums added in int16 (paired): equal to oneDNN's u8
+// kernels (exact for these weights) and the reference, with an even and an odd number of quads
+// (the tile's last quad alone), partial tiles and panels, rows read from the source and packed
+// (strided), high bits on every byte, on none, and uniform; and at the bound itself: every byte 255
+// (127 + 128) against weights of 64 in one output channel and -64 in another, whose four-product
+// int16 sums are +-32512 and whose high quads add +-16384 a pair. Below 512 the same weights are
+// not split.
+TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
+  if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
+  std::mt19937 rng(20261208);
+  enum class High { None, All, Uniform, Max };
+  struct PairedCase {
+    Case conv;
+    High high;
+  };
+  const std::vector<PairedCase> paired_cases = {
+      {{1, 512, 40, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0},
+       High::Uniform},
+      {{1, 516, 20, 7, 5, 1, 1, 0, 1, DType::U8, DType::I8, true, true, "", 0, 3}, High::All},
+      {{2, 1024, 24, 3, 4, 1, 1, 0, 1, DType::U8, DType::U8, false, false, "", 0, 63}, High::None},
+      {{1, 512, 24, 9, 9, 1, 2, 0, 1, DType::U8, DType::U8, true, true, "Clip", 0, 10},
+       High::Uniform},  // strided: packed rows
+      {{1, 512, 16, 6, 6, 1, 1, 0, 1, DType::U8, DType::U8, true, false, "", 0, 0}, High::Max},
+  };
+  for (const PairedCase& pc : paired_cases) {
+    SCOPED_TRACE(describe(pc.conv) + fmt::format(" high bits {}", int(pc.high)));
+    Problem p = make_case(rng, pc.conv);
+    to_seven_bit(p.inputs[3]);
+    Tensor& x = p.inputs[0];
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      uint8_t& v = x.data<uint8_t>()[i];
+      if (pc.high == High::None) v = static_cast<uint8_t>(v % 128);
+      if (pc.high == High::All) v = static_cast<uint8_t>(v | 128);
+      if (pc.high == High::Max) v = 255;
+    }
+    if (pc.high == High::Max) {
+      Tensor& w = p.inputs[3];
+      const int64_t per_channel = w.numel() / pc.conv.m;
+      for (int64_t i = 0; i < per_channel; ++i) {
+        w.data<int8_t>()[i] = 64;
+        w.data<int8_t>()[per_channel + i] = -64;
+      }
+    }
+    const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+    EXPECT_NE(impl.find("paired"), std::string::npos) << impl;
+  }
+  // K = 256: 7-bit weights over the same source multiply unsplit bytes.
+  Problem p =
+      make_case(rng, {1, 256, 16, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 0});
+  to_seven_bit(p.inputs[3]);
+  const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+  EXPECT_EQ(impl.find("split"), std::string::npos) << impl;
+}
+
 // Byte products only where no pair sum can saturate: 7-bit weights over a uint8 source; full-range
 // weights split over 16 channels or more and a zero point below 64 (not the stem's few channels),
 // otherwise int16 products; the kernel refuses to be built elsewhere.

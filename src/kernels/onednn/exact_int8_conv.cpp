@@ -232,6 +232,81 @@ QBENCH_AVX2 void accumulate<kTileRows>(const uint8_t* const* a, const int8_t* pa
       p0, p3, w, n, stride, &acc[0][0], [ones] "m"(*reinterpret_cast<const __m256i*>(kOnes16))));
 }
 
+// Paired byte products (exact_int8_conv.h): rows of split bytes (each below 128) times weights
+// within [-64, 64], two quads' vpmaddubsw pair sums added in int16 before vpmaddwd widens them:
+// four products of at most 127 x 64 fit int16, and 64 multiply-accumulates take five vector
+// instructions instead of six (benchmarks/peak/avx2_int8.c). The partial tiles multiply them one
+// quad at a time.
+struct Low7Paired {
+  uint8_t byte;
+};
+
+template <int R>
+QBENCH_AVX2 void accumulate(const Low7Paired* const* a, const int8_t* panel, int64_t quads,
+                            __m256i (&acc)[kTileRows][2]) {
+  accumulate_steps<R>(a, panel, quads, acc,
+                      BytesProduct{_mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16))});
+}
+
+// Three rows, `stride` bytes apart from p, times one panel over `quads` quads, into out[0..5]:
+// each iteration loads two quads' weights into registers (each read once for the three rows: at
+// six rows as memory operands, 48 loads per 768 multiply-accumulates outran the load ports) and
+// adds each row's two pair sums in int16 before widening them.
+#define QBENCH_U8_PAIRED_ROW(A0, A1, ACC0, ACC1)                              \
+  "vpbroadcastd " A0                                                          \
+  ", %%ymm11\n vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"                         \
+  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"                                     \
+  "vpbroadcastd " A1                                                          \
+  ", %%ymm11\n vpmaddubsw %%ymm8, %%ymm11, %%ymm14\n"                         \
+  "vpaddw %%ymm14, %%ymm12, %%ymm12\n"                                        \
+  "vpmaddubsw %%ymm9, %%ymm11, %%ymm14\n vpaddw %%ymm14, %%ymm13, %%ymm13\n"  \
+  "vpmaddwd %%ymm10, %%ymm12, %%ymm12\n vpmaddwd %%ymm10, %%ymm13, %%ymm13\n" \
+  "vpaddd %%ymm12, %%ymm" ACC0 ", %%ymm" ACC0 "\n vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
+#define QBENCH_U8_SINGLE_ROW(A0, ACC0, ACC1)                                  \
+  "vpbroadcastd " A0                                                          \
+  ", %%ymm11\n vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"                         \
+  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"                                     \
+  "vpmaddwd %%ymm10, %%ymm12, %%ymm12\n vpmaddwd %%ymm10, %%ymm13, %%ymm13\n" \
+  "vpaddd %%ymm12, %%ymm" ACC0 ", %%ymm" ACC0 "\n vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
+
+QBENCH_AVX2 void paired_rows3(const uint8_t* p, int64_t stride, const int8_t* w, int64_t quads,
+                              __m256i* out) {
+  int64_t n = quads;
+  asm volatile(
+      "vxorps %%xmm0, %%xmm0, %%xmm0\n vxorps %%xmm1, %%xmm1, %%xmm1\n"
+      "vxorps %%xmm2, %%xmm2, %%xmm2\n vxorps %%xmm3, %%xmm3, %%xmm3\n"
+      "vxorps %%xmm4, %%xmm4, %%xmm4\n vxorps %%xmm5, %%xmm5, %%xmm5\n"
+      "vmovdqa %[ones], %%ymm10\n cmp $2, %[n]\n jb 3f\n"
+      "1:\n vmovdqu (%[w]), %%ymm6\n vmovdqu 32(%[w]), %%ymm7\n"
+      "vmovdqu 64(%[w]), %%ymm8\n vmovdqu 96(%[w]), %%ymm9\n" QBENCH_U8_PAIRED_ROW(
+          "(%[p])", "4(%[p])", "0", "1")
+          QBENCH_U8_PAIRED_ROW("(%[p],%[s],1)", "4(%[p],%[s],1)", "2", "3")
+              QBENCH_U8_PAIRED_ROW("(%[p],%[s],2)", "4(%[p],%[s],2)", "4", "5")
+      "prefetcht0 " QBENCH_WEIGHT_PREFETCH "(%[w])\n prefetcht0 " QBENCH_WEIGHT_PREFETCH
+      "+64(%[w])\n"
+      "add $128, %[w]\n add $8, %[p]\n sub $2, %[n]\n cmp $2, %[n]\n jae 1b\n"
+      "3:\n test %[n], %[n]\n jz 2f\n"
+      "vmovdqu (%[w]), %%ymm6\n vmovdqu 32(%[w]), %%ymm7\n" QBENCH_U8_SINGLE_ROW(
+          "(%[p])", "0", "1") QBENCH_U8_SINGLE_ROW("(%[p],%[s],1)", "2", "3")
+          QBENCH_U8_SINGLE_ROW("(%[p],%[s],2)", "4", "5") "2:\n"
+      "vmovups %%ymm0, (%[out])\n vmovups %%ymm1, 32(%[out])\n"
+      "vmovups %%ymm2, 64(%[out])\n vmovups %%ymm3, 96(%[out])\n"
+      "vmovups %%ymm4, 128(%[out])\n vmovups %%ymm5, 160(%[out])\n"
+      : [p] "+r"(p), [w] "+r"(w), [n] "+r"(n)
+      : [s] "r"(stride), [out] "r"(out), [ones] "m"(*reinterpret_cast<const __m256i*>(kOnes16))
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "cc", "memory");
+}
+
+// The six rows as two halves of three, consecutive and `stride` apart as run() packs them.
+template <>
+QBENCH_AVX2 void accumulate<kTileRows>(const Low7Paired* const* a, const int8_t* panel,
+                                       int64_t quads, __m256i (&acc)[kTileRows][2]) {
+  const int64_t stride = a[1] - a[0];
+  paired_rows3(&a[0]->byte, stride, panel, quads, &acc[0][0]);
+  paired_rows3(&a[3]->byte, stride, panel, quads, &acc[3][0]);
+}
+
 // Split byte products (exact_int8_conv.h): a row's bytes as their low seven bits, and a list of
 // the quads holding a high bit: high[0] entries from high[1], each (quad << 4) | the quad's high
 // bits, one per byte. kHighBytes[bits] is such a quad's bytes: 128 where the bit is set, else 0.
@@ -595,7 +670,15 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
     throw std::logic_error(
         "ExactInt8Conv: byte products need a uint8 source and weights within [-64, 64] with a 1x1 "
         "kernel or fewer than 16 channels, or more channels and a zero point below 64");
-  split_ = u8_ && !pair_safe(all);
+  // Split for full-range weights (u8_products_apply() allowed it); 7-bit ones over the same kind
+  // of source split too for the paired products, where the receptive field is long enough to pay
+  // for the tile's two halves, and the output channels many enough to pay for the packing:
+  // ResNet-50's 1x1 layers, reduce-range weights, 1 thread (bench_exact_int8 u8 relu,
+  // interleaved): K = 512-2048 494-505 -> 431-440 us; K = 256 over 1024 channels 523 -> 465, over
+  // 64 524-533 -> 507-646; K = 128 over 512 580 -> 538-590; K = 64 630-649 -> 679-849.
+  split_ = u8_ && s.in_c >= 16 && x_zero_point < kSplitMaxZeroPoint &&
+           (!pair_safe(all) || k_ >= kPairedMinK || (k_ >= kPairedMinK / 2 && s.out_c >= 256));
+  paired_ = split_ && pair_safe(all);
   winograd_ = u8_                                                 ? 0
               : winograd4_fits(s, w, x_zero_point, signed_source) ? 4
               : winograd_applies(s)                               ? 2
@@ -963,9 +1046,13 @@ void ExactInt8Conv::run_gemm_u8(const uint8_t* x, uint8_t* y) const {
           out[j] = y + (p0 + j) * s.out_c;
         }
         const int64_t ch0 = panel * kPanel;
-        kTiles<uint8_t, int8_t>[r](a, weights8_.data() + panel * quads_ * kPanel * 4, quads_, e,
-                                   ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out,
-                                   split_ ? h : nullptr);
+        const int8_t* w = weights8_.data() + panel * quads_ * kPanel * 4;
+        const int64_t count = std::min<int64_t>(kPanel, s.out_c - ch0);
+        if (paired_)
+          kTiles<Low7Paired, int8_t>[r](reinterpret_cast<const Low7Paired* const*>(a), w, quads_, e,
+                                        ch0, count, out, h);
+        else
+          kTiles<uint8_t, int8_t>[r](a, w, quads_, e, ch0, count, out, split_ ? h : nullptr);
       });
 }
 
@@ -979,9 +1066,13 @@ class ExactInt8Kernel final : public Kernel {
       : conv_(std::move(conv)),
         residual_(residual),
         impl_(
-            conv_->split() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
-                                 ": source bytes split into 7 low bits and the high bit, no "
-                                 "vpmaddubsw pair saturates)"
+            conv_->paired()
+                ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
+                      ": weights within [-64, 64], source bytes split into 7 low bits and the high "
+                      "bit, two quads paired in int16; no sum saturates)"
+            : conv_->split() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
+                                   ": source bytes split into 7 low bits and the high bit, no "
+                                   "vpmaddubsw pair saturates)"
             : conv_->u8_products() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
                                          ": weights within [-64, 64], no vpmaddubsw pair saturates)"
             : conv_->winograd()

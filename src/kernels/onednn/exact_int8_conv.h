@@ -31,6 +31,12 @@
 // In ResNet-50's int8 file (make_qdq.py's ranges, a random image) 0-7% of the quads that its
 // layers read have one, 1.4% on average, so a layer costs the byte products and a few percent,
 // not the int16 products' 1.25x; a source with every byte above 127 would cost twice the bytes.
+//
+// 7-bit weights over such a source split it too where the product is long (paired()):
+// four products of a byte below 128 and a weight within [-64, 64] fit int16, so two quads'
+// vpmaddubsw pair sums are added with vpaddw before one vpmaddwd widens them, five instructions
+// per 64 multiply-accumulates instead of six (benchmarks/peak/avx2_int8.c: 1.2x), in a tile of
+// two halves of three rows that keep the two quads' weights in registers.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -74,8 +80,12 @@ class ExactInt8Conv {
   static bool u8_products_apply(const ExactConvShape& s, std::span<const int8_t> weights,
                                 bool signed_source, int32_t x_zero_point);
   static constexpr int32_t kSplitMaxZeroPoint = 64;
+  // The receptive field of the paired byte products: at least this, or half of it with 256
+  // output channels or more.
+  static constexpr int64_t kPairedMinK = 512;
   bool u8_products() const { return u8_; }
   bool split() const { return split_; }
+  bool paired() const { return paired_; }
   // At least kWinograd4MinTiles 4x4 output tiles, and weights and a source range whose
   // convolution sums stay within 2^25 (F(4x4, 3x3) recovers them modulo 2^26).
   static bool winograd4_fits(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
@@ -120,7 +130,7 @@ class ExactInt8Conv {
   // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
   // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4); `split_` for
   // full-range weights (the rows are then always packed: their low bits).
-  bool u8_ = false, direct_ = false, split_ = false;
+  bool u8_ = false, direct_ = false, split_ = false, paired_ = false;
   int64_t quads_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
   // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.

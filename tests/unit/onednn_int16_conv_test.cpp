@@ -363,8 +363,8 @@ TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
 // (the tile's last quad alone), partial tiles and panels, rows read from the source and packed
 // (strided), high bits on every byte, on none, and uniform; and at the bound itself: every byte 255
 // (127 + 128) against weights of 64 in one output channel and -64 in another, whose four-product
-// int16 sums are +-32512 and whose high quads add +-16384 a pair. Below 512 the same weights are
-// not split.
+// int16 sums are +-32512 and whose high quads add +-16384 a pair. K = 256 into 16 channels is not
+// split.
 TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
   if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(20261208);
@@ -381,6 +381,8 @@ TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
       {{1, 512, 24, 9, 9, 1, 2, 0, 1, DType::U8, DType::U8, true, true, "Clip", 0, 10},
        High::Uniform},  // strided: packed rows
       {{1, 512, 16, 6, 6, 1, 1, 0, 1, DType::U8, DType::U8, true, false, "", 0, 0}, High::Max},
+      {{1, 128, 130, 5, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 7},
+       High::Uniform},  // K = 128 into 130 channels
   };
   for (const PairedCase& pc : paired_cases) {
     SCOPED_TRACE(describe(pc.conv) + fmt::format(" high bits {}", int(pc.high)));
@@ -404,7 +406,7 @@ TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
     const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
     EXPECT_NE(impl.find("paired"), std::string::npos) << impl;
   }
-  // K = 256: 7-bit weights over the same source multiply unsplit bytes.
+  // K = 256 into 16 channels: 7-bit weights over the same source multiply unsplit bytes.
   Problem p =
       make_case(rng, {1, 256, 16, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 0});
   to_seven_bit(p.inputs[3]);

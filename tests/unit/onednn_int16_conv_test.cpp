@@ -298,6 +298,26 @@ TEST(Int16Conv, BytesMatchTheReferenceAndOnednn) {
   }
 }
 
+// Where a split test's source bytes have their high bit: none, a few (a ReLU's output, |N(0, 55)|:
+// ~2% of the bytes, some rows none), every byte, uniform bytes (half), or every byte 255.
+enum class High { None, Few, All, Uniform, Max };
+struct HighCase {
+  Case conv;
+  High high;
+};
+
+void set_high_bits(std::mt19937& rng, Tensor& x, High high) {
+  std::normal_distribution<float> relu(0.f, 55.f);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    uint8_t& v = x.data<uint8_t>()[i];
+    if (high == High::None) v = static_cast<uint8_t>(v % 128);
+    if (high == High::All) v = static_cast<uint8_t>(v | 128);
+    if (high == High::Max) v = 255;
+    if (high == High::Few)
+      v = static_cast<uint8_t>(std::clamp(std::lround(std::max(0.f, relu(rng))), 0L, 255L));
+  }
+}
+
 // Full-range weights over a uint8 source multiply split bytes (their low seven bits, and the
 // high bits' quads again): equal to oneDNN's weight halves and the reference wherever the high
 // bits lie: none set, a few (a ReLU's output: ~2% of the bytes, some rows none), every byte (each
@@ -312,12 +332,7 @@ Problem make_matmul(std::mt19937& rng, const std::string& op, Shape a_shape, int
 TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
   if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(20261207);
-  enum class High { None, Few, All, Uniform };
-  struct SplitCase {
-    Case conv;
-    High high;
-  };
-  const std::vector<SplitCase> split_cases = {
+  const std::vector<HighCase> split_cases = {
       {{2, 24, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, false, false, "", 0, 0}, High::Few},
       {{1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, "", 0, 5}, High::Few},
       {{1, 30, 20, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Clip", 0, 63},
@@ -329,18 +344,10 @@ TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
       {{1, 512, 32, 56, 56, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0, 0},
        High::Few},
   };
-  for (const SplitCase& sc : split_cases) {
+  for (const HighCase& sc : split_cases) {
     SCOPED_TRACE(describe(sc.conv) + fmt::format(" high bits {}", int(sc.high)));
     Problem p = make_case(rng, sc.conv);
-    Tensor& x = p.inputs[0];
-    std::normal_distribution<float> relu(0.f, 55.f);
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      uint8_t& v = x.data<uint8_t>()[i];
-      if (sc.high == High::None) v = static_cast<uint8_t>(v % 128);
-      if (sc.high == High::All) v = static_cast<uint8_t>(v | 128);
-      if (sc.high == High::Few)
-        v = static_cast<uint8_t>(std::clamp(std::lround(std::max(0.f, relu(rng))), 0L, 255L));
-    }
+    set_high_bits(rng, p.inputs[0], sc.high);
     // Scale the outputs to the sums' spread here.
     if (sc.high != High::Uniform) p.inputs[6] = Tensor::scalar(p.inputs[6].data<float>()[0] / 3);
     const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
@@ -368,12 +375,7 @@ TEST(Int16Conv, SplitBytesMatchTheReferenceAndOnednn) {
 TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
   if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(20261208);
-  enum class High { None, All, Uniform, Max };
-  struct PairedCase {
-    Case conv;
-    High high;
-  };
-  const std::vector<PairedCase> paired_cases = {
+  const std::vector<HighCase> paired_cases = {
       {{1, 512, 40, 9, 9, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 0},
        High::Uniform},
       {{1, 516, 20, 7, 5, 1, 1, 0, 1, DType::U8, DType::I8, true, true, "", 0, 3}, High::All},
@@ -384,17 +386,11 @@ TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
       {{1, 128, 130, 5, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 7},
        High::Uniform},  // K = 128 into 130 channels
   };
-  for (const PairedCase& pc : paired_cases) {
+  for (const HighCase& pc : paired_cases) {
     SCOPED_TRACE(describe(pc.conv) + fmt::format(" high bits {}", int(pc.high)));
     Problem p = make_case(rng, pc.conv);
     to_seven_bit(p.inputs[3]);
-    Tensor& x = p.inputs[0];
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      uint8_t& v = x.data<uint8_t>()[i];
-      if (pc.high == High::None) v = static_cast<uint8_t>(v % 128);
-      if (pc.high == High::All) v = static_cast<uint8_t>(v | 128);
-      if (pc.high == High::Max) v = 255;
-    }
+    set_high_bits(rng, p.inputs[0], pc.high);
     if (pc.high == High::Max) {
       Tensor& w = p.inputs[3];
       const int64_t per_channel = w.numel() / pc.conv.m;

@@ -248,27 +248,32 @@ QBENCH_AVX2 void accumulate(const Low7Paired* const* a, const int8_t* panel, int
                       BytesProduct{_mm256_load_si256(reinterpret_cast<const __m256i*>(kOnes16))});
 }
 
+// The int16 sums in ymm12 and ymm13 widened by the ones (ymm10) into ACC0 and ACC1.
+#define QBENCH_U8_WIDEN(ACC0, ACC1)                                           \
+  "vpmaddwd %%ymm10, %%ymm12, %%ymm12\n vpmaddwd %%ymm10, %%ymm13, %%ymm13\n" \
+  "vpaddd %%ymm12, %%ymm" ACC0 ", %%ymm" ACC0 "\n vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
+// clang-format off
+#define QBENCH_U8_PAIRED_ROW(A0, A1, ACC0, ACC1)    \
+  "vpbroadcastd " A0 ", %%ymm11\n"                  \
+  "vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"           \
+  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"           \
+  "vpbroadcastd " A1 ", %%ymm11\n"                  \
+  "vpmaddubsw %%ymm8, %%ymm11, %%ymm14\n"           \
+  "vpaddw %%ymm14, %%ymm12, %%ymm12\n"              \
+  "vpmaddubsw %%ymm9, %%ymm11, %%ymm14\n"           \
+  "vpaddw %%ymm14, %%ymm13, %%ymm13\n"              \
+  QBENCH_U8_WIDEN(ACC0, ACC1)
+#define QBENCH_U8_SINGLE_ROW(A0, ACC0, ACC1)        \
+  "vpbroadcastd " A0 ", %%ymm11\n"                  \
+  "vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"           \
+  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"           \
+  QBENCH_U8_WIDEN(ACC0, ACC1)
+// clang-format on
+
 // Three rows, `stride` bytes apart from p, times one panel over `quads` quads, into out[0..5]:
 // each iteration loads two quads' weights into registers (each read once for the three rows: at
 // six rows as memory operands, 48 loads per 768 multiply-accumulates outran the load ports) and
 // adds each row's two pair sums in int16 before widening them.
-#define QBENCH_U8_PAIRED_ROW(A0, A1, ACC0, ACC1)                              \
-  "vpbroadcastd " A0                                                          \
-  ", %%ymm11\n vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"                         \
-  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"                                     \
-  "vpbroadcastd " A1                                                          \
-  ", %%ymm11\n vpmaddubsw %%ymm8, %%ymm11, %%ymm14\n"                         \
-  "vpaddw %%ymm14, %%ymm12, %%ymm12\n"                                        \
-  "vpmaddubsw %%ymm9, %%ymm11, %%ymm14\n vpaddw %%ymm14, %%ymm13, %%ymm13\n"  \
-  "vpmaddwd %%ymm10, %%ymm12, %%ymm12\n vpmaddwd %%ymm10, %%ymm13, %%ymm13\n" \
-  "vpaddd %%ymm12, %%ymm" ACC0 ", %%ymm" ACC0 "\n vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
-#define QBENCH_U8_SINGLE_ROW(A0, ACC0, ACC1)                                  \
-  "vpbroadcastd " A0                                                          \
-  ", %%ymm11\n vpmaddubsw %%ymm6, %%ymm11, %%ymm12\n"                         \
-  "vpmaddubsw %%ymm7, %%ymm11, %%ymm13\n"                                     \
-  "vpmaddwd %%ymm10, %%ymm12, %%ymm12\n vpmaddwd %%ymm10, %%ymm13, %%ymm13\n" \
-  "vpaddd %%ymm12, %%ymm" ACC0 ", %%ymm" ACC0 "\n vpaddd %%ymm13, %%ymm" ACC1 ", %%ymm" ACC1 "\n"
-
 QBENCH_AVX2 void paired_rows3(const uint8_t* p, int64_t stride, const int8_t* w, int64_t quads,
                               __m256i* out) {
   int64_t n = quads;
@@ -670,17 +675,18 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
     throw std::logic_error(
         "ExactInt8Conv: byte products need a uint8 source and weights within [-64, 64] with a 1x1 "
         "kernel or fewer than 16 channels, or more channels and a zero point below 64");
-  // Split for full-range weights (u8_products_apply() allowed it); 7-bit ones over the same kind
-  // of source split too for the paired products, where the receptive field is long enough to pay
-  // for the tile's two halves, and the output channels many enough to pay for the packing:
-  // ResNet-50's 1x1 layers, reduce-range weights, 1 thread (bench_exact_int8 u8 relu,
+  // Split for full-range weights (u8_products_apply() allowed them only over such a source); 7-bit
+  // ones over the same kind of source split too for the paired products, where the receptive field
+  // is long enough to pay for the tile's two halves, and the output channels many enough to pay for
+  // the packing: ResNet-50's 1x1 layers, reduce-range weights, 1 thread (bench_exact_int8 u8 relu,
   // interleaved): K = 512-2048 494-505 -> 431-440 us; K = 256 over 1024 channels 523 -> 465, over
   // 64 524-533 -> 507-646; K = 128 over 512 580 -> 538-590; K = 64 630-649 -> 679-849. Taking
   // K = 128 and 256 over 128 channels or more as well, the whole reduce-range model 34.7 -> 34.1
   // ms (as AVX2-only, 1 thread, 7 interleaved rounds).
-  split_ = u8_ && s.in_c >= 16 && x_zero_point < kSplitMaxZeroPoint &&
-           (!pair_safe(all) || k_ >= kPairedMinK || (k_ >= kPairedMinK / 4 && s.out_c >= 128));
-  paired_ = split_ && pair_safe(all);
+  const bool seven_bit = pair_safe(all);
+  paired_ = u8_ && seven_bit && s.in_c >= 16 && x_zero_point < kSplitMaxZeroPoint &&
+            (k_ >= kPairedMinK || (k_ >= kPairedMinK / 4 && s.out_c >= 128));
+  split_ = u8_ && (!seven_bit || paired_);
   winograd_ = u8_                                                 ? 0
               : winograd4_fits(s, w, x_zero_point, signed_source) ? 4
               : winograd_applies(s)                               ? 2
@@ -1068,15 +1074,15 @@ class ExactInt8Kernel final : public Kernel {
       : conv_(std::move(conv)),
         residual_(residual),
         impl_(
-            conv_->paired()
-                ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
-                      ": weights within [-64, 64], source bytes split into 7 low bits and the high "
-                      "bit, two quads paired in int16; no sum saturates)"
-            : conv_->split() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
-                                   ": source bytes split into 7 low bits and the high bit, no "
-                                   "vpmaddubsw pair saturates)"
-            : conv_->u8_products() ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op +
-                                         ": weights within [-64, 64], no vpmaddubsw pair saturates)"
+            conv_->u8_products()
+                ? std::string("qbench_u8s8_gemm:avx2 (exact ") + op + ": " +
+                      (conv_->paired() ? "weights within [-64, 64], source bytes split into 7 low "
+                                         "bits and the high bit, two quads paired in int16; no sum "
+                                         "saturates)"
+                       : conv_->split()
+                           ? "source bytes split into 7 low bits and the high bit, no vpmaddubsw "
+                             "pair saturates)"
+                           : "weights within [-64, 64], no vpmaddubsw pair saturates)")
             : conv_->winograd()
                 ? fmt::format("qbench_int16_winograd:avx2 (exact: integer Winograd F({0}x{0},3x3), "
                               "vpmaddwd on int16)",

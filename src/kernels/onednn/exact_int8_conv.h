@@ -68,8 +68,8 @@ class ExactInt8Conv {
   // Shapes where winograd_applies() run as exact integer Winograd: F(4x4, 3x3) (4x fewer
   // multiplies) where winograd4_fits(), else F(2x2, 3x3) (2.25x fewer); the others as im2col
   // matrix products.
-  // With `u8_products` (only where u8_products_apply()) it multiplies bytes, split where the
-  // weights are not pair_safe(); see above.
+  // With `u8_products` (only where u8_products_apply()) it multiplies bytes: split where the
+  // weights are not pair_safe(), paired where they are and the product is long; see above.
   ExactInt8Conv(const ExactConvShape& s, const int8_t* weights, int32_t x_zero_point,
                 bool signed_source, Requantization rq, bool u8_products = false);
   static bool winograd_applies(const ExactConvShape& s);
@@ -129,7 +129,7 @@ class ExactInt8Conv {
   int winograd_ = 0;
   // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
   // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4); `split_` for
-  // full-range weights (the rows are then always packed: their low bits).
+  // full-range weights and paired ones (the rows are then always packed: their low bits).
   bool u8_ = false, direct_ = false, split_ = false, paired_ = false;
   int64_t quads_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a

@@ -50,6 +50,7 @@ const Layer kLayers[] = {
     {"layer4 1x1 512->2048", 7, 512, 2048, 1, 1},
     {"layer4 3x3/2", 14, 512, 512, 3, 2},
     {"layer4 3x3", 7, 512, 512, 3, 1},
+    {"fc 2048->1000", 1, 2048, 1000, 1, 1},  // the classifier: a matmul of one row
 };
 
 double median(std::vector<double> v) {

@@ -461,6 +461,24 @@ TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
        DType::I8,
        DType::U8,
        true},
+      // 1x1 over 32 channels or more (bytes: the tiles of four rows whose epilogue the next tile
+      // runs), each pairing of residual and output types, a last partial panel and tile.
+      {{1, 64, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, ""},
+       DType::U8,
+       DType::U8,
+       true},
+      {{1, 36, 40, 7, 7, 1, 1, 0, 1, DType::U8, DType::I8, false, true, ""},
+       DType::U8,
+       DType::I8,
+       false},
+      {{2, 32, 48, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, false, ""},
+       DType::I8,
+       DType::U8,
+       false},
+      {{1, 72, 33, 6, 5, 1, 1, 0, 1, DType::U8, DType::I8, true, true, ""},
+       DType::I8,
+       DType::I8,
+       true},
   };
   for (const ResidualCase& rc : rcases)
     for (bool seven_bit : {false, true}) {

@@ -18,13 +18,20 @@ constexpr int kPanel = 16;                 // output channels per weight panel (
 constexpr int kXi = 16;                    // positions of a 4x4 transformed tile
 constexpr int64_t kRowsBytes = 512 << 10;  // packed rows per pass: about half of L2
 
-// Rows per pass, a whole number of register tiles: as many as kRowsBytes of `row_bytes` rows hold
-// (at least one tile), or all `rows` where that is at most twice as many, rather than stream
-// every weight panel past two passes (16 MB of f32 Winograd weights at 512 channels).
-inline int64_t rows_per_pass(int64_t rows, int64_t row_bytes) {
-  const int64_t all = (rows + kTileRows - 1) / kTileRows * kTileRows;
-  const int64_t fit = std::max<int64_t>(kTileRows, kRowsBytes / row_bytes / kTileRows * kTileRows);
-  return all <= 2 * fit ? all : fit;
+// Rows per pass, a whole number of register tiles: all of them where their packed rows (`row_bytes`
+// each) fit kRowsBytes, or fit twice that and the weights (`weight_bytes`) outweigh them, rather
+// than stream every weight panel past two passes (16 MB of f32 Winograd weights at 512
+// channels); else equal passes of at most kRowsBytes. Taking all rows up to twice kRowsBytes
+// whatever the weights, the 56 x 56 int16 Winograd F(4x4) layer's 900 KB of transformed rows
+// spilled from L2 while each of its four weight panels (73 KB) streamed past them: 548 us, in two
+// passes 475-490 (benchmarks/exact_int8 u8 relu, 1 thread, Zen 4 as AVX2-only).
+inline int64_t rows_per_pass(int64_t rows, int64_t row_bytes, int64_t weight_bytes) {
+  const int64_t tiles = (rows + kTileRows - 1) / kTileRows;
+  const int64_t fit = std::max<int64_t>(1, kRowsBytes / row_bytes / kTileRows);  // tiles a pass
+  if (tiles <= fit || (tiles <= 2 * fit && weight_bytes > tiles * kTileRows * row_bytes))
+    return tiles * kTileRows;
+  const int64_t passes = (tiles + fit - 1) / fit;
+  return (tiles + passes - 1) / passes * kTileRows;
 }
 
 // The loop of every qbench AVX2 product: `count` rows (pixels or Winograd tiles) in passes of

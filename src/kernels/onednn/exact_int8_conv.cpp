@@ -949,7 +949,8 @@ void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
   const Tiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
   const int64_t c = s.in_c, count = tiles.count();
-  const int64_t chunk = rows_per_pass(count, kPositions * c * int64_t(sizeof(int16_t)));
+  const int64_t chunk = rows_per_pass(count, kPositions * c * int64_t(sizeof(int16_t)),
+                                      int64_t(weights_.size() * sizeof(int16_t)));
   auto* v =
       static_cast<int16_t*>(thread_scratch(0, size_t(kPositions * chunk * c) * sizeof(int16_t)));
   const Epilogue e = epilogue();
@@ -985,7 +986,8 @@ void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
   const int64_t pixels = s.batch * s.out_h * s.out_w, row = row_stride();
   // Pixels per pass: their rows stay in L2 while every panel streams past them.
-  const int64_t chunk = rows_per_pass(pixels, row * int64_t(sizeof(int16_t)));
+  const int64_t chunk = rows_per_pass(pixels, row * int64_t(sizeof(int16_t)),
+                                      int64_t(weights_.size() * sizeof(int16_t)));
   auto* rows = static_cast<int16_t*>(thread_scratch(0, size_t(chunk * row) * sizeof(int16_t)));
   const Epilogue e = epilogue();
   const bool parallel = omp_get_max_threads() > 1 && pixels * s.out_c * k_ >= (int64_t(1) << 21);
@@ -1026,7 +1028,7 @@ void ExactInt8Conv::run_gemm_u8(const uint8_t* x, uint8_t* y) const {
   const ExactConvShape& s = s_;
   const bool source_rows = direct_ && !split_;
   const int64_t pixels = s.batch * s.out_h * s.out_w, row = source_rows ? s.in_c : row_bytes_u8();
-  const int64_t chunk = rows_per_pass(pixels, row);
+  const int64_t chunk = rows_per_pass(pixels, row, int64_t(weights8_.size()));
   auto* rows =
       source_rows ? nullptr : static_cast<uint8_t*>(thread_scratch(0, size_t(chunk * row)));
   // Split rows' high-bit quads: a count and up to quads_ entries per row.

@@ -198,7 +198,8 @@ void WinogradF32Conv::run(const float* x, const float* bias, const float* residu
   const WinogradF32Shape& s = s_;
   const WinogradTiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
   const int64_t c = s.in_c, count = tiles.count();
-  const int64_t chunk = rows_per_pass(count, kXi * c * int64_t(sizeof(float)));
+  const int64_t chunk = rows_per_pass(count, kXi * c * int64_t(sizeof(float)),
+                                      int64_t(weights_.size() * sizeof(float)));
   auto* v = static_cast<float*>(thread_scratch(0, size_t(kXi * chunk * c) * sizeof(float)));
   auto* padded_bias = static_cast<float*>(thread_scratch(1, size_t(panels_ * kPanel) * 4));
   std::fill(padded_bias, padded_bias + panels_ * kPanel, 0.f);

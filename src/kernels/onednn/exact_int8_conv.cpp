@@ -26,6 +26,7 @@ struct ExactInt8Conv::Epilogue {
   bool to_signed;            // the type written (the add's output where there is a residual)
   const ResidualEpilogue* residual;  // null: none
   const int32_t* compensation;       // u8 products: subtracted from the sums; null: none
+  bool lo_saturates = false;         // lo is the written type's minimum less the zero point
 };
 
 namespace {
@@ -56,6 +57,14 @@ QBENCH_INLINE PanelConstants panel_constants(const Epilogue& e, int64_t ch0) {
   return k;
 }
 
+// v clamped to [lo, hi]. Where lo is the written type's own minimum less the zero point, the
+// narrowing packs saturate below it to the same byte, so only hi is applied: a value under lo plus
+// the zero point rounds below the minimum, or to the integer indefinite (beyond int32, and a NaN,
+// which minps passes on where maxps made it lo), which saturates to the minimum too.
+QBENCH_INLINE __m256 clamp8(__m256 v, const PanelConstants& k, bool lo_saturates) {
+  return lo_saturates ? _mm256_min_ps(k.hi, v) : _mm256_min_ps(_mm256_max_ps(v, k.lo), k.hi);
+}
+
 // (float(acc) + bias) * scale.
 QBENCH_INLINE __m256 scaled8(__m256i acc, __m256 bias, __m256 scale) {
   return _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(acc), bias), scale);
@@ -65,24 +74,23 @@ QBENCH_INLINE __m256 scaled8(__m256i acc, __m256 bias, __m256 scale) {
 // their residuals r: the value before rounding to the output type. One clamp does the add's clip
 // and the saturation (the bounds are integers less the zero point, as in epilogue()).
 QBENCH_INLINE __m256 add_residual8(__m256 q, __m128i r, const ResidualEpilogue& e,
-                                   const PanelConstants& k) {
+                                   const PanelConstants& k, bool lo_saturates) {
   const __m256i ri = e.residual_signed ? _mm256_cvtepi8_epi32(r) : _mm256_cvtepu8_epi32(r);
   q = _mm256_round_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(e.q_lo)), _mm256_set1_ps(e.q_hi));
   __m256 t = _mm256_fmadd_ps(q, _mm256_set1_ps(e.ka), _mm256_set1_ps(e.beta));
   t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ri), _mm256_set1_ps(e.kb), t);
-  t = _mm256_min_ps(_mm256_max_ps(t, k.lo), k.hi);
-  return _mm256_add_ps(t, k.zp);
+  return _mm256_add_ps(clamp8(t, k, lo_saturates), k.zp);
 }
 
-// Sixteen sums (a0: channels 0-7, a1: 8-15) requantized as bytes at y (`count` of them where the
-// panel is the last), in the order of oneDNN's own int8 epilogue (loops.cpp requantize_row):
-// less the zero point's share (u8 products), (float(acc) + bias) * scale, clipped (fused
-// Relu/Clip), plus the zero point, rounded to even by cvtps (MXCSR default). One clamp does both
-// the clip and the saturation (epilogue()), to the same result. With a residual, y holds it when
-// called.
-QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const PanelConstants& k,
-                           int64_t count, uint8_t* y) {
+// Sixteen sums (a0: channels 0-7, a1: 8-15) requantized, before their narrowing to bytes, in the
+// order of oneDNN's own int8 epilogue (loops.cpp requantize_row): less the zero point's share (u8
+// products), (float(acc) + bias) * scale, clipped (fused Relu/Clip), plus the zero point, rounded
+// to even by cvtps (MXCSR default) into i0 and i1. One clamp does both the clip and the
+// saturation (epilogue(), clamp8), to the same result. With a residual, y holds it (`count` bytes
+// where the panel is the last).
+QBENCH_INLINE void requantize16(__m256i a0, __m256i a1, const Epilogue& e, const PanelConstants& k,
+                                int64_t count, const uint8_t* y, __m256i& i0, __m256i& i1) {
   if (e.compensation) {
     a0 = _mm256_sub_epi32(a0, k.comp0);
     a1 = _mm256_sub_epi32(a1, k.comp1);
@@ -92,18 +100,24 @@ QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const Pane
     alignas(16) uint8_t r[kPanel] = {};
     if (count < kPanel) std::memcpy(r, y, size_t(count));
     const __m128i rv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(count < kPanel ? r : y));
-    v0 = add_residual8(v0, rv, *e.residual, k);
-    v1 = add_residual8(v1, _mm_srli_si128(rv, 8), *e.residual, k);
+    v0 = add_residual8(v0, rv, *e.residual, k, e.lo_saturates);
+    v1 = add_residual8(v1, _mm_srli_si128(rv, 8), *e.residual, k, e.lo_saturates);
   } else {
-    v0 = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(v0, k.lo), k.hi), k.zp);
-    v1 = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(v1, k.lo), k.hi), k.zp);
+    v0 = _mm256_add_ps(clamp8(v0, k, e.lo_saturates), k.zp);
+    v1 = _mm256_add_ps(clamp8(v1, k, e.lo_saturates), k.zp);
   }
-  const __m256i i0 = _mm256_cvtps_epi32(v0);
-  const __m256i i1 = _mm256_cvtps_epi32(v1);
+  i0 = _mm256_cvtps_epi32(v0);
+  i1 = _mm256_cvtps_epi32(v1);
+}
+
+// requantize16 written as bytes at y. The packs saturate (to int16, then to the type).
+QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const PanelConstants& k,
+                           int64_t count, uint8_t* y) {
+  __m256i i0, i1;
+  requantize16(a0, a1, e, k, count, y, i0, i1);
   // packs interleaves 128-bit lanes: [i0 0-3, i1 0-3, i0 4-7, i1 4-7]; the permute restores order.
   const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xd8);
   const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
-  // In range already (saturated above): either pack only narrows.
   const __m128i b = e.to_signed ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
   if (count == kPanel) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), b);
@@ -112,6 +126,23 @@ QBENCH_INLINE void store16(__m256i a0, __m256i a1, const Epilogue& e, const Pane
     _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
     std::memcpy(y, tmp, size_t(count));
   }
+}
+
+// Two rows' whole panels (sums a and b) at ya and yb, narrowed together: one pack to bytes and
+// one permute for both rows instead of a pack, permute, extract and pack each.
+QBENCH_INLINE void store16x2(const __m256i (&a)[2], const __m256i (&b)[2], const Epilogue& e,
+                             const PanelConstants& k, uint8_t* ya, uint8_t* yb) {
+  __m256i a0, a1, b0, b1;
+  requantize16(a[0], a[1], e, k, kPanel, ya, a0, a1);
+  requantize16(b[0], b[1], e, k, kPanel, yb, b0, b1);
+  const __m256i pa = _mm256_packs_epi32(a0, a1), pb = _mm256_packs_epi32(b0, b1);
+  // Per 128-bit lane: a's 8 bytes then b's; as dwords [a0 0-3, a1 0-3, b0 0-3, b1 0-3, a0 4-7,
+  // a1 4-7, b0 4-7, b1 4-7].
+  const __m256i bytes = e.to_signed ? _mm256_packs_epi16(pa, pb) : _mm256_packus_epi16(pa, pb);
+  const __m256i rows =
+      _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(ya), _mm256_castsi256_si128(rows));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(yb), _mm256_extracti128_si256(rows, 1));
 }
 
 // R rows x one 16-channel weight panel over `steps` steps of 4 bytes of each row and 64 of
@@ -375,8 +406,13 @@ QBENCH_AVX2 void tile(const A* const* rows, const W* panel, int64_t steps, const
       for (int r = 0; r < R; ++r) add_high_bits(high[r], panel, acc[r]);
   }
   const PanelConstants k = panel_constants(e, ch0);
+  int r = 0;
+  if (count == kPanel) {
+#pragma GCC unroll 3
+    for (; r + 1 < R; r += 2) store16x2(acc[r], acc[r + 1], e, k, y[r] + ch0, y[r + 1] + ch0);
+  }
 #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) store16(acc[r][0], acc[r][1], e, k, count, y[r] + ch0);
+  for (; r < R; ++r) store16(acc[r][0], acc[r][1], e, k, count, y[r] + ch0);
 }
 
 template <typename A, typename W>
@@ -901,28 +937,21 @@ Epilogue ExactInt8Conv::epilogue() const {
   // intersection before adding z gives the same value: inside it both compute v + z, which
   // rounds into [qmin, qmax] since the bounds are exact floats; outside both give the bound.
   // With a residual, the same for the add's clip and its output's zero point and range.
-  if (residual_) {
-    const ResidualEpilogue& r = *residual_;
-    const float qmin = r.out_signed ? -128.f : 0.f, qmax = r.out_signed ? 127.f : 255.f;
-    return {bias_.data(),
-            scale_.data(),
-            std::max(r.lo, qmin - r.zero_point),
-            std::min(r.hi, qmax - r.zero_point),
-            r.zero_point,
-            r.out_signed,
-            &r,
-            compensation()};
-  }
-  const float qmin = rq_.to_signed ? -128.f : 0.f, qmax = rq_.to_signed ? 127.f : 255.f;
-  const float z = rq_.zero_point;
-  return {bias_.data(),
-          scale_.data(),
-          std::max(rq_.clip_lo, qmin - z),
-          std::min(rq_.clip_hi, qmax - z),
-          z,
-          rq_.to_signed,
-          nullptr,
-          compensation()};
+  const bool to_signed = residual_ ? residual_->out_signed : rq_.to_signed;
+  const float qmin = to_signed ? -128.f : 0.f, qmax = to_signed ? 127.f : 255.f;
+  const float z = residual_ ? residual_->zero_point : rq_.zero_point;
+  const float clip_lo = residual_ ? residual_->lo : rq_.clip_lo;
+  const float clip_hi = residual_ ? residual_->hi : rq_.clip_hi;
+  Epilogue e{bias_.data(),
+             scale_.data(),
+             std::max(clip_lo, qmin - z),
+             std::min(clip_hi, qmax - z),
+             z,
+             to_signed,
+             residual_ ? &*residual_ : nullptr,
+             compensation()};
+  e.lo_saturates = e.lo == qmin - z;
+  return e;
 }
 
 const int32_t* ExactInt8Conv::compensation() const {

@@ -2,6 +2,9 @@
 // qbench.QLinearGlobalAveragePool) against their reference kernels: within 1 LSB.
 #include <fmt/format.h>
 
+#include <map>
+
+#include "kernels/onednn/cpu_paths.h"
 #include "kernels/ref/qbench_ops.h"
 #include "qtest_util.h"
 
@@ -52,27 +55,48 @@ TEST(OnednnQOps, QLinearAddWithin1Lsb) {
 
 TEST(OnednnQOps, IntegerMaxPoolExact) {
   std::mt19937 rng(4);
+  struct PoolCase {
+    Shape x;  // NCHW, or NHWC where channels_last
+    int64_t kernel, stride, pad;
+    bool ceil, channels_last;
+  };
+  // ResNet's stem pool (3x3, stride 2, pad 1), a ceil_mode one; channels-last (qbench's own kernel
+  // where the CPU has AVX2): 64 channels, channel counts with 16- and 1-byte tails, batch 2, a
+  // 2x2 window without padding, windows clipped by the image on every side.
+  const std::vector<PoolCase> cases = {
+      {{1, 16, 12, 11}, 3, 1, 1, false, false}, {{1, 16, 12, 11}, 3, 2, 1, true, false},
+      {{1, 12, 11, 64}, 3, 2, 1, false, true},  {{2, 9, 10, 53}, 3, 2, 1, true, true},
+      {{1, 8, 8, 19}, 2, 2, 0, false, true},    {{1, 5, 6, 40}, 3, 1, 1, false, true},
+      {{1, 7, 7, 7}, 5, 3, 2, true, true},
+  };
   for (DType t : {DType::U8, DType::I8})
-    for (int64_t stride : {1, 2}) {
-      // ResNet's stem pool (3x3, stride 2, pad 1) and a ceil_mode one.
-      Problem p = qbench_problem("MaxPool", 1,
-                                 {{"kernel_shape", ir::Attribute::of_ints({3, 3})},
-                                  {"strides", ir::Attribute::of_ints({stride, stride})},
-                                  {"pads", ir::Attribute::of_ints({1, 1, 1, 1})},
-                                  {"ceil_mode", ir::Attribute::of_int(stride == 2 ? 1 : 0)}});
-      p.inputs = {test::random_ints(rng, t, {1, 16, 12, 11}, t == DType::U8 ? 0 : -128, 127)};
+    for (const PoolCase& pc : cases) {
+      std::map<std::string, ir::Attribute> attrs = {
+          {"kernel_shape", ir::Attribute::of_ints({pc.kernel, pc.kernel})},
+          {"strides", ir::Attribute::of_ints({pc.stride, pc.stride})},
+          {"pads", ir::Attribute::of_ints({pc.pad, pc.pad, pc.pad, pc.pad})},
+          {"ceil_mode", ir::Attribute::of_int(pc.ceil ? 1 : 0)}};
+      if (pc.channels_last) attrs["channels_last"] = ir::Attribute::of_int(1);
+      Problem p = qbench_problem("MaxPool", 1, attrs);
+      p.inputs = {
+          test::random_ints(rng, t, pc.x, t == DType::U8 ? 0 : -128, t == DType::U8 ? 255 : 127)};
       p.constant = {false};
+      const std::string what =
+          fmt::format("{} {} k{} s{} p{}{}{}", dtype_name(t), shape_str(pc.x), pc.kernel, pc.stride,
+                      pc.pad, pc.ceil ? " ceil" : "", pc.channels_last ? " NHWC" : "");
       std::string why;
       std::vector<kernels::TensorType> types;
       auto k = p.make(why, types);
-      ASSERT_TRUE(k) << why;
+      ASSERT_TRUE(k) << why << " " << what;
       Tensor got(t, types[0].shape);
       std::vector<Tensor*> outs{&got};
       kernels::ExecContext ctx;
       std::vector<const Tensor*> in = p.input_ptrs();
       k->run(in, outs, ctx);
       Tensor want = kernels::run_reference(p.node, p.opset, in)[0];
-      EXPECT_EQ(test::lsb_diff(got, want).max, 0) << dtype_name(t) << " stride " << stride;
+      EXPECT_EQ(test::lsb_diff(got, want).max, 0) << what << " " << k->impl();
+      if (pc.channels_last && __builtin_cpu_supports("avx2") && kernels::onednn::onednn_has_avx2())
+        EXPECT_EQ(k->impl(), "qbench_max_pool_nhwc8:avx2") << what;
     }
 }
 

@@ -385,6 +385,8 @@ TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
       {{1, 512, 16, 6, 6, 1, 1, 0, 1, DType::U8, DType::U8, true, false, "", 0, 0}, High::Max},
       {{1, 128, 130, 5, 7, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "Relu", 0, 7},
        High::Uniform},  // K = 128 into 130 channels
+      {{2, 64, 144, 6, 7, 1, 1, 0, 1, DType::U8, DType::I8, true, true, "", 0, 0},
+       High::Few},  // K = 64 into 144 channels (ResNet-50's layer-1 conv3 and downsample)
   };
   for (const HighCase& pc : paired_cases) {
     SCOPED_TRACE(describe(pc.conv) + fmt::format(" high bits {}", int(pc.high)));
@@ -402,12 +404,16 @@ TEST(Int16Conv, PairedBytesMatchTheReferenceAndOnednn) {
     const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
     EXPECT_NE(impl.find("paired"), std::string::npos) << impl;
   }
-  // K = 256 into 16 channels: 7-bit weights over the same source multiply unsplit bytes.
-  Problem p =
-      make_case(rng, {1, 256, 16, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 0});
-  to_seven_bit(p.inputs[3]);
-  const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
-  EXPECT_EQ(impl.find("split"), std::string::npos) << impl;
+  // K = 256 into 16 channels, K = 32 into 256: 7-bit weights over the same source multiply
+  // unsplit bytes.
+  for (const Case& cc :
+       {Case{1, 256, 16, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 0},
+        Case{1, 32, 256, 5, 5, 1, 1, 0, 1, DType::U8, DType::U8, true, true, "", 0, 0}}) {
+    Problem p = make_case(rng, cc);
+    to_seven_bit(p.inputs[3]);
+    const std::string impl = expect_equal_to_onednn_and_reference(p, Int16Kernels::AlwaysU8);
+    EXPECT_EQ(impl.find("split"), std::string::npos) << describe(cc) << ": " << impl;
+  }
 }
 
 // Byte products only where no pair sum can saturate: 7-bit weights over a uint8 source; full-range

@@ -718,10 +718,15 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
   // interleaved): K = 512-2048 494-505 -> 431-440 us; K = 256 over 1024 channels 523 -> 465, over
   // 64 524-533 -> 507-646; K = 128 over 512 580 -> 538-590; K = 64 630-649 -> 679-849. Taking
   // K = 128 and 256 over 128 channels or more as well, the whole reduce-range model 34.7 -> 34.1
-  // ms (as AVX2-only, 1 thread, 7 interleaved rounds).
+  // ms (as AVX2-only, 1 thread, 7 interleaved rounds). The benchmark's source has a high bit in
+  // 4% of its quads, each one more product per panel; the model's activations in 1.4% (0-7% by
+  // layer): there K = 64 into 256 channels, layer 1's conv3 and downsample, paired 687 -> 617 and
+  // 719-770 -> 699-705 us (with their residual adds; per_node, 5 interleaved rounds) where the
+  // benchmark says 624-631 -> 665-696. Over 64 channels the benchmark loses 10-40% (four panels
+  // pay for each row's split) and the model gains 10%: not taken.
   const bool seven_bit = pair_safe(all);
   paired_ = u8_ && seven_bit && s.in_c >= 16 && x_zero_point < kSplitMaxZeroPoint &&
-            (k_ >= kPairedMinK || (k_ >= kPairedMinK / 4 && s.out_c >= 128));
+            (k_ >= kPairedMinK || (k_ >= kPairedMinK / 8 && s.out_c >= 128));
   split_ = u8_ && (!seven_bit || paired_);
   winograd_ = u8_                                                 ? 0
               : winograd4_fits(s, w, x_zero_point, signed_source) ? 4

@@ -80,7 +80,7 @@ class ExactInt8Conv {
   static bool u8_products_apply(const ExactConvShape& s, std::span<const int8_t> weights,
                                 bool signed_source, int32_t x_zero_point);
   static constexpr int32_t kSplitMaxZeroPoint = 64;
-  // The receptive field of the paired byte products: at least this, or a quarter of it with 128
+  // The receptive field of the paired byte products: at least this, or an eighth of it with 128
   // output channels or more.
   static constexpr int64_t kPairedMinK = 512;
   bool u8_products() const { return u8_; }

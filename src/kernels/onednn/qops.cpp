@@ -1,6 +1,7 @@
 // Integer element-wise and pooling ops made by the QDQ fusion pass: qbench.QLinearAdd on
 // oneDNN's binary primitive (input scales + a linear post-op for the zero points), qbench.MaxPool
-// on uint8/int8 with oneDNN's int8 pooling (channels-last inside), and
+// on uint8/int8 (channels-last: qbench's own AVX2 kernel; else oneDNN's int8 pooling, channels-last
+// inside), and
 // qbench.QLinearGlobalAveragePool as a plain integer sum with one rescale per channel.
 // QLinearAdd computes ka * a + kb * b + shift in f32 and rounds once, where the reference
 // dequantizes, adds and quantizes: ties can round differently, so up to 1 LSB on about 1% of

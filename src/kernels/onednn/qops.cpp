@@ -260,6 +260,56 @@ class MaxPoolNhwc8Kernel final : public Kernel {
   bool signed_;
 };
 
+// NCHW -> NHWC of 8-bit tensors with three channels (an image, quantized at the input of a
+// channels-last integer region): each 16 pixels' three planes interleaved in registers (bytes
+// paired, then words, then the fourth byte of each pixel dropped by pshufb) and written as 48
+// bytes. oneDNN's reorder took 45 us for a 224 x 224 image.
+QBENCH_AVX2 void three_planes_to_pixels(const uint8_t* x, uint8_t* y, int64_t pixels) {
+  const uint8_t *r = x, *g = x + pixels, *b = x + 2 * pixels;
+  const __m128i drop = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  const __m128i zero = _mm_setzero_si128();
+  int64_t p = 0;
+  // Each step's last store writes 4 bytes past its 48: whole steps while they stay in the image.
+  for (; p + 18 <= pixels; p += 16) {
+    const __m128i rv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + p));
+    const __m128i gv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g + p));
+    const __m128i bv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+    const __m128i rg_lo = _mm_unpacklo_epi8(rv, gv), rg_hi = _mm_unpackhi_epi8(rv, gv);
+    const __m128i b_lo = _mm_unpacklo_epi8(bv, zero), b_hi = _mm_unpackhi_epi8(bv, zero);
+    const __m128i px[4] = {_mm_unpacklo_epi16(rg_lo, b_lo), _mm_unpackhi_epi16(rg_lo, b_lo),
+                           _mm_unpacklo_epi16(rg_hi, b_hi), _mm_unpackhi_epi16(rg_hi, b_hi)};
+    for (int i = 0; i < 4; ++i)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 3 * p + 12 * i),
+                       _mm_shuffle_epi8(px[i], drop));
+  }
+  for (; p < pixels; ++p) {
+    y[3 * p] = r[p];
+    y[3 * p + 1] = g[p];
+    y[3 * p + 2] = b[p];
+  }
+}
+
+class ThreePlanesToPixelsKernel final : public Kernel {
+ public:
+  explicit ThreePlanesToPixelsKernel(const Shape& x) : x_(x) {}
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor* const> out, ExecContext&) override {
+    const auto* x = static_cast<const uint8_t*>(in[0]->raw());
+    auto* y = static_cast<uint8_t*>(out[0]->raw());
+    const int64_t pixels = x_[2] * x_[3];
+#pragma omp parallel for schedule(static) if (x_[0] > 1 && omp_get_max_threads() > 1)
+    for (int64_t n = 0; n < x_[0]; ++n)
+      three_planes_to_pixels(x + n * 3 * pixels, y + n * 3 * pixels, pixels);
+  }
+
+  std::string impl() const override {
+    return "qbench_nchw3_to_nhwc:avx2";
+  }
+
+ private:
+  Shape x_;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_onednn_transpose(const KernelInit& init, std::string& why_not) {
@@ -280,6 +330,10 @@ std::unique_ptr<Kernel> make_onednn_transpose(const KernelInit& init, std::strin
     why_not = "perm length differs from the rank";
     return nullptr;
   }
+  if (dtype_is_8bit(init.inputs[0].dtype) && x.size() == 4 && x[1] == 3 &&
+      perm == std::vector<int64_t>{0, 2, 3, 1} && __builtin_cpu_supports("avx2") &&
+      onednn_has_avx2())
+    return std::make_unique<ThreePlanesToPixelsKernel>(x);
   auto k = std::make_unique<TransposeKernel>();
   if (!k->init(x, perm, type, why_not)) return nullptr;
   return k;

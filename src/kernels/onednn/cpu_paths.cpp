@@ -99,6 +99,10 @@ bool onednn_has_avx2() {
   return has_bits(dnnl::get_effective_cpu_isa(), 0x7);  // avx2 = avx | 0x4 = sse41 | 0x2 | 0x4
 }
 
+bool own_avx2_kernels() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && onednn_has_avx2();
+}
+
 bool onednn_has_avx512_core() {
   return has_bits(dnnl::get_effective_cpu_isa(), 0x27);
 }

@@ -652,7 +652,7 @@ QBENCH_AVX2 inline void copy_run(const int16_t* from, int16_t* to, int64_t n) {
 }  // namespace
 
 bool ExactInt8Conv::available() {
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && onednn_has_avx2();
+  return own_avx2_kernels();
 }
 
 bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {

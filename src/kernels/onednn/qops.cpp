@@ -178,11 +178,48 @@ struct PoolWindow {
   int64_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
 };
 
-QBENCH_AVX2 inline __m256i max32(__m256i a, __m256i b, bool is_signed) {
-  return is_signed ? _mm256_max_epi8(a, b) : _mm256_max_epu8(a, b);
-}
-QBENCH_AVX2 inline __m128i max16(__m128i a, __m128i b, bool is_signed) {
-  return is_signed ? _mm_max_epi8(a, b) : _mm_max_epu8(a, b);
+// One vector width's loads, max and stores (32 and 16 channels at a time).
+struct Bytes32 {
+  using V = __m256i;
+  static constexpr int64_t kWidth = 32;
+  QBENCH_AVX2 static V load(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const V*>(p));
+  }
+  QBENCH_AVX2 static void store(uint8_t* p, V v) {
+    _mm256_storeu_si256(reinterpret_cast<V*>(p), v);
+  }
+  QBENCH_AVX2 static V max(V a, V b, bool is_signed) {
+    return is_signed ? _mm256_max_epi8(a, b) : _mm256_max_epu8(a, b);
+  }
+};
+struct Bytes16 {
+  using V = __m128i;
+  static constexpr int64_t kWidth = 16;
+  QBENCH_AVX2 static V load(const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const V*>(p));
+  }
+  QBENCH_AVX2 static void store(uint8_t* p, V v) { _mm_storeu_si128(reinterpret_cast<V*>(p), v); }
+  QBENCH_AVX2 static V max(V a, V b, bool is_signed) {
+    return is_signed ? _mm_max_epi8(a, b) : _mm_max_epu8(a, b);
+  }
+};
+
+// A window's pixels: rows [h0, h1) x columns [w0, w1) of an image in_w wide, c channels.
+struct WindowPixels {
+  const uint8_t* x;
+  int64_t in_w, c, h0, h1, w0, w1;
+  const uint8_t* at(int64_t h, int64_t w) const { return x + (h * in_w + w) * c; }
+};
+
+// Channels [ch, ...) of one output pixel in whole vectors of B's width; ch moves past them.
+template <typename B>
+QBENCH_AVX2 void window_max(const WindowPixels& p, bool is_signed, uint8_t* out, int64_t& ch) {
+  for (; ch + B::kWidth <= p.c; ch += B::kWidth) {
+    typename B::V m = B::load(p.at(p.h0, p.w0) + ch);
+    for (int64_t h = p.h0; h < p.h1; ++h)
+      for (int64_t w = p.w0; w < p.w1; ++w) m = B::max(m, B::load(p.at(h, w) + ch), is_signed);
+    B::store(out + ch, m);
+  }
 }
 
 // Output row oh of one image (x: in_h x in_w x c, y: out_w x c).
@@ -194,33 +231,16 @@ QBENCH_AVX2 void max_pool_row(const uint8_t* x, uint8_t* y, int64_t in_h, int64_
   for (int64_t ow = 0; ow < out_w; ++ow) {
     const int64_t w0 = std::max<int64_t>(ow * p.stride_w - p.pad_left, 0);
     const int64_t w1 = std::min(ow * p.stride_w - p.pad_left + p.kernel_w, in_w);
-    const uint8_t* first = x + (h0 * in_w + w0) * c;
+    const WindowPixels window{x, in_w, c, h0, h1, w0, w1};
     uint8_t* out = y + ow * c;
     int64_t ch = 0;
-    for (; ch + 32 <= c; ch += 32) {
-      __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first + ch));
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w)
-          m = max32(
-              m, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + (h * in_w + w) * c + ch)),
-              Signed);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + ch), m);
-    }
-    for (; ch + 16 <= c; ch += 16) {
-      __m128i m = _mm_loadu_si128(reinterpret_cast<const __m128i*>(first + ch));
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w)
-          m = max16(m,
-                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + (h * in_w + w) * c + ch)),
-                    Signed);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ch), m);
-    }
+    window_max<Bytes32>(window, Signed, out, ch);
+    window_max<Bytes16>(window, Signed, out, ch);
+    using T = std::conditional_t<Signed, int8_t, uint8_t>;
     for (; ch < c; ++ch) {
-      using T = std::conditional_t<Signed, int8_t, uint8_t>;
-      T m = static_cast<T>(first[ch]);
+      T m = static_cast<T>(window.at(h0, w0)[ch]);
       for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w)
-          m = std::max(m, static_cast<T>(x[(h * in_w + w) * c + ch]));
+        for (int64_t w = w0; w < w1; ++w) m = std::max(m, static_cast<T>(window.at(h, w)[ch]));
       out[ch] = static_cast<uint8_t>(m);
     }
   }
@@ -331,8 +351,7 @@ std::unique_ptr<Kernel> make_onednn_transpose(const KernelInit& init, std::strin
     return nullptr;
   }
   if (dtype_is_8bit(init.inputs[0].dtype) && x.size() == 4 && x[1] == 3 &&
-      perm == std::vector<int64_t>{0, 2, 3, 1} && __builtin_cpu_supports("avx2") &&
-      onednn_has_avx2())
+      perm == std::vector<int64_t>{0, 2, 3, 1} && own_avx2_kernels())
     return std::make_unique<ThreePlanesToPixelsKernel>(x);
   auto k = std::make_unique<TransposeKernel>();
   if (!k->init(x, perm, type, why_not)) return nullptr;
@@ -413,7 +432,7 @@ std::unique_ptr<Kernel> make_onednn_max_pool(const KernelInit& init, std::string
     pad_l.push_back(pl);
     pad_r.push_back(pr);
   }
-  if (nhwc_io && __builtin_cpu_supports("avx2") && onednn_has_avx2())
+  if (nhwc_io && own_avx2_kernels())
     return std::make_unique<MaxPoolNhwc8Kernel>(
         init.inputs[0].shape, init.outputs[0].shape,
         PoolWindow{ks[0], ks[1], strides[0], strides[1], pads[0], pads[1]}, t == DType::I8);

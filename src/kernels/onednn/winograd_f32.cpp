@@ -169,8 +169,7 @@ constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>,
 }  // namespace
 
 bool WinogradF32Conv::applies(const WinogradF32Shape& s) {
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && onednn_has_avx2() &&
-         s.in_c % 8 == 0 && s.out_h >= 7 && s.out_w >= 7;
+  return own_avx2_kernels() && s.in_c % 8 == 0 && s.out_h >= 7 && s.out_w >= 7;
 }
 
 WinogradF32Conv::WinogradF32Conv(const WinogradF32Shape& s, const float* w, float lo, float hi)

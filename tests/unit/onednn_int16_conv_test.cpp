@@ -161,6 +161,9 @@ const std::vector<Case>& cases() {
       {1, 16, 24, 15, 17, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 4},
       {2, 32, 16, 16, 16, 3, 1, 0, 1, DType::I8, DType::I8, false, true, "Clip", 4},
       {1, 64, 64, 56, 56, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 4},
+      // 56 tiles (on the VNNI tiles where the CPU has them) over 40 output channels: a second
+      // 32-channel panel with half a half.
+      {1, 16, 40, 27, 29, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "Relu", 4},
       // F(2x2, 3x3) where there are fewer than 16 4x4 tiles.
       {1, 32, 16, 8, 8, 3, 1, 1, 1, DType::I8, DType::U8, true, true, "", 2},
       // Output zero point 0 (nothing added; with Relu over uint8 the packs clamp below).
@@ -180,6 +183,9 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
     if (cc.winograd) {
       EXPECT_NE(impl.find(fmt::format("F({0}x{0},3x3)", cc.winograd)), std::string::npos) << impl;
     }
+    const bool vnni = cc.winograd == 4 && kernels::onednn::own_vnni_kernels() &&
+                      cc.n * ((cc.h + 3) / 4) * ((cc.w + 3) / 4) >= 32;
+    EXPECT_EQ(impl.find("avx512_vnni") != std::string::npos, vnni) << impl;
   }
 }
 
@@ -192,25 +198,27 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
 TEST(Int16Conv, Winograd4x4IsExactUpToItsBound) {
   if (skip_without_avx2()) GTEST_SKIP() << "no AVX2: the int16 kernel cannot run";
   std::mt19937 rng(2026);
-  for (int magnitude : {110, 116}) {
-    SCOPED_TRACE(fmt::format("|w| = {}", magnitude));
-    const Case cc{1, 256, 16, 16, 16, 3, 1, 1, 1, DType::U8, DType::U8, false, false, ""};
-    Problem p = make_case(rng, cc);
-    Tensor& x = p.inputs[0];
-    std::uniform_int_distribution<int> byte(0, 255), percent(0, 99);
-    for (int64_t i = 0; i < x.numel(); ++i)
-      x.data<uint8_t>()[i] = static_cast<uint8_t>(percent(rng) < 90 ? 0 : byte(rng));
-    Tensor& w = p.inputs[3];
-    const int64_t per_channel = cc.c * 9;
-    for (int64_t i = 0; i < w.numel(); ++i)
-      w.data<int8_t>()[i] =
-          static_cast<int8_t>(i < 8 * per_channel || rng() % 2 ? magnitude : -magnitude);
-    // The output's 240 steps span about +-2^25 of the sum.
-    const float xs = p.inputs[1].data<float>()[0], ws = p.inputs[4].data<float>()[0];
-    p.inputs[6] = Tensor::scalar(xs * ws * float(1 << 25) / 120.f);
-    const std::string impl = expect_equal_to_onednn_and_reference(p);
-    EXPECT_NE(impl.find(magnitude == 110 ? "F(4x4,3x3)" : "F(2x2,3x3)"), std::string::npos) << impl;
-  }
+  for (int64_t batch : {1, 2})  // 16 tiles, and 32 (the VNNI tiles where the CPU has them)
+    for (int magnitude : {110, 116}) {
+      SCOPED_TRACE(fmt::format("|w| = {}, batch {}", magnitude, batch));
+      const Case cc{batch, 256, 16, 16, 16, 3, 1, 1, 1, DType::U8, DType::U8, false, false, ""};
+      Problem p = make_case(rng, cc);
+      Tensor& x = p.inputs[0];
+      std::uniform_int_distribution<int> byte(0, 255), percent(0, 99);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.data<uint8_t>()[i] = static_cast<uint8_t>(percent(rng) < 90 ? 0 : byte(rng));
+      Tensor& w = p.inputs[3];
+      const int64_t per_channel = cc.c * 9;
+      for (int64_t i = 0; i < w.numel(); ++i)
+        w.data<int8_t>()[i] =
+            static_cast<int8_t>(i < 8 * per_channel || rng() % 2 ? magnitude : -magnitude);
+      // The output's 240 steps span about +-2^25 of the sum.
+      const float xs = p.inputs[1].data<float>()[0], ws = p.inputs[4].data<float>()[0];
+      p.inputs[6] = Tensor::scalar(xs * ws * float(1 << 25) / 120.f);
+      const std::string impl = expect_equal_to_onednn_and_reference(p);
+      EXPECT_NE(impl.find(magnitude == 110 ? "F(4x4,3x3)" : "F(2x2,3x3)"), std::string::npos)
+          << impl;
+    }
 }
 
 // qbench.QLinearConv with a residual (passes/fuse_add.cpp's fuse_int8_residual): conv's own output
@@ -629,6 +637,15 @@ TEST(Int16Conv, TakenWhereThePairSumsSaturate) {
     halve(p.inputs[3]);
     run_kernel(p, Int16Kernels::Auto, impl);
     EXPECT_EQ(impl.find("F(4x4,3x3)") != std::string::npos, saturates) << impl << isa;
+  }
+  {  // 28 x 28 outputs, 49 tiles: F(4x4) on the VNNI tiles where the CPU has them, whether or not
+     // its pair sums saturate (they do not with VNNI).
+    const Case cc{1, 16, 32, 28, 28, 3, 1, 1, 1, DType::U8, DType::U8, true, true, ""};
+    Problem p = make_case(rng, cc);
+    run_kernel(p, Int16Kernels::Auto, impl);
+    const bool vnni = kernels::onednn::own_vnni_kernels();
+    EXPECT_EQ(impl.find("F(4x4,3x3)") != std::string::npos, saturates || vnni) << impl << isa;
+    EXPECT_EQ(impl.find("avx512_vnni") != std::string::npos, vnni) << impl << isa;
   }
   for (DType xt : {DType::U8, DType::I8}) {  // 7-bit weights, a strided 3x3 and an int8 1x1
     const Case cc{1,  16,        32,   9,    11, xt == DType::U8 ? 3 : 1, 2, 1, 1,

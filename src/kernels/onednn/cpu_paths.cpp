@@ -103,6 +103,13 @@ bool own_avx2_kernels() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && onednn_has_avx2();
 }
 
+bool own_vnni_kernels() {
+  const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  return own_avx2_kernels() && __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         (isa & 0x67u) == 0x67u && (isa & 0x3e7u) != 0x3e7u;  // avx512_core_vnni, not amx
+}
+
 bool onednn_has_avx512_core() {
   return has_bits(dnnl::get_effective_cpu_isa(), 0x27);
 }

@@ -34,6 +34,9 @@ bool onednn_has_avx2();
 // True where qbench's own AVX2 kernels may run: the CPU has AVX2 and FMA, and oneDNN is not
 // capped below AVX2 (ONEDNN_MAX_CPU_ISA caps them with it).
 bool own_avx2_kernels();
+// True where qbench's AVX-512 VNNI kernels may run: the CPU has AVX-512 VNNI (BW, VL), and
+// oneDNN runs at least its avx512_core_vnni kernels but not AMX, whose int8 tiles outrun them.
+bool own_vnni_kernels();
 // True when oneDNN runs at least its AVX-512 (avx512_core) kernels, its Winograd among them.
 bool onednn_has_avx512_core();
 // True where oneDNN runs its AVX-512 kernels on a core that executes 512-bit operations as two

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/onednn/avx2_tile.h"
 #include "kernels/onednn/common.h"
@@ -560,7 +561,8 @@ QBENCH_AVX2 inline void output_transform6(const __m256i x[6], __m256i y[4]) {
 }
 
 // The 4x4 outputs of one tile from its 36 products (8 channels): Y = A^T M A, exactly.
-QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
+template <int Rows>
+QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[Rows][2], int r, int h,
                                         __m256i (&y)[16]) {
   __m256i s[4][6];
   for (int j = 0; j < 6; ++j) {  // S = L A^T S^-1 M', column j
@@ -614,6 +616,127 @@ constexpr WinogradTileFn<N> kWinogradTiles[kTileRows + 1] = {nullptr,
                                                              winograd_tile<N, 5>,
                                                              winograd_tile<N, 6>};
 
+// F(4x4) with AVX-512 VNNI (vnni_winograd()): the same transforms, the products with vpdpwssd
+// (int16 pairs summed into int32, modulo 2^32 like vpmaddwd then vpaddd, one instruction, the
+// broadcast folded in) over 32-channel panels in zmm registers. The sums of a register tile of R
+// tiles at one position: two 16-channel halves, each stored as winograd_output() reads them.
+#define QBENCH_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+constexpr int kPanel32 = 32;
+constexpr int kVnniRows = 8;                       // tiles per register tile: 16 zmm sums
+constexpr int64_t kVnniGroupBytes = 768 << 10;     // transformed rows and sums of a group
+using WinogradSums = __m256i[kXi4][kVnniRows][2];  // one half of a register tile's products
+
+template <int R>
+QBENCH_VNNI void vnni_accumulate(const int16_t* a, int64_t row, const int16_t* w, int64_t pairs,
+                                 __m256i (*m0)[2], __m256i (*m1)[2]) {
+  __m512i acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < pairs; ++k) {
+    const __m512i w0 = _mm512_loadu_si512(w + 64 * k);
+    const __m512i w1 = _mm512_loadu_si512(w + 64 * k + 32);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      int32_t q;
+      std::memcpy(&q, a + r * row + 2 * k, sizeof q);
+      const __m512i x = _mm512_set1_epi32(q);
+      acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], x, w0);
+      acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], x, w1);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm512_storeu_si512(m0[r], acc[r][0]);
+    _mm512_storeu_si512(m1[r], acc[r][1]);
+  }
+}
+
+using VnniAccumulateFn = void (*)(const int16_t*, int64_t, const int16_t*, int64_t, __m256i (*)[2],
+                                  __m256i (*)[2]);
+constexpr VnniAccumulateFn kVnniAccumulate[kVnniRows + 1] = {nullptr,
+                                                             vnni_accumulate<1>,
+                                                             vnni_accumulate<2>,
+                                                             vnni_accumulate<3>,
+                                                             vnni_accumulate<4>,
+                                                             vnni_accumulate<5>,
+                                                             vnni_accumulate<6>,
+                                                             vnni_accumulate<7>,
+                                                             vnni_accumulate<8>};
+
+// The weights are kept as int8 and transformed at each run, one row of six positions at a time
+// (vnni_weights_row): U' = (SG) g (SG)^T is 8 times the int8 bytes (36 int16 per 9 weights),
+// and ResNet-50's 14 x 14 x 256 layers read 4.7 MB of it from memory at every run.
+// Lane p of a panel's int8 weights holds channel kVnniLaneChannel[p]: vpunpcklwd/vpunpckhwd
+// interleave lanes 8L..8L+3 (low) and 8L+4..8L+7 (high) of each 128-bit block L of two input
+// channels' values, which then read as channels 0-15 and 16-31 in order.
+constexpr std::array<int, kPanel32> kVnniLaneChannel = [] {
+  std::array<int, kPanel32> c{};
+  for (int p = 0; p < kPanel32; ++p) c[p] = (p % 8 < 4 ? 0 : 16) + 4 * (p / 8) + p % 4;
+  return c;
+}();
+
+QBENCH_VNNI inline __m512i widen_lanes(const int8_t* w) {
+  return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+}
+
+// G x a + G x b + G x c for one row of kSG (its entries 0, +-1, +-2, 4): shifts and adds.
+template <int G>
+QBENCH_VNNI inline __m512i add_times(__m512i sum, __m512i v) {
+  if constexpr (G == 0) return sum;
+  const __m512i t = G == 1 || G == -1 ? v : _mm512_slli_epi16(v, G == 4 ? 2 : 1);
+  return G > 0 ? _mm512_add_epi16(sum, t) : _mm512_sub_epi16(sum, t);
+}
+template <int I>
+QBENCH_VNNI inline __m512i sg_row(__m512i a, __m512i b, __m512i c) {
+  return add_times<kSG[I][2]>(
+      add_times<kSG[I][1]>(add_times<kSG[I][0]>(_mm512_setzero_si512(), a), b), c);
+}
+template <int I, int... J>
+QBENCH_VNNI inline void sg_rows(const __m512i (&t)[3], __m512i (&u)[6],
+                                std::integer_sequence<int, J...>) {
+  ((u[J] = sg_row<J>(t[0], t[1], t[2])), ...);
+}
+
+// Row I of one panel's transformed weights: positions 6I..6I+5 as [j][pair][32 channels][2]
+// int16 (what vnni_accumulate reads) from its int8 weights [c][tap][32 lanes].
+template <int I>
+QBENCH_VNNI void vnni_weights_row(const int8_t* w8, int64_t pairs, int16_t* u) {
+  for (int64_t p = 0; p < pairs; ++p) {
+    __m512i row[2][6];
+    for (int h = 0; h < 2; ++h) {
+      const int8_t* g = w8 + (2 * p + h) * 9 * kPanel32;
+      __m512i t[3];  // (SG g)[I][b]
+      for (int b = 0; b < 3; ++b)
+        t[b] = sg_row<I>(widen_lanes(g + b * kPanel32), widen_lanes(g + (3 + b) * kPanel32),
+                         widen_lanes(g + (6 + b) * kPanel32));
+      sg_rows<I>(t, row[h], std::make_integer_sequence<int, 6>{});
+    }
+    for (int j = 0; j < 6; ++j) {
+      int16_t* to = u + (j * pairs + p) * kPanel32 * 2;
+      _mm512_storeu_si512(to, _mm512_unpacklo_epi16(row[0][j], row[1][j]));
+      _mm512_storeu_si512(to + kPanel32, _mm512_unpackhi_epi16(row[0][j], row[1][j]));
+    }
+  }
+}
+
+using VnniWeightsRowFn = void (*)(const int8_t*, int64_t, int16_t*);
+constexpr VnniWeightsRowFn kVnniWeightsRow[6] = {vnni_weights_row<0>, vnni_weights_row<1>,
+                                                 vnni_weights_row<2>, vnni_weights_row<3>,
+                                                 vnni_weights_row<4>, vnni_weights_row<5>};
+
+// r tiles' outputs from one half's products: transformed back, requantized into out[j][q] + ch0.
+QBENCH_AVX2 void winograd_outputs4(const WinogradSums& m, int r, const Epilogue& e, int64_t ch0,
+                                   int64_t count, const std::array<uint8_t*, 16>* out) {
+  const PanelConstants k = panel_constants(e, ch0);
+  for (int j = 0; j < r; ++j) {
+    __m256i lo[16], hi[16];
+    winograd_output(m, j, 0, lo);
+    winograd_output(m, j, 1, hi);
+    for (int q = 0; q < 16; ++q)
+      if (out[j][q]) store16(lo[q], hi[q], e, k, count, out[j][q] + ch0);
+  }
+}
+
 template <typename T>
 QBENCH_AVX2 void widen(const T* __restrict x, int16_t* __restrict y, int64_t n, int32_t zp) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<int16_t>(int32_t(x[i]) - zp);
@@ -662,6 +785,15 @@ bool ExactInt8Conv::winograd_applies(const ExactConvShape& s) {
   return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
          s.dilation_h == 1 && s.dilation_w == 1 && s.in_c % 16 == 0 && s.in_c <= 1024 &&
          s.out_h >= 7 && s.out_w >= 7;
+}
+
+bool ExactInt8Conv::vnni_winograd_applies(const ExactConvShape& s) {
+  // With few tiles the weights' transform at each run (vnni_weights_row) costs more than the
+  // products it saves: ResNet-50's 14 x 14 x 256 layers (16 tiles) took 455 us against 367 with
+  // the transformed weights stored (4.7 MB, 8x the int8 bytes, read from memory in the model:
+  // 520-560 us, oneDNN's brgconv 500-530).
+  return own_vnni_kernels() && winograd_applies(s) &&
+         s.batch * ((s.out_h + 3) / 4) * ((s.out_w + 3) / 4) >= kVnniMinTiles;
 }
 
 bool ExactInt8Conv::u8_products_apply(const ExactConvShape& s, std::span<const int8_t> w,
@@ -732,6 +864,9 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
               : winograd4_fits(s, w, x_zero_point, signed_source) ? 4
               : winograd_applies(s)                               ? 2
                                                                   : 0;
+  vnni_ = winograd_ == 4 && vnni_winograd_applies(s);
+  const int64_t width = vnni_ ? kPanel32 : kPanel;  // output channels per weight panel
+  panels_ = (s.out_c + width - 1) / width;
   auto at = [&](int64_t m, int64_t c, int64_t kh, int64_t kw) {
     return int32_t(w[((m * s.in_c + c) * s.kernel_h + kh) * s.kernel_w + kw]);
   };
@@ -757,13 +892,27 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
           static_cast<int8_t>(v);
       if (!compensation_.empty()) compensation_[size_t(m)] += x_zero_point * v;
     });
+  } else if (vnni_) {
+    // [panel][c][tap][32 lanes] int8, lane p holding channel kVnniLaneChannel[p] of the panel:
+    // the transform's unpacks then leave the pairs of each channel in order (vnni_weights_row).
+    pairs_ = s.in_c / 2;
+    weights8_.assign(size_t(panels_ * s.in_c * 9 * kPanel32), 0);
+    for (int64_t m0 = 0; m0 < panels_ * kPanel32; m0 += kPanel32)
+      for (int p = 0; p < kPanel32; ++p) {
+        const int64_t m = m0 + kVnniLaneChannel[p];
+        if (m >= s.out_c) continue;
+        for (int64_t c = 0; c < s.in_c; ++c)
+          for (int tap = 0; tap < 9; ++tap)
+            weights8_[size_t(((m0 / kPanel32 * s.in_c + c) * 9 + tap) * kPanel32 + p)] =
+                static_cast<int8_t>(at(m, c, tap / 3, tap % 3));
+      }
   } else if (winograd_) {
     // U = (2G) g (2G)^T, or (SG) g (SG)^T, per (m, c): [panel][xi][pair of c][16 channels][2].
     static constexpr int g2[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
     const int n = winograd_ + 2, positions = n * n;
     auto g = [&](int i, int a) { return winograd_ == 4 ? kSG[i][a] : g2[i][a]; };
     pairs_ = s.in_c / 2;
-    weights_.assign(size_t(panels_ * positions * pairs_ * kPanel * 2), 0);
+    weights_.assign(size_t(panels_ * positions * pairs_ * width * 2), 0);
     for (int64_t m = 0; m < s.out_c; ++m)
       for (int64_t c = 0; c < s.in_c; ++c)
         for (int i = 0; i < n; ++i)
@@ -773,8 +922,7 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
               for (int b = 0; b < 3; ++b) u += g(i, a) * at(m, c, a, b) * g(j, b);
             const int64_t xi = i * n + j;
             const int64_t to =
-                (((m / kPanel * positions + xi) * pairs_ + c / 2) * kPanel + m % kPanel) * 2 +
-                c % 2;
+                (((m / width * positions + xi) * pairs_ + c / 2) * width + m % width) * 2 + c % 2;
             weights_[size_t(to)] = static_cast<int16_t>(u);
           }
   } else {
@@ -786,7 +934,7 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
           static_cast<int16_t>(v);
     });
   }
-  const int64_t padded = panels_ * kPanel;
+  const int64_t padded = panels_ * width;
   bias_ = rq_.bias;
   scale_ = rq_.scale;
   bias_.resize(size_t(padded), 0.f);
@@ -968,6 +1116,8 @@ void ExactInt8Conv::run(const void* x, void* y) const {
   auto* out = static_cast<uint8_t*>(y);
   if (u8_)
     run_gemm_u8(in, out);
+  else if (vnni_)
+    run_winograd_vnni(in, out);
   else if (winograd_ == 4)
     run_winograd<4>(in, out);
   else if (winograd_ == 2)
@@ -1014,6 +1164,85 @@ void ExactInt8Conv::run_winograd(const uint8_t* x, uint8_t* y) const {
                              weights_.data() + panel * kPositions * pairs_ * kPanel * 2, pairs_, e,
                              ch0, std::min<int64_t>(kPanel, s.out_c - ch0), out);
       });
+}
+
+// F(4x4) on the VNNI tiles. Each thread takes an equal share of the register tiles (blocks of 6
+// Winograd tiles) and runs it in groups: the group's input tiles transformed, then for each
+// 32-channel panel and each of the 36 positions the group's blocks multiplied by that position's
+// weights (pairs_ x 128 bytes, in L1 while every block reads them), the sums kept per block
+// (WinogradSums x 2) until the output transform. A group's transformed rows and sums stay in L2;
+// its weights stream past once per group.
+void ExactInt8Conv::run_winograd_vnni(const uint8_t* x, uint8_t* y) const {
+  using Tiles = WinogradTilesOf<4>;
+  const ExactConvShape& s = s_;
+  const Tiles tiles{s.batch, s.in_h, s.in_w, s.out_h, s.out_w, s.pad_top, s.pad_left};
+  const int64_t c = s.in_c, count = tiles.count();
+  const int threads = omp_get_max_threads() > 1 && count * 16 * s.out_c * k_ >= (int64_t(1) << 21)
+                          ? omp_get_max_threads()
+                          : 1;
+  const int64_t tile_rows = kXi4 * c * int64_t(sizeof(int16_t));
+  const int64_t tile_sums = 2 * int64_t(sizeof(WinogradSums)) / kVnniRows;
+  const int64_t max_group = std::max<int64_t>(kVnniRows, kVnniGroupBytes / (tile_rows + tile_sums));
+  const Epilogue e = epilogue();
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t first = count * t / n, last = count * (t + 1) / n;
+    const int64_t groups = (last - first + max_group - 1) / max_group;
+    const int64_t group = groups ? (last - first + groups - 1) / groups : 0;
+    const int64_t xi_stride = group * c;
+    const int64_t max_blocks = (group + kVnniRows - 1) / kVnniRows;
+    auto* v = static_cast<int16_t*>(thread_scratch(0, size_t(group * tile_rows)));
+    auto* m = static_cast<WinogradSums*>(
+        thread_scratch(1, size_t(2 * max_blocks) * sizeof(WinogradSums)));
+    auto* u = static_cast<int16_t*>(
+        thread_scratch(2, size_t(6 * pairs_ * kPanel32 * 2) * sizeof(int16_t)));
+    for (int64_t t0 = first; t0 < last; t0 += group) {
+      const int64_t nt = std::min(group, last - t0);
+      // Blocks of at most kVnniRows tiles, as equal as they come (49 tiles: 7 x 7).
+      const int64_t blocks = (nt + kVnniRows - 1) / kVnniRows;
+      auto block_start = [&](int64_t b) { return nt * b / blocks; };
+      for (int64_t i = 0; i < nt; ++i) {
+        const uint8_t* patch[kXi4];
+        tiles.patch(t0 + i, x, c, patch);
+        if (signed_source_)
+          winograd_input<true>(patch, c, x_zp_, v + i * c, xi_stride);
+        else
+          winograd_input<false>(patch, c, x_zp_, v + i * c, xi_stride);
+      }
+      for (int64_t panel = 0; panel < panels_; ++panel) {
+        for (int i = 0; i < 6; ++i) {
+          kVnniWeightsRow[i](weights8_.data() + panel * c * 9 * kPanel32, pairs_, u);
+          for (int j = 0; j < 6; ++j) {
+            const int xi = 6 * i + j;
+            for (int64_t b = 0; b < blocks; ++b) {
+              const int64_t b0 = block_start(b);
+              kVnniAccumulate[block_start(b + 1) - b0](v + xi * xi_stride + b0 * c, c,
+                                                       u + j * pairs_ * kPanel32 * 2, pairs_,
+                                                       m[2 * b][xi], m[2 * b + 1][xi]);
+            }
+          }
+        }
+        for (int64_t b = 0; b < blocks; ++b) {
+          const int64_t b0 = block_start(b);
+          const int r = int(block_start(b + 1) - b0);
+          std::array<uint8_t*, 16> out[kVnniRows];
+          for (int j = 0; j < r; ++j) {
+            int64_t pixel[16];
+            tiles.outputs(t0 + b0 + j, pixel);
+            for (int q = 0; q < 16; ++q)
+              out[j][q] = pixel[q] < 0 ? nullptr : y + pixel[q] * s.out_c;
+          }
+          for (int half = 0; half < 2; ++half) {
+            const int64_t ch0 = panel * kPanel32 + half * kPanel;
+            if (ch0 < s.out_c)
+              winograd_outputs4(m[2 * b + half], r, e, ch0,
+                                std::min<int64_t>(kPanel, s.out_c - ch0), out);
+          }
+        }
+      }
+    }
+  }
 }
 
 void ExactInt8Conv::run_gemm(const uint8_t* x, uint8_t* y) const {
@@ -1119,6 +1348,9 @@ class ExactInt8Kernel final : public Kernel {
                            ? "source bytes split into 7 low bits and the high bit, no vpmaddubsw "
                              "pair saturates)"
                            : "weights within [-64, 64], no vpmaddubsw pair saturates)")
+            : conv_->vnni_winograd()
+                ? std::string("qbench_int16_winograd:avx512_vnni (exact: integer Winograd "
+                              "F(4x4,3x3), vpdpwssd on int16)")
             : conv_->winograd()
                 ? fmt::format("qbench_int16_winograd:avx2 (exact: integer Winograd F({0}x{0},3x3), "
                               "vpmaddwd on int16)",

@@ -93,6 +93,13 @@ class ExactInt8Conv {
   static constexpr int64_t kWinograd4MinTiles = 16;
   // The Winograd output tile's size (2 or 4), 0 for im2col.
   int winograd() const { return winograd_; }
+  // F(4x4) on the AVX-512 VNNI tiles (vpdpwssd over 32-channel panels), where
+  // vnni_winograd_applies() and winograd4_fits(): the CPU has them (own_vnni_kernels()) and the
+  // output at least kVnniMinTiles 4x4 tiles. On such CPUs, where oneDNN's u8 x s8 products are
+  // exact, these are the only layers qbench takes from oneDNN (qconv.cpp).
+  bool vnni_winograd() const { return vnni_; }
+  static bool vnni_winograd_applies(const ExactConvShape& s);
+  static constexpr int64_t kVnniMinTiles = 32;
   // Makes run() add the residual the output holds when it starts (a fused QLinearAdd, loops.h)
   // instead of writing the requantized convolution itself.
   void add_residual(const ResidualEpilogue& e) { residual_ = e; }
@@ -120,6 +127,7 @@ class ExactInt8Conv {
   void run_gemm_u8(const uint8_t* x, uint8_t* y) const;
   template <int N>
   void run_winograd(const uint8_t* x, uint8_t* y) const;
+  void run_winograd_vnni(const uint8_t* x, uint8_t* y) const;
   Epilogue epilogue() const;
 
   ExactConvShape s_;
@@ -127,13 +135,15 @@ class ExactInt8Conv {
   int32_t x_zp_ = 0;
   bool signed_source_ = false;
   int winograd_ = 0;
+  bool vnni_ = false;
   // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
   // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4); `split_` for
   // full-range weights and paired ones (the rows are then always packed: their low bits).
   bool u8_ = false, direct_ = false, split_ = false, paired_ = false;
   int64_t quads_ = 0;
   // [panel][pair][16 channels][2] int16: each 32-byte row holds 8 channels' two weights of a
-  // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights.
+  // pair; with Winograd [panel][xi][pair of input channels][16][2], the transformed weights
+  // (with vnni_, panels of 32 channels).
   std::vector<int16_t> weights_;
   // u8 products: [panel][quad][16 channels][4] int8, and per channel zp x its weights' sum.
   std::vector<int8_t> weights8_;

@@ -311,7 +311,10 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   const Shape& ys = init.outputs[0].shape;
   if (xs.size() != 4 || w.size() != 4 || w[1] != xs[3]) return nullptr;
   const std::span<const int8_t> wvals(init.constants[3]->data<int8_t>(), size_t(shape_numel(w)));
-  if (mode == Int16Kernels::Auto && !int8_behaviour().conv_pairs_saturate) return nullptr;
+  const bool signed_source = init.inputs[0].dtype == DType::I8;
+  // Where the pair sums do not saturate (VNNI), only Winograd F(4x4) on the VNNI tiles.
+  const bool vnni_only = mode == Int16Kernels::Auto && !int8_behaviour().conv_pairs_saturate;
+  if (vnni_only && !own_vnni_kernels()) return nullptr;
   ConvGeometry g;
   std::string why;
   if (!conv_geometry(init.node, nchw_dims(xs), w, nchw_dims(ys), g, why)) return nullptr;
@@ -338,8 +341,11 @@ std::unique_ptr<Kernel> make_int16_conv(const KernelInit& init, const Requant& r
   // (where too few 4x4 tiles cover the output) streams int16 weights 3.6x the bytes of the
   // int8 ones past few tiles, for no gain: ResNet-50's layer-4 3x3 convolutions took 930-1000 us
   // in it and 920-955 on oneDNN (reduce-range file as AVX2-only, 1 thread).
-  const bool signed_source = init.inputs[0].dtype == DType::I8;
-  const bool u8 = mode != Int16Kernels::Always &&
+  if (vnni_only &&
+      (!ExactInt8Conv::vnni_winograd_applies(s) ||
+       !ExactInt8Conv::winograd4_fits(s, wvals.data(), rq.src_zp.value, signed_source)))
+    return nullptr;
+  const bool u8 = !vnni_only && mode != Int16Kernels::Always &&
                   ExactInt8Conv::u8_products_apply(s, wvals, signed_source, rq.src_zp.value);
   if (mode == Int16Kernels::Auto && !u8 && pair_safe(wvals) &&
       !ExactInt8Conv::winograd4_fits(s, wvals.data(), rq.src_zp.value, signed_source))

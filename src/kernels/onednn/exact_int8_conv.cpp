@@ -679,7 +679,8 @@ QBENCH_VNNI inline __m512i widen_lanes(const int8_t* w) {
   return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
 }
 
-// G x a + G x b + G x c for one row of kSG (its entries 0, +-1, +-2, 4): shifts and adds.
+// kSG[I] . (a, b, c) in int16 (|SG g| <= 7 x 128, |SG g SG^T| <= 49 x 128): its entries are 0,
+// +-1, +-2 and 4, so shifts and adds.
 template <int G>
 QBENCH_VNNI inline __m512i add_times(__m512i sum, __m512i v) {
   if constexpr (G == 0) return sum;
@@ -691,7 +692,7 @@ QBENCH_VNNI inline __m512i sg_row(__m512i a, __m512i b, __m512i c) {
   return add_times<kSG[I][2]>(
       add_times<kSG[I][1]>(add_times<kSG[I][0]>(_mm512_setzero_si512(), a), b), c);
 }
-template <int I, int... J>
+template <int... J>
 QBENCH_VNNI inline void sg_rows(const __m512i (&t)[3], __m512i (&u)[6],
                                 std::integer_sequence<int, J...>) {
   ((u[J] = sg_row<J>(t[0], t[1], t[2])), ...);
@@ -709,7 +710,7 @@ QBENCH_VNNI void vnni_weights_row(const int8_t* w8, int64_t pairs, int16_t* u) {
       for (int b = 0; b < 3; ++b)
         t[b] = sg_row<I>(widen_lanes(g + b * kPanel32), widen_lanes(g + (3 + b) * kPanel32),
                          widen_lanes(g + (6 + b) * kPanel32));
-      sg_rows<I>(t, row[h], std::make_integer_sequence<int, 6>{});
+      sg_rows(t, row[h], std::make_integer_sequence<int, 6>{});  // (SG g SG^T)[I][j]
     }
     for (int j = 0; j < 6; ++j) {
       int16_t* to = u + (j * pairs + p) * kPanel32 * 2;

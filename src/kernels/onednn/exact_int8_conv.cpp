@@ -837,7 +837,6 @@ ExactInt8Conv::ExactInt8Conv(const ExactConvShape& s, const int8_t* w, int32_t x
                              bool signed_source, Requantization rq, bool u8_products)
     : s_(s), x_zp_(x_zero_point), signed_source_(signed_source), rq_(std::move(rq)) {
   k_ = s.kernel_h * s.kernel_w * s.in_c;
-  panels_ = (s.out_c + kPanel - 1) / kPanel;
   u8_ = u8_products;
   const std::span<const int8_t> all(w, size_t(s.out_c * k_));
   if (u8_ && !u8_products_apply(s, all, signed_source, x_zero_point))

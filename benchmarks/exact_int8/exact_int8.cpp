@@ -2,7 +2,8 @@
 // layer shapes, one thread (threads=N: N), with its weights in cache (the same layer run again and
 // again) and cold (96 MB written between runs, as when every other layer of a model ran in
 // between): the measurement behind avx2_tile.h's weight prefetch. Prints one line per shape,
-// medians of 9; only=TEXT times the layers whose name has TEXT.
+// medians of 9; only=TEXT times the layers whose name has TEXT; runs=N runs each warm layer N times
+// (a loop to profile with perf) and prints no cold time.
 //   ninja -C build bench_exact_int8 && build/benchmarks/bench_exact_int8
 // With the argument `u8`: 7-bit weights (a reduce-range file's) on the byte products
 // (u8_products) wherever they apply, int16 Winograd elsewhere. With `split`: full-range weights on
@@ -69,7 +70,7 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   bool u8 = false, split = false, relu = false;
-  int threads = 1;
+  int threads = 1, runs = 9;
   std::string only;  // only=TEXT: the layers whose name has TEXT
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -83,8 +84,11 @@ int main(int argc, char** argv) {
       only = a.substr(5);
     else if (a.rfind("threads=", 0) == 0 && std::atoi(a.c_str() + 8) > 0)
       threads = std::atoi(a.c_str() + 8);
+    else if (a.rfind("runs=", 0) == 0 && std::atoi(a.c_str() + 5) > 0)
+      runs = std::atoi(a.c_str() + 5);
     else {
-      std::fprintf(stderr, "usage: %s [u8 | split | relu] [threads=N] [only=TEXT]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [u8 | split | relu] [threads=N] [only=TEXT] [runs=N]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -140,8 +144,8 @@ int main(int argc, char** argv) {
     };
     for (int i = 0; i < 3; ++i) once();
     std::vector<double> warm, cold;
-    for (int i = 0; i < 9; ++i) warm.push_back(once());
-    for (int i = 0; i < 9; ++i) {
+    for (int i = 0; i < runs; ++i) warm.push_back(once());
+    for (int i = 0; i < (runs == 9 ? 9 : 1); ++i) {
       for (size_t j = 0; j < junk.size(); j += 64) junk[j]++;
       cold.push_back(once());
     }

@@ -470,6 +470,12 @@ TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
        DType::U8,
        DType::I8,
        false},
+      // F(4x4) over 56 tiles (on the VNNI tiles where the CPU has them): the residual read and
+      // added in the zmm epilogue, the last 16-channel half partial (40 channels).
+      {{1, 16, 40, 27, 29, 3, 1, 1, 1, DType::U8, DType::U8, true, true, "", 4},
+       DType::U8,
+       DType::U8,
+       true},
       // Strided 3x3 (im2col), s8 source and residual, u8 output.
       {{2, 8, 20, 11, 10, 3, 2, 1, 1, DType::I8, DType::U8, false, false, ""},
        DType::I8,
@@ -521,6 +527,10 @@ TEST(Int16Conv, ResidualAddMatchesTheReferenceAndOnednn) {
       }
       EXPECT_NE(impl[0].find("residual added in registers"), std::string::npos) << impl[0];
       EXPECT_NE(impl[1].find("residual added in registers"), std::string::npos) << impl[1];
+      const Case& cc = rc.conv;
+      const bool vnni = cc.winograd == 4 && kernels::onednn::own_vnni_kernels() &&
+                        cc.n * ((cc.h + 3) / 4) * ((cc.w + 3) / 4) >= 32;
+      EXPECT_EQ(impl[0].find("avx512_vnni") != std::string::npos, vnni) << impl[0];
       const bool bytes = seven_bit && rc.conv.k == 1 && rc.conv.xt == DType::U8;
       EXPECT_EQ(impl[1].find("qbench_u8s8") == 0, bytes) << impl[1];
       // Where oneDNN runs one primitive (no weight halves), its post-ops and qbench's epilogue

@@ -149,6 +149,11 @@ const std::vector<Case>& cases() {
       {1, 3, 16, 20, 20, 7, 2, 3, 1, DType::U8, DType::U8, true, true, "Relu"},  // odd K = 147
       // Fewer than 16 channels (the source widened once): batch 2, a non-square image.
       {2, 3, 16, 16, 14, 7, 2, 3, 1, DType::U8, DType::I8, false, true, "Relu"},
+      // On VNNI CPUs these run the direct products over the padded source (one channel of 5x5, a
+      // second 64-channel panel of 16, pixels not a multiple of the 6-pixel tile; 4 channels of
+      // 3x3, a 12-byte run, 20 channels in all).
+      {2, 1, 80, 11, 13, 5, 1, 2, 1, DType::U8, DType::U8, true, true, "Relu"},
+      {1, 4, 20, 9, 10, 3, 2, 1, 1, DType::U8, DType::I8, false, false, ""},
       {1, 5, 7, 10, 9, 3, 2, 0, 1, DType::I8, DType::I8, true, true, "Clip"},     // s8 in and out
       {1, 8, 24, 12, 12, 3, 1, 2, 2, DType::I8, DType::U8, false, true, "Relu"},  // dilation 2
       {1, 64, 48, 13, 13, 1, 2, 0, 1, DType::U8, DType::I8, true, false, ""},     // strided 1x1
@@ -185,7 +190,11 @@ TEST(Int16Conv, MatchesTheReferenceAndOnednn) {
     }
     const bool vnni = cc.winograd == 4 && kernels::onednn::own_vnni_kernels() &&
                       cc.n * ((cc.h + 3) / 4) * ((cc.w + 3) / 4) >= 32;
-    EXPECT_EQ(impl.find("avx512_vnni") != std::string::npos, vnni) << impl;
+    // Few uint8 channels, a kernel row of at most 32 bytes: the direct products on VNNI CPUs.
+    const bool direct = kernels::onednn::own_vnni_kernels() && cc.xt == DType::U8 && cc.c < 16 &&
+                        cc.k * cc.c <= 32 && cc.dilation == 1 && !cc.winograd;
+    EXPECT_EQ(impl.find("avx512_vnni") != std::string::npos, vnni || direct) << impl;
+    EXPECT_EQ(impl.find("qbench_u8s8_direct") != std::string::npos, direct) << impl;
   }
 }
 

@@ -96,10 +96,18 @@ class ExactInt8Conv {
   // F(4x4) on the AVX-512 VNNI tiles (vpdpwssd over 32-channel panels), where
   // vnni_winograd_applies() and winograd4_fits(): the CPU has them (own_vnni_kernels()) and the
   // output at least kVnniMinTiles 4x4 tiles. On such CPUs, where oneDNN's u8 x s8 products are
-  // exact, these are the only layers qbench takes from oneDNN (qconv.cpp).
+  // exact, these and vnni_direct()'s are the only layers qbench takes from oneDNN (qconv.cpp).
   bool vnni_winograd() const { return vnni_; }
   static bool vnni_winograd_applies(const ExactConvShape& s);
   static constexpr int64_t kVnniMinTiles = 32;
+  // Sources of few channels (ResNet-50's stem: 3) on the VNNI tiles: u8 x s8 vpdpbusd read
+  // straight from a zero-point-padded copy of the source, each kernel row's run of kernel_w x
+  // in_c bytes a whole number of quads (the bytes past it meet zero weights), no im2col; 6 pixels
+  // x 64 channels a register tile, each tile's requantization run while the next one multiplies.
+  // Where the CPU has them (own_vnni_kernels()), over a uint8 source, a run of at most 32 bytes,
+  // no dilation; these layers too qbench takes from oneDNN there.
+  bool vnni_direct() const { return vnni_direct_; }
+  static bool vnni_direct_applies(const ExactConvShape& s, bool signed_source);
   // Makes run() add the residual the output holds when it starts (a fused QLinearAdd, loops.h)
   // instead of writing the requantized convolution itself.
   void add_residual(const ResidualEpilogue& e) { residual_ = e; }
@@ -128,6 +136,7 @@ class ExactInt8Conv {
   template <int N>
   void run_winograd(const uint8_t* x, uint8_t* y) const;
   void run_winograd_vnni(const uint8_t* x, uint8_t* y) const;
+  void run_direct_vnni(const uint8_t* x, uint8_t* y) const;
   Epilogue epilogue() const;
 
   ExactConvShape s_;
@@ -136,6 +145,12 @@ class ExactInt8Conv {
   bool signed_source_ = false;
   int winograd_ = 0;
   bool vnni_ = false;
+  // VNNI direct products: the padded source's rows and columns, the byte offset of each of the
+  // quads_ quads from a pixel's first one, and -zp x sum(w) per channel (where the sums start).
+  bool vnni_direct_ = false;
+  int64_t padded_h_ = 0, padded_w_ = 0;
+  std::vector<int64_t> quad_offsets_;
+  std::vector<int32_t> sums_start_;
   // u8 products: quads_ steps of 4 bytes per receptive field; `direct_` where the source's pixels
   // are the rows themselves (1x1, stride 1, no padding, channels a multiple of 4); `split_` for
   // full-range weights and paired ones (the rows are then always packed: their low bits).

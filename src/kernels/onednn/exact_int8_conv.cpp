@@ -561,8 +561,7 @@ QBENCH_AVX2 inline void output_transform6(const __m256i x[6], __m256i y[4]) {
 }
 
 // The 4x4 outputs of one tile from its 36 products (8 channels): Y = A^T M A, exactly.
-template <int Rows>
-QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[Rows][2], int r, int h,
+QBENCH_AVX2 inline void winograd_output(const __m256i (*m)[kTileRows][2], int r, int h,
                                         __m256i (&y)[16]) {
   __m256i s[4][6];
   for (int j = 0; j < 6; ++j) {  // S = L A^T S^-1 M', column j
@@ -619,7 +618,7 @@ constexpr WinogradTileFn<N> kWinogradTiles[kTileRows + 1] = {nullptr,
 // F(4x4) with AVX-512 VNNI (vnni_winograd()): the same transforms, the products with vpdpwssd
 // (int16 pairs summed into int32, modulo 2^32 like vpmaddwd then vpaddd, one instruction, the
 // broadcast folded in) over 32-channel panels in zmm registers. The sums of a register tile of R
-// tiles at one position: two 16-channel halves, each stored as winograd_output() reads them.
+// tiles at one position: two 16-channel halves, each stored as winograd_outputs4() reads them.
 #define QBENCH_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 constexpr int kPanel32 = 32;
 constexpr int kVnniRows = 8;                       // tiles per register tile: 16 zmm sums

@@ -725,9 +725,11 @@ constexpr VnniWeightsRowFn kVnniWeightsRow[6] = {vnni_weights_row<0>, vnni_weigh
                                                  vnni_weights_row<4>, vnni_weights_row<5>};
 
 // GCC 12's unmasked AVX-512 intrinsics start from _mm512_undefined_*(), which -Wmaybe-uninitialized
-// reports once they are inlined here.
+// reports once they are inlined here (clang, the sanitizer build's compiler, has no such warning).
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // The output side of the VNNI tiles in zmm registers: one register holds the 16 channels of a
 // half (WinogradSums stores them as two ymm, adjacent), so the back transform and the

@@ -2,8 +2,8 @@
 // and on the reference ones -> one run on inputs filled from the input's own bytes. fuzz_onnx
 // stops at shape inference (which runs only the graphs that need run-time values); this one
 // runs every kernel a mutated model reaches, with the attributes and shapes shape inference let
-// through. Plans over a work budget are compiled but not run, so that a mutated Conv of 2^30
-// MACs is not a timeout: the budget is this target's, not qbench's.
+// through. Plans over a work budget (work_of: MACs, windows) are compiled but not run, so that a
+// mutated Conv of 2^30 MACs is not a timeout: the budget is this target's, not qbench's.
 #include <algorithm>
 #include <cstring>
 
@@ -14,8 +14,45 @@
 
 namespace {
 
-constexpr int64_t kMaxMacs = int64_t(1) << 24;
+constexpr int64_t kMaxWork = int64_t(1) << 26;
 constexpr int64_t kMaxElements = int64_t(1) << 22;
+
+int64_t capped_product(int64_t a, int64_t b) {
+  return a > 0 && b > kMaxWork / a ? kMaxWork + 1 : a * b;
+}
+
+// An upper estimate of a step's work: its MACs where it has them, else its outputs times its
+// window (a MaxPool of 1024 x 1024 over 2048 x 2048 has few elements and 10^12 comparisons) or
+// an LRN's size, for an Einsum the product of its inputs' sizes (at least its index space), for
+// the ops below their own bounds. Over-estimates only cost the fuzzer runs it skips.
+int64_t work_of(const qbench::engine::Step& s, int64_t macs) {
+  int64_t out = 0, in = 0, product = 1;
+  for (const auto& t : s.out_types) out += qbench::shape_numel(t.shape);
+  for (const auto& t : s.in_types) {
+    in += qbench::shape_numel(t.shape);
+    product = capped_product(product, std::max<int64_t>(1, qbench::shape_numel(t.shape)));
+  }
+  int64_t window = 1;
+  for (const int64_t k : s.node.attr_ints("kernel_shape", {}))
+    window = capped_product(window, std::max<int64_t>(1, k));
+  if (s.node.op_type == "LRN") window = std::max<int64_t>(1, s.node.attr_int("size", 1));
+  int64_t work = std::max(macs, in + capped_product(std::max<int64_t>(1, out), window));
+  const std::string& op = s.node.op_type;
+  if (op == "Einsum") work = std::max(work, product);
+  // Quadratic or worse in their sizes (a DFT line is len x bins; Det is n^3 for n^2 elements).
+  if (op == "DFT" || op == "STFT" || op == "Det" || op == "TfIdfVectorizer" ||
+      op == "MelWeightMatrix")
+    work = std::max(work, capped_product(in + out, in + out));
+  if (op == "Resize" || op == "Upsample" || op == "GridSample")  // up to 4^rank taps per output
+    work = std::max(work, capped_product(out, 256));
+  // Without a sampling_ratio, RoiAlign's grid per bin follows the values of its rois.
+  if (op == "RoiAlign") {
+    const int64_t ratio = s.node.attr_int("sampling_ratio", 0);
+    work = ratio > 0 ? std::max(work, capped_product(out, capped_product(ratio, ratio)))
+                     : kMaxWork + 1;
+  }
+  return work;
+}
 
 // Inputs of the plan's types, their bytes taken cyclically from the fuzz input (a float may be
 // NaN or huge, an index out of range: what a user's data may be too).
@@ -51,12 +88,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       qbench::engine::Plan& plan = engine.plan_for(types);
       if (plan.dynamic()) return;  // infer_shapes (fuzz_onnx) runs those already
       const qbench::engine::PlanReport report = qbench::engine::describe_plan(plan, engine.graph());
-      int64_t elements = 0;
+      int64_t elements = 0, work = 0;
       for (const auto& [name, type] : plan.value_types()) {
         (void)name;
         elements += qbench::shape_numel(type.shape);
       }
-      if (report.macs > kMaxMacs || elements > kMaxElements) return;
+      for (size_t i = 0; i < plan.steps().size(); ++i)
+        work += work_of(plan.steps()[i], report.nodes[i].macs);
+      if (work > kMaxWork || elements > kMaxElements) return;
       plan.run(inputs_from(types, bytes), 1);
     }
   });

@@ -284,5 +284,58 @@ TEST(RefDropout, IdentityWithAllTrueMask) {
   EXPECT_EQ(values<bool>(y[1]), (std::vector<bool>{true, true, true}));
 }
 
+// Sampling positions come from data (a grid, rois): NaN, 1e30 or a reversed roi must neither
+// overflow a conversion to an index (UBSan aborts on it in the sanitizer stage) nor ask for 10^29
+// samples; a position far outside samples the padding.
+TEST(RefSampling, HostileCoordinatesSamplePaddingOrFailByName) {
+  const float nan = std::nanf("");
+  Tensor x = Tensor::from_vector<float>({1, 1, 2, 2}, {1, 2, 3, 4});
+  // (0, 0) is the image's centre; then NaN, far right, far up-left, and a huge reflection.
+  Tensor grid = Tensor::from_vector<float>({1, 1, 5, 2},
+                                           {0, 0, nan, 0, 1e30f, 0, -1e30f, -1e30f, 3e38f, 1e20f});
+  for (const char* mode : {"bilinear", "nearest", "bicubic"})
+    for (const char* pad : {"zeros", "border", "reflection"}) {
+      ir::Node n = make_node("GridSample", 2);
+      n.attrs["mode"] = ir::Attribute::of_string(mode);
+      n.attrs["padding_mode"] = ir::Attribute::of_string(pad);
+      const std::vector<float> y = values<float>(run_reference(n, 16, {&x, &grid})[0]);
+      ASSERT_EQ(y.size(), 5u);
+      if (std::string(mode) == "bilinear") EXPECT_FLOAT_EQ(y[0], 2.5f) << pad;
+      if (std::string(pad) == "zeros") {
+        EXPECT_EQ(y[2], 0.f) << mode;  // past the right edge: padding
+        EXPECT_EQ(y[3], 0.f) << mode;
+      }
+      if (std::string(pad) == "border" && std::string(mode) != "bicubic") {
+        // x clamped to the right column, y at the centre: between 2 and 4 (nearest: row 0).
+        EXPECT_FLOAT_EQ(y[2], std::string(mode) == "nearest" ? 2.f : 3.f) << mode;
+        EXPECT_FLOAT_EQ(y[3], 1.f) << mode;  // the top-left pixel
+      }
+    }
+
+  auto roi_align = [](int64_t ratio) {
+    ir::Node n = make_node("RoiAlign", 3);
+    n.attrs["output_height"] = ir::Attribute::of_int(2);
+    n.attrs["output_width"] = ir::Attribute::of_int(2);
+    n.attrs["sampling_ratio"] = ir::Attribute::of_int(ratio);
+    return n;
+  };
+  Tensor image(DType::F32, {1, 1, 4, 4});
+  Tensor batch0 = Tensor::from_vector<int64_t>({1}, {0});
+  Tensor nan_roi = Tensor::from_vector<float>({1, 4}, {0, 0, nan, 2});
+  expect_error(roi_align(0), 16, {&image, &nan_roi, &batch0}, "is not finite");
+  Tensor wide_roi = Tensor::from_vector<float>({1, 4}, {0, 0, 1e30f, 2});
+  expect_error(roi_align(0), 16, {&image, &wide_roi, &batch0}, "samples per bin along it");
+  // With a fixed sampling_ratio the same roi is only sampled 2 x 2 times per bin: padding.
+  EXPECT_EQ(values<float>(run_reference(roi_align(2), 16, {&image, &wide_roi, &batch0})[0]),
+            std::vector<float>(4, 0.f));
+  expect_error(roi_align(5000), 16, {&image, &wide_roi, &batch0}, "sampling_ratio 5000");
+  Tensor far_batch = Tensor::from_vector<int64_t>({1}, {int64_t(1) << 62});
+  Tensor roi = Tensor::from_vector<float>({1, 4}, {0, 0, 2, 2});
+  expect_error(roi_align(0), 16, {&image, &roi, &far_batch}, "outside [0, 1)");
+  ir::Node flat = roi_align(0);
+  flat.attrs["output_height"] = ir::Attribute::of_int(0);
+  expect_error(flat, 16, {&image, &roi, &batch0}, "output_height must be >= 1");
+}
+
 }  // namespace
 }  // namespace qbench

@@ -49,8 +49,16 @@ double reflect(double v, double twice_low, double twice_high) {
   const double lo = twice_low / 2, span = (twice_high - twice_low) / 2;
   v = std::fabs(v - lo);
   const double extra = std::fmod(v, span);
-  const int64_t flips = static_cast<int64_t>(std::floor(v / span));
-  return flips % 2 == 0 ? extra + lo : span - extra + lo;
+  // The parity in floating point: a grid value of 1e30 has no int64 count of flips.
+  const double flips = std::floor(v / span);
+  return std::fmod(flips, 2.0) == 0 ? extra + lo : span - extra + lo;
+}
+
+// A sampling position (already floored or rounded) as an index into [0, size): positions past
+// -1 or size, or not finite (grid values are data: NaN, 1e30), give -2, so that the index and
+// its right neighbour both lie in the padding and no conversion overflows.
+int64_t index_of(double v, int64_t size) {
+  return v >= -1.0 && v <= static_cast<double>(size) ? static_cast<int64_t>(v) : -2;
 }
 
 // Applies border or reflection padding to a source coordinate.
@@ -111,20 +119,19 @@ void ref_grid_sample(const ir::Node& node, int64_t, std::span<const Tensor* cons
               for (int q = 0; q < 4; ++q) {
                 const double px = pad_coordinate(s, fx - 1 + q, w);
                 const double py = pad_coordinate(s, fy - 1 + r, h);
-                row += cubic_weight(tx - (q - 1), -0.75) * at(static_cast<int64_t>(std::floor(py)),
-                                                              static_cast<int64_t>(std::floor(px)));
+                row += cubic_weight(tx - (q - 1), -0.75) *
+                       at(index_of(std::floor(py), h), index_of(std::floor(px), w));
               }
               v += cubic_weight(ty - (r - 1), -0.75) * row;
             }
           } else {
             const double sx = pad_coordinate(s, ux, w), sy = pad_coordinate(s, uy, h);
             if (s.mode == GridSpec::Nearest) {
-              v = at(static_cast<int64_t>(std::nearbyint(sy)),
-                     static_cast<int64_t>(std::nearbyint(sx)));
+              v = at(index_of(std::nearbyint(sy), h), index_of(std::nearbyint(sx), w));
             } else {
               const double x0 = std::floor(sx), y0 = std::floor(sy);
               const double dx = sx - x0, dy = sy - y0;
-              const int64_t ix = static_cast<int64_t>(x0), iy = static_cast<int64_t>(y0);
+              const int64_t ix = index_of(x0, w), iy = index_of(y0, h);
               v = at(iy, ix) * (1 - dx) * (1 - dy) + at(iy, ix + 1) * dx * (1 - dy) +
                   at(iy + 1, ix) * (1 - dx) * dy + at(iy + 1, ix + 1) * dx * dy;
             }
@@ -133,6 +140,11 @@ void ref_grid_sample(const ir::Node& node, int64_t, std::span<const Tensor* cons
         }
       }
 }
+
+// RoiAlign's sampling grid per output bin along each axis, at most: sampling_ratio, or where it is
+// 0 ceil(roi extent / output extent), which follows the rois' values (a roi 10^30 wide would
+// need 10^29 samples per bin). 4096 is a roi 28,672 feature pixels tall over a 7 x 7 output.
+constexpr int64_t kMaxRoiGrid = 4096;
 
 void infer_roi_align(InferContext& ctx) {
   require_inputs(ctx, 3);
@@ -148,6 +160,13 @@ void infer_roi_align(InferContext& ctx) {
   const std::string mode = ctx.node.attr_string("mode", "avg");
   if (mode != "avg" && mode != "max")
     fail("{}: mode '{}' is not one of avg, max", ctx.node.describe(), mode);
+  for (const char* a : {"output_height", "output_width"})
+    if (ctx.node.attr_int(a, 1) < 1)
+      fail("{}: {} must be >= 1, found {}", ctx.node.describe(), a, ctx.node.attr_int(a, 1));
+  const int64_t ratio = ctx.node.attr_int("sampling_ratio", 0);
+  if (ratio > kMaxRoiGrid)
+    fail("{}: sampling_ratio {} takes more than {} samples per bin along each axis",
+         ctx.node.describe(), ratio, kMaxRoiGrid);
   ctx.outputs = {{DType::F32,
                   {rois[0], x[1], ctx.node.attr_int("output_height", 1),
                    ctx.node.attr_int("output_width", 1)}}};
@@ -170,15 +189,29 @@ void ref_roi_align(const ir::Node& node, int64_t opset, std::span<const Tensor* 
   const float* rp = inputs[1]->data<float>();
   float* yp = outputs[0]->data<float>();
   for (int64_t r = 0; r < nroi; ++r) {
-    const int64_t b = static_cast<int64_t>(element_as_double(*inputs[2], r));
-    if (b < 0 || b >= x.dim(0))
-      fail("{}: batch index {} of roi {} is outside [0, {})", node.describe(), b, r, x.dim(0));
+    const double bd = element_as_double(*inputs[2], r);
+    if (!(bd >= 0 && bd < static_cast<double>(x.dim(0))))
+      fail("{}: batch index {} of roi {} is outside [0, {})", node.describe(), bd, r, x.dim(0));
+    const auto b = static_cast<int64_t>(bd);
     const double x0 = rp[r * 4] * scale - offset, y0 = rp[r * 4 + 1] * scale - offset;
     double rw = rp[r * 4 + 2] * scale - offset - x0, rh = rp[r * 4 + 3] * scale - offset - y0;
+    if (!std::isfinite(x0) || !std::isfinite(y0) || !std::isfinite(rw) || !std::isfinite(rh))
+      fail("{}: roi {} ({}, {}, {}, {}) times spatial_scale {} is not finite", node.describe(), r,
+           rp[r * 4], rp[r * 4 + 1], rp[r * 4 + 2], rp[r * 4 + 3], scale);
     if (!half_pixel) rw = std::max(rw, 1.0), rh = std::max(rh, 1.0);
     const double bh = rh / oh, bw = rw / ow;
-    const int64_t gh = ratio > 0 ? ratio : static_cast<int64_t>(std::ceil(rh / oh));
-    const int64_t gw = ratio > 0 ? ratio : static_cast<int64_t>(std::ceil(rw / ow));
+    // The adaptive grid: an empty or reversed roi gives <= 0 (no samples, as before).
+    auto grid = [&](double extent, int64_t out, const char* axis) -> int64_t {
+      if (ratio > 0) return ratio;
+      const double g = std::ceil(extent / static_cast<double>(out));
+      if (g > static_cast<double>(kMaxRoiGrid))
+        fail(
+            "{}: roi {} is {} feature pixels {} (times spatial_scale {}): with sampling_ratio 0 "
+            "that is {} samples per bin along it, more than {}",
+            node.describe(), r, extent, axis, scale, g, kMaxRoiGrid);
+      return static_cast<int64_t>(std::max(g, -1.0));
+    };
+    const int64_t gh = grid(rh, oh, "tall"), gw = grid(rw, ow, "wide");
     const double count = static_cast<double>(std::max<int64_t>(gh * gw, 1));
     for (int64_t ch = 0; ch < c; ++ch) {
       const float* plane = xp + (b * c + ch) * h * w;

@@ -229,7 +229,7 @@ class Fuser {
     for (int64_t c = 0; c < channels; ++c) {
       double s = double(xs) * ws[ws.size() == 1 ? 0 : c];
       double r = s > 0 ? std::nearbyint(real[c] / s) : 0;
-      if (std::fabs(r) > 2147483647.0) return "";
+      if (!(std::fabs(r) <= 2147483647.0)) return "";  // past int32, or a NaN bias: stays float
       q[c] = static_cast<int32_t>(r);
     }
     ok = true;

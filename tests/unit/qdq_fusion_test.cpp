@@ -400,4 +400,25 @@ TEST(QdqFusion, DynamicMatMulIntegerRunsInt8) {
   EXPECT_LT(test::max_rel_diff(eng.run({x})[0], want), 1e-6f);
 }
 
+// A float bias that is NaN (a corrupt file; found by fuzz_run) cannot become an int32 bias: that
+// convolution stays float (DQ -> Conv -> Q), the others still fuse, and nothing converts NaN to an
+// integer (UBSan aborted in fuse_qdq on it).
+TEST(QdqFusion, NanFloatBiasStaysFloat) {
+  ir::Graph g = onnxio::load_model(test::test_data_dir() + "/torch_qdq.onnx");
+  ir::Value* bias = g.find("conv1.bias");
+  ASSERT_TRUE(bias && bias->data && bias->data->dtype() == DType::F32);
+  bias->data->data<float>()[3] = std::nanf("");
+  engine::Engine fused(g);
+  EXPECT_EQ(count(fused.graph(), "QLinearConv"), 2);
+  EXPECT_EQ(count(fused.graph(), "Conv"), 1);
+  Tensor x = test::random_tensor({1, 1, 28, 28}, 3, 0.f, 1.f);
+  const Tensor y = fused.run({x})[0];
+  // conv1's NaN channel reaches every logit through conv2 (or is saturated by the Q after it):
+  // what matters is that the run completes and matches the unfused graph on the reference.
+  const Tensor want = engine::Engine(g, reference_unoptimized()).run({x})[0];
+  ASSERT_EQ(y.numel(), want.numel());
+  for (int64_t i = 0; i < y.numel(); ++i)
+    EXPECT_EQ(std::isnan(y.data<float>()[i]), std::isnan(want.data<float>()[i])) << i;
+}
+
 }  // namespace

@@ -25,7 +25,8 @@ int64_t capped_product(int64_t a, int64_t b) {
 // window (a MaxPool of 1024 x 1024 over 2048 x 2048 has few elements and 10^12 comparisons) or
 // an LRN's size, for an Einsum the product of its inputs' sizes (at least its index space), for
 // the ops below their own bounds. Over-estimates only cost the fuzzer runs it skips.
-int64_t work_of(const qbench::engine::Step& s, int64_t macs) {
+int64_t work_of(const qbench::engine::Step& s) {
+  const int64_t macs = qbench::engine::node_macs(s.node, s.in_types, s.out_types);
   int64_t out = 0, in = 0, product = 1;
   for (const auto& t : s.out_types) out += qbench::shape_numel(t.shape);
   for (const auto& t : s.in_types) {
@@ -87,14 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto types = engine.input_types(1, {});
       qbench::engine::Plan& plan = engine.plan_for(types);
       if (plan.dynamic()) return;  // infer_shapes (fuzz_onnx) runs those already
-      const qbench::engine::PlanReport report = qbench::engine::describe_plan(plan, engine.graph());
       int64_t elements = 0, work = 0;
-      for (const auto& [name, type] : plan.value_types()) {
-        (void)name;
-        elements += qbench::shape_numel(type.shape);
-      }
-      for (size_t i = 0; i < plan.steps().size(); ++i)
-        work += work_of(plan.steps()[i], report.nodes[i].macs);
+      for (const auto& value : plan.value_types())
+        elements += qbench::shape_numel(value.second.shape);
+      for (const auto& step : plan.steps()) work += work_of(step);
       if (work > kMaxWork || elements > kMaxElements) return;
       plan.run(inputs_from(types, bytes), 1);
     }
